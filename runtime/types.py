@@ -1,0 +1,67 @@
+"""Data types shared across the runtime: what flows between data, protocol, engine and runner."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded, validated data set (features numeric and finite, before preprocessing).
+
+    y: classification -> int64 labels 0..n_classes-1 (original labels in `classes`);
+    multilabel -> (n, n_classes) float 0/1; regression -> float (n,) or (n, m).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    n_classes: int = 0
+    feature_names: tuple[str, ...] = ()
+    classes: tuple[Any, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Row indices of one (outer, fold) split of a Dataset. `test` may be empty.
+
+    Holdout: one Fold(fold=0). KFold: k folds sharing one test part. Nested: `outer` numbers the
+    outer fold whose training part the inner folds divide; `test` is that outer fold's test part.
+    """
+
+    fold: int
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    outer: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """Preprocessed arrays for one trial (the engine casts X to its dtype)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+    task: str
+    n_classes: int = 0
+
+
+@dataclass
+class FitResult:
+    """What training one network returns. Metrics are those of the best (restored) epoch."""
+
+    state: str                                   # complete | diverged
+    model: Any                                   # runtime.network.Network, best weights
+    best_epoch: int = 0
+    epochs: int = 0
+    updates: int = 0
+    train_loss: float = float("nan")
+    valid_loss: float = float("nan")
+    valid_metrics: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    reason: str = ""                             # why it diverged

@@ -1,0 +1,316 @@
+"""The checked, concrete configuration that the runtime executes.
+
+These frozen dataclasses are the contract between the language (`spec_lang`) and the machine
+(`runtime`). Every field's default is the documented default of the language (Bengio 2012 where the
+chapter gives one). In an `Experiment` any field may still hold a `Param` placeholder;
+`Experiment.bind(params)` returns a `Config` in which every placeholder is replaced by a value and
+every `Repeat` is expanded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Param:
+    """A hyper-parameter placeholder (`$name` in a spec), bound by the search."""
+
+    name: str
+
+
+# ----------------------------------------------------------------------------------------- data
+BUNDLED = ("digits", "iris", "wine", "breast_cancer", "diabetes")
+GENERATORS = ("make_classification", "make_regression", "make_multilabel", "make_moons",
+              "make_circles", "make_friedman1")
+FILE_FORMATS = ("csv", "npz", "svmlight")
+TASKS = ("classification", "regression", "multilabel")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the examples come from.
+
+    `source` is a bundled set name, a generator name, or "file" (then `path` and `format`).
+    """
+
+    source: str = "digits"
+    path: str | None = None              # file sources; relative to the spec's folder
+    format: str | None = None            # csv | npz | svmlight; None: from the file extension
+    target: str | None = None            # csv target column; None: the last column
+    task: str | None = None              # None: inferred from the target
+    categorical: str = "onehot"          # csv text columns: onehot | reject
+    samples: int = 1000                  # generators
+    features: int = 20
+    classes: int = 2
+    informative: int | None = None
+    noise: float = 0.0
+    seed: int = 0                        # generator seed (fixed, independent of trial seeds)
+
+
+# ------------------------------------------------------------------------------------- protocol
+@dataclass(frozen=True)
+class Holdout:
+    """One train / valid / test split; fractions sum to 1."""
+
+    train: float = 0.6
+    valid: float = 0.2
+    test: float = 0.2
+    stratified: bool = True              # ignored for regression
+
+
+@dataclass(frozen=True)
+class KFold:
+    """`test` held out once; k-fold cross-validation on the rest (each fold validates once)."""
+
+    k: int = 5
+    test: float = 0.2
+    stratified: bool = True
+
+
+@dataclass(frozen=True)
+class Nested:
+    """Nested ("double") cross-validation: `outer` folds estimate generalization, an inner
+    `inner`-fold search runs in each outer training part."""
+
+    outer: int = 5
+    inner: int = 3
+    stratified: bool = True
+
+
+Protocol = Union[Holdout, KFold, Nested]
+
+
+# ---------------------------------------------------------------------------------- preprocess
+@dataclass(frozen=True)
+class Standardize:
+    """Zero mean, unit variance per feature (scikit-learn StandardScaler)."""
+
+
+@dataclass(frozen=True)
+class PCA:
+    """Decorrelate (and optionally whiten); keep `components` or enough for `variance`."""
+
+    components: int | None = None
+    variance: float | None = None        # both None: keep all components
+    whiten: bool = False
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """Uniformize each feature through its empirical quantiles."""
+
+    output: str = "uniform"              # uniform | normal
+    quantiles: int = 1000
+
+
+@dataclass(frozen=True)
+class Log:
+    """log1p of heavy-tailed non-negative columns; empty `columns`: detect them (skew > 2)."""
+
+    columns: tuple[Any, ...] = ()        # column indices (int) or names (str)
+
+
+PreprocessStep = Union[Standardize, PCA, Quantile, Log]
+DEFAULT_PREPROCESS: tuple[PreprocessStep, ...] = (Standardize(),)
+
+
+# -------------------------------------------------------------------------------------- network
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softsign", "softplus", "linear")
+INITS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "sigmoid_uniform",
+         "lecun_uniform", "lecun_normal", "orthogonal", "zeros")
+
+
+@dataclass(frozen=True)
+class Dense:
+    """A fully connected layer: `width` units, then `activation`.
+
+    `init` "auto" picks from the activation: Glorot uniform for tanh/softsign/linear, 4x that
+    range for sigmoid, He for the ReLU family. `scale` multiplies the initial weights,
+    `lr_scale` this layer's learning rate.
+    """
+
+    width: int
+    activation: str = "relu"
+    init: str = "auto"
+    scale: float = 1.0
+    lr_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Drop each unit of the previous layer's output with probability `rate` while training."""
+
+    rate: float = 0.5
+
+
+@dataclass(frozen=True)
+class Output:
+    """The output layer; its activation and loss follow from the task."""
+
+    init: str = "auto"
+    scale: float = 1.0
+    lr_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """`count` copies of `body` (expanded by `Experiment.bind`)."""
+
+    count: int
+    body: tuple[Any, ...]
+
+
+Layer = Union[Dense, Dropout]
+DEFAULT_NETWORK: tuple[Layer, ...] = (Dense(100, "relu"),)
+
+
+# ------------------------------------------------------------------------------------- training
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad")
+SCHEDULES = ("constant", "one_over_t", "exponential", "step", "cosine")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Update rule. sgd uses `momentum` (`nesterov` for Nesterov's form); adam `beta1`, `beta2`;
+    rmsprop `rho`; adam, rmsprop and adagrad `eps`."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    rho: float = 0.9
+    eps: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Learning rate as a pure function of the update count t (all counts are updates).
+
+    constant: lr0.  one_over_t: lr0 * tau / max(t, tau).  exponential: lr0 * gamma ** (t / every).
+    step: lr0 * gamma ** floor(t / every).  cosine: min_lr + (lr0 - min_lr) (1 + cos(pi t / T)) / 2
+    over the planned updates T. `warmup` updates of linear ramp go in front of any of them.
+    `tau` and `every` None mean "the updates of `auto_epochs` epochs".
+    """
+
+    name: str = "one_over_t"
+    tau: float | None = None
+    gamma: float = 0.1
+    every: float | None = None
+    min_lr: float = 0.0
+    warmup: int = 0
+    auto_epochs: int = 10
+
+
+@dataclass(frozen=True)
+class EarlyStop:
+    """Stop when the validation metric has not improved by `min_delta` for `patience` epochs;
+    the best epoch's weights are restored."""
+
+    patience: int = 20
+    min_delta: float = 0.0
+
+
+@dataclass(frozen=True)
+class Train:
+    """Everything about fitting the network's weights."""
+
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    schedule: Schedule = field(default_factory=Schedule)
+    batch: int | None = 32               # None: the whole training set (batch gradient descent)
+    epochs: int = 100
+    updates: int | None = None           # cap on updates, None: no cap
+    early_stop: EarlyStop | None = field(default_factory=EarlyStop)
+    l2: float = 0.0
+    l1: float = 0.0
+    activity_l1: float = 0.0
+    divergence: float = 1e3              # diverged when loss > divergence x initial loss, or NaN
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Pretrain:
+    """Greedy layer-wise unsupervised pre-training of the hidden dense layers."""
+
+    method: str = "autoencoder"          # autoencoder | denoising | rbm
+    epochs: int = 10
+    lr: float = 0.01
+    batch: int = 32
+    noise: float = 0.25                  # denoising: masking probability
+    cd: int = 1                          # rbm: contrastive-divergence steps
+
+
+METRICS = {"classification": ("error", "loss", "accuracy", "f1"),
+           "multilabel": ("error", "loss", "accuracy", "f1"),
+           "regression": ("loss", "mse", "mae", "r2")}
+MAXIMIZED_METRICS = ("accuracy", "f1", "r2")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One fully bound configuration: what a single trial trains."""
+
+    data: DataSpec = field(default_factory=DataSpec)
+    protocol: Protocol = field(default_factory=Holdout)
+    preprocess: tuple[PreprocessStep, ...] = DEFAULT_PREPROCESS
+    network: tuple[Layer, ...] = DEFAULT_NETWORK
+    output: Output = field(default_factory=Output)
+    train: Train = field(default_factory=Train)
+    pretrain: Pretrain | None = None
+    metric: str | None = None            # None: error (classification), loss (regression)
+
+
+# --------------------------------------------------------------------------------------- search
+STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "tpe")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`if name == value`: the dimension exists only when another parameter has this value."""
+
+    param: str
+    op: str                              # "==" or "!="
+    value: Any
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One searched hyper-parameter.
+
+    kind "choice": `values` (a finite list).  kind "range": `low` .. `high` on `scale`, with
+    `count` grid points (None: the strategy decides).  kind "prior": a distribution to sample,
+    `prior` in uniform | log_uniform | int_uniform | int_log_uniform.
+    """
+
+    name: str
+    kind: str
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    scale: str = "linear"                # linear | log
+    count: int | None = None
+    integer: bool = False
+    prior: str | None = None
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Search:
+    """How the hyper-parameter space is explored."""
+
+    strategy: str = "none"
+    trials: int | None = None            # random / tpe: number of configurations; halving: configs
+    dims: tuple[Dim, ...] = ()
+    shuffle: bool = False                # grid: visit order shuffled by the seed
+    sweeps: int = 3                      # coordinate: passes over the dimensions
+    order: tuple[str, ...] = ()          # coordinate: dimension order (default: as declared)
+    levels: int = 3                      # zoom: number of grids
+    factor: float = 4.0                  # zoom: interval shrink per level
+    points: int = 5                      # zoom: grid points per dimension and level
+    eta: float = 3.0                     # halving: keep the best 1/eta per rung
+    fidelity: str = "epochs"             # halving: epochs | data
+    min_fidelity: float | None = None    # halving: lowest fidelity fraction (None: 1/eta^rungs)
+    extend: int = 0                      # border check: widen and continue up to this many times
+    seed: int = 0

@@ -1,0 +1,323 @@
+"""What every keyword accepts: its arguments, their types, ranges and defaults, as data.
+
+The validator binds a statement's words to these tables; the docs and tests read them too. A
+keyword's `build` turns the bound values (python values or `Param` placeholders) into the
+config object of `spec_lang.config`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from . import config as c
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a keyword.
+
+    type: number | int | bool | name | string | source | batch | names | columns.
+    `low`/`high` bound numbers (`open` ends excluded); `log` makes log the default scale of a
+    searched range; `choices` lists the accepted names.
+    """
+
+    name: str
+    type: str
+    default: Any = None
+    doc: str = ""
+    low: float = -INF
+    high: float = INF
+    low_open: bool = False
+    high_open: bool = False
+    log: bool = False
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    flag: Any = None                  # value when the option is written alone (bool: True)
+
+    def interval(self) -> str:
+        """The accepted interval in words: "> 0", "in [0, 1)", ">= 1"."""
+        if self.high == INF:
+            return f"{'>' if self.low_open else '>='} {_num(self.low)}"
+        if self.low == -INF:
+            return f"{'<' if self.high_open else '<='} {_num(self.high)}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{_num(self.low)}, {_num(self.high)}{right}"
+
+    def contains(self, value: float) -> bool:
+        """True when `value` lies in the accepted interval."""
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A statement keyword: positional arguments, then `option value` pairs, maybe a block."""
+
+    name: str
+    doc: str
+    positional: tuple[Arg, ...] = ()
+    options: tuple[Arg, ...] = ()
+    block: str | None = None          # context of the indented body; None: no body
+    build: Callable[[dict[str, Any]], Any] | None = None
+    block_required: bool = False
+
+    def option(self, name: str) -> Arg | None:
+        """The option called `name`, if this keyword has one."""
+        return next((a for a in self.options if a.name == name), None)
+
+
+def _pos(low: float = 0, **kw: Any) -> dict[str, Any]:
+    """Arguments for a number that must be > low."""
+    return dict(low=low, low_open=True, **kw)
+
+
+def fraction(name: str, default: Any, doc: str, **kw: Any) -> Arg:
+    return Arg(name, "number", default, doc, low=0, high=1, **kw)
+
+
+def count(name: str, default: Any, doc: str, low: int = 1, **kw: Any) -> Arg:
+    return Arg(name, "int", default, doc, low=low, **kw)
+
+
+def _kw(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: values[k] for k in names if k in values}
+
+
+# ------------------------------------------------------------------------------------ top level
+def _data(v: dict[str, Any]) -> c.DataSpec:
+    src = v.get("source", "digits")
+    fields = _kw(v, "format", "target", "task", "categorical", "samples", "features", "classes",
+                 "informative", "noise", "seed")
+    if isinstance(src, tuple) and src[0] == "path":
+        return c.DataSpec(source="file", path=src[1], **fields)
+    return c.DataSpec(source=src, **fields)
+
+
+SOURCE_NAMES = c.BUNDLED + c.GENERATORS
+
+TOP = {k.name: k for k in [
+    Keyword("experiment", "Names the experiment (default: the file name); runs go to "
+            "runs/<name>/.", (Arg("name", "string", required=True, doc="a name or a quoted "
+                                  "string"),)),
+    Keyword("data", "Where the examples come from: a bundled scikit-learn set, a generator, or "
+            "a file (CSV, .npz, svmlight) given as a quoted path relative to the spec.",
+            (Arg("source", "source", "digits", "bundled set, generator, or \"path\"",
+                 choices=SOURCE_NAMES, required=True),),
+            (Arg("format", "name", None, "file format (default: from the extension)",
+                 choices=c.FILE_FORMATS),
+             Arg("target", "string", None, "CSV target column (default: the last column)"),
+             Arg("task", "name", None, "override the task inferred from the target",
+                 choices=c.TASKS),
+             Arg("categorical", "name", "onehot", "text columns of a CSV: one-hot encode or "
+                 "reject", choices=("onehot", "reject")),
+             count("samples", 1000, "generators: number of examples", low=10),
+             count("features", 20, "generators: number of features"),
+             count("classes", 2, "generators: classes (labels for make_multilabel)", low=2),
+             count("informative", None, "make_classification: informative features"),
+             Arg("noise", "number", 0.0, "generators: noise level", low=0),
+             count("seed", 0, "generators: random seed of the data", low=0)),
+            build=_data),
+    Keyword("split", "Holdout protocol: train / valid / test fractions (sum 1). The test part "
+            "is scored once, for the chosen configuration.",
+            options=(fraction("train", 0.6, "training fraction", low_open=True),
+                     fraction("valid", 0.2, "validation fraction (selection, early stopping)",
+                              low_open=True),
+                     fraction("test", 0.2, "test fraction, scored once"),
+                     Arg("stratified", "bool", True, "keep class proportions in each part")),
+            build=lambda v: c.Holdout(**v)),
+    Keyword("kfold", "k-fold cross-validation on what the test fraction leaves; each fold "
+            "validates once.",
+            (count("k", 5, "number of folds", low=2),),
+            (fraction("test", 0.2, "test fraction held out once", high_open=True),
+             Arg("stratified", "bool", True, "keep class proportions in each fold")),
+            build=lambda v: c.KFold(**v)),
+    Keyword("nested", "Nested (double) cross-validation: an inner search in every outer "
+            "training part; the outer folds estimate generalization.",
+            options=(count("outer", 5, "outer folds", low=2),
+                     count("inner", 3, "inner folds", low=2),
+                     Arg("stratified", "bool", True, "keep class proportions")),
+            build=lambda v: c.Nested(**v)),
+    Keyword("preprocess", "Input preprocessing, fitted on the training part only, applied in "
+            "order. Without this block: standardize. `preprocess none`: raw inputs.",
+            (Arg("mode", "name", None, "'none' for no preprocessing", choices=("none",)),),
+            block="preprocess"),
+    Keyword("network", "The hidden layers, in order; the output layer follows from the task.",
+            block="network", block_required=True),
+    Keyword("train", "How the weights are fitted: optimizer, schedule, batch, stopping, "
+            "penalties.", block="train", block_required=True),
+    Keyword("pretrain", "Greedy layer-wise unsupervised pre-training of the hidden layers before "
+            "supervised fine-tuning.",
+            (Arg("method", "name", "autoencoder", "autoencoder, denoising or rbm",
+                 choices=("autoencoder", "denoising", "rbm")),),
+            (count("epochs", 10, "epochs per layer"),
+             Arg("lr", "number", 0.01, "learning rate", log=True, **_pos()),
+             count("batch", 32, "mini-batch size"),
+             Arg("noise", "number", 0.25, "denoising: masking probability", low=0, high=1,
+                 high_open=True),
+             count("cd", 1, "rbm: contrastive-divergence steps")),
+            build=lambda v: c.Pretrain(**v)),
+    Keyword("metric", "The validation metric that selects configurations and stops training "
+            "(default: error for classification, loss for regression).",
+            (Arg("name", "name", None, "error, loss, accuracy, f1, mse, mae or r2",
+                 choices=tuple(sorted({m for ms in c.METRICS.values() for m in ms})),
+                 required=True),)),
+    Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
+            (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving or "
+                 "tpe", choices=c.STRATEGIES, required=True),
+             count("trials", None, "random, tpe: configurations to try; halving: first rung")),
+            (Arg("shuffle", "bool", False, "grid: visit the points in a seeded random order"),
+             count("sweeps", 3, "coordinate: passes over the dimensions"),
+             Arg("order", "names", (), "coordinate: the order of the dimensions"),
+             count("levels", 3, "zoom: number of successively finer grids"),
+             Arg("factor", "number", 4.0, "zoom: how much each level narrows the interval",
+                 low=1, low_open=True),
+             count("points", 5, "zoom, coordinate: grid points per continuous dimension",
+                   low=2),
+             Arg("eta", "number", 3.0, "halving: keep the best 1/eta at each rung", low=1,
+                 low_open=True),
+             Arg("fidelity", "name", "epochs", "halving: what a low fidelity shortens",
+                 choices=("epochs", "data")),
+             Arg("min_fidelity", "number", None, "halving: the first rung's fraction",
+                 low=0, high=1, low_open=True),
+             count("extend", 0, "widen intervals whose best value lies on the border, up to "
+                   "this many times (`extend` alone: 3)", low=0, flag=3),
+             count("seed", 0, "seed of the strategy's random choices", low=0)),
+            block="search"),
+    Keyword("seeds", "Train every configuration with this many seeds; rank on the mean.",
+            (count("count", 3, "number of seeds", required=True),),
+            (count("start", 0, "the first seed", low=0),)),
+]}
+
+# ----------------------------------------------------------------------------------- preprocess
+PREPROCESS = {k.name: k for k in [
+    Keyword("standardize", "Zero mean and unit variance per feature.",
+            build=lambda v: c.Standardize()),
+    Keyword("pca", "PCA decorrelation: keep `components`, or enough for `variance`; `whiten` "
+            "also scales them to unit variance.",
+            options=(count("components", None, "number of components"),
+                     fraction("variance", None, "kept share of the variance", low_open=True),
+                     Arg("whiten", "bool", False, "scale components to unit variance")),
+            build=lambda v: c.PCA(**v)),
+    Keyword("quantile", "Uniformize each feature through its quantiles.",
+            options=(Arg("output", "name", "uniform", "uniform or normal",
+                         choices=("uniform", "normal")),
+                     count("quantiles", 1000, "number of quantiles", low=10)),
+            build=lambda v: c.Quantile(**v)),
+    Keyword("log", "log(1 + x) of heavy-tailed non-negative columns.",
+            options=(Arg("columns", "columns", (), "column indices or \"names\" (default: "
+                         "detect skew > 2)"),),
+            build=lambda v: c.Log(**v)),
+]}
+
+# -------------------------------------------------------------------------------------- network
+LAYER_INIT = (Arg("init", "name", "auto", "weight initialization (auto: from the activation)",
+                  choices=c.INITS),
+              Arg("scale", "number", 1.0, "multiplies the initial weights", **_pos()),
+              Arg("lr_scale", "number", 1.0, "multiplies this layer's learning rate", low=0))
+
+NETWORK = {k.name: k for k in [
+    Keyword("dense", "A fully connected layer of `width` units and an activation.",
+            (count("width", None, "number of units", required=True),
+             Arg("activation", "name", "relu", "relu, leaky_relu, tanh, sigmoid, softsign, "
+                 "softplus or linear", choices=c.ACTIVATIONS)),
+            LAYER_INIT, build=lambda v: c.Dense(**v)),
+    Keyword("dropout", "Drop units of the previous layer with this probability in training.",
+            (Arg("rate", "number", 0.5, "drop probability", low=0, high=1, high_open=True),),
+            build=lambda v: c.Dropout(**v)),
+    Keyword("repeat", "Repeat the indented layers this many times (a depth).",
+            (count("count", None, "number of copies", low=0, required=True),),
+            block="network", block_required=True),
+    Keyword("output", "Settings of the output layer (its units, activation and loss follow "
+            "from the task).", options=LAYER_INIT, build=lambda v: c.Output(**v)),
+]}
+
+# ------------------------------------------------------------------------------------- training
+LR = Arg("lr", "number", 0.01, "learning rate", log=True, **_pos())
+MOMENTUM = Arg("momentum", "number", 0.9, "momentum coefficient", low=0, high=1, high_open=True)
+NESTEROV = Arg("nesterov", "bool", False, "Nesterov's momentum instead of classical")
+BETA1 = Arg("beta1", "number", 0.9, "Adam first-moment decay", low=0, high=1, high_open=True)
+BETA2 = Arg("beta2", "number", 0.999, "Adam second-moment decay", low=0, high=1,
+            high_open=True)
+RHO = Arg("rho", "number", 0.9, "RMSProp decay", low=0, high=1, high_open=True)
+EPS = Arg("eps", "number", 1e-8, "added to the denominator", log=True, **_pos())
+ADAPTIVE_LR = replace(LR, default=0.001)   # Adam and RMSProp's customary default
+OPTIMIZER_ARGS = {"sgd": (LR, MOMENTUM, NESTEROV), "adam": (ADAPTIVE_LR, BETA1, BETA2, EPS),
+                  "rmsprop": (ADAPTIVE_LR, RHO, EPS), "adagrad": (LR, EPS)}
+
+
+def _optimizer(name: str) -> Callable[[dict[str, Any]], c.Optimizer]:
+    defaults = {a.name: a.default for a in OPTIMIZER_ARGS[name]}
+    return lambda v: c.Optimizer(name=name, **{**defaults, **v})
+
+
+SCHEDULE = Keyword(
+    "schedule", "Learning rate as a function of the update count t: constant, one_over_t "
+    "(lr * tau / max(t, tau)), exponential (lr * gamma^(t/every)), step "
+    "(lr * gamma^floor(t/every)) or cosine; `warmup` updates ramp up first.",
+    (Arg("name", "name", "one_over_t", "the schedule", choices=c.SCHEDULES, required=True),),
+    (Arg("tau", "number", None, "one_over_t: updates at a constant rate (default: 10 epochs)",
+         log=True, **_pos()),
+     Arg("gamma", "number", 0.1, "exponential, step: decay factor", low=0, high=1,
+         low_open=True),
+     Arg("every", "number", None, "exponential, step: updates per decay (default: 10 epochs)",
+         **_pos()),
+     Arg("min_lr", "number", 0.0, "cosine: the final learning rate", low=0),
+     count("warmup", 0, "updates of linear warm-up", low=0)),
+    build=lambda v: c.Schedule(**v))
+
+TRAIN = {k.name: k for k in [
+    *[Keyword(name, f"The {name} optimizer.", options=args, build=_optimizer(name))
+      for name, args in OPTIMIZER_ARGS.items()],
+    Keyword("optimizer", "An optimizer named by a value (to search over optimizers): "
+            "`optimizer $opt lr $lr`.",
+            (Arg("name", "name", "sgd", "sgd, adam, rmsprop or adagrad", choices=c.OPTIMIZERS,
+                 required=True),),
+            (LR, MOMENTUM, NESTEROV, BETA1, BETA2, RHO, EPS),
+            build=lambda v: c.Optimizer(**v)),
+    SCHEDULE,
+    Keyword("batch", "Mini-batch size; 1 is online SGD, `all` the whole training set.",
+            (Arg("size", "batch", 32, "examples per update, or all", low=1, log=True,
+                 required=True),)),
+    Keyword("epochs", "Cap on passes over the training set; early stopping is on by default.",
+            (count("count", 100, "maximum epochs", required=True, log=True),),
+            (Arg("early_stop", "bool", True, "stop when the validation metric stalls and "
+                 "restore the best weights"),
+             count("patience", 20, "epochs without improvement before stopping"),
+             Arg("min_delta", "number", 0.0, "smallest change that counts as improvement",
+                 low=0))),
+    Keyword("updates", "Cap on the number of parameter updates.",
+            (count("count", None, "maximum updates", required=True, log=True),)),
+    *[Keyword(name, doc, (Arg("value", "number", 0.0, doc, low=0, log=True, required=True),))
+      for name, doc in [("l2", "L2 weight decay: adds l2/2 * sum(W^2) (not biases)."),
+                        ("l1", "L1 weight decay: adds l1 * sum(|W|) (not biases)."),
+                        ("activity_l1", "L1 penalty on hidden activations (sparsity).")]],
+    Keyword("divergence", "A trial diverges when its loss exceeds this factor times the initial"
+            " loss (or is not finite).",
+            (Arg("factor", "number", 1e3, "loss growth factor", low=1, low_open=True,
+                 required=True),)),
+    Keyword("dtype", "Floating-point precision of training.",
+            (Arg("name", "name", "float32", "float32 or float64",
+                 choices=("float32", "float64"), required=True),)),
+]}
+
+CONTEXTS: dict[str, dict[str, Keyword]] = {
+    "top": TOP, "preprocess": PREPROCESS, "network": NETWORK, "train": TRAIN}
+
+# Search-dimension words (after `in` / `~`).
+SCALES = ("linear", "log")
+PRIORS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "choice")
+BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def all_keywords() -> dict[str, dict[str, Keyword]]:
+    """Every keyword of the language, by context (for docs and their tests)."""
+    return CONTEXTS
+

@@ -1,0 +1,211 @@
+"""Syntax tree to checked `Experiment`: every section bound, defaults filled, every `$name`
+matched with its search dimension, and every problem collected before one error is raised."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import config as c
+from . import nodes as n
+from .binding import Checker
+from .errors import SpecValidationError, did_you_mean
+from .experiment import Experiment, Switch
+from .schema import OPTIMIZER_ARGS, PREPROCESS, TOP, TRAIN, Arg, Keyword
+from .search_block import SearchBlock
+
+Item = tuple[Keyword, n.Command, dict[str, Any]]
+STEP_PARAM = Arg("step", "name", None, choices=(*PREPROCESS, "none"))
+STATIC_TASKS = {"digits": "classification", "iris": "classification", "wine": "classification",
+                "breast_cancer": "classification", "diabetes": "regression",
+                "make_classification": "classification", "make_moons": "classification",
+                "make_circles": "classification", "make_regression": "regression",
+                "make_friedman1": "regression", "make_multilabel": "multilabel"}
+OPTIMIZER_WORDS = (*OPTIMIZER_ARGS, "optimizer")
+PROTOCOLS = ("split", "kfold", "nested")
+
+
+def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Experiment:
+    """Check a parsed spec; raise `SpecValidationError` with every problem found."""
+    ck = Checker()
+    top = ck.commands(spec.statements, "top")
+    one = {kw: ck.once(top, (kw,), f"'{kw}'") for kw in TOP if kw not in PROTOCOLS}
+    protocol = ck.once(top, PROTOCOLS, "the protocol (split, kfold or nested)")
+    search_item = one["search"]
+    blocks = SearchBlock(ck)
+    search = blocks.build(search_item[1] if search_item else None,
+                          search_item[2] if search_item else {})
+    network, output = (_network(ck, one["network"][1].body) if one["network"]
+                       else (c.DEFAULT_NETWORK, c.Output()))
+    config = c.Config(
+        data=_build(one["data"], c.DataSpec()),
+        protocol=_build(protocol, c.Holdout()),
+        preprocess=_preprocess(ck, one["preprocess"]),
+        network=network,
+        output=output,
+        train=_train(ck, one["train"]),
+        pretrain=_build(one["pretrain"], None),
+        metric=one["metric"][2].get("name") if one["metric"] else None)
+    _check_protocol(ck, protocol)
+    _check_metric(ck, config, one["metric"])
+    dim_nodes = _dimension_nodes(search_item)
+    search = blocks.resolve(search, dim_nodes)
+    _check_params(ck, search, dim_nodes)
+    if ck.diagnostics:
+        raise SpecValidationError(ck.diagnostics, spec.filename, source)
+    seeds = one["seeds"][2] if one["seeds"] else {}
+    name = one["experiment"][2].get("name") if one["experiment"] else None
+    return Experiment(name=name or Path(spec.filename).stem.strip("<>") or "experiment",
+                      config=config, search=search, seeds=seeds.get("count", 3),
+                      seed_start=seeds.get("start", 0), filename=spec.filename,
+                      base_dir=base_dir or Path("."))
+
+
+def _build(item: Item | None, default: Any) -> Any:
+    if item is None:
+        return default
+    kw, _, values = item
+    try:
+        return kw.build(values)
+    except TypeError:  # a required value is missing: already reported
+        return default
+
+
+def _preprocess(ck: Checker, item: Item | None) -> tuple:
+    if item is None:
+        return c.DEFAULT_PREPROCESS
+    _, cmd, values = item
+    if values.get("mode") == "none":
+        if cmd.body:
+            ck.error(cmd.body[0].span, "'preprocess none' takes no steps")
+        return ()
+    if not cmd.body:
+        ck.error_after(cmd.span, "'preprocess' needs indented steps below it, or 'none'")
+    steps: list[Any] = []
+    for stmt in cmd.body:
+        if isinstance(stmt, n.Command) and isinstance(stmt.keyword, n.ParamRef):
+            steps.append(ck.value(STEP_PARAM, stmt.keyword, "preprocess"))
+            if stmt.args:
+                ck.error(stmt.args[0].span, "a searched step takes no options")
+            continue
+        for kw, sub, vals in ck.commands((stmt,), "preprocess"):
+            _check_pca(ck, kw, sub, vals)
+            steps.append(_build((kw, sub, vals), None))
+    return tuple(s for s in steps if s is not None)
+
+
+def _check_pca(ck: Checker, kw: Keyword, cmd: n.Command, values: dict[str, Any]) -> None:
+    if kw.name == "pca" and "components" in values and "variance" in values:
+        ck.error(cmd.span, "give pca either 'components' or 'variance', not both")
+
+
+def _network(ck: Checker, body: tuple[n.Statement, ...]) -> tuple[tuple, c.Output]:
+    """The layers of a network (or repeat) block, and its output settings."""
+    layers: list[Any] = []
+    output = c.Output()
+    items = ck.commands(body, "network")
+    ck.once(items, ("output",), "'output'")
+    for kw, cmd, values in items:
+        if kw.name == "repeat":
+            inner, _ = _network(ck, cmd.body)
+            layers.append(c.Repeat(values.get("count", 1), inner))
+        elif kw.name == "output":
+            output = _build((kw, cmd, values), output)
+        else:
+            layers.append(_build((kw, cmd, values), None))
+    return tuple(x for x in layers if x is not None), output
+
+
+def _train(ck: Checker, item: Item | None) -> c.Train:
+    if item is None:
+        return c.Train()
+    stmts = ck.commands(item[1].body, "train")
+    for word in TRAIN:
+        if word not in OPTIMIZER_WORDS:
+            ck.once(stmts, (word,), f"'{word}'")
+    fields: dict[str, Any] = {}
+    opt = ck.once(stmts, OPTIMIZER_WORDS, "the optimizer")
+    if opt:
+        _check_optimizer_options(ck, opt)
+        fields["optimizer"] = _build(opt, c.Optimizer())
+    for kw, cmd, values in stmts:
+        fields.update(_train_field(kw, values))
+    return c.Train(**fields)
+
+
+def _train_field(kw: Keyword, values: dict[str, Any]) -> dict[str, Any]:
+    """The Train fields one train statement sets."""
+    name = kw.name
+    if name == "schedule":
+        return {"schedule": _build((kw, None, values), c.Schedule())}
+    if name == "batch" and "size" in values:
+        return {"batch": values["size"]}
+    if name == "epochs":
+        return _epochs(values)
+    if name in ("updates", "l2", "l1", "activity_l1", "divergence", "dtype") and values:
+        return {name: next(iter(values.values()))}
+    return {}
+
+
+def _epochs(values: dict[str, Any]) -> dict[str, Any]:
+    stop = c.EarlyStop(**{k: values[k] for k in ("patience", "min_delta") if k in values})
+    enabled = values.get("early_stop", True)
+    out: dict[str, Any] = {"early_stop": stop if enabled is True else None}
+    if isinstance(enabled, c.Param):
+        out["early_stop"] = Switch(enabled, stop, None)
+    if "count" in values:
+        out["epochs"] = values["count"]
+    return out
+
+
+def _check_optimizer_options(ck: Checker, item: Item) -> None:
+    """`optimizer adam momentum 0.9`: an option the named optimizer does not read."""
+    kw, cmd, values = item
+    name = values.get("name")
+    if kw.name != "optimizer" or not isinstance(name, str):
+        return
+    allowed = {a.name for a in OPTIMIZER_ARGS[name]}
+    for atom in cmd.args:
+        if isinstance(atom, n.Name) and kw.option(atom.value) and atom.value not in allowed:
+            ck.error(atom.span, f"{name} has no '{atom.value}'",
+                     f"{name} reads: {', '.join(sorted(allowed))}")
+
+
+def _check_protocol(ck: Checker, item: Item | None) -> None:
+    if item is None or item[0].name != "split":
+        return
+    parts = [item[2].get(k, getattr(c.Holdout(), k)) for k in ("train", "valid", "test")]
+    if all(isinstance(p, float) for p in parts) and abs(sum(parts) - 1) > 1e-6:
+        ck.error(item[1].span, f"train + valid + test must sum to 1; got {sum(parts):g}",
+                 "the defaults are train 0.6 valid 0.2 test 0.2")
+
+
+def _check_metric(ck: Checker, config: c.Config, item: Item | None) -> None:
+    data = config.data
+    task = data.task if isinstance(data.task, str) else STATIC_TASKS.get(data.source)
+    metric = config.metric
+    if item is None or task is None or not isinstance(metric, str):
+        return
+    if metric not in c.METRICS[task]:
+        ck.error(item[1].args[0].span, f"metric '{metric}' does not apply to {task}",
+                 f"{task} metrics: {', '.join(c.METRICS[task])}")
+
+
+def _dimension_nodes(item: Item | None) -> dict[str, n.Dimension]:
+    if item is None:
+        return {}
+    return {s.name.value: s for s in item[1].body if isinstance(s, n.Dimension)}
+
+
+def _check_params(ck: Checker, search: c.Search, nodes: dict[str, n.Dimension]) -> None:
+    """Every `$name` used is defined in the search block, and every definition is used."""
+    defined = {d.name for d in search.dims}
+    conditions = {d.condition.param for d in search.dims if d.condition}
+    for name, uses in ck.uses.items():
+        if name not in defined:
+            for _, ref in uses:
+                ck.error(ref.span, f"'${name}' is not defined in the search block",
+                         did_you_mean(name, defined) or f"add a line `{name} in ...` under "
+                         "'search'")
+    for name in defined - set(ck.uses) - conditions:
+        ck.error(nodes[name].name.span, f"'{name}' is defined in the search block but never "
+                 "used", f"write ${name} where its value goes")

@@ -1,0 +1,74 @@
+"""`nnspec check` beyond the language: the data loads and splits, and the chapter's debugging
+aids (section 4) on a representative configuration: a finite-difference gradient check and a
+"can it overfit a tiny subset" check."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from spec_lang import config as c
+from spec_lang.experiment import Experiment
+
+from .jobs import Job, folds, train_data
+
+GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
+
+
+def representative(search: c.Search) -> dict[str, Any]:
+    """A middle point of the search space: first listed value, middle of ranges (on their
+    scale), only the dimensions active under the values chosen before them."""
+    params: dict[str, Any] = {}
+    for dim in search.dims:
+        cond = dim.condition
+        if cond and (params.get(cond.param) == cond.value) != (cond.op == "=="):
+            continue
+        if dim.kind == "choice":
+            params[dim.name] = dim.values[0]
+            continue
+        log = dim.scale == "log" or "log" in (dim.prior or "")
+        mid = math.sqrt(dim.low * dim.high) if log else (dim.low + dim.high) / 2
+        params[dim.name] = int(round(mid)) if dim.integer else mid
+    return params
+
+
+def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False
+               ) -> list[str]:
+    """Lines to print (a line starting with FAIL is a failed check); [] when all is well and
+    nothing beyond loading was asked for."""
+    config = exp.bind(representative(exp.search))
+    if "Param(" not in repr((exp.config.data, exp.config.protocol)):
+        folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)  # DataError
+    lines: list[str] = []
+    if not (gradients or overfit):
+        return lines
+    fold = next(f for f in folds(config.protocol, config.data, str(exp.base_dir),
+                                  exp.seed_start))
+    data, _, _, _ = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold, fold.outer))
+    if gradients:
+        lines += _gradient_lines(config, data, exp.seed_start)
+    if overfit:
+        lines.append(_overfit_line(config, data, exp.seed_start))
+    return lines
+
+
+def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:
+    from .gradcheck import gradient_check
+    f64 = dataclasses.replace(config, train=dataclasses.replace(config.train, dtype="float64"))
+    errors = gradient_check(f64, data, seed)
+    worst = max(errors.values(), default=0.0)
+    status = "ok" if worst < GRADIENT_TOLERANCE else "FAIL"
+    lines = [f"{'FAIL: ' if status == 'FAIL' else ''}gradient check (float64, central "
+             f"differences): worst relative error {worst:.2e}"]
+    lines += [f"    {name:<14} {err:.2e}" for name, err in errors.items()]
+    return lines
+
+
+def _overfit_line(config: c.Config, data: Any, seed: int) -> str:
+    from .gradcheck import overfit_check
+    report = overfit_check(config, data, seed)
+    verdict = "ok" if report.passed else "FAIL: "
+    text = (f"overfit check: training loss {report.initial_loss:.4g} -> "
+            f"{report.final_loss:.4g} in {report.epochs} epochs on a tiny subset")
+    return f"{text}: ok" if report.passed else f"{verdict}{text}: the network cannot fit "\
+        "even a few examples (check the learning rate, the initialization, the data)"

@@ -1,0 +1,96 @@
+"""The results table (one row per trial x seed x fold) and its per-configuration summary."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+FIRST = ["trial", "seed", "fold", "outer", "state", "step", "fidelity"]
+LAST = ["best_epoch", "epochs", "updates", "duration_s", "error"]
+STATES = ("complete", "diverged", "failed", "pruned")
+
+
+def metric_column(metric: str) -> str:
+    """The table column of a validation metric: loss -> valid_loss, error -> valid_error."""
+    return f"valid_{metric}"
+
+
+def make_table(rows: Iterable[dict[str, Any]], metric: str, maximize: bool) -> pd.DataFrame:
+    """Rows in a stable order (outer, trial, seed, fold) with the documented columns first."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        frame = pd.DataFrame(columns=[c for c in FIRST if c != "outer"] + LAST)
+    params = sorted(c for c in frame.columns if c.startswith("param_"))
+    metrics = ["train_loss", "valid_loss"] + sorted(
+        c for c in frame.columns if c.startswith("valid_") and c != "valid_loss")
+    order = [c for c in FIRST if c in frame.columns] + params + \
+        [c for c in metrics if c in frame.columns] + [c for c in LAST if c in frame.columns]
+    order += [c for c in frame.columns if c not in order]
+    keys = [c for c in ("outer", "trial", "seed", "fold") if c in frame.columns]
+    frame = frame[order].sort_values(keys, kind="stable").reset_index(drop=True)
+    if "error" in frame.columns:
+        frame["error"] = frame["error"].fillna("")
+    frame.attrs.update(metric=metric_column(metric), maximize=maximize)
+    return frame
+
+
+def config_score(values: Iterable[float], states: Iterable[str]) -> float | None:
+    """The mean of a configuration's metric over its seeds and folds, or None when any of them
+    failed or diverged (such a configuration ranks last)."""
+    values, states = list(values), list(states)
+    if not values or any(s != "complete" for s in states):
+        return None
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return float(np.mean(finite)) if len(finite) == len(values) else None
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration: parameters, n, mean_/std_ of the metrics, rank_ on the
+    selection metric (full fidelity first; a configuration with a failed seed ranks last)."""
+    metric = table.attrs.get("metric", "valid_error" if "valid_error" in table else "valid_loss")
+    maximize = bool(table.attrs.get("maximize", False))
+    groups = [c for c in ("outer", "trial") if c in table.columns]
+    if table.empty:
+        return pd.DataFrame(columns=groups + ["n", f"mean_{metric}", f"rank_{metric}"])
+    params = [c for c in table.columns if c.startswith("param_")]
+    numeric = [c for c in ("train_loss", "valid_loss", metric, "epochs", "duration_s")
+               if c in table.columns]
+    rows = [_summary_row(key, part, groups, params, numeric, metric)
+            for key, part in table.groupby(groups, sort=True, dropna=False)]
+    summary = pd.DataFrame(rows)
+    summary[f"rank_{metric}"] = _ranks(summary, groups, metric, maximize)
+    summary.attrs.update(table.attrs)
+    return summary
+
+
+def _summary_row(key: Any, part: pd.DataFrame, groups: list[str], params: list[str],
+                 numeric: list[str], metric: str) -> dict[str, Any]:
+    key = key if isinstance(key, tuple) else (key,)
+    row: dict[str, Any] = dict(zip(groups, key))
+    row.update({p: part[p].iloc[0] for p in params})
+    row.update(step=part["step"].iloc[0], fidelity=part["fidelity"].iloc[0], n=len(part),
+               n_complete=int((part["state"] == "complete").sum()))
+    score = config_score(part[metric], part["state"]) if metric in part else None
+    for col in numeric:
+        values = pd.to_numeric(part[col], errors="coerce")
+        row[f"mean_{col}"] = float(values.mean())
+        row[f"std_{col}"] = float(values.std(ddof=0)) if len(values) > 1 else 0.0
+    row[f"mean_{metric}"] = float("nan") if score is None else score
+    return row
+
+
+def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool) -> pd.Series:
+    """Dense rank within each outer fold: highest fidelity first, then the metric."""
+    sign = -1.0 if maximize else 1.0
+    key = summary[f"mean_{metric}"] * sign
+    frame = pd.DataFrame({"f": -summary["fidelity"], "m": key.fillna(np.inf),
+                          "o": summary["outer"] if "outer" in summary else 0})
+    order = frame.sort_values(["o", "f", "m"], kind="stable").index
+    ranks = pd.Series(0, index=summary.index)
+    for outer in frame["o"].unique():
+        members = [i for i in order if frame.at[i, "o"] == outer]
+        for rank, i in enumerate(members, 1):
+            ranks[i] = rank
+    return ranks.astype(int)

@@ -1,0 +1,79 @@
+"""The run store: one SQLite file per run folder; every finished trial row is committed before
+it is reported, so a killed run resumes where it stopped."""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    key TEXT PRIMARY KEY,          -- hash of (bound config, seed, fold, outer, fidelity)
+    row TEXT NOT NULL,             -- the results-table row, JSON
+    curves TEXT NOT NULL,          -- per-epoch curves, JSON
+    finished REAL NOT NULL         -- unix time
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: store them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+class RunStore:
+    """Finished trials keyed by what determines them; safe to reopen after a crash."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored row of a finished trial, or None."""
+        found = self.db.execute("SELECT row FROM trials WHERE key = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def put(self, key: str, row: dict[str, Any], curves: dict[str, list[float]]) -> None:
+        """Commit one finished trial (replacing an older row under the same key)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?)",
+                            (key, json.dumps(_clean(row)), json.dumps(_clean(curves)),
+                             time.time()))
+
+    def curves(self, key: str) -> dict[str, list[float]]:
+        """The per-epoch curves of a finished trial ({} if unknown)."""
+        found = self.db.execute("SELECT curves FROM trials WHERE key = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else {}
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Every stored row, in the order they finished."""
+        for (row,) in self.db.execute("SELECT row FROM trials ORDER BY finished"):
+            yield json.loads(row)
+
+    def set_meta(self, name: str, value: Any) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            (name, json.dumps(_clean(value))))
+
+    def meta(self, name: str, default: Any = None) -> Any:
+        found = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return json.loads(found[0]) if found else default
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

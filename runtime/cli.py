@@ -92,8 +92,12 @@ def _check(args: argparse.Namespace) -> int:
         try:
             exp = spec_lang.load(path)
             lines = checks.run_checks(exp, gradients=args.gradients, overfit=args.overfit)
-        except (SpecError, NnspecError) as exc:
+        except SpecError as exc:
             print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        except NnspecError as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
             failed = True
             continue
         failed |= any(line.startswith("FAIL") for line in lines)

@@ -32,14 +32,14 @@ class _Search:
 
     def run(self) -> dict[str, str | None]:
         """Search, then widen bordering intervals and go on, up to `extend` times."""
-        from .search import border_report, extend_search, make_strategy
+        from .search import extend_search, make_strategy
         search, borders = self.exp.search, {}
         for round_ in range(search.extend + 1):
             strategy = make_strategy(search, seed=search.seed + round_,
                                      batch_size=max(1, self.runner.n_jobs))
             while batch := strategy.ask():
                 strategy.tell(self._evaluate(batch))
-            borders = border_report(search, self.history) if search.dims else {}
+            borders = _real_borders(search, self.history) if search.dims else {}
             if round_ == search.extend or not any(borders.values()):
                 break
             search = extend_search(search, borders)
@@ -135,6 +135,20 @@ def _selection(exp: Experiment) -> tuple[str, bool]:
 
 def _has_param(obj: Any) -> bool:
     return "Param(" in repr(obj)
+
+
+def _real_borders(search: c.Search, history: list[tuple[Any, float | None]]
+                  ) -> dict[str, str | None]:
+    """The border report, less a best value at its setting's natural limit (momentum 0)."""
+    from .search import border_report
+    from .search.border import best_candidate
+    report, best = border_report(search, history), best_candidate(history)
+    for dim in search.dims:
+        side, value = report.get(dim.name), best.params.get(dim.name) if best else None
+        limit = dim.limits[0 if side == "low" else 1] if side else None
+        if limit is not None and value is not None and float(value) == limit:
+            report[dim.name] = None
+    return report
 
 
 def _describe(borders: dict[str, str | None]) -> str:

@@ -32,7 +32,7 @@ class Checker:
 
     def error_after(self, span: n.Span, message: str, hint: str = "") -> None:
         """Record a problem just after `span` (something missing)."""
-        self.diagnostics.append(Diagnostic(span.end_line, span.end_column + 1, message, hint))
+        self.diagnostics.append(Diagnostic(span.end_line, span.end_column, message, hint))
 
     # ------------------------------------------------------------------------------- values
     def value(self, arg: Arg, node: n.Value, owner: str) -> Any:
@@ -148,7 +148,9 @@ class Checker:
         opt = kw.option(atom.value) if isinstance(atom, n.Name) else None
         if opt is None:
             self._unknown_option(kw, atom)
-            return i + 1
+            skip_value = isinstance(atom, n.Name) and i + 1 < len(atoms) and \
+                not isinstance(atoms[i + 1], n.Name)
+            return i + 2 if skip_value else i + 1  # `momentun 0.9`: one mistake, one error
         if opt.name in values:
             self.error(atom.span, f"'{opt.name}' is given twice for '{kw.name}'")
         nxt = atoms[i + 1] if i + 1 < len(atoms) else None

@@ -294,6 +294,9 @@ class Dim:
     integer: bool = False
     prior: str | None = None
     condition: Condition | None = None
+    # Closed bounds of the settings that use it (momentum: 0, dropout: 0): a best value lying
+    # there is at a natural limit, not on a border the search could extend past.
+    limits: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass(frozen=True)

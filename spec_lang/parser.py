@@ -120,7 +120,7 @@ def _previous_word(source: str, line: int, column: int) -> str:
 
 def _token_error(exc: UnexpectedToken, source: str) -> Diagnostic:
     tok = exc.token
-    expected = _words(set(exc.expected))
+    expected = _words(set(exc.accepts or exc.expected))  # accepts: exact, not LALR-merged
     if tok.type in ("_NL", "_DEDENT", "$END"):
         # The statement ended early: point just after its last word.
         line, col = tok.line or 1, tok.column or 1
@@ -160,16 +160,16 @@ def parse(source: str, filename: str = "<string>") -> n.Spec:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise SpecSyntaxError([_syntax_error(exc, text)], filename, text) from None
-    except DedentError as exc:
-        line = _dedent_line(text)
-        raise SpecSyntaxError([Diagnostic(line, 1, "this line's indentation matches no "
-                                          "enclosing block", str(exc).split(".")[0])],
-                              filename, text) from None
+    except DedentError:
+        line, column = _dedent_line(text)
+        raise SpecSyntaxError([Diagnostic(line, column, "this line's indentation matches no "
+                                          "enclosing block", "indent it like the lines of "
+                                          "the block it belongs to")], filename, text) from None
     return n.Spec(_ToNodes().transform(tree), filename)
 
 
-def _dedent_line(text: str) -> int:
-    """The first line whose indentation is not one of the open blocks' (for DedentError)."""
+def _dedent_line(text: str) -> tuple[int, int]:
+    """Line and column of the first line whose indentation matches no open block."""
     stack = [0]
     for number, line in enumerate(text.splitlines(), 1):
         code = line.split("#", 1)[0]
@@ -181,5 +181,5 @@ def _dedent_line(text: str) -> int:
         while width < stack[-1]:
             stack.pop()
         if width != stack[-1]:
-            return number
-    return 1
+            return number, width + 1
+    return 1, 1

@@ -9,7 +9,7 @@ from . import config as c
 from . import nodes as n
 from .binding import INVALID, Checker
 from .errors import did_you_mean
-from .schema import PRIORS, SCALES, Arg
+from .schema import INF, PRIORS, SCALES, Arg
 
 # Options that only one strategy reads: naming them under another is a mistake worth telling.
 STRATEGY_OPTIONS = {"shuffle": ("grid",), "sweeps": ("coordinate",), "order": ("coordinate",),
@@ -31,6 +31,7 @@ class SearchBlock:
 
     def __init__(self, checker: Checker) -> None:
         self.ck = checker
+        self.failed: set[str] = set()      # dimensions already reported as malformed
 
     def build(self, cmd: n.Command | None, values: dict[str, Any]) -> c.Search:
         """The Search of a bound `search` statement (None: no search block)."""
@@ -78,6 +79,7 @@ class SearchBlock:
             return None
         made = self._prior(dim, args) if dim.kind == "prior" else self._choice(dim, args)
         if made is None:
+            self.failed.add(dim.name.value)
             return None
         cond = self._condition(dim.condition) if dim.condition else None
         return replace(made, condition=cond), dim
@@ -170,7 +172,7 @@ class SearchBlock:
         if search.strategy == "none" and dims:
             self.ck.error(cmd.args[0].span, "search none explores nothing, yet dimensions "
                           "are defined", "name a strategy: " + ", ".join(c.STRATEGIES[1:]))
-        if search.strategy != "none" and not dims:
+        if search.strategy != "none" and not dims and not self.failed:
             self.ck.error_after(cmd.span, f"{search.strategy} search needs dimensions below it",
                                 "for example:    lr ~ log_uniform 1e-4 .. 1")
         names = [d.name for d, _ in dims]
@@ -216,10 +218,9 @@ class SearchBlock:
         uses = [arg for arg, _ in self.ck.uses.get(dim.name, [])]
         if not uses:
             return dim
-        for arg in uses:
-            self._check_against(dim, node, arg)
         log = any(a.log for a in uses)
         integer = all(a.type in INTEGER_TYPES for a in uses)
+        dim = replace(dim, limits=_limits(uses))
         if dim.kind == "range":
             dim = replace(dim, scale=dim.scale or ("log" if log else "linear"), integer=integer)
         elif dim.kind == "prior":
@@ -229,8 +230,12 @@ class SearchBlock:
             dim = replace(dim, prior=prior, integer=integer)
         if (dim.scale == "log" or "log" in (dim.prior or "")) and dim.low is not None \
                 and dim.low <= 0:
-            self.ck.error(node.args[-1].span, f"a log scale needs a positive lower bound; got "
+            rng = next(a for a in node.args if isinstance(a, n.Range))
+            self.ck.error(rng.low.span, f"a log scale needs a positive lower bound; got "
                           f"{dim.low}", "use a linear range or a positive bound")
+            return dim
+        for arg in uses:
+            self._check_against(dim, node, arg)
         return dim
 
     def _check_against(self, dim: c.Dim, node: n.Dimension, arg: Arg) -> None:
@@ -250,3 +255,9 @@ class SearchBlock:
             self.ck.literal(replace(arg, type="number") if arg.type == "batch" else arg,
                             bound, owner)
 
+
+def _limits(uses: list[Arg]) -> tuple[float | None, float | None]:
+    """The tightest closed bounds among the settings a dimension feeds."""
+    lows = [a.low for a in uses if a.low != -INF and not a.low_open]
+    highs = [a.high for a in uses if a.high != INF and not a.high_open]
+    return (max(lows) if lows else None, min(highs) if highs else None)

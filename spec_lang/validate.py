@@ -49,7 +49,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     _check_metric(ck, config, one["metric"])
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)
-    _check_params(ck, search, dim_nodes)
+    _check_params(ck, search, dim_nodes, blocks.failed)
     if ck.diagnostics:
         raise SpecValidationError(ck.diagnostics, spec.filename, source)
     seeds = one["seeds"][2] if one["seeds"] else {}
@@ -196,9 +196,11 @@ def _dimension_nodes(item: Item | None) -> dict[str, n.Dimension]:
     return {s.name.value: s for s in item[1].body if isinstance(s, n.Dimension)}
 
 
-def _check_params(ck: Checker, search: c.Search, nodes: dict[str, n.Dimension]) -> None:
-    """Every `$name` used is defined in the search block, and every definition is used."""
-    defined = {d.name for d in search.dims}
+def _check_params(ck: Checker, search: c.Search, nodes: dict[str, n.Dimension],
+                  malformed: set[str]) -> None:
+    """Every `$name` used is defined in the search block, and every definition is used
+    (a malformed definition was reported already: its uses are not errors again)."""
+    defined = {d.name for d in search.dims} | malformed
     conditions = {d.condition.param for d in search.dims if d.condition}
     for name, uses in ck.uses.items():
         if name not in defined:
@@ -206,6 +208,6 @@ def _check_params(ck: Checker, search: c.Search, nodes: dict[str, n.Dimension]) 
                 ck.error(ref.span, f"'${name}' is not defined in the search block",
                          did_you_mean(name, defined) or f"add a line `{name} in ...` under "
                          "'search'")
-    for name in defined - set(ck.uses) - conditions:
+    for name in defined - set(ck.uses) - conditions - malformed:
         ck.error(nodes[name].name.span, f"'{name}' is defined in the search block but never "
                  "used", f"write ${name} where its value goes")

@@ -1,0 +1,53 @@
+"""The canonical formatter: golden output, idempotence, and meaning preserved."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import spec_lang
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).parent / "golden"
+VALID = sorted(ROOT.glob("specs/*.spec")) + sorted(GOLDEN.glob("*.spec"))
+
+
+@pytest.mark.parametrize("path", VALID, ids=[p.name for p in VALID])
+def test_round_trip(path: Path) -> None:
+    source = path.read_text()
+    once = spec_lang.format(source)
+    assert spec_lang.format(once) == once
+    assert spec_lang.loads(once) == spec_lang.loads(source)
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("specs/*.spec")), ids=lambda p: p.name)
+def test_shipped_specs_are_canonical(path: Path) -> None:
+    assert spec_lang.format(path.read_text()) == path.read_text()
+
+
+def test_golden_output_keeps_comments_and_paragraphs() -> None:
+    source = (GOLDEN / "messy.spec").read_text()
+    assert spec_lang.format(source) == (GOLDEN / "messy.expected.spec").read_text()
+
+
+def test_trailing_comments_align_within_a_paragraph() -> None:
+    text = "data iris # a\nseeds 2 # bb\n\nmetric error # c\n"
+    assert spec_lang.format(text) == \
+        "data iris  # a\nseeds 2    # bb\n\nmetric error  # c\n"
+
+
+def test_hash_inside_a_string_is_not_a_comment() -> None:
+    text = 'data "a#b.csv"   # real comment\n'
+    assert spec_lang.format(text) == 'data "a#b.csv"  # real comment\n'
+
+
+def test_string_escapes_survive() -> None:
+    text = 'experiment "say \\"hi\\""\n'
+    out = spec_lang.format(text)
+    assert out == text
+    assert spec_lang.loads(out).name == 'say "hi"'
+
+
+def test_format_rejects_syntax_errors() -> None:
+    with pytest.raises(spec_lang.SpecSyntaxError):
+        spec_lang.format("data 'x'\n")

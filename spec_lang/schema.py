@@ -121,7 +121,8 @@ TOP = {k.name: k for k in [
              count("samples", 1000, "generators: number of examples", low=10),
              count("features", 20, "generators: number of features"),
              count("classes", 2, "generators: classes (labels for make_multilabel)", low=2),
-             count("informative", None, "make_classification: informative features"),
+             count("informative", None, "make_classification, make_regression: informative "
+                   "features (default: half, at least 2)"),
              Arg("noise", "number", 0.0, "generators: noise level", low=0),
              count("seed", 0, "generators: random seed of the data", low=0)),
             build=_data),

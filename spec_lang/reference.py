@@ -1,0 +1,82 @@
+"""The keyword reference of docs/language.md, rendered from the tables in `schema`, so that the
+documentation cannot drift from what the validator accepts.
+
+    python -m spec_lang.reference --write docs/language.md
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .schema import CONTEXTS, Arg, Keyword
+
+START, END = "<!-- reference:start -->", "<!-- reference:end -->"
+TITLES = {"top": "Top level", "preprocess": "In `preprocess`", "network": "In `network` "
+          "(and `repeat`)", "train": "In `train`"}
+KINDS = {"number": "number", "int": "whole number", "bool": "flag (`true`/`false`; alone: "
+         "true)", "name": "name", "string": "name or \"text\"", "source": "name or \"path\"",
+         "batch": "whole number or `all`", "names": "names, comma-separated",
+         "columns": "indices or \"names\", comma-separated"}
+
+
+def _default(arg: Arg) -> str:
+    if arg.required:
+        return "required"
+    if arg.default is None:
+        return "—"
+    if arg.default == ():
+        return "—"
+    return f"`{str(arg.default).lower() if isinstance(arg.default, bool) else arg.default}`"
+
+
+def _accepts(arg: Arg) -> str:
+    parts = []
+    if arg.choices:
+        parts.append(", ".join(f"`{c}`" for c in arg.choices))
+    if arg.type in ("number", "int", "batch") and (arg.low > -1e308 or arg.high < 1e308):
+        parts.append(arg.interval())
+    if arg.flag is not None and arg.type != "bool":
+        parts.append(f"alone: `{arg.flag}`")
+    if arg.log:
+        parts.append("searched on a log scale by default")
+    return "; ".join(parts)
+
+
+def _keyword(kw: Keyword) -> list[str]:
+    usage = " ".join([kw.name, *(f"<{a.name}>" if a.required else f"[{a.name}]"
+                                 for a in kw.positional),
+                      *(f"[{a.name} …]" for a in kw.options)])
+    lines = [f"#### `{kw.name}`", "", kw.doc, "", f"    {usage}"]
+    if kw.block:
+        lines[-1] += f"\n        … indented {kw.block} statements"
+    args = [("positional", a) for a in kw.positional] + [("option", a) for a in kw.options]
+    if args:
+        lines += ["", "| argument | kind | default | accepts | meaning |", "|---|---|---|---|---|"]
+        lines += [f"| `{a.name}` ({role}) | {KINDS[a.type]} | {_default(a)} | {_accepts(a)} | "
+                  f"{a.doc} |" for role, a in args]
+    return lines + [""]
+
+
+def render() -> str:
+    """The reference section, between its markers."""
+    lines = [START, ""]
+    for context, table in CONTEXTS.items():
+        lines += [f"### {TITLES[context]}", ""]
+        for kw in table.values():
+            lines += _keyword(kw)
+    return "\n".join(lines + [END])
+
+
+def splice(document: str) -> str:
+    """`document` with its reference section replaced by a fresh rendering."""
+    head, _, rest = document.partition(START)
+    _, _, tail = rest.partition(END)
+    return head + render() + tail
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--write"]:
+        path = Path(sys.argv[2])
+        path.write_text(splice(path.read_text()))
+    else:
+        print(render())

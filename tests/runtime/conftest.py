@@ -1,0 +1,32 @@
+"""Small real specs for runner tests (iris, a few epochs: each trial takes milliseconds)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+TINY = """experiment tiny
+data iris
+split train 0.6 valid 0.2 test 0.2
+network
+    dense 8 tanh
+train
+    sgd lr $lr momentum 0.9
+    epochs 15 early_stop patience 5
+search grid
+    lr in 0.01, 0.1
+seeds 2
+"""
+
+VOLATILE = ["duration_s"]
+
+
+def stable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without wall-clock columns (for equality across runs)."""
+    return table.drop(columns=[c for c in VOLATILE if c in table]).reset_index(drop=True)
+
+
+@pytest.fixture
+def tiny_spec(tmp_path):
+    path = tmp_path / "tiny.spec"
+    path.write_text(TINY)
+    return path

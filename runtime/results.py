@@ -22,6 +22,9 @@ def make_table(rows: Iterable[dict[str, Any]], metric: str, maximize: bool) -> p
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         frame = pd.DataFrame(columns=[c for c in FIRST if c != "outer"] + LAST)
+    for column in ("train_loss", "valid_loss", metric_column(metric)):
+        if column not in frame:  # every trial failed: the columns still exist, empty
+            frame[column] = np.nan
     params = sorted(c for c in frame.columns if c.startswith("param_"))
     metrics = ["train_loss", "valid_loss"] + sorted(
         c for c in frame.columns if c.startswith("valid_") and c != "valid_loss")

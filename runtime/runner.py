@@ -206,14 +206,19 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         part = summary if outer is None else summary[summary["outer"] == outer]
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
-        cfg = exp.bind(params)
-        scores, model = refit_chosen(exp, params, runner.fold_ids(cfg, outer), outer)
+        scores, model = {}, None
+        if top[f"mean_{metric}"] == top[f"mean_{metric}"]:  # not NaN: a complete config
+            cfg = exp.bind(params)
+            scores, model = refit_chosen(exp, params, runner.fold_ids(cfg, outer), outer)
+        else:
+            runner.note("no configuration completed on every seed and fold: nothing is "
+                        "scored on the test part and no model is saved (see the error column)")
         _mark(summary, top.name, scores, borders[outer])
         chosen.append({"outer": outer, "trial": int(top["trial"]), "params": params,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
                        "test": scores, "borders": borders[outer]})
-        if outer is None:
+        if outer is None and model is not None:
             model.save(runner.out / "model.npz")
     best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
     best.update(experiment=exp.name, metric=metric, messages=runner.messages)

@@ -2,6 +2,7 @@
 against every place their `$name` is used."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from typing import Any
 
@@ -65,6 +66,9 @@ class SearchBlock:
             self.ck.error_after(cmd.args[0].span if cmd.args else cmd.keyword.span,
                                 f"expected a number of trials after '{strategy}'",
                                 f"for example: search {strategy} 40")
+        if strategy == "tpe" and importlib.util.find_spec("optuna") is None:
+            self.ck.error(cmd.args[0].span, "tpe search needs Optuna, which is not installed",
+                          "pip install 'nnspec[tpe]'")
         if "trials" in values and strategy not in TAKES_TRIALS:
             self.ck.error(cmd.args[1].span, f"{strategy} search takes no number of trials",
                           "the strategy decides how many points it visits")

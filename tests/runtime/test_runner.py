@@ -160,3 +160,12 @@ def test_a_data_error_stops_the_run_before_training(tmp_path):
     with pytest.raises(runtime.errors.DataError, match="missing.csv"):
         runtime.run(exp, out=tmp_path / "run")
     assert not (tmp_path / "run" / "store.sqlite").exists()
+
+
+def test_a_run_where_every_trial_fails_still_writes_its_table(tmp_path):
+    spec = TINY.replace("network\n", "preprocess\n    pca components 40\nnetwork\n")
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    assert set(table["state"]) == {"failed"}
+    assert (tmp_path / "trials.csv").exists() and not (tmp_path / "model.npz").exists()
+    assert table.attrs["best"]["test"] == {}
+    assert any("no configuration completed" in m for m in table.attrs["best"]["messages"])

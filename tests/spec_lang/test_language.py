@@ -138,3 +138,13 @@ def test_load_resolves_data_paths_next_to_the_spec(tmp_path) -> None:
 def test_load_of_a_missing_file_is_a_spec_error(tmp_path) -> None:
     with pytest.raises(spec_lang.SpecError, match="cannot read the spec"):
         spec_lang.load(tmp_path / "none.spec")
+
+
+def test_tpe_without_optuna_is_rejected_with_the_install_command(monkeypatch) -> None:
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))
+    with pytest.raises(spec_lang.SpecValidationError) as info:
+        spec_lang.loads("train\n    sgd lr $lr\nsearch tpe 10\n    lr ~ 1e-4 .. 1\n")
+    assert "pip install 'nnspec[tpe]'" in str(info.value)

@@ -1,0 +1,56 @@
+"""Hyper-parameter search strategies (Bengio 2012, section 3) as seeded ask/tell objects.
+
+The runner drives any strategy the same way::
+
+    strategy = make_strategy(experiment.search, seed=seed, batch_size=n_workers)
+    while batch := strategy.ask():
+        strategy.tell([(cand, evaluate(cand)) for cand in batch])   # None = failed
+
+Scores are minimized. Same `Search` and seed give the same candidates in the same order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from spec_lang.config import STRATEGIES, Search
+
+from .border import border_report, extend_search
+from .coordinate import CoordinateSearch
+from .grid import FixedStrategy, expand, make_grid
+from .halving import HalvingSearch
+from .random_search import draw_configs, make_random
+from .space import (Candidate, Result, Scores, Strategy, grid_values, is_active, sample,
+                    sample_params, space_size)
+from .tpe import TPESearch
+from .zoom import ZoomSearch
+
+__all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", "extend_search",
+           "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
+           "draw_configs", "Scores", "FixedStrategy", "CoordinateSearch", "ZoomSearch",
+           "HalvingSearch", "TPESearch"]
+
+
+def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
+    """The strategy `search.strategy` names, seeded by `seed`.
+
+    `batch_size` only limits TPE (how many trials it proposes before hearing back); the other
+    strategies ask as large a batch as their method allows.
+    """
+    rng = np.random.default_rng(seed)
+    name = search.strategy
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown search strategy '{name}'. Expected one of: "
+                         f"{', '.join(STRATEGIES)}.")
+    if name == "none" or not search.dims:
+        return FixedStrategy([Candidate({}, step="none")])
+    if name == "grid":
+        return make_grid(search, rng)
+    if name == "random":
+        return make_random(search, rng)
+    if name == "coordinate":
+        return CoordinateSearch(search)
+    if name == "zoom":
+        return ZoomSearch(search)
+    if name == "halving":
+        return HalvingSearch(search, rng)
+    return TPESearch(search, seed, batch_size)

@@ -1,0 +1,79 @@
+"""Successive halving over fidelity: many configurations cheaply, the best few fully.
+
+`n` = `search.trials` (default 27) configurations are drawn like random search and trained at
+the lowest fidelity; the best ceil(n / eta) move up to the next rung, trained at eta times that
+fidelity, and so on. There are rungs = floor(log_eta n) + 1 rungs (27 configs, eta 3: rungs of
+27, 9, 3, 1), so the last rung holds about one configuration, at fidelity 1.0. The fidelities are
+geometric from `search.min_fidelity` to 1.0; its default eta^-(rungs-1) makes each rung eta times
+the previous (1/27, 1/9, 1/3, 1 above). Failed trials are never promoted. Fidelity is a fraction
+of full training: the runner applies it to epochs or to training data per `search.fidelity`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from spec_lang.config import Search
+
+from .random_search import draw_configs
+from .space import Candidate, Result, Scores, score_key
+
+DEFAULT_TRIALS = 27
+
+
+def rung_count(n: int, eta: float) -> int:
+    """floor(log_eta n) + 1, computed without float round-off (27, 3 -> 4)."""
+    rungs = 1
+    while eta ** rungs <= n * (1 + 1e-12):
+        rungs += 1
+    return rungs
+
+
+def fidelities(rungs: int, eta: float, min_fidelity: float | None) -> list[float]:
+    """The fidelity of each rung: geometric from min_fidelity (default eta^-(rungs-1)) to 1."""
+    if rungs == 1:
+        return [1.0]
+    low = eta ** -(rungs - 1) if min_fidelity is None else min(max(min_fidelity, 1e-12), 1.0)
+    return [float(low ** ((rungs - 1 - i) / (rungs - 1))) for i in range(rungs - 1)] + [1.0]
+
+
+class HalvingSearch:
+    """Successive halving; one rung per batch."""
+
+    def __init__(self, search: Search, rng: np.random.Generator) -> None:
+        if search.eta <= 1:
+            raise ValueError(f"halving eta must be > 1. Got {search.eta}.")
+        n = search.trials if search.trials is not None else DEFAULT_TRIALS
+        self._alive: list[dict[str, Any]] = draw_configs(search.dims, n, rng)
+        self._eta = search.eta
+        self.fidelities = fidelities(rung_count(len(self._alive), self._eta), self._eta,
+                                     search.min_fidelity)
+        self._rung = 0
+        self._scores = Scores()
+        self._pending: list[Candidate] | None = None
+        self.history: list[Result] = []
+
+    def ask(self) -> list[Candidate]:
+        """The surviving configurations at this rung's fidelity; [] after the last rung."""
+        if self._pending is not None:
+            raise RuntimeError("halving search: tell the previous rung before asking again.")
+        if self._rung >= len(self.fidelities) or not self._alive:
+            return []
+        fid = self.fidelities[self._rung]
+        self._pending = [Candidate(dict(p), fid, f"rung {self._rung}") for p in self._alive]
+        return list(self._pending)
+
+    def tell(self, results: list[Result]) -> None:
+        """Record the rung's scores and promote the best ceil(n / eta) that did not fail."""
+        self._scores.record(results)
+        self.history.extend(results)
+        if self._pending is None:
+            return
+        rung, self._pending = self._pending, None
+        keep = math.ceil(len(rung) / self._eta)
+        ranked = sorted(range(len(rung)), key=lambda i: (score_key(self._scores.get(rung[i])), i))
+        ok = [i for i in ranked if score_key(self._scores.get(rung[i]))[0] == 0]
+        self._alive = [rung[i].params for i in ok[:keep]]
+        self._rung += 1

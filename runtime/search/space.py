@@ -1,0 +1,240 @@
+"""Search spaces: candidates, scores, and what one `Dim` offers (grid points, samples, activity).
+
+Every strategy in this package is built on these pieces:
+
+- `Candidate` is one point to evaluate (params of the active dims, a fidelity, the step that asked).
+- `Strategy` is the ask/tell protocol the runner drives.
+- `grid_values`, `sample`, `is_active` answer the three questions a strategy asks of a `Dim`.
+- `Scores` remembers what was told, so a strategy never asks twice for what it already knows.
+
+Scores are minimized; `None` (failed or diverged) and NaN rank worst.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from spec_lang.config import Dim
+
+MAX_FINITE = 100_000          # an integer prior with more values than this counts as continuous
+
+
+# ------------------------------------------------------------------------------ candidates
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration to evaluate: a value per active dim, at a fraction of full training."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    fidelity: float = 1.0
+    step: str = ""
+
+    def key(self) -> tuple:
+        """A hashable identity: the params and the fidelity (the step does not count)."""
+        return params_key(self.params), float(self.fidelity)
+
+
+Result = tuple[Candidate, "float | None"]
+
+
+class Strategy(Protocol):
+    """The ask/tell loop the runner drives until `ask()` returns []."""
+
+    def ask(self) -> list[Candidate]: ...
+
+    def tell(self, results: list[Result]) -> None: ...
+
+
+def params_key(params: dict[str, Any]) -> tuple:
+    """A hashable, order-independent identity of a params dict."""
+    return tuple(sorted(params.items()))
+
+
+def score_key(score: float | None) -> tuple[int, float]:
+    """Sort key that puts failures (None, NaN, infinities) after every real score."""
+    if score is None or not math.isfinite(float(score)):
+        return (1, 0.0)
+    return (0, float(score))
+
+
+class Scores:
+    """Everything told so far, by (params, fidelity)."""
+
+    def __init__(self) -> None:
+        self._score: dict[tuple, float | None] = {}
+
+    def record(self, results: Iterable[Result]) -> None:
+        """Remember the scores of told candidates (a later tell of the same point wins)."""
+        for cand, score in results:
+            self._score[cand.key()] = score
+
+    def known(self, cand: Candidate) -> bool:
+        """True when this point (params and fidelity) has been told."""
+        return cand.key() in self._score
+
+    def get(self, cand: Candidate) -> float | None:
+        """The told score, None when failed or never told."""
+        return self._score.get(cand.key())
+
+    def best(self, cands: Sequence[Candidate]) -> Candidate | None:
+        """The lowest-scoring candidate; ties go to the earliest; None if none succeeded."""
+        scored = [(score_key(self.get(c)), i) for i, c in enumerate(cands)]
+        if not scored:
+            return None
+        key, i = min(scored)
+        return cands[i] if key[0] == 0 else None
+
+
+def unknown(cands: Iterable[Candidate], scores: Scores) -> list[Candidate]:
+    """The candidates not told yet, without repeats, in order."""
+    seen: set[tuple] = set()
+    out = []
+    for c in cands:
+        if not scores.known(c) and c.key() not in seen:
+            seen.add(c.key())
+            out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------------- dims
+def is_active(dim: Dim, params: dict[str, Any]) -> bool:
+    """Whether `dim` exists given the already-chosen params (its parent must be present)."""
+    cond = dim.condition
+    if cond is None:
+        return True
+    if cond.param not in params:
+        return False
+    equal = params[cond.param] == cond.value
+    return equal if cond.op == "==" else not equal
+
+
+def project(dims: Sequence[Dim], assignment: dict[str, Any]) -> dict[str, Any]:
+    """The params of `assignment` whose dims are active, in declaration order."""
+    params: dict[str, Any] = {}
+    for dim in dims:
+        if dim.name in assignment and is_active(dim, params):
+            params[dim.name] = assignment[dim.name]
+    return params
+
+
+def is_log(dim: Dim) -> bool:
+    """True when the dim lives on a log scale (log range or log prior)."""
+    if dim.kind == "prior":
+        return dim.prior in ("log_uniform", "int_log_uniform")
+    return dim.kind == "range" and dim.scale == "log"
+
+
+def is_integer(dim: Dim) -> bool:
+    """True when the dim's values are integers (integer range or integer prior)."""
+    if dim.kind == "prior":
+        return dim.prior in ("int_uniform", "int_log_uniform")
+    return dim.kind == "range" and dim.integer
+
+
+def is_numeric(dim: Dim) -> bool:
+    """Range, prior, or a choice whose values are all numbers (booleans are not numbers)."""
+    if dim.kind != "choice":
+        return True
+    return bool(dim.values) and all(_is_number(v) for v in dim.values)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def to_unit(dim: Dim, x: float) -> float:
+    """Map a value to the dim's scale axis (log for log dims)."""
+    return math.log(x) if is_log(dim) else float(x)
+
+
+def from_unit(dim: Dim, u: float) -> float:
+    """Inverse of `to_unit`."""
+    return math.exp(u) if is_log(dim) else float(u)
+
+
+def axis_points(dim: Dim, low: float, high: float, count: int) -> list[Any]:
+    """`count` points from low to high, evenly spaced on the dim's scale (rounded, deduped ints)."""
+    if count < 1:
+        raise ValueError(f"'{dim.name}': a grid needs at least 1 point, got {count}.")
+    if count == 1:
+        pts = [from_unit(dim, (to_unit(dim, low) + to_unit(dim, high)) / 2)]
+    elif is_log(dim):
+        pts = [float(v) for v in np.geomspace(low, high, count)]
+    else:
+        pts = [float(v) for v in np.linspace(low, high, count)]
+    if is_integer(dim):
+        return list(dict.fromkeys(int(math.floor(v + 0.5)) for v in pts))
+    return pts
+
+
+def grid_values(dim: Dim, default_count: int | None = None) -> list[Any]:
+    """The grid points of a dim: a choice's values, or `count` points of a range on its scale.
+
+    A range without `count` and a prior use `default_count`; without one they have no grid.
+    """
+    if dim.kind == "choice":
+        return list(dim.values)
+    count = dim.count if dim.kind == "range" and dim.count is not None else default_count
+    if count is None:
+        what = "a prior" if dim.kind == "prior" else "a range without a count"
+        raise ValueError(f"'{dim.name}' is {what}: a grid needs a count of points "
+                         f"(give the range a count, or use random, zoom or coordinate search).")
+    return axis_points(dim, float(dim.low), float(dim.high), int(count))
+
+
+def finite_values(dim: Dim) -> list[Any] | None:
+    """All values of a finite dim (choice, range with count, small integer prior), else None."""
+    if dim.kind == "choice" or (dim.kind == "range" and dim.count is not None):
+        return grid_values(dim)
+    if dim.kind == "prior" and is_integer(dim) and dim.high - dim.low < MAX_FINITE:
+        return list(range(int(dim.low), int(dim.high) + 1))
+    return None
+
+
+def sample(dim: Dim, rng: np.random.Generator) -> Any:
+    """One draw from the dim: uniform over a finite grid, else continuous on its scale/prior."""
+    if dim.kind == "choice" or (dim.kind == "range" and dim.count is not None):
+        values = grid_values(dim)
+        return values[int(rng.integers(len(values)))]
+    low, high = float(dim.low), float(dim.high)
+    if dim.kind == "prior" and dim.prior == "int_uniform":
+        return int(rng.integers(int(low), int(high) + 1))
+    if is_integer(dim):                       # integer range / int_log_uniform: round a draw
+        lo, hi = low - 0.5, high + 0.5        # each integer gets its share of the (log) axis
+        if is_log(dim):
+            lo = max(lo, low / 2)
+        u = rng.uniform(to_unit(dim, lo), to_unit(dim, hi))
+        return int(min(max(math.floor(from_unit(dim, u) + 0.5), low), high))
+    return from_unit(dim, rng.uniform(to_unit(dim, low), to_unit(dim, high)))
+
+
+def sample_params(dims: Sequence[Dim], rng: np.random.Generator) -> dict[str, Any]:
+    """One configuration: each dim drawn in declaration order, only where active."""
+    params: dict[str, Any] = {}
+    for dim in dims:
+        if is_active(dim, params):
+            params[dim.name] = sample(dim, rng)
+    return params
+
+
+def space_size(dims: Sequence[Dim]) -> int | None:
+    """How many configurations a finite space holds (conditions respected), None if infinite."""
+    values = [finite_values(d) for d in dims]
+    if any(v is None for v in values):
+        return None
+    parents = {d.condition.param for d in dims if d.condition is not None}
+    return _count(dims, values, parents, 0, {})
+
+
+def _count(dims: Sequence[Dim], values: list, parents: set[str], i: int,
+           params: dict[str, Any]) -> int:
+    if i == len(dims):
+        return 1
+    dim = dims[i]
+    if not is_active(dim, params):
+        return _count(dims, values, parents, i + 1, params)
+    if dim.name not in parents:               # nothing depends on it: multiply, don't branch
+        return len(values[i]) * _count(dims, values, parents, i + 1, params)
+    return sum(_count(dims, values, parents, i + 1, {**params, dim.name: v}) for v in values[i])

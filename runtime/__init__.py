@@ -6,10 +6,11 @@
 """
 from __future__ import annotations
 
+from .estimator import SpecClassifier, SpecRegressor
 from .model import SavedModel
 from .results import summarize
 from .runner import run
 
 load_model = SavedModel.load
 
-__all__ = ["run", "summarize", "load_model", "SavedModel"]
+__all__ = ["run", "summarize", "load_model", "SavedModel", "SpecClassifier", "SpecRegressor"]

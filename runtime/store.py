@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import NnspecError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
     key TEXT PRIMARY KEY,          -- hash of (bound config, seed, fold, outer, fidelity)
@@ -34,12 +36,26 @@ def _clean(value: Any) -> Any:
 class RunStore:
     """Finished trials keyed by what determines them; safe to reopen after a crash."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, readonly: bool = False) -> None:
+        """Open (creating it and its folder) the store at `path`; with `readonly`, open an
+        existing store for reading only: writes raise sqlite3.OperationalError, and a missing
+        file is an NnspecError."""
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            self.db = self._open_readonly()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """A read-only connection; the path goes through as_uri() so that '#', '?' or '%' in a
+        folder name cannot cut the URI short (and open another, writable file)."""
+        if not self.path.is_file():
+            raise NnspecError(f"{self.path}: no run store here (no such file)")
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored row of a finished trial, or None."""
@@ -62,6 +78,12 @@ class RunStore:
         """Every stored row, in the order they finished."""
         for (row,) in self.db.execute("SELECT row FROM trials ORDER BY finished"):
             yield json.loads(row)
+
+    def items(self) -> Iterator[tuple[str, dict[str, Any], dict[str, list[float]]]]:
+        """Every stored (key, row, curves), in the order they finished."""
+        query = "SELECT key, row, curves FROM trials ORDER BY finished, rowid"
+        for key, row, curves in self.db.execute(query):
+            yield key, json.loads(row), json.loads(curves)
 
     def set_meta(self, name: str, value: Any) -> None:
         with self.db:

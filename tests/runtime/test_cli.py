@@ -113,3 +113,10 @@ def test_python_dash_m_runtime_is_the_command():
     done = subprocess.run([sys.executable, "-m", "runtime", "check", str(SPECS[0])],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stdout.strip().endswith(": OK")
+
+
+def test_overfit_check_fails_when_the_network_cannot_learn(tmp_path, capsys):
+    spec = tmp_path / "slow.spec"
+    spec.write_text("data iris\ntrain\n    sgd lr 1e-7\n")
+    assert main(["check", "--overfit", str(spec)]) == 1
+    assert "FAIL: overfit check" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 matched with its search dimension, and every problem collected before one error is raised."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ STATIC_TASKS = {"digits": "classification", "iris": "classification", "wine": "c
                 "make_friedman1": "regression", "make_multilabel": "multilabel"}
 OPTIMIZER_WORDS = (*OPTIMIZER_ARGS, "optimizer")
 PROTOCOLS = ("split", "kfold", "nested")
+SAFE_NAME = re.compile(r"(?!\.\.?$)[\w. -]{1,100}")
 
 
 def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Experiment:
@@ -50,14 +52,25 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)
     _check_params(ck, search, dim_nodes, blocks.failed)
+    _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
         raise SpecValidationError(ck.diagnostics, spec.filename, source)
     seeds = one["seeds"][2] if one["seeds"] else {}
-    name = one["experiment"][2].get("name") if one["experiment"] else None
-    return Experiment(name=name or Path(spec.filename).stem.strip("<>") or "experiment",
+    return Experiment(name=_name(ck, one["experiment"], spec.filename),
                       config=config, search=search, seeds=seeds.get("count", 3),
                       seed_start=seeds.get("start", 0), filename=spec.filename,
                       base_dir=base_dir or Path("."))
+
+
+def _name(ck: Checker, item: Item | None, filename: str) -> str:
+    """The experiment's name: it names the run folder, so it must be a plain folder name."""
+    if item is None or "name" not in item[2]:
+        return "experiment" if filename.startswith("<") else Path(filename).stem
+    name = item[2]["name"]
+    if not SAFE_NAME.fullmatch(name):
+        ck.error(item[1].args[0].span, f"'{name}' cannot name a run folder",
+                 "use letters, digits, spaces, '.', '_' and '-' (no '/' or '..')")
+    return name
 
 
 def _build(item: Item | None, default: Any) -> Any:

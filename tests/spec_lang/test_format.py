@@ -42,10 +42,10 @@ def test_hash_inside_a_string_is_not_a_comment() -> None:
 
 
 def test_string_escapes_survive() -> None:
-    text = 'experiment "say \\"hi\\""\n'
+    text = 'data "say \\"hi\\".csv"\n'
     out = spec_lang.format(text)
     assert out == text
-    assert spec_lang.loads(out).name == 'say "hi"'
+    assert spec_lang.loads(out).config.data.path == 'say "hi".csv'
 
 
 def test_format_rejects_syntax_errors() -> None:

@@ -14,6 +14,15 @@ TYPE_WORDS = {"number": "a number", "int": "a whole number", "bool": "true or fa
               "'all'", "names": "a list of names", "columns": "a list of column numbers or "
               "\"names\""}
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()  # reported value
+# Run-level settings: every configuration of a search must share them to be comparable.
+FIXED = {"experiment": "the experiment's name names its run folder",
+         "data": "configurations are compared on the same data",
+         "split": "configurations are compared on the same splits",
+         "kfold": "configurations are compared on the same splits",
+         "nested": "configurations are compared on the same splits",
+         "metric": "configurations are ranked by one metric",
+         "search": "the search's own settings are not hyper-parameters",
+         "seeds": "configurations are compared over the same seeds"}
 BLOCK_OWNERS = {"top": "the top level", "preprocess": "the preprocess block",
                 "network": "the network block", "train": "the train block"}
 
@@ -39,6 +48,10 @@ class Checker:
         """The python value of `node` as `arg` of `owner`, or None after recording an error."""
         if isinstance(node, n.ParamRef):
             self.uses.setdefault(node.name, []).append((arg, node))
+            if owner in FIXED:
+                self.error(node.span, f"'{owner}' cannot be searched",
+                           f"{FIXED[owner]}; search model and training settings instead")
+                return INVALID
             return c.Param(node.name)
         return self.literal(arg, node, owner)
 

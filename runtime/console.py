@@ -14,6 +14,7 @@ from rich.table import Table
 from spec_lang.experiment import Experiment
 
 from .errors import NnspecError
+from .results import border_message
 
 console = Console(stderr=True)
 out = Console()
@@ -86,9 +87,7 @@ def print_best(best: dict[str, Any]) -> None:
                   f"(n={valid['n']})")
         for name, side in (item.get("borders") or {}).items():
             if side:
-                out.print(f"[yellow]border:[/] the best {name} is the {side}est value tried; "
-                          f"extend the interval {'down' if side == 'low' else 'up'} "
-                          f"(or add `extend` to the search)")
+                out.print(f"[yellow]border:[/] {border_message(name, side)}")
     test = best.get("test") or {}
     if test:
         names = [k for k in test if k.startswith("test_")]

@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .results import border_message
+
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from .report import Run
 
@@ -36,9 +38,8 @@ def best_html(run: Run) -> str:
                      f"(n={valid.get('n', '')})</p>")
         for name, side in (item.get("borders") or {}).items():
             if side:
-                parts.append(f"<p class='warning'>border: the best {html.escape(name)} is the "
-                             f"{html.escape(side)}est value tried; extend the interval "
-                             f"{'down' if side == 'low' else 'up'}</p>")
+                parts.append(f"<p class='warning'>border: "
+                             f"{html.escape(border_message(name, side))}</p>")
     test = run.best.get("test") or {}
     if test:
         title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \

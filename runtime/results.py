@@ -97,3 +97,10 @@ def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool
         for rank, i in enumerate(members, 1):
             ranks[i] = rank
     return ranks.astype(int)
+
+
+def border_message(name: str, side: str) -> str:
+    """The warning for a best value on the border of what was tried (chapter 3.3.1)."""
+    direction = "down" if side == "low" else "up"
+    return (f"the best {name} is the {side}est value tried: the optimum may lie outside; "
+            f"extend the interval {direction} (or add `extend` to the search)")

@@ -34,16 +34,13 @@ def representative(search: c.Search) -> dict[str, Any]:
 
 def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False
                ) -> list[str]:
-    """Lines to print (a line starting with FAIL is a failed check); [] when all is well and
-    nothing beyond loading was asked for."""
+    """Lines to print (a line starting with FAIL is a failed check). Always loads the data and
+    makes the folds first (a DataError says what is wrong); [] when nothing more was asked."""
     config = exp.bind(representative(exp.search))
-    if "Param(" not in repr((exp.config.data, exp.config.protocol)):
-        folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)  # DataError
+    fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
     lines: list[str] = []
     if not (gradients or overfit):
         return lines
-    fold = next(f for f in folds(config.protocol, config.data, str(exp.base_dir),
-                                  exp.seed_start))
     data, _, _, _ = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold, fold.outer))
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)

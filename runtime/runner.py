@@ -122,19 +122,12 @@ class _Runner:
 
 
 def _selection(exp: Experiment) -> tuple[str, bool]:
+    """The selection metric and whether it is maximized (the task comes from the data)."""
     from .metrics import is_maximized, selection_metric
     data = exp.config.data
-    task = data.task if isinstance(data.task, str) else None
-    if task is None:
-        task = dataset(data, str(exp.base_dir)).task if not _has_param(data) else \
-            "classification"
-    metric = selection_metric(task, exp.config.metric if isinstance(exp.config.metric, str)
-                              else None)
+    task = data.task or dataset(data, str(exp.base_dir)).task
+    metric = selection_metric(task, exp.config.metric)
     return metric, is_maximized(metric)
-
-
-def _has_param(obj: Any) -> bool:
-    return "Param(" in repr(obj)
 
 
 def _real_borders(search: c.Search, history: list[tuple[Any, float | None]]
@@ -184,10 +177,10 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
 
 
 def _check_data(exp: Experiment) -> None:
-    """Load the data and make the folds before any training (raises DataError)."""
+    """Load the data and make the folds before any training (raises DataError). Data and
+    protocol are the same for every configuration: the language forbids searching them."""
     cfg = exp.config
-    if not _has_param(cfg.data) and not _has_param(cfg.protocol):
-        folds(cfg.protocol, cfg.data, str(exp.base_dir), exp.seed_start)
+    folds(cfg.protocol, cfg.data, str(exp.base_dir), exp.seed_start)
 
 
 def _outers(exp: Experiment) -> list[int | None]:

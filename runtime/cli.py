@@ -131,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
     client = _dask_client(args.scheduler) if args.scheduler else None
     with console.RunProgress(exp, quiet=args.quiet) as progress:
         table = runner.run(exp, out=out, jobs=args.jobs, client=client, progress=progress)
-    console.print_results(table, out)
+    console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
     return 0
 
 

@@ -74,9 +74,10 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
     return table
 
 
-def print_best(best: dict[str, Any]) -> None:
-    """The chosen configuration, its validation score and its test score."""
-    for message in best.get("messages", []):
+def print_best(best: dict[str, Any], notes: bool = True) -> None:
+    """The chosen configuration, its validation score and its test score (and the run's notes,
+    unless they were shown while it ran)."""
+    for message in best.get("messages", []) if notes else []:
         out.print(f"[yellow]note:[/] {message}")
     chosen = best.get("outer_folds", [best])
     for item in chosen:
@@ -98,11 +99,11 @@ def print_best(best: dict[str, Any]) -> None:
             for k in names))
 
 
-def print_results(table: pd.DataFrame, run_dir: Path) -> None:
+def print_results(table: pd.DataFrame, run_dir: Path, notes: bool) -> None:
     """After `nnspec run`: the summary, the chosen configuration, where the files are."""
     from .results import summarize
     out.print(summary_table(summarize(table), 10))
-    print_best(table.attrs.get("best", {}))
+    print_best(table.attrs.get("best", {}), notes)
     out.print(f"wrote {run_dir}/trials.csv, summary.csv, best.json"
               + (", model.npz" if (run_dir / "model.npz").exists() else ""))
 

@@ -85,12 +85,15 @@ def _summary_row(key: Any, part: pd.DataFrame, groups: list[str], params: list[s
 
 
 def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool) -> pd.Series:
-    """Dense rank within each outer fold: highest fidelity first, then the metric."""
+    """Rank within each outer fold: highest fidelity first, then the metric, ties (frequent
+    for an error rate on a small validation set) broken by the validation loss."""
     sign = -1.0 if maximize else 1.0
     key = summary[f"mean_{metric}"] * sign
+    loss = summary.get("mean_valid_loss", pd.Series(0.0, index=summary.index))
     frame = pd.DataFrame({"f": -summary["fidelity"], "m": key.fillna(np.inf),
+                          "l": loss.fillna(np.inf),
                           "o": summary["outer"] if "outer" in summary else 0})
-    order = frame.sort_values(["o", "f", "m"], kind="stable").index
+    order = frame.sort_values(["o", "f", "m", "l"], kind="stable").index
     ranks = pd.Series(0, index=summary.index)
     for outer in frame["o"].unique():
         members = [i for i in order if frame.at[i, "o"] == outer]

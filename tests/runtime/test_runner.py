@@ -169,3 +169,12 @@ def test_a_run_where_every_trial_fails_still_writes_its_table(tmp_path):
     assert (tmp_path / "trials.csv").exists() and not (tmp_path / "model.npz").exists()
     assert table.attrs["best"]["test"] == {}
     assert any("no configuration completed" in m for m in table.attrs["best"]["messages"])
+
+
+def test_ties_on_the_metric_rank_by_validation_loss():
+    from runtime.results import make_table, summarize
+    rows = [{"trial": t, "seed": 0, "fold": 0, "state": "complete", "step": "grid",
+             "fidelity": 1.0, "valid_error": 0.0, "valid_loss": loss, "train_loss": 0.1}
+            for t, loss in [(0, 0.30), (1, 0.10), (2, 0.20)]]
+    summary = summarize(make_table(rows, "error", False))
+    assert list(summary.sort_values("rank_valid_error")["trial"]) == [1, 2, 0]

@@ -129,8 +129,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.fresh:
         (out / "store.sqlite").unlink(missing_ok=True)
     client = _dask_client(args.scheduler) if args.scheduler else None
-    with console.RunProgress(exp, quiet=args.quiet) as progress:
-        table = runner.run(exp, out=out, jobs=args.jobs, client=client, progress=progress)
+    try:
+        with console.RunProgress(exp, quiet=args.quiet) as progress:
+            table = runner.run(exp, out=out, jobs=args.jobs, client=client, progress=progress)
+    finally:
+        if client is not None:
+            client.close()
     console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
     return 0
 
@@ -140,7 +144,10 @@ def _dask_client(address: str) -> Any:
         from distributed import Client
     except ImportError:
         raise NnspecError("--scheduler needs Dask: pip install 'nnspec[distributed]'") from None
-    return Client(address)
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
 def _show(args: argparse.Namespace) -> int:

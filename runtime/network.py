@@ -26,7 +26,9 @@ class Workspace:
     def __init__(self, n: int, a: list, d: list, masks: list, y: np.ndarray) -> None:
         self.n, self.a, self.d, self.masks, self.y = n, a, d, masks, y
         self.inputs: list[np.ndarray] = list(a[:-1])         # what each layer last read
-        self._views: dict[int, Workspace] = {n: self}
+        # Views of fewer rows; `self` is not stored here: that cycle would keep every buffer
+        # alive until the garbage collector's next pass (worker memory climbed by hundreds of MB).
+        self._views: dict[int, Workspace] = {}
 
     @classmethod
     def allocate(cls, net: Network, rows: int) -> Workspace:
@@ -38,6 +40,8 @@ class Workspace:
 
     def rows(self, m: int) -> Workspace:
         """A workspace of views of the first m rows (cached; C-contiguous like the buffers)."""
+        if m == self.n:
+            return self
         if m not in self._views:
             cut = lambda arrays: [None if v is None else v[:m] for v in arrays]  # noqa: E731
             self._views[m] = Workspace(m, cut(self.a), cut(self.d), cut(self.masks), self.y[:m])

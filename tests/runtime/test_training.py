@@ -200,3 +200,27 @@ def test_penalties_and_lr_scale_act(digits) -> None:
     untrained = fit(Config(train=Train(epochs=1, updates=0)), data, seed=0).model
     np.testing.assert_array_equal(frozen.layers[0].W, untrained.layers[0].W)
     assert not np.array_equal(frozen.layers[1].W, untrained.layers[1].W)
+
+
+def test_training_leaves_no_reference_cycles_holding_buffers() -> None:
+    """Buffers must be freed when a trial ends, not at the garbage collector's next pass:
+    parallel workers run trial after trial and their memory would climb."""
+    import gc
+
+    from runtime.network import Workspace
+    from runtime.training import fit
+    from runtime.types import TrainData
+    from spec_lang.config import Config, Dense, Train
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(100, 5)), rng.integers(0, 3, 100)
+    data = TrainData(X[:70], y[:70], X[70:], y[70:], "classification", 3)
+    config = Config(network=(Dense(8),), train=Train(epochs=2, batch=32))
+    gc.collect()
+    gc.disable()
+    try:
+        fit(config, data, 0)
+        alive = [o for o in gc.get_objects() if isinstance(o, Workspace)]
+    finally:
+        gc.enable()
+    assert alive == []

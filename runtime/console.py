@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from .errors import NnspecError
 from .results import border_message
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
 
 
 class RunProgress:
@@ -54,7 +55,7 @@ class RunProgress:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}"
+        return "" if math.isnan(value) else f"{value:.3g}"
     return str(value)
 
 
@@ -64,12 +65,14 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
     rank = f"rank_{metric}"
     shown = summary.sort_values(rank).head(top) if rank in summary else summary.head(top)
     params = [c for c in summary.columns if c.startswith("param_")]
-    cols = ["rank", *[p[len("param_"):] for p in params], metric + " (mean ± std)", "n",
-            "epochs"]
+    fidelity = summary["fidelity"].nunique() > 1        # successive halving: say which rung
+    cols = ["rank", *[p[len("param_"):] for p in params], *(["fidelity"] if fidelity else []),
+            f"{metric} mean ± std", "n", "epochs"]
     table = Table(*cols, title=f"best configurations by {metric}")
     for _, row in shown.iterrows():
         score = f"{_fmt(row[f'mean_{metric}'])} ± {_fmt(row[f'std_{metric}'])}"
-        table.add_row(_fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params], score,
+        table.add_row(_fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params],
+                      *([_fmt(row["fidelity"])] if fidelity else []), score,
                       f"{row['n_complete']}/{row['n']}", _fmt(row.get("mean_epochs", "")))
     return table
 
@@ -83,7 +86,8 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
     for item in chosen:
         where = f"outer fold {item['outer']}: " if item.get("outer") is not None else ""
         valid = item["valid"]
-        out.print(f"{where}chosen trial {item['trial']} {item['params'] or ''}: "
+        params = ", ".join(f"{k} {_fmt(v)}" for k, v in item["params"].items())
+        out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "
                   f"{valid['metric']} {_fmt(valid['mean'])} ± {_fmt(valid['std'])} "
                   f"(n={valid['n']})")
         for name, side in (item.get("borders") or {}).items():

@@ -11,6 +11,8 @@ from spec_lang import SpecError
 
 from .errors import NnspecError
 
+SCHEDULER_TIMEOUT = "10s"   # how long `--scheduler` waits to connect
+
 EXAMPLES = {
     "check": "examples:\n  nnspec check specs/*.spec\n  nnspec check --gradients --overfit "
              "specs/quickstart.spec",
@@ -145,7 +147,7 @@ def _dask_client(address: str) -> Any:
     except ImportError:
         raise NnspecError("--scheduler needs Dask: pip install 'nnspec[distributed]'") from None
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 

@@ -32,9 +32,11 @@ def test_nnspec_run_with_a_scheduler_address(tiny_spec, tmp_path, capsys):
     assert "test (scored once)" in capsys.readouterr().out
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tiny_spec, tmp_path, capsys):
+def test_an_unreachable_scheduler_is_a_clear_error(tiny_spec, tmp_path, capsys, monkeypatch):
     import socket
+    from runtime import cli
     from runtime.cli import main
+    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT", "1s")
     with socket.socket() as sock:           # a free port on loopback, nothing listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -178,3 +178,17 @@ def test_ties_on_the_metric_rank_by_validation_loss():
             for t, loss in [(0, 0.30), (1, 0.10), (2, 0.20)]]
     summary = summarize(make_table(rows, "error", False))
     assert list(summary.sort_values("rank_valid_error")["trial"]) == [1, 2, 0]
+
+
+def test_halving_on_data_fidelity_trains_low_rungs_on_fewer_examples(tmp_path):
+    spec = TINY.replace("search grid\n    lr in 0.01, 0.1",
+                        "search halving 9 eta 3 fidelity data\n    lr ~ log_uniform 1e-3 .. 1"
+                        ).replace("seeds 2", "seeds 1").replace("early_stop patience 5",
+                                                                "early_stop off\n    batch 8")
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    by_fidelity = table.groupby("fidelity")
+    assert sorted(by_fidelity.groups) == pytest.approx([1 / 9, 1 / 3, 1.0])
+    assert list(by_fidelity.size()) == [9, 3, 1]
+    assert set(table["epochs"]) == {15}                  # every rung trains all the epochs...
+    updates = by_fidelity["updates"].max()               # ...on a share of the 90 examples:
+    assert list(updates) == [15 * 2, 15 * 4, 15 * 12]    # 10, 30, 90 examples in batches of 8

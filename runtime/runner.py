@@ -19,6 +19,9 @@ from .results import config_score, make_table, metric_column, summarize
 from .store import RunStore
 
 Progress = Callable[[dict[str, Any]], None]
+# How many configurations a sequential strategy (TPE) proposes before hearing back. Fixed, not
+# the number of jobs, so that the same spec gives the same table whatever `--jobs` is.
+ASK_BATCH = 4
 
 
 @dataclass
@@ -35,8 +38,7 @@ class _Search:
         from .search import extend_search, make_strategy
         search, borders = self.exp.search, {}
         for round_ in range(search.extend + 1):
-            strategy = make_strategy(search, seed=search.seed + round_,
-                                     batch_size=max(1, self.runner.n_jobs))
+            strategy = make_strategy(search, seed=search.seed + round_, batch_size=ASK_BATCH)
             while batch := strategy.ask():
                 strategy.tell(self._evaluate(batch))
             borders = _real_borders(search, self.history) if search.dims else {}

@@ -2,7 +2,7 @@
 
 The runner drives any strategy the same way::
 
-    strategy = make_strategy(experiment.search, seed=seed, batch_size=n_workers)
+    strategy = make_strategy(experiment.search, seed=seed, batch_size=4)
     while batch := strategy.ask():
         strategy.tell([(cand, evaluate(cand)) for cand in batch])   # None = failed
 

@@ -192,3 +192,13 @@ def test_halving_on_data_fidelity_trains_low_rungs_on_fewer_examples(tmp_path):
     assert set(table["epochs"]) == {15}                  # every rung trains all the epochs...
     updates = by_fidelity["updates"].max()               # ...on a share of the 90 examples:
     assert list(updates) == [15 * 2, 15 * 4, 15 * 12]    # 10, 30, 90 examples in batches of 8
+
+
+def test_tpe_gives_the_same_table_with_one_and_two_jobs(tmp_path):
+    spec = TINY.replace("search grid\n    lr in 0.01, 0.1",
+                        "search tpe 6\n    lr ~ log_uniform 1e-3 .. 1").replace("seeds 2",
+                                                                              "seeds 1")
+    one = runtime.run(spec_lang.loads(spec), out=tmp_path / "one", jobs=1)
+    two = runtime.run(spec_lang.loads(spec), out=tmp_path / "two", jobs=2)
+    assert one["trial"].nunique() == 6
+    pd.testing.assert_frame_equal(stable(one), stable(two))

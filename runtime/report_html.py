@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .results import border_message
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
-    from .report import Run
+    from .report_run import Run
 
 TOP_ROWS = 20            # summary rows shown in index.html
 

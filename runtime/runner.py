@@ -81,7 +81,9 @@ class _Runner:
         self.store = RunStore(out / "store.sqlite")
         self.trials: dict[tuple, int] = {}
         self.trial_params: dict[int, dict[str, Any]] = {}
-        self.rows: dict[Job, dict[str, Any]] = {}
+        # One row per (outer, trial, seed, fold): a point a strategy asks again (another step,
+        # an extension round) reuses the row of its first asking.
+        self.rows: dict[tuple, dict[str, Any]] = {}
         self.metric, self.maximize = _selection(exp)
         self.messages: list[str] = []
 
@@ -102,25 +104,30 @@ class _Runner:
 
     def collect(self, jobs: list[Job]) -> dict[Job, dict[str, Any]]:
         """Rows of `jobs`: from this run, from the store, or trained now (and stored)."""
-        todo = []
+        todo: dict[tuple, Job] = {}
         for job in jobs:
-            if job in self.rows:
+            if _row_key(job) in self.rows or _row_key(job) in todo:
                 continue
             stored = self.store.get(job_key(self.exp, job))
             if stored is not None:
                 self._record(job, {**stored, "trial": job.trial, "step": job.step}, True)
             else:
-                todo.append(job)
-        for job, row, curves in executor.execute(self.exp, todo, n_jobs=self.n_jobs,
+                todo[_row_key(job)] = job
+        for job, row, curves in executor.execute(self.exp, list(todo.values()),
+                                                 n_jobs=self.n_jobs,
                                                  client=self.client):
             self.store.put(job_key(self.exp, job), row, curves)  # committed before reported
             self._record(job, row, False)
-        return {job: self.rows[job] for job in jobs}
+        return {job: self.rows[_row_key(job)] for job in jobs}
 
     def _record(self, job: Job, row: dict[str, Any], cached: bool) -> None:
-        self.rows[job] = row
+        self.rows[_row_key(job)] = row
         self.progress({"event": "trial", "row": row, "cached": cached, "done": len(self.rows),
                        "metric": metric_column(self.metric)})
+
+
+def _row_key(job: Job) -> tuple:
+    return job.outer, job.trial, job.seed, job.fold
 
 
 def _selection(exp: Experiment) -> tuple[str, bool]:

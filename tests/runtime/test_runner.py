@@ -202,3 +202,12 @@ def test_tpe_gives_the_same_table_with_one_and_two_jobs(tmp_path):
     two = runtime.run(spec_lang.loads(spec), out=tmp_path / "two", jobs=2)
     assert one["trial"].nunique() == 6
     pd.testing.assert_frame_equal(stable(one), stable(two))
+
+
+def test_points_asked_again_by_an_extension_keep_one_row(tmp_path):
+    spec = TINY.replace("lr in 0.01, 0.1", "lr in log 1e-4 .. 1e-3 count 2").replace(
+        "seeds 2", "seeds 1").replace("search grid", "search grid extend 1")
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    keys = table[["trial", "seed", "fold"]]
+    assert not keys.duplicated().any()
+    assert table["param_lr"].nunique() == table["trial"].nunique() > 2

@@ -38,7 +38,10 @@ class SearchBlock:
         """The Search of a bound `search` statement (None: no search block)."""
         if cmd is None:
             return c.Search()
-        strategy = values.get("strategy", "none")
+        if "strategy" not in values:  # reported already; its dimensions are not checked
+            self.failed |= {s.name.value for s in cmd.body if isinstance(s, n.Dimension)}
+            return c.Search()
+        strategy = values["strategy"]
         self._check_options(cmd, strategy, values)
         dims = [d for d in (self._dimension(s) for s in self._dimension_nodes(cmd)) if d]
         self._check_duplicates(dims)

@@ -148,3 +148,12 @@ def test_tpe_without_optuna_is_rejected_with_the_install_command(monkeypatch) ->
     with pytest.raises(spec_lang.SpecValidationError) as info:
         spec_lang.loads("train\n    sgd lr $lr\nsearch tpe 10\n    lr ~ 1e-4 .. 1\n")
     assert "pip install 'nnspec[tpe]'" in str(info.value)
+
+
+def test_keywords_in_and_if_do_not_swallow_longer_names() -> None:
+    exp = spec_lang.loads("network\n    output init glorot_normal\n    dense 4\nsearch grid\n"
+                          "    index in 1, 2\n    iffy in 3 if index == 1\ntrain\n"
+                          "    batch $index\n    epochs $iffy\n")
+    assert exp.config.output.init == "glorot_normal"
+    assert [d.name for d in exp.search.dims] == ["index", "iffy"]
+    assert exp.search.dims[1].condition == c.Condition("index", "==", 1)

@@ -46,10 +46,11 @@ class RunProgress:
                 console.print(f"[yellow]note:[/] {event['message']}")
             return
         row, metric = event["row"], event["metric"]
+        sign = -1.0 if event["maximize"] else 1.0      # self.best holds sign * value
         value = row.get(metric)
-        if row.get("state") == "complete" and value is not None and value < self.best:
-            self.best = value
-        best = f"best {metric} {self.best:.4g}" if math.isfinite(self.best) else ""
+        if row.get("state") == "complete" and value is not None and sign * value < self.best:
+            self.best = sign * value
+        best = f"best {metric} {sign * self.best:.4g}" if math.isfinite(self.best) else ""
         self.bar.update(self.task, advance=1, best=best)
 
 

@@ -123,7 +123,7 @@ class _Runner:
     def _record(self, job: Job, row: dict[str, Any], cached: bool) -> None:
         self.rows[_row_key(job)] = row
         self.progress({"event": "trial", "row": row, "cached": cached, "done": len(self.rows),
-                       "metric": metric_column(self.metric)})
+                       "metric": metric_column(self.metric), "maximize": self.maximize})
 
 
 def _row_key(job: Job) -> tuple:

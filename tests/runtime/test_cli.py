@@ -120,3 +120,13 @@ def test_overfit_check_fails_when_the_network_cannot_learn(tmp_path, capsys):
     spec.write_text("data iris\ntrain\n    sgd lr 1e-7\n")
     assert main(["check", "--overfit", str(spec)]) == 1
     assert "FAIL: overfit check" in capsys.readouterr().out
+
+
+def test_progress_tracks_the_best_of_a_maximized_metric():
+    from runtime.console import RunProgress
+    from spec_lang import loads
+    progress = RunProgress(loads("metric accuracy\n"), quiet=True)
+    for value in (0.5, 0.9, 0.7):
+        progress({"event": "trial", "row": {"state": "complete", "valid_accuracy": value},
+                  "metric": "valid_accuracy", "maximize": True})
+    assert -progress.best == 0.9

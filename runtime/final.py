@@ -8,7 +8,7 @@ import numpy as np
 
 from spec_lang.experiment import Experiment
 
-from .jobs import Job, train_data
+from .jobs import Job, dataset, train_data
 from .model import Member, SavedModel
 
 
@@ -31,19 +31,17 @@ def refit_chosen(exp: Experiment, params: dict[str, Any], fold_ids: list[int],
                  outer: int | None) -> tuple[dict[str, float], SavedModel]:
     """Train the chosen configuration on each (seed, fold), score the test part once."""
     from .training import fit
-    members, outputs, y_test, task, data = [], [], None, "", None
+    config = exp.bind(params)
+    members, outputs, y_test = [], [], None
     for seed in exp.seed_list():
         for fold in fold_ids:
             job = Job(-1, tuple(sorted(params.items())), seed, fold, outer)
-            config = exp.bind(params)
             arrays, prep, X_test, y_test = train_data(config, exp, job, with_test=True)
             result = fit(config, arrays, seed)
             members.append(Member(prep, result.model))
-            if X_test is not None and len(X_test):
+            if len(X_test):
                 outputs.append(result.model.predict(X_test))
-            task, data = arrays.task, config.data
-    from .jobs import dataset
-    ds = dataset(data, str(exp.base_dir))
-    model = SavedModel(members, task, ds.classes, ds.feature_names)
-    scores = score_test(task, y_test, outputs) if outputs else {}
+    data = dataset(config.data, str(exp.base_dir))
+    model = SavedModel(members, data.task, data.classes, data.feature_names)
+    scores = score_test(data.task, y_test, outputs) if outputs else {}
     return scores, model

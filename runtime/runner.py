@@ -104,19 +104,21 @@ class _Runner:
 
     def collect(self, jobs: list[Job]) -> dict[Job, dict[str, Any]]:
         """Rows of `jobs`: from this run, from the store, or trained now (and stored)."""
-        todo: dict[tuple, Job] = {}
+        todo: dict[Job, str] = {}                       # job -> its store key
+        pending: set[tuple] = set()
         for job in jobs:
-            if _row_key(job) in self.rows or _row_key(job) in todo:
+            if _row_key(job) in self.rows or _row_key(job) in pending:
                 continue
-            stored = self.store.get(job_key(self.exp, job))
+            pending.add(_row_key(job))
+            key = job_key(self.exp, job)
+            stored = self.store.get(key)
             if stored is not None:
                 self._record(job, {**stored, "trial": job.trial, "step": job.step}, True)
             else:
-                todo[_row_key(job)] = job
-        for job, row, curves in executor.execute(self.exp, list(todo.values()),
-                                                 n_jobs=self.n_jobs,
+                todo[job] = key
+        for job, row, curves in executor.execute(self.exp, list(todo), n_jobs=self.n_jobs,
                                                  client=self.client):
-            self.store.put(job_key(self.exp, job), row, curves)  # committed before reported
+            self.store.put(todo[job], row, curves)  # committed before reported
             self._record(job, row, False)
         return {job: self.rows[_row_key(job)] for job in jobs}
 

@@ -18,7 +18,6 @@ CREATE TABLE IF NOT EXISTS trials (
     curves TEXT NOT NULL,          -- per-epoch curves, JSON
     finished REAL NOT NULL         -- unix time
 );
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -69,30 +68,11 @@ class RunStore:
                             (key, json.dumps(_clean(row)), json.dumps(_clean(curves)),
                              time.time()))
 
-    def curves(self, key: str) -> dict[str, list[float]]:
-        """The per-epoch curves of a finished trial ({} if unknown)."""
-        found = self.db.execute("SELECT curves FROM trials WHERE key = ?", (key,)).fetchone()
-        return json.loads(found[0]) if found else {}
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Every stored row, in the order they finished."""
-        for (row,) in self.db.execute("SELECT row FROM trials ORDER BY finished"):
-            yield json.loads(row)
-
     def items(self) -> Iterator[tuple[str, dict[str, Any], dict[str, list[float]]]]:
         """Every stored (key, row, curves), in the order they finished."""
         query = "SELECT key, row, curves FROM trials ORDER BY finished, rowid"
         for key, row, curves in self.db.execute(query):
             yield key, json.loads(row), json.loads(curves)
-
-    def set_meta(self, name: str, value: Any) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            (name, json.dumps(_clean(value))))
-
-    def meta(self, name: str, default: Any = None) -> Any:
-        found = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return json.loads(found[0]) if found else default
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]

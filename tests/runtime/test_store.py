@@ -20,10 +20,10 @@ def test_rows_and_curves_survive_reopening(tmp_path):
     again = RunStore(tmp_path / "s.sqlite")
     assert again.get("k1") == {"trial": 0, "valid_loss": 0.5}
     assert again.get("k2") == {"trial": 1, "valid_loss": None}
-    assert again.curves("k1") == {"valid_loss": [1.0, 0.5]}
-    assert again.curves("k2") == {"train_loss": [None]}
+    assert list(again.items()) == [
+        ("k1", {"trial": 0, "valid_loss": 0.5}, {"valid_loss": [1.0, 0.5]}),
+        ("k2", {"trial": 1, "valid_loss": None}, {"train_loss": [None]})]
     assert again.get("missing") is None and len(again) == 2
-    assert [r["trial"] for r in again.rows()] == [0, 1]
 
 
 def test_a_key_written_twice_keeps_the_last_row(tmp_path):
@@ -31,12 +31,6 @@ def test_a_key_written_twice_keeps_the_last_row(tmp_path):
     store.put("k", {"state": "failed"}, {})
     store.put("k", {"state": "complete"}, {})
     assert store.get("k") == {"state": "complete"} and len(store) == 1
-
-
-def test_meta_values(tmp_path):
-    store = RunStore(tmp_path / "s.sqlite")
-    store.set_meta("spec", {"name": "x"})
-    assert store.meta("spec") == {"name": "x"} and store.meta("none", 3) == 3
 
 
 def filled(path: Path) -> Path:
@@ -65,8 +59,6 @@ def test_readonly_reads_but_refuses_writes(tmp_path: Path) -> None:
     assert store.get("c") == {"trial": 2} and len(store) == 3
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         store.put("d", {"trial": 3}, {})
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        store.set_meta("spec", {})
     store.close()
     assert len(RunStore(path)) == 3
 

@@ -16,7 +16,7 @@ from spec_lang.experiment import Experiment
 from . import executor
 from .jobs import Job, dataset, folds, job_key
 from .results import config_score, make_table, metric_column, summarize
-from .store import RunStore
+from .store import RunStore, json_safe
 
 Progress = Callable[[dict[str, Any]], None]
 # How many configurations a sequential strategy (TPE) proposes before hearing back. Fixed, not
@@ -211,7 +211,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
         scores, model = {}, None
-        if top[f"mean_{metric}"] == top[f"mean_{metric}"]:  # not NaN: a complete config
+        if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
             scores, model = refit_chosen(exp, params, runner.fold_ids(cfg, outer), outer)
         else:
@@ -239,10 +239,10 @@ def _mark(summary: pd.DataFrame, index: Any, scores: dict[str, float],
 
 def _nested_best(chosen: list[dict[str, Any]]) -> dict[str, Any]:
     """Nested CV: the generalization estimate is the mean outer test score."""
-    keys = [k for k in chosen[0]["test"] if k.startswith("test_")]
-    estimate = {k: float(pd.Series([ch["test"][k] for ch in chosen]).mean()) for k in keys}
-    spread = {f"std_{k}": float(pd.Series([ch["test"][k] for ch in chosen]).std(ddof=0))
-              for k in keys}
+    keys = sorted({k for ch in chosen for k in ch["test"] if k.startswith("test_")})
+    values = {k: pd.Series([ch["test"].get(k, float("nan")) for ch in chosen]) for k in keys}
+    estimate = {k: float(v.mean()) for k, v in values.items()}
+    spread = {f"std_{k}": float(v.std(ddof=0)) for k, v in values.items()}
     return {"outer_folds": chosen, "test": {**estimate, **spread}}
 
 
@@ -256,4 +256,5 @@ def _write(out: Path, table: pd.DataFrame, summary: pd.DataFrame, best: dict[str
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "trials.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
-    (out / "best.json").write_text(json.dumps(best, indent=2, default=_plain) + "\n")
+    text = json.dumps(json_safe(best), indent=2, default=_plain)   # NaN -> null: valid JSON
+    (out / "best.json").write_text(text + "\n")

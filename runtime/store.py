@@ -21,14 +21,14 @@ CREATE TABLE IF NOT EXISTS trials (
 """
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no NaN/inf: store them as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -65,7 +65,7 @@ class RunStore:
         """Commit one finished trial (replacing an older row under the same key)."""
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?)",
-                            (key, json.dumps(_clean(row)), json.dumps(_clean(curves)),
+                            (key, json.dumps(json_safe(row)), json.dumps(json_safe(curves)),
                              time.time()))
 
     def items(self) -> Iterator[tuple[str, dict[str, Any], dict[str, list[float]]]]:

@@ -169,6 +169,9 @@ def test_a_run_where_every_trial_fails_still_writes_its_table(tmp_path):
     assert (tmp_path / "trials.csv").exists() and not (tmp_path / "model.npz").exists()
     assert table.attrs["best"]["test"] == {}
     assert any("no configuration completed" in m for m in table.attrs["best"]["messages"])
+    strict = json.loads((tmp_path / "best.json").read_text(),
+                        parse_constant=lambda c: pytest.fail(f"best.json holds {c}"))
+    assert strict["valid"]["mean"] is None           # NaN is written as null
 
 
 def test_ties_on_the_metric_rank_by_validation_loss():

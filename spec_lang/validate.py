@@ -52,11 +52,11 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)
     _check_params(ck, search, dim_nodes, blocks.failed)
-    _name(ck, one["experiment"], spec.filename)
+    name = _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
         raise SpecValidationError(ck.diagnostics, spec.filename, source)
     seeds = one["seeds"][2] if one["seeds"] else {}
-    return Experiment(name=_name(ck, one["experiment"], spec.filename),
+    return Experiment(name=name,
                       config=config, search=search, seeds=seeds.get("count", 3),
                       seed_start=seeds.get("start", 0), filename=spec.filename,
                       base_dir=base_dir or Path("."))

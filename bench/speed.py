@@ -30,7 +30,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from runtime.training import fit
+from runtime.engine.training import fit
 from runtime.types import TrainData
 from spec_lang.config import Config, Dense, Optimizer, Schedule, Train
 
@@ -51,7 +51,7 @@ def make_data(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_nnspec(X: np.ndarray, y: np.ndarray, batch: int, epochs: int) -> float:
-    """Seconds for runtime.training.fit (setup included), no validation set."""
+    """Seconds for runtime.engine.training.fit (setup included), no validation set."""
     train = Train(optimizer=Optimizer("sgd", lr=LR, momentum=MOMENTUM),
                   schedule=Schedule("constant"), batch=batch, epochs=epochs, early_stop=None)
     config = Config(network=(Dense(HIDDEN, "relu"),), train=train)

@@ -6,10 +6,10 @@
 """
 from __future__ import annotations
 
-from .estimator import SpecClassifier, SpecRegressor
-from .model import SavedModel
-from .results import summarize
-from .runner import run
+from runtime.model.estimator import SpecClassifier, SpecRegressor
+from runtime.model.saved import SavedModel
+from runtime.execution.results import summarize
+from runtime.execution.runner import run
 
 load_model = SavedModel.load
 

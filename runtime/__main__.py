@@ -1,6 +1,6 @@
 """`python -m runtime` is the `nnspec` command."""
 import sys
 
-from .cli import main
+from runtime.cli.command import main
 
 sys.exit(main())

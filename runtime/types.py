@@ -56,7 +56,7 @@ class FitResult:
     """What training one network returns. Metrics are those of the best (restored) epoch."""
 
     state: str                                   # complete | diverged
-    model: Any                                   # runtime.network.Network, best weights
+    model: Any                                   # runtime.engine.network.Network, best weights
     best_epoch: int = 0
     epochs: int = 0
     updates: int = 0

@@ -7,6 +7,7 @@ The runner drives any strategy the same way::
         strategy.tell([(cand, evaluate(cand)) for cand in batch])   # None = failed
 
 Scores are minimized. Same `Search` and seed give the same candidates in the same order.
+Imports only `spec_lang` (and Optuna, for `tpe`): strategies know nothing of training.
 """
 from __future__ import annotations
 

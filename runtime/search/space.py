@@ -17,7 +17,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from spec_lang.config import Dim
+from spec_lang.config import Dim, Search
 
 MAX_FINITE = 100_000          # an integer prior with more values than this counts as continuous
 
@@ -238,3 +238,20 @@ def _count(dims: Sequence[Dim], values: list, parents: set[str], i: int,
     if dim.name not in parents:               # nothing depends on it: multiply, don't branch
         return len(values[i]) * _count(dims, values, parents, i + 1, params)
     return sum(_count(dims, values, parents, i + 1, {**params, dim.name: v}) for v in values[i])
+
+
+def representative(search: Search) -> dict[str, Any]:
+    """A middle point of the search space: first listed value, middle of ranges (on their
+    scale), only the dimensions active under the values chosen before them."""
+    params: dict[str, Any] = {}
+    for dim in search.dims:
+        cond = dim.condition
+        if cond and (params.get(cond.param) == cond.value) != (cond.op == "=="):
+            continue
+        if dim.kind == "choice":
+            params[dim.name] = dim.values[0]
+            continue
+        log = dim.scale == "log" or "log" in (dim.prior or "")
+        mid = math.sqrt(dim.low * dim.high) if log else (dim.low + dim.high) / 2
+        params[dim.name] = int(round(mid)) if dim.integer else mid
+    return params

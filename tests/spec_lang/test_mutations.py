@@ -50,7 +50,7 @@ def test_mutations_raise_only_positioned_spec_errors(text: str) -> None:
         return
     # Still valid: it must format and bind its representative point without surprises.
     spec_lang.format(text)
-    from runtime.checks import representative
+    from runtime.search.space import representative
     exp.bind(representative(exp.search))
 
 

@@ -1,0 +1,54 @@
+"""`nnspec check` beyond the language: the data loads and splits, and the chapter's debugging
+aids (section 4) on a representative configuration: a finite-difference gradient check and a
+"can it overfit a tiny subset" check."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from spec_lang import config as c
+from spec_lang.experiment import Experiment
+
+from runtime.execution.jobs import Job, folds, train_data
+from runtime.search.space import representative
+
+GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
+
+
+def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False
+               ) -> list[str]:
+    """Lines to print (a line starting with FAIL is a failed check). Always loads the data and
+    makes the folds first (a DataError says what is wrong); [] when nothing more was asked."""
+    config = exp.bind(representative(exp.search))
+    fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
+    lines: list[str] = []
+    if not (gradients or overfit):
+        return lines
+    data, _, _, _ = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold, fold.outer))
+    if gradients:
+        lines += _gradient_lines(config, data, exp.seed_start)
+    if overfit:
+        lines.append(_overfit_line(config, data, exp.seed_start))
+    return lines
+
+
+def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:
+    from runtime.engine.gradcheck import gradient_check
+    f64 = dataclasses.replace(config, train=dataclasses.replace(config.train, dtype="float64"))
+    errors = gradient_check(f64, data, seed)
+    worst = max(errors.values(), default=0.0)
+    status = "ok" if worst < GRADIENT_TOLERANCE else "FAIL"
+    lines = [f"{'FAIL: ' if status == 'FAIL' else ''}gradient check (float64, central "
+             f"differences): worst relative error {worst:.2e}"]
+    lines += [f"    {name:<14} {err:.2e}" for name, err in errors.items()]
+    return lines
+
+
+def _overfit_line(config: c.Config, data: Any, seed: int) -> str:
+    from runtime.engine.gradcheck import overfit_check
+    report = overfit_check(config, data, seed)
+    verdict = "ok" if report.passed else "FAIL: "
+    text = (f"overfit check: training loss {report.initial_loss:.4g} -> "
+            f"{report.final_loss:.4g} in {report.epochs} epochs on a tiny subset")
+    return f"{text}: ok" if report.passed else f"{verdict}{text}: the network cannot fit "\
+        "even a few examples (check the learning rate, the initialization, the data)"

@@ -1,0 +1,262 @@
+"""Data files: CSV (header row, named target, text columns one-hot encoded or refused), `.npz`
+(arrays X and y, read without pickle) and svmlight/libsvm (densified). Each reader returns a
+`Raw` table for `runtime.data.sources.finish`; every problem is a `DataError` naming the file and column.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as skd
+
+from runtime.errors import DataError
+from spec_lang.config import FILE_FORMATS, DataSpec
+
+MAX_DENSE_BYTES = 2 * 1024**3        # svmlight files are densified; refuse beyond this
+
+
+EXTENSIONS = {".csv": "csv", ".npz": "npz", ".svm": "svmlight", ".svmlight": "svmlight",
+              ".libsvm": "svmlight", ".txt": "svmlight"}
+
+
+class Raw(NamedTuple):
+    """What a source yields before validation: features, target and how to name them."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    where: str                       # file or source name, for messages
+    target: str = "y"                # target column name, for messages
+    task: str | None = None          # the source's own task (bundled sets, generators)
+    classes: tuple[Any, ...] = ()    # original class names when y is already 0..K-1
+
+
+def load_file(spec: DataSpec, base_dir: Path) -> Raw:
+    if not spec.path:
+        raise DataError("data source 'file' needs a path")
+    path = base_dir / spec.path
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "file not found"
+        raise DataError(f"{what} (looked for {path.resolve()})", path=spec.path)
+    fmt = spec.format or _format_from_extension(path, spec.path)
+    if fmt != "csv" and spec.target is not None:
+        raise DataError(f"'target' names a CSV column, but this is a {fmt} file (its target is "
+                        f"{'the y array' if fmt == 'npz' else 'the label of each line'}): "
+                        "remove 'target'", path=spec.path)
+    reader = FILE_READERS.get(fmt)
+    if reader is None:
+        raise DataError(f"unknown format '{fmt}'{did_you_mean(fmt, FILE_FORMATS)}; "
+                        f"known formats: {', '.join(FILE_FORMATS)}", path=spec.path)
+    return reader(path, spec)
+
+
+def _format_from_extension(path: Path, shown: str) -> str:
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"cannot tell the format from the extension '{path.suffix}' "
+                        f"(known: {', '.join(EXTENSIONS)}); set 'format' to one of "
+                        f"{', '.join(FILE_FORMATS)}", path=shown)
+    return fmt
+
+
+def _read_csv(path: Path, spec: DataSpec) -> Raw:
+    where = spec.path or str(path)
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty (a CSV file needs a header row and data rows)",
+                        path=where) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=where) from None
+    _check_csv_shape(df, where)
+    _check_header(path, where)
+    target = spec.target if spec.target is not None else str(df.columns[-1])
+    if target not in df.columns:
+        cols = [str(c) for c in df.columns]
+        raise DataError(f"no such target column{did_you_mean(target, cols)}; the columns are: "
+                        f"{', '.join(cols)}", path=where, column=target)
+    features = df.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise DataError("the target is the only column: there are no features (nnspec reads "
+                        "comma-separated files; is this one separated by ';' or tabs?)",
+                        path=where, column=target)
+    _check_missing(df[[target]], where)
+    X, names = _encode_features(features, spec.categorical, where)
+    y = df[target].to_numpy()
+    if not pd.api.types.is_numeric_dtype(df[target]):
+        y = y.astype(str)
+    return Raw(X, y, names, where, target)
+
+
+def _check_csv_shape(df: pd.DataFrame, where: str) -> None:
+    if df.shape[0] == 0:
+        raise DataError("the file has a header row but no data rows", path=where)
+    if all(_is_number(str(c)) for c in df.columns):
+        raise DataError(f"the first row ({', '.join(map(str, df.columns[:4]))}, ...) looks like "
+                        "data: a CSV file needs a header row naming the columns", path=where)
+
+
+def _check_header(path: Path, where: str) -> None:
+    """Repeated column names are refused (pandas would silently rename them 'a.1')."""
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    names = [h.strip() for h in header]
+    repeated = sorted({h for h in names if names.count(h) > 1})
+    if repeated:
+        raise DataError(f"the header names this column {names.count(repeated[0])} times; "
+                        "column names must be unique", path=where, column=repeated[0])
+
+
+def _encode_features(df: pd.DataFrame, categorical: str, where: str
+                     ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Numeric columns as they are; text columns one-hot (`col=value`) or rejected."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for col in df.columns:
+        series = df[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            blocks.append(series.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
+            names.append(str(col))
+            continue
+        _check_text_column(series, categorical, where)
+        cats = sorted(series.astype(str).unique())
+        blocks.append((series.astype(str).to_numpy()[:, None] == np.array(cats)[None, :])
+                      .astype(np.float64))
+        names.extend(f"{col}={c}" for c in cats)
+    X = np.hstack(blocks)
+    check_finite(X, tuple(names), where)
+    return X, tuple(names)
+
+
+def _check_text_column(series: pd.Series, categorical: str, where: str) -> None:
+    col = str(series.name)
+    _check_missing(series.to_frame(), where)
+    values = series.astype(str)
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = values[numeric.isna()]
+    if numeric.notna().sum() > len(values) / 2:    # a numeric column with stray text in it
+        raise DataError(f"holds numbers but also text such as '{bad.iloc[0]}' (first at data "
+                        f"row {data_row(bad.index[0])}): fix or remove those values", path=where,
+                        column=col)
+    if categorical == "reject":
+        raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject': "
+                        "encode it as numbers, drop it, or set categorical to onehot",
+                        path=where, column=col)
+    n_distinct = values.nunique()
+    if n_distinct > 20 and n_distinct > len(values) / 2:
+        raise DataError(f"holds {n_distinct} distinct text values in {len(values)} rows (an "
+                        "identifier or free text?): one-hot encoding it makes no sense; drop it",
+                        path=where, column=col)
+
+
+def _check_missing(df: pd.DataFrame, where: str) -> None:
+    """Missing values (empty cells, NA) in any column of `df` are an error: nnspec never imputes."""
+    for col in df.columns:
+        missing = df[col].isna().to_numpy()
+        if missing.any():
+            raise DataError(f"{int(missing.sum())} missing value(s) (first at data row "
+                            f"{data_row(int(np.argmax(missing)))}): nnspec does not impute; fill "
+                            "or drop them", path=where, column=str(col))
+
+
+def _read_npz(path: Path, spec: DataSpec) -> Raw:
+    where = spec.path or str(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except ValueError as exc:     # object arrays would need pickle: never allowed
+        raise DataError(f"cannot read this .npz safely ({_first_line(exc)}): arrays must be "
+                        "numeric (object arrays are refused)", path=where) from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"not a readable .npz file ({_first_line(exc)})", path=where) from None
+    for key in ("X", "y"):
+        if key not in arrays:
+            raise DataError(f"no array named '{key}'{did_you_mean(key, list(arrays))}; the file "
+                            f"holds: {', '.join(arrays) or 'nothing'}", path=where, column=key)
+    X, y = arrays["X"], arrays["y"]
+    if X.ndim < 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataError(f"X must be a numeric array of shape (examples, features); got "
+                        f"{X.dtype} of shape {X.shape}", path=where, column="X")
+    X = X.reshape(X.shape[0], -1)    # images (n, h, w) become (n, h*w) feature vectors
+    names = _npz_names(arrays, X.shape[1], where)
+    check_finite(X.astype(np.float64), names, where)
+    return Raw(X, y, names, where, "y")
+
+
+def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[str, ...]:
+    """An optional `feature_names` array of strings names the columns of X."""
+    if "feature_names" not in arrays:
+        return tuple(f"x{j}" for j in range(width))
+    names = arrays["feature_names"]
+    if names.shape != (width,):
+        raise DataError(f"feature_names has shape {names.shape} but X has {width} columns",
+                        path=where, column="feature_names")
+    return tuple(str(n) for n in names)
+
+
+def _read_svmlight(path: Path, spec: DataSpec) -> Raw:
+    where = spec.path or str(path)
+    try:
+        X, y = skd.load_svmlight_file(str(path))
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
+                        path=where) from None
+    n, d = X.shape
+    if n == 0:
+        raise DataError("the file holds no examples", path=where)
+    if n * d * 8 > MAX_DENSE_BYTES:
+        raise DataError(f"{n} examples x {d} features would take {n * d * 8 / 1024**3:.1f} GB "
+                        f"as a dense float64 array (limit {MAX_DENSE_BYTES / 1024**3:.0f} GB): "
+                        "nnspec trains on dense arrays", path=where)
+    X = X.toarray()
+    names = tuple(f"x{j}" for j in range(d))
+    check_finite(X, names, where)
+    return Raw(X, y, names, where, "label")
+
+
+FILE_READERS: dict[str, Callable[[Path, DataSpec], Raw]] = {
+    "csv": _read_csv, "npz": _read_npz, "svmlight": _read_svmlight}
+
+
+def check_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
+    """NaN or inf in features: name every bad column, its count and first row."""
+    bad = ~np.isfinite(X)
+    cols = np.flatnonzero(bad.any(axis=0))
+    if cols.size == 0:
+        return
+    counts = {names[j]: (int(bad[:, j].sum()), data_row(int(np.argmax(bad[:, j])))) for j in cols}
+    advice = "nnspec does not impute; fill or drop them"
+    if cols.size == 1:
+        (name, (count, row)), = counts.items()
+        raise DataError(f"{count} missing or infinite value(s) (first at data row {row}): "
+                        f"{advice}", path=where, column=name)
+    listed = ", ".join(f"'{n}' ({c}, first at data row {r})" for n, (c, r) in counts.items())
+    raise DataError(f"missing or infinite values in columns {listed}: {advice}", path=where)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def data_row(index: int) -> int:
+    """1-based data row (the header is not counted) of a 0-based position."""
+    return int(index) + 1
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    by_lower = {str(c).lower(): str(c) for c in choices}    # case differences count as close
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

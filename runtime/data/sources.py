@@ -1,0 +1,205 @@
+"""Data sources: bundled scikit-learn sets, synthetic generators and files (CSV, .npz, svmlight).
+
+`load_dataset` is the one entry point (the file readers live in `runtime.data.files`). Every
+problem with the data is a `DataError` that names the file (or source) and the column, raised
+before any training starts: a person's mistake in their data never surfaces as a traceback.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from sklearn import datasets as skd
+
+from runtime.data.files import Raw, data_row, did_you_mean, load_file
+from runtime.errors import DataError
+from runtime.types import Dataset
+from spec_lang.config import BUNDLED, GENERATORS, TASKS, DataSpec
+
+MAX_CLASSES = 50                     # inference: at most this many distinct integer values ...
+CLASS_RATIO = 5                      # ... and fewer than n / CLASS_RATIO of them -> classification
+
+LOADERS: dict[str, Callable[..., Any]] = {
+    "digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_wine,
+    "breast_cancer": skd.load_breast_cancer, "diabetes": skd.load_diabetes,
+}
+BUNDLED_TASKS = {"digits": "classification", "iris": "classification", "wine": "classification",
+                 "breast_cancer": "classification", "diabetes": "regression"}
+
+
+def load_dataset(spec: DataSpec, base_dir: Path) -> Dataset:
+    """Load, validate and encode the data a spec names.
+
+    Features come back float64, 2-D and C-contiguous; classification labels as 0..K-1 (the
+    originals in `Dataset.classes`). Raises `DataError` for anything wrong with the data.
+    """
+    if spec.source in BUNDLED:
+        raw = _load_bundled(spec.source)
+    elif spec.source in GENERATORS:
+        raw = _generate(spec)
+    elif spec.source == "file":
+        raw = load_file(spec, Path(base_dir))
+    else:
+        known = (*BUNDLED, *GENERATORS, "file")
+        raise DataError(f"unknown data source '{spec.source}'{did_you_mean(spec.source, known)}"
+                        f"; known sources: {', '.join(known)}")
+    return finish(raw, spec.task)
+
+
+# ----------------------------------------------------------------------------- bundled, synthetic
+def _load_bundled(name: str) -> Raw:
+    bunch = LOADERS[name]()
+    names = tuple(str(f) for f in bunch.feature_names)
+    classes = tuple(np.asarray(getattr(bunch, "target_names", ())).tolist())
+    return Raw(bunch.data, bunch.target, names, name, "target", BUNDLED_TASKS[name], classes)
+
+
+def _default_informative(spec: DataSpec) -> int:
+    """Half the features (at least 2, at most all) unless the spec says otherwise."""
+    if spec.informative is not None:
+        return spec.informative
+    return min(spec.features, max(2, spec.features // 2))
+
+
+def _make_classification(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
+    informative = _default_informative(spec)
+    # sklearn needs classes * clusters <= 2 ** informative: fall back to one cluster per class.
+    clusters = 2 if spec.classes * 2 <= 2 ** min(informative, 30) else 1
+    return skd.make_classification(
+        n_samples=spec.samples, n_features=spec.features, n_informative=informative,
+        n_redundant=min(2, spec.features - informative), n_classes=spec.classes,
+        n_clusters_per_class=clusters, flip_y=spec.noise, random_state=spec.seed)
+
+
+def _make_regression(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
+    return skd.make_regression(n_samples=spec.samples, n_features=spec.features,
+                               n_informative=_default_informative(spec), noise=spec.noise,
+                               random_state=spec.seed)
+
+
+def _make_multilabel(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
+    return skd.make_multilabel_classification(n_samples=spec.samples, n_features=spec.features,
+                                              n_classes=spec.classes, random_state=spec.seed)
+
+
+GENERATOR_FUNCS: dict[str, tuple[Callable[[DataSpec], tuple[np.ndarray, np.ndarray]], str]] = {
+    "make_classification": (_make_classification, "classification"),
+    "make_regression": (_make_regression, "regression"),
+    "make_multilabel": (_make_multilabel, "multilabel"),
+    "make_moons": (lambda s: skd.make_moons(s.samples, noise=s.noise, random_state=s.seed),
+                   "classification"),
+    "make_circles": (lambda s: skd.make_circles(s.samples, noise=s.noise, factor=0.5,
+                                                random_state=s.seed), "classification"),
+    "make_friedman1": (lambda s: skd.make_friedman1(s.samples, s.features, noise=s.noise,
+                                                    random_state=s.seed), "regression"),
+}
+
+
+def _generate(spec: DataSpec) -> Raw:
+    make, task = GENERATOR_FUNCS[spec.source]
+    try:
+        X, y = make(spec)
+    except ValueError as exc:    # sklearn's parameter checks: report them as the user's mistake
+        raise DataError(f"cannot generate data: {exc}", path=spec.source) from None
+    names = tuple(f"x{j}" for j in range(X.shape[1]))
+    return Raw(X, y, names, spec.source, "y", task)
+
+
+
+
+# ------------------------------------------------------------------------- validation, the task
+def finish(raw: Raw, task: str | None) -> Dataset:
+    """Check a raw source (finite features, a usable target), settle the task, encode labels."""
+    X = np.ascontiguousarray(raw.X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"features must be a non-empty 2-D table; got shape {X.shape}",
+                        path=raw.where)
+    y = np.asarray(raw.y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape[0] != X.shape[0] or y.ndim > 2:
+        raise DataError(f"the target has shape {y.shape} but there are {X.shape[0]} examples",
+                        path=raw.where, column=raw.target)
+    _check_target_values(y, raw)
+    task = task or raw.task or infer_task(y)
+    if task not in TASKS:
+        raise DataError(f"unknown task '{task}'{did_you_mean(task, TASKS)}", path=raw.where)
+    y, classes = TARGET_ENCODERS[task](y, raw)
+    n_classes = len(classes) if task == "classification" else (
+        y.shape[1] if task == "multilabel" else 0)
+    return Dataset(X, y, task, n_classes, raw.feature_names,
+                   classes if task == "classification" else (), raw.where)
+
+
+def infer_task(y: np.ndarray) -> str:
+    """The task a target implies.
+
+    Text (or bool) labels -> classification. A 2-D 0/1 matrix -> multilabel (other 2-D ->
+    multi-output regression). Integer-valued numbers with 2 distinct values, or with at most
+    `MAX_CLASSES` distinct values and fewer than n / `CLASS_RATIO` of them -> classification.
+    Everything else -> regression.
+    """
+    if y.ndim == 2:
+        return "multilabel" if _is_binary(y) else "regression"
+    if not np.issubdtype(y.dtype, np.number):
+        return "classification"
+    if not np.all(y == np.round(y)):
+        return "regression"
+    distinct = len(np.unique(y))
+    if distinct == 2 or (distinct <= MAX_CLASSES and distinct < len(y) / CLASS_RATIO):
+        return "classification"
+    return "regression"
+
+
+def _check_target_values(y: np.ndarray, raw: Raw) -> None:
+    if not np.issubdtype(y.dtype, np.number):
+        return
+    bad = ~np.isfinite(y.astype(np.float64)).reshape(len(y), -1).all(axis=1)
+    if bad.any():
+        raise DataError(f"{int(bad.sum())} missing or infinite target value(s) (first at row "
+                        f"{data_row(int(np.argmax(bad)))})", path=raw.where, column=raw.target)
+
+
+def _encode_classification(y: np.ndarray, raw: Raw) -> tuple[np.ndarray, tuple[Any, ...]]:
+    if y.ndim != 1:
+        raise DataError(f"classification needs one label per example; the target has shape "
+                        f"{y.shape} (did you mean task multilabel?)", path=raw.where,
+                        column=raw.target)
+    if np.issubdtype(y.dtype, np.floating) and not np.all(y == np.round(y)):
+        example = y[y != np.round(y)][0]
+        raise DataError(f"classification needs labels, but the target holds non-integer "
+                        f"numbers such as {example:g} (did you mean task regression?)",
+                        path=raw.where, column=raw.target)
+    values, codes = np.unique(y, return_inverse=True)
+    if len(values) < 2:
+        raise DataError(f"the target has a single class ({values.tolist()[0]!r}): classification needs "
+                        "at least two", path=raw.where, column=raw.target)
+    classes = raw.classes if len(raw.classes) == len(values) else tuple(values.tolist())
+    return codes.astype(np.int64), classes
+
+
+def _encode_multilabel(y: np.ndarray, raw: Raw) -> tuple[np.ndarray, tuple[Any, ...]]:
+    if y.ndim != 2 or not _is_binary(y):
+        raise DataError(f"multilabel needs a 0/1 matrix (examples x labels); the target has "
+                        f"shape {y.shape}", path=raw.where, column=raw.target)
+    return y.astype(np.float64), ()
+
+
+def _encode_regression(y: np.ndarray, raw: Raw) -> tuple[np.ndarray, tuple[Any, ...]]:
+    if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+        raise DataError(f"regression needs numbers, but the target holds text such as "
+                        f"'{y.flat[0]}'", path=raw.where, column=raw.target)
+    return y.astype(np.float64), ()
+
+
+TARGET_ENCODERS = {"classification": _encode_classification, "multilabel": _encode_multilabel,
+                   "regression": _encode_regression}
+
+
+# ---------------------------------------------------------------------------------------- small
+def _is_binary(y: np.ndarray) -> bool:
+    numeric = np.issubdtype(y.dtype, np.number) or y.dtype == bool
+    return numeric and bool(np.isin(y, (0, 1)).all())
+
+

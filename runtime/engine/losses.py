@@ -1,0 +1,236 @@
+"""Output heads: the task's output function, loss, target encoding and decoding.
+
+A head turns the output layer's logits z (n, k) into predictions and into the loss gradient
+dJ/dz, computed from the logits directly (softmax + cross-entropy gives p - y, sigmoid + binary
+cross-entropy gives p - y, identity + squared error gives r = z - y), divided by the number of
+terms averaged. Three heads:
+
+  softmax   multi-class (K > 2): K logits, mean cross-entropy over examples.
+  sigmoid   binary (one unit) and multilabel (L units): mean binary cross-entropy over all
+            examples x units (so binary and multilabel losses read the same).
+  squared   regression (m outputs) on targets standardized with training statistics; the
+            criterion is 0.5 * mean over examples x outputs of r^2 (gradient r / (n m)); the loss
+            *reported* is the mse in the original target units.
+
+`loss_grad` is the hot path: it overwrites z with the outputs, writes dJ/dz into `delta`, times
+an optional `scale` (how an optimizer folds -lr into the backward pass for free) and returns the
+reported loss of the batch. `criterion` is the slow, exact float64 value used by the
+gradient check.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.engine.activations import constant
+
+# Row sums below this mean some terms lost precision to underflow: tiny / eps of the dtype.
+_SAFE_SUM = {np.dtype(t).char: np.finfo(t).tiny / np.finfo(t).eps for t in (np.float32, np.float64)}
+
+
+class Head:
+    """Base class; see the module docstring. Subclasses set `name` and `n_out`."""
+
+    name = ""
+    n_out = 0
+
+    def encode(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Targets (n,) or (n, m) -> training matrix (n, n_out) of `dtype`."""
+        raise NotImplementedError
+
+    def output(self, z: np.ndarray) -> None:
+        """Logits -> outputs (probabilities or standardized values), in place."""
+
+    def decode(self, out: np.ndarray) -> np.ndarray:
+        """Outputs (n, n_out) -> what `Network.predict` returns (a new array)."""
+        return out.copy()
+
+    def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
+                  scale: float = 1.0) -> float:
+        """Reported batch loss; z <- outputs, delta <- scale * dJ/dz (n, n_out)."""
+        raise NotImplementedError
+
+    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
+        """The training criterion's data term at logits z (not modified), in float64."""
+        raise NotImplementedError
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Plain arrays that `make_head_from_state` rebuilds this head from."""
+        return {"head": np.array(self.name), "head_n_out": np.array(self.n_out)}
+
+
+class SoftmaxCrossEntropy(Head):
+    """K-way softmax with mean cross-entropy; targets are labels 0..K-1."""
+
+    name = "softmax"
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_out = n_classes
+
+    def encode(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """One-hot rows (n, K)."""
+        onehot = np.zeros((len(y), self.n_out), dtype=dtype)
+        onehot[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1
+        return onehot
+
+    def output(self, z: np.ndarray) -> None:
+        """Softmax with the max subtracted (log-sum-exp trick)."""
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+
+    def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
+                  scale: float = 1.0) -> float:
+        """Mean of log(sum exp z) - z_true; delta = scale (p - y) / n.
+
+        The logits are shifted by one max over the whole batch, not row by row: a reduction
+        along rows of ~10 values is slow in NumPy (20 us at 512 rows) while a full one is not.
+        Softmax is shift-invariant, so this is exact unless a row's terms all underflow (its
+        max far below the batch max); that shows in the row sums and the batch is redone
+        row-wise from the logits saved in `delta`."""
+        np.copyto(delta, z)
+        z -= np.maximum.reduce(z, axis=None)     # (ufunc.reduce: no Python wrapper, per batch)
+        true = np.vdot(z, y)                      # sum of the (shifted) true-class logits
+        np.exp(z, out=z)
+        total = np.dot(z, constant(1.0, (z.shape[1], 1), z.dtype))      # row sums (n, 1)
+        if np.minimum.reduce(total, axis=None) < _SAFE_SUM[z.dtype.char]:
+            np.copyto(z, delta)
+            z -= z.max(axis=1, keepdims=True)
+            true = np.vdot(z, y)
+            np.exp(z, out=z)
+            total = z.sum(axis=1, keepdims=True)
+        loss = (np.add.reduce(np.log(total), axis=None) - true) / z.shape[0]
+        z /= total
+        np.subtract(z, y, out=delta)
+        delta *= scale / z.shape[0]
+        return float(loss)
+
+    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy from the logits."""
+        z = np.asarray(z, dtype=np.float64)
+        top = z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
+        return float(np.mean(lse - (z * y).sum(axis=1)))
+
+
+class SigmoidCrossEntropy(Head):
+    """Independent sigmoid units with binary cross-entropy: one unit for a binary task (predict
+    returns the (n, 2) class probabilities), L units for multilabel (predict returns (n, L))."""
+
+    name = "sigmoid"
+
+    def __init__(self, n_out: int, binary: bool) -> None:
+        self.n_out = n_out
+        self.binary = binary
+
+    def encode(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Binary labels -> (n, 1); multilabel 0/1 matrix -> (n, L)."""
+        return np.ascontiguousarray(np.asarray(y, dtype=dtype).reshape(len(y), self.n_out))
+
+    def output(self, z: np.ndarray) -> None:
+        """Logistic sigmoid, overflow-free as (1 + tanh(z / 2)) / 2."""
+        z *= 0.5
+        np.tanh(z, out=z)
+        z *= 0.5
+        z += 0.5
+
+    def decode(self, out: np.ndarray) -> np.ndarray:
+        """(n, 1) -> (n, 2) [1 - p, p] for binary; (n, L) as is for multilabel."""
+        if self.binary:
+            return np.concatenate([1 - out, out], axis=1)
+        return out.copy()
+
+    def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
+                  scale: float = 1.0) -> float:
+        """Mean of softplus(z) - z y (stable BCE); delta = scale (sigmoid(z) - y) / (n L)."""
+        count = z.size
+        loss = (np.logaddexp(0, z).sum() - np.vdot(z, y)) / count
+        self.output(z)
+        np.subtract(z, y, out=delta)
+        delta *= scale / count
+        return float(loss)
+
+    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
+        """Mean binary cross-entropy from the logits."""
+        z = np.asarray(z, dtype=np.float64)
+        return float(np.mean(np.logaddexp(0, z) - z * y))
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Adds whether this is a binary head."""
+        return {**super().state(), "head_binary": np.array(self.binary)}
+
+
+class SquaredError(Head):
+    """Identity output on standardized targets; predictions come back in the original units."""
+
+    name = "squared"
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, flat: bool) -> None:
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.n_out = len(self.mean)
+        self.flat = flat                          # the targets were (n,): predict returns (n,)
+        self._var: dict[np.dtype, np.ndarray] = {}
+
+    @classmethod
+    def fitted(cls, y: np.ndarray) -> SquaredError:
+        """A head standardizing with the mean and std of the training targets y (std 0 -> 1)."""
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        scale = y2.std(axis=0)
+        scale[scale == 0] = 1.0
+        return cls(y2.mean(axis=0), scale, flat=np.ndim(y) == 1)
+
+    def encode(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """(y - mean) / scale as (n, m)."""
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), self.n_out)
+        return np.ascontiguousarray((y2 - self.mean) / self.scale, dtype=dtype)
+
+    def decode(self, out: np.ndarray) -> np.ndarray:
+        """Back to the original units; (n,) when the training targets were 1-D."""
+        y = out * self.scale.astype(out.dtype) + self.mean.astype(out.dtype)
+        return y[:, 0].copy() if self.flat else y
+
+    def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
+                  scale: float = 1.0) -> float:
+        """mse in original units; delta = scale (z - y) / (n m)."""
+        count = z.size
+        np.subtract(z, y, out=delta)
+        var = self._var.get(z.dtype)
+        if var is None:
+            var = self._var.setdefault(z.dtype, (self.scale ** 2).astype(z.dtype))
+        loss = np.dot(np.einsum("ij,ij->j", delta, delta), var) / count
+        delta *= scale / count
+        return float(loss)
+
+    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
+        """0.5 * mean squared residual in standardized units."""
+        r = np.asarray(z, dtype=np.float64) - y
+        return float(0.5 * np.mean(r * r))
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Adds the target statistics."""
+        return {**super().state(), "head_mean": self.mean, "head_scale": self.scale,
+                "head_flat": np.array(self.flat)}
+
+
+def make_head(task: str, n_classes: int, y_train: np.ndarray) -> Head:
+    """The head for `task` (classification with n_classes, multilabel, regression)."""
+    if task == "classification":
+        k = max(int(n_classes), int(np.max(y_train)) + 1 if len(y_train) else 0, 2)
+        return SigmoidCrossEntropy(1, binary=True) if k == 2 else SoftmaxCrossEntropy(k)
+    if task == "multilabel":
+        return SigmoidCrossEntropy(np.shape(y_train)[1], binary=False)
+    if task == "regression":
+        return SquaredError.fitted(y_train)
+    raise ValueError(f"Unknown task '{task}'. Known: classification, multilabel, regression.")
+
+
+def head_from_state(state: dict[str, np.ndarray]) -> Head:
+    """Rebuild a head from `Head.state()` arrays."""
+    name = str(state["head"])
+    if name == "softmax":
+        return SoftmaxCrossEntropy(int(state["head_n_out"]))
+    if name == "sigmoid":
+        return SigmoidCrossEntropy(int(state["head_n_out"]), bool(state["head_binary"]))
+    if name == "squared":
+        return SquaredError(state["head_mean"], state["head_scale"], bool(state["head_flat"]))
+    raise ValueError(f"Unknown output head '{name}' in a saved network state.")

@@ -1,0 +1,225 @@
+"""The network: layers over one flat parameter vector, its buffers, forward/backward, state.
+
+Parameters live in one contiguous vector, all weight matrices first, then all biases, so weight
+penalties touch one slice and optimizers update everything in a few whole-vector calls. Gradients
+mirror that layout. A `Workspace` holds every per-batch buffer (inputs, targets, activations,
+deltas, dropout masks) for a given number of rows; `Workspace.rows(m)` gives views of its first m
+rows for the last, smaller batch, so training allocates nothing per batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.engine.initializers import initial_weights
+from runtime.engine.layers import Dense, Dropout, Layer
+from runtime.engine.losses import Head, head_from_state, make_head
+from spec_lang.config import Config, Dense as DenseSpec, Dropout as DropoutSpec
+
+PREDICT_ROWS = 2048                        # rows per chunk when predicting
+
+
+class Workspace:
+    """Buffers for batches of n examples: a[0] the input batch (n, n_in), a[i + 1] the output of
+    layer i, d[i] = dJ/da[i] (d[0] unused: no input gradient), masks[i] the dropout mask of
+    layer i (a dense layer's scratch buffer), y the encoded targets (n, n_out)."""
+
+    def __init__(self, n: int, a: list, d: list, masks: list, y: np.ndarray) -> None:
+        self.n, self.a, self.d, self.masks, self.y = n, a, d, masks, y
+        self.inputs: list[np.ndarray] = list(a[:-1])         # what each layer last read
+        # Views of fewer rows; `self` is not stored here: that cycle would keep every buffer
+        # alive until the garbage collector's next pass (worker memory climbed by hundreds of MB).
+        self._views: dict[int, Workspace] = {}
+
+    @classmethod
+    def allocate(cls, net: Network, rows: int) -> Workspace:
+        """Fresh (uninitialized) buffers for `rows` examples of `net`."""
+        empty = lambda width: np.empty((rows, width), dtype=net.dtype)  # noqa: E731
+        widths = [net.n_in] + [layer.n_out for layer in net.layers]
+        return cls(rows, [empty(w) for w in widths], [None] + [empty(w) for w in widths[1:]],
+                   [empty(layer.n_out) for layer in net.layers], empty(net.head.n_out))
+
+    def rows(self, m: int) -> Workspace:
+        """A workspace of views of the first m rows (cached; C-contiguous like the buffers)."""
+        if m == self.n:
+            return self
+        if m not in self._views:
+            cut = lambda arrays: [None if v is None else v[:m] for v in arrays]  # noqa: E731
+            self._views[m] = Workspace(m, cut(self.a), cut(self.d), cut(self.masks), self.y[:m])
+        return self._views[m]
+
+
+def hidden_layers(specs: tuple, n_in: int) -> list[Layer]:
+    """The hidden layers of an expanded network spec (Dense and Dropout only) on n_in inputs."""
+    layers: list[Layer] = []
+    width = n_in
+    for spec in specs:
+        if isinstance(spec, DenseSpec):
+            layers.append(Dense(width, spec.width, spec.activation, spec.lr_scale))
+            width = spec.width
+        elif isinstance(spec, DropoutSpec):
+            layers.append(Dropout(width, spec.rate))
+        else:
+            raise ValueError(f"The network must be expanded to dense and dropout layers; "
+                             f"got {spec!r}.")
+    return layers
+
+
+class Network:
+    """A feed-forward network: hidden `layers`, then a linear output layer read by `head`."""
+
+    def __init__(self, n_in: int, hidden: list[Layer], head: Head, output_lr_scale: float = 1.0,
+                 dtype: str | np.dtype = "float32") -> None:
+        self.n_in, self.head, self.dtype = n_in, head, np.dtype(dtype)
+        width = hidden[-1].n_out if hidden else n_in
+        self.layers: list[Layer] = [*hidden, Dense(width, head.n_out, "linear", output_lr_scale)]
+        self.dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        self.names = [f"dense{i}" for i in range(len(self.dense) - 1)] + ["output"]
+        n_w = sum(layer.n_in * layer.n_out for layer in self.dense)
+        n_b = sum(layer.n_out for layer in self.dense)
+        self.n_weights = n_w
+        self.params = np.zeros(n_w + n_b, dtype=self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self._bind()
+
+    def _bind(self) -> None:
+        """Point every dense layer's W, b, gW, gb at its slices of the flat vectors."""
+        w_at, b_at = 0, self.n_weights
+        self.slices: list[tuple[slice, slice]] = []
+        for layer in self.dense:
+            n_w, shape = layer.n_in * layer.n_out, (layer.n_in, layer.n_out)
+            w, b = slice(w_at, w_at + n_w), slice(b_at, b_at + layer.n_out)
+            layer.bind(self.params[w].reshape(shape), self.params[b],
+                       self.grads[w].reshape(shape), self.grads[b])
+            self.slices.append((w, b))
+            w_at, b_at = w.stop, b.stop
+
+    # ---------------------------------------------------------------------------- construction
+    @classmethod
+    def build(cls, config: Config, task: str, n_classes: int, X: np.ndarray, y: np.ndarray,
+              rng: np.random.Generator) -> Network:
+        """A freshly initialized network for `config` (its expanded `network`, `output`,
+        `train.dtype`) on inputs X (n, d) and training targets y (sets the head's encoding)."""
+        net = cls(X.shape[1], hidden_layers(config.network, X.shape[1]),
+                  make_head(task, n_classes, y), config.output.lr_scale, config.train.dtype)
+        dense_specs = [s for s in config.network if isinstance(s, DenseSpec)] + [config.output]
+        for layer, spec in zip(net.dense, dense_specs):
+            act = getattr(spec, "activation", "linear")
+            layer.W[...] = initial_weights(spec.init, act, layer.W.shape, spec.scale, rng)
+        return net
+
+    def lr_scales(self) -> np.ndarray | None:
+        """Per-parameter learning-rate multipliers in the flat layout, None when all are 1."""
+        if all(layer.lr_scale == 1.0 for layer in self.dense):
+            return None
+        scales = np.empty_like(self.params)
+        for layer, (w, b) in zip(self.dense, self.slices):
+            scales[w] = scales[b] = layer.lr_scale
+        return scales
+
+    def workspace(self, rows: int) -> Workspace:
+        """Fresh buffers for batches of `rows` examples."""
+        return Workspace.allocate(self, rows)
+
+    # -------------------------------------------------------------------------------- compute
+    def forward(self, ws: Workspace, train: bool, rng: np.random.Generator | None) -> np.ndarray:
+        """Logits (n, n_out) for the inputs in ws.a[0]. Training mode applies dropout with masks
+        drawn from rng (rng None: reuse the masks in ws, a fixed mask)."""
+        x = ws.a[0]
+        for i, layer in enumerate(self.layers):
+            ws.inputs[i] = x
+            x = layer.forward(x, ws.a[i + 1], ws.masks[i], train, rng)
+        return x
+
+    def backward(self, ws: Workspace, activity_l1: float = 0.0) -> None:
+        """Back-propagate dJ/dz of the output (in ws.d[-1]) into self.grads.
+        The activity penalty activity_l1 * mean_n sum |a| of each hidden dense output adds
+        activity_l1 * sign(a) / n to dJ/da before that layer's activation derivative.
+        (Everything is linear in ws.d[-1]: a scaled output delta gives scaled gradients, as long
+        as activity_l1 is scaled the same way.)"""
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            layer = self.layers[i]
+            dx = ws.d[i] if i > 0 else None
+            # masks[i]: the dropout mask, or a dense layer's scratch for its activation derivative
+            layer.backward(ws.inputs[i], ws.a[i + 1], ws.d[i + 1], dx, ws.masks[i])
+            if dx is not None and activity_l1 and isinstance(self.layers[i - 1], Dense):
+                dx += np.sign(ws.a[i]) * (activity_l1 / ws.n)
+
+    def add_weight_penalties(self, l2: float, l1: float) -> None:
+        """grads += l2 W + l1 sign(W) on every weight matrix (not biases)."""
+        w, g = self.params[:self.n_weights], self.grads[:self.n_weights]
+        if l2:
+            g += l2 * w
+        if l1:
+            g += l1 * np.sign(w)
+
+    def loss_grad(self, ws: Workspace, rng: np.random.Generator | None, l2: float = 0.0,
+                  l1: float = 0.0, activity_l1: float = 0.0, scale: float = 1.0) -> float:
+        """One forward/backward pass on the batch in ws (a[0], y): fills self.grads with
+        `scale` x the gradient of the training criterion
+            data loss + l2/2 sum ||W||^2 + l1 sum |W| + activity_l1 sum_hidden mean_n sum |a|;
+        returns the batch's reported data loss."""
+        z = self.forward(ws, True, rng)
+        loss = self.head.loss_grad(z, ws.y, ws.d[-1], scale)
+        self.backward(ws, activity_l1 * scale)
+        if l2 or l1:
+            self.add_weight_penalties(l2 * scale, l1 * scale)
+        return loss
+
+    def outputs(self, X: np.ndarray) -> np.ndarray:
+        """Head outputs (n, n_out) in training units (probabilities / standardized values)."""
+        X = np.asarray(X, dtype=self.dtype)
+        out = np.empty((len(X), self.head.n_out), dtype=self.dtype)
+        ws = self.workspace(min(max(len(X), 1), PREDICT_ROWS))
+        for start in range(0, len(X), ws.n):
+            sub = ws.rows(min(ws.n, len(X) - start))
+            sub.a[0][...] = X[start:start + sub.n]
+            z = self.forward(sub, False, None)
+            self.head.output(z)
+            out[start:start + sub.n] = z
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions for X (n, d): class probabilities (n, K) (binary: (n, 2)), multilabel
+        probabilities (n, L), regression values (n,) or (n, m) in the original target units."""
+        return self.head.decode(self.outputs(X))
+
+    # ---------------------------------------------------------------------------------- state
+    def tensors(self) -> dict[str, np.ndarray]:
+        """Named parameter views: "dense0.W", "dense0.b", ..., "output.W", "output.b"."""
+        named = {}
+        for name, layer in zip(self.names, self.dense):
+            named[f"{name}.W"], named[f"{name}.b"] = layer.W, layer.b
+        return named
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything needed to predict, as plain (non-object) arrays for np.savez."""
+        hidden = self.layers[:-1]
+        arrays = {"n_in": np.array(self.n_in), "dtype": np.array(self.dtype.name),
+                  "layer_kind": np.array([layer.kind for layer in hidden], dtype=str),
+                  "layer_units": np.array([layer.n_out for layer in hidden], dtype=np.int64),
+                  "layer_activation": np.array([layer.activation for layer in hidden], dtype=str),
+                  "layer_rate": np.array([layer.rate for layer in hidden], dtype=np.float64),
+                  "layer_lr_scale": np.array([l.lr_scale for l in self.layers], dtype=np.float64)}
+        arrays.update({k: v.copy() for k, v in self.tensors().items()})
+        return {**arrays, **self.head.state()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> Network:
+        """The network `state()` described, with the same weights."""
+        hidden: list[Layer] = []
+        width = int(state["n_in"])
+        for kind, units, act, rate, lrs in zip(state["layer_kind"], state["layer_units"],
+                                               state["layer_activation"], state["layer_rate"],
+                                               state["layer_lr_scale"]):
+            if str(kind) == "dense":
+                hidden.append(Dense(width, int(units), str(act), float(lrs)))
+                width = int(units)
+            else:
+                hidden.append(Dropout(width, float(rate)))
+        net = cls(int(state["n_in"]), hidden, head_from_state(state),
+                  float(state["layer_lr_scale"][-1]), str(state["dtype"]))
+        for name, view in net.tensors().items():
+            view[...] = state[name]
+        return net
+

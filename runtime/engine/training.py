@@ -1,0 +1,210 @@
+"""Supervised training: `fit(config, data, seed)` -> FitResult.
+
+One seeded `np.random.Generator` drives everything random, in this order: weight initialization,
+pre-training (if any), then per epoch the shuffle of the training examples and the dropout masks.
+Same seed, same data => bit-identical weights and curves (time_s aside).
+
+Per epoch the examples are visited in a fresh random order in mini-batches of `train.batch`
+(None: the whole set; 1: online); the last, smaller batch is used, through views of the batch
+buffers. Each batch is gathered with one contiguous `np.take`. After each epoch the network is
+evaluated on the validation set and a curve row is recorded:
+  epoch, train_loss, valid_loss, valid_<metric> for every metric of the task, lr, time_s
+where train_loss is the mean over the epoch's batches of the data loss as measured while training
+(dropout on, weights moving, penalties excluded; in `evaluate`'s units, so regression reports mse
+in original target units), lr the rate of the epoch's last update and time_s the seconds since
+supervised training started.
+
+Divergence: a non-finite batch loss, an epoch's train_loss above `train.divergence` x the initial
+loss (the untrained network's loss on up to 512 evenly strided training examples), or a
+non-finite validation loss ends training with state "diverged" and a reason; nothing is raised.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from runtime.engine.metrics import evaluate, is_maximized, selection_metric
+from runtime.engine.network import Network, Workspace
+from runtime.engine.optimizers import make_optimizer
+from runtime.engine.pretrain import pretrain
+from runtime.engine.schedules import make_schedule
+from runtime.types import FitResult, TrainData
+from spec_lang.config import Config
+
+Progress = Callable[[int, dict[str, float]], None]
+INITIAL_LOSS_ROWS = 512
+
+
+def fit(config: Config, data: TrainData, seed: int, *,
+        progress: Progress | None = None) -> FitResult:
+    """Train the network `config` describes on `data` with `seed` (see the module docstring).
+    Returns the best epoch's (restored) network and metrics, or state "diverged" with a reason."""
+    rng = np.random.default_rng(seed)
+    net = build_network(config, data, rng)
+    X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
+    Y = net.head.encode(data.y_train, net.dtype)
+    if config.pretrain is not None:
+        pretrain(net, X, config.pretrain, rng)
+    return Trainer(config, net, rng, len(X)).run(X, Y, data, progress)
+
+
+def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
+    """The initialized network for `config` on `data` (draws the initial weights from rng)."""
+    return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng)
+
+
+def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
+    """The data loss of `net` (no dropout) on an evenly strided subset of at most 512 rows."""
+    rows = slice(None, None, max(1, math.ceil(len(X) / INITIAL_LOSS_ROWS)))
+    ws = net.workspace(len(X[rows]))
+    ws.a[0][...], ws.y[...] = X[rows], Y[rows]
+    return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1])
+
+
+@dataclass
+class Best:
+    """The best epoch so far by (selection score, validation loss), and its weights."""
+
+    epoch: int = 0
+    score: float = math.inf
+    loss: float = math.inf
+    params: np.ndarray | None = None
+    row: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def offer(self, epoch: int, score: float, loss: float, min_delta: float,
+              params: np.ndarray, row: dict[str, float], metrics: dict[str, float]) -> bool:
+        """Keep this epoch if its score beats the best by more than min_delta, or ties it with
+        a lower validation loss; returns whether it was kept."""
+        if not (score < self.score - min_delta or (score == self.score and loss < self.loss)):
+            return False
+        self.epoch, self.score, self.loss, self.row, self.metrics = epoch, score, loss, row, metrics
+        if self.params is None:
+            self.params = params.copy()
+        else:
+            np.copyto(self.params, params)
+        return True
+
+
+class Trainer:
+    """The epoch loop of one fit: batches, updates, schedule, evaluation, stopping."""
+
+    def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int) -> None:
+        self.config, self.net, self.rng, self.train = config, net, rng, config.train
+        self.batch = n if self.train.batch is None else max(1, min(self.train.batch, n))
+        self.per_epoch = math.ceil(n / self.batch)
+        total = self.train.epochs * self.per_epoch
+        self.cap = total if self.train.updates is None else min(total, self.train.updates)
+        opt = self.train.optimizer
+        self.lr_at = make_schedule(self.train.schedule, opt.lr, self.per_epoch, self.cap)
+        self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
+        self.ws = net.workspace(self.batch)
+        self.updates = 0
+
+    def epoch(self, X: np.ndarray, Y: np.ndarray) -> float:
+        """One pass over (X, Y) in shuffled mini-batches; the mean batch loss (nan at the first
+        non-finite batch loss, which ends the pass). Stops early at the update cap."""
+        net, train, opt, ws_full, B = self.net, self.train, self.optimizer, self.ws, self.batch
+        order = self.rng.permutation(len(X))
+        total, seen = 0.0, 0
+        for start in range(0, len(X), B):
+            if self.updates >= self.cap:
+                break
+            idx = order[start:start + B]
+            ws = ws_full if len(idx) == B else ws_full.rows(len(idx))
+            X.take(idx, axis=0, out=ws.a[0], mode="clip")    # valid indices: clip skips a check
+            Y.take(idx, axis=0, out=ws.y, mode="clip")
+            lr = self.lr_at(self.updates)
+            loss = net.loss_grad(ws, self.rng, train.l2, train.l1, train.activity_l1,
+                                 opt.grad_scale(lr))
+            if not math.isfinite(loss):
+                return math.nan
+            opt.update(net.params, net.grads, lr)
+            self.updates += 1
+            total += loss * len(idx)
+            seen += len(idx)
+        return total / max(seen, 1)
+
+    def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData,
+            progress: Progress | None) -> FitResult:
+        """Epochs until the epoch or update cap, early stopping, or divergence."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._run(X, Y, data, progress)
+
+    def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData,
+             progress: Progress | None) -> FitResult:
+        """The epoch loop: train, evaluate, record, check divergence, offer the best."""
+        metric = selection_metric(data.task, self.config.metric)
+        sign = -1.0 if is_maximized(metric) else 1.0
+        X_valid = np.ascontiguousarray(data.X_valid, dtype=self.net.dtype)
+        selecting = self.train.early_stop is not None and len(X_valid) > 0  # else: last epoch
+        start_loss = initial_loss(self.net, X, Y)
+        best, curves, reason, epoch, clock = Best(), {}, "", 0, time.perf_counter()
+        while not reason and epoch < self.train.epochs and self.updates < self.cap:
+            epoch += 1
+            train_loss = self.epoch(X, Y)
+            metrics = evaluate(data.task, data.y_valid, self.net.predict(X_valid)) \
+                if len(X_valid) else {}
+            row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
+            _append(curves, row)
+            reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))
+            if progress is not None:
+                progress(epoch, row)
+            score = sign * metrics[metric] if selecting else -float(epoch)
+            if not reason and self._offer(best, epoch, score, row, metrics, selecting):
+                break
+        return self._result(best, curves, reason, epoch)
+
+    def _offer(self, best: Best, epoch: int, score: float, row: dict[str, float],
+               metrics: dict[str, float], selecting: bool) -> bool:
+        """Offer this epoch as the best; True when early stopping's patience has run out."""
+        stop = self.train.early_stop
+        min_delta = stop.min_delta if selecting else 0.0
+        kept = best.offer(epoch, score, row["valid_loss"], min_delta, self.net.params, row,
+                          metrics)
+        return selecting and not kept and epoch - best.epoch >= stop.patience
+
+    def _row(self, epoch: int, train_loss: float, metrics: dict[str, float],
+             seconds: float) -> dict[str, float]:
+        """One curve row (valid_* are nan without validation data)."""
+        row = {"epoch": float(epoch), "train_loss": train_loss,
+               "valid_loss": metrics.get("loss", math.nan)}
+        row.update({f"valid_{k}": v for k, v in metrics.items() if k != "loss"})
+        row.update({"lr": self.lr_at(max(self.updates - 1, 0)), "time_s": seconds})
+        return row
+
+    def _divergence(self, epoch: int, train_loss: float, start: float,
+                    valid_loss: float | None) -> str:
+        """Why training diverged this epoch, or "" if it did not."""
+        lr = self.lr_at(self.updates)
+        where = f"in epoch {epoch} (after {self.updates} updates, lr {lr:.3g})"
+        if not math.isfinite(train_loss):
+            return f"The training loss became non-finite {where}."
+        limit = self.train.divergence * start
+        if start > 0 and train_loss > limit:
+            return (f"The training loss {train_loss:.4g} {where} exceeds {self.train.divergence:g}"
+                    f" x the initial loss {start:.4g}.")
+        if valid_loss is not None and not math.isfinite(valid_loss):
+            return f"The validation loss became non-finite {where}."
+        return ""
+
+    def _result(self, best: Best, curves: dict[str, list[float]], reason: str,
+                epochs: int) -> FitResult:
+        """Restore the best epoch's weights (if any epoch counted) and package the result."""
+        if best.params is not None:
+            self.net.params[...] = best.params
+        return FitResult(state="diverged" if reason else "complete", model=self.net,
+                         best_epoch=best.epoch, epochs=epochs, updates=self.updates,
+                         train_loss=best.row.get("train_loss", math.nan),
+                         valid_loss=best.row.get("valid_loss", math.nan),
+                         valid_metrics=dict(best.metrics), curves=curves, reason=reason)
+
+
+def _append(curves: dict[str, list[float]], row: dict[str, float]) -> None:
+    """Add one row to the per-column curve lists."""
+    for key, value in row.items():
+        curves.setdefault(key, []).append(float(value))

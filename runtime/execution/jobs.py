@@ -1,0 +1,125 @@
+"""One job: a configuration trained with one seed on one fold. Runs in a worker process;
+returns a results-table row and never raises for a bad configuration."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spec_lang.config import Config
+from spec_lang.experiment import Experiment
+
+from runtime.types import Dataset, FitResult, Fold, TrainData
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to train: the configuration `params`, at `fidelity`, with `seed`, on a fold."""
+
+    trial: int
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+    fold: int
+    outer: int | None = None
+    fidelity: float = 1.0
+    step: str = ""
+
+    @property
+    def param_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@functools.lru_cache(maxsize=4)
+def dataset(spec: Any, base_dir: str) -> Dataset:
+    """The loaded data set (cached per process: loaded once, shared by the trials)."""
+    from runtime.data.sources import load_dataset
+    return load_dataset(spec, Path(base_dir))
+
+
+@functools.lru_cache(maxsize=8)
+def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...]:
+    """Every fold of the protocol, the same for all trials (split by the experiment's seed)."""
+    from runtime.data.protocol import make_folds
+    return tuple(make_folds(protocol, dataset(spec, base_dir), seed))
+
+
+def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fold:
+    """The fold numbered `fold` (inside outer fold `outer` for nested protocols)."""
+    for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start):
+        if f.fold == fold and f.outer == outer:
+            return f
+    raise ValueError(f"no fold {fold} (outer {outer}) in the protocol")
+
+
+def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
+    """The configuration shortened to `fidelity` of its epochs (and update cap)."""
+    if fidelity >= 1.0 or kind != "epochs":
+        return config
+    train = config.train
+    updates = None if train.updates is None else max(1, math.ceil(train.updates * fidelity))
+    return dataclasses.replace(config, train=dataclasses.replace(
+        train, epochs=max(1, math.ceil(train.epochs * fidelity)), updates=updates))
+
+
+def job_key(exp: Experiment, job: Job) -> str:
+    """Identifies a job's result by everything that determines it (for resuming)."""
+    config = exp.bind(job.param_dict)
+    text = repr((config, job.seed, job.fold, job.outer, job.fidelity, exp.search.fidelity,
+                 exp.seed_start, str(exp.base_dir.resolve())))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = False
+               ) -> tuple[TrainData, Any, np.ndarray | None, np.ndarray | None]:
+    """Preprocessed arrays of the job's fold (preprocessing fitted on its training part)."""
+    from runtime.data.preprocess import fit_preprocess
+    data = dataset(config.data, str(exp.base_dir))
+    fold = fold_of(config, exp, job.fold, job.outer)
+    train = fold.train
+    if exp.search.fidelity == "data" and job.fidelity < 1.0:
+        rng = np.random.default_rng(exp.seed_start + 7919 * job.fold)
+        keep = max(2, math.ceil(len(train) * job.fidelity))
+        train = np.sort(rng.permutation(train)[:keep])
+    prep = fit_preprocess(config.preprocess, data.X[train], data.feature_names)
+    arrays = TrainData(prep.transform(data.X[train]), data.y[train],
+                       prep.transform(data.X[fold.valid]), data.y[fold.valid],
+                       data.task, data.n_classes)
+    if not with_test:
+        return arrays, prep, None, None
+    return arrays, prep, prep.transform(data.X[fold.test]), data.y[fold.test]
+
+
+def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config]:
+    """Train the job's network (raises on an unusable configuration)."""
+    from runtime.engine.training import fit
+    config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
+    data, _, _, _ = train_data(config, exp, job)
+    return fit(config, data, job.seed), config
+
+
+def run_job(exp: Experiment, job: Job) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The results-table row and curves of one job; a failure becomes a row, not an error."""
+    start = time.perf_counter()
+    row: dict[str, Any] = {"trial": job.trial, "seed": job.seed, "fold": job.fold}
+    if job.outer is not None:
+        row["outer"] = job.outer
+    row.update(step=job.step, fidelity=job.fidelity)
+    row.update({f"param_{k}": v for k, v in job.params})
+    try:
+        result, _ = fit_job(exp, job)
+    except Exception as exc:  # a bad configuration is a row, never a crash of the run
+        row.update(state="failed", error=f"{type(exc).__name__}: {exc}",
+                   duration_s=time.perf_counter() - start)
+        return row, {}
+    row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
+               **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
+               best_epoch=result.best_epoch, epochs=result.epochs, updates=result.updates,
+               duration_s=time.perf_counter() - start, error=result.reason or "")
+    return row, result.curves

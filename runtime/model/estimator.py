@@ -1,0 +1,244 @@
+"""scikit-learn estimators built from a spec: `SpecClassifier` and `SpecRegressor`.
+
+The spec gives the preprocessing, the network and the training settings; its `data`, protocol
+and `search` blocks say nothing about the estimator's data. Two things are read from them: the
+validation share of the protocol (the part of `X` held out for early stopping) and the search
+dimensions, each of which becomes an estimator parameter:
+
+    >>> clf = SpecClassifier(SPEC)                                    # doctest: +SKIP
+    >>> GridSearchCV(clf, {"lr": [1e-3, 1e-2]}).fit(X, y)             # doctest: +SKIP
+
+sklearn's `clone` rebuilds an estimator from `get_params(deep=False)` through the constructor,
+whose signature cannot vary with the spec. So the constructor takes `spec`, `params` and `seed`
+only; `get_params(deep=True)` adds one entry per spec dimension and `set_params(lr=...)`
+stores the value into `params` (a new dict), which `get_params(deep=False)`, and so `clone`,
+carries along.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+import spec_lang
+from spec_lang import config as c
+from spec_lang.experiment import Experiment
+
+from runtime.search.space import representative
+from runtime.data.preprocess import fit_preprocess
+from runtime.engine.training import fit as fit_network
+from runtime.types import TrainData
+
+OWN = ("params", "seed", "spec")          # constructor parameters, never spec dimensions
+SpecLike = str | Path | Experiment
+
+
+def load_spec(spec: SpecLike) -> Experiment:
+    """An Experiment from spec text (it contains a newline), a `.spec` path or an Experiment."""
+    if isinstance(spec, Experiment):
+        return spec
+    if isinstance(spec, str) and "\n" in spec:
+        return _parse(spec, "<string>", ".")
+    path = Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return spec_lang.load(path)          # raises the language's error for unreadable files
+    return _parse(text, str(path), str(path.parent))
+
+
+@functools.lru_cache(maxsize=32)
+def _parse(text: str, filename: str, base_dir: str) -> Experiment:
+    """Parsed once per text: get_params is called often (clone, GridSearchCV, repr)."""
+    return spec_lang.loads(text, filename, base_dir)
+
+
+def dimension_default(dim: c.Dim) -> Any:
+    """The value a dimension takes when nobody set it: `runtime.search.space.representative`'s
+    (first choice, middle of a range), computed as if the dimension were unconditional."""
+    alone = c.Search(dims=(dataclasses.replace(dim, condition=None),))
+    return representative(alone)[dim.name]
+
+
+def active_values(search: c.Search, params: dict[str, Any]) -> dict[str, Any]:
+    """One point of the space: `params` where given, defaults elsewhere, and only the
+    dimensions whose condition holds under the values chosen before them."""
+    values: dict[str, Any] = {}
+    for dim in search.dims:
+        cond = dim.condition
+        if cond and (values.get(cond.param) == cond.value) != (cond.op == "=="):
+            continue
+        values[dim.name] = params[dim.name] if dim.name in params else dimension_default(dim)
+    return values
+
+
+def valid_fraction(protocol: Any) -> float:
+    """The share of the estimator's data held out for early stopping: what the protocol
+    validates on relative to what it trains and validates on."""
+    if isinstance(protocol, c.Holdout):
+        return protocol.valid / (protocol.train + protocol.valid)
+    if isinstance(protocol, c.KFold):
+        return 1.0 / protocol.k
+    if isinstance(protocol, c.Nested):
+        return 1.0 / protocol.inner
+    return 0.25
+
+
+def _validate(est: BaseEstimator, X: Any, y: Any = "no_validation", **kw: Any) -> Any:
+    """sklearn's `validate_data` (>= 1.6), or the method it replaced (a y of None in fit
+    raises sklearn's "requires y" error)."""
+    try:
+        from sklearn.utils.validation import validate_data
+    except ImportError:  # scikit-learn < 1.6
+        return est._validate_data(X, y, **kw)
+    return validate_data(est, X, y, **kw)
+
+
+class SpecEstimator(BaseEstimator):
+    """What the classifier and the regressor share: the spec, its parameters, the fit."""
+
+    _task = ""
+
+    def __init__(self, spec: SpecLike, params: dict[str, Any] | None = None,
+                 seed: int = 0) -> None:
+        self.spec = spec
+        self.params = params
+        self.seed = seed
+
+    # ----------------------------------------------------------------------------- parameters
+    def dimension_names(self) -> tuple[str, ...]:
+        """The spec's search dimensions exposed as estimator parameters."""
+        return tuple(n for n in load_spec(self.spec).param_names if n not in OWN)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """`spec`, `params`, `seed`; with `deep`, also each spec dimension's current value."""
+        out = super().get_params(deep=False)
+        if deep:
+            exp, given = load_spec(self.spec), dict(self.params or {})
+            for dim in exp.search.dims:
+                if dim.name not in OWN:
+                    out[dim.name] = given.get(dim.name, dimension_default(dim))
+        return out
+
+    def set_params(self, **values: Any) -> "SpecEstimator":
+        """Set `spec`, `params`, `seed` and spec dimensions (stored into a new `params`)."""
+        for name in OWN:
+            if name in values:
+                setattr(self, name, values.pop(name))
+        if values:
+            names = self.dimension_names()
+            unknown = sorted(set(values) - set(names))
+            if unknown:
+                raise ValueError(f"Invalid parameter {unknown[0]!r} for estimator "
+                                 f"{type(self).__name__}. Valid parameters are: "
+                                 f"{sorted([*OWN, *names])!r}.")
+            self.params = {**(self.params or {}), **values}
+        return self
+
+    def bound_config(self) -> c.Config:
+        """The spec's configuration with the current parameter values."""
+        exp = load_spec(self.spec)
+        given = dict(self.params or {})
+        unknown = sorted(set(given) - set(exp.param_names))
+        if unknown:
+            raise ValueError(f"params: {unknown[0]!r} is not a hyper-parameter of the spec "
+                             f"(it has: {', '.join(exp.param_names) or 'none'})")
+        config = exp.bind(active_values(exp.search, given))
+        if config.metric is not None and config.metric not in c.METRICS[self._task]:
+            config = dataclasses.replace(config, metric=None)   # the task's default metric
+        return config
+
+    # ------------------------------------------------------------------------------------ fit
+    def _fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "SpecEstimator":
+        """Hold out the validation part, fit the preprocessing on the rest, train."""
+        config = self.bound_config()
+        X_train, X_valid, y_train, y_valid = self._holdout(X, y, config)
+        prep = fit_preprocess(config.preprocess, X_train)
+        X_train = prep.transform(X_train)
+        X_valid = prep.transform(X_valid) if len(X_valid) else np.empty((0, X_train.shape[1]))
+        data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes)
+        result = fit_network(config, data, int(self.seed))
+        if result.state != "complete":
+            warnings.warn(f"{type(self).__name__}: training diverged: {result.reason}",
+                          ConvergenceWarning, stacklevel=3)
+        self.preprocessor_, self.network_ = prep, result.model
+        self.best_epoch_, self.n_epochs_, self.n_updates_ = (
+            result.best_epoch, result.epochs, result.updates)
+        self.curves_, self.state_ = result.curves, result.state
+        return self
+
+    def _holdout(self, X: np.ndarray, y: np.ndarray, config: c.Config) -> tuple:
+        """(X_train, X_valid, y_train, y_valid); nothing is held out without early stopping."""
+        if config.train.early_stop is None:
+            return X, X[:0], y, y[:0]
+        return train_test_split(X, y, test_size=valid_fraction(config.protocol),
+                                random_state=int(self.seed), stratify=self._stratify(y))
+
+    def _stratify(self, y: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        X = _validate(self, X, reset=False, dtype=np.float64)
+        return self.network_.predict(self.preprocessor_.transform(X)).astype(np.float64)
+
+
+class SpecClassifier(ClassifierMixin, SpecEstimator):
+    """A classifier trained as the spec says (any labels, strings too)."""
+
+    _task = "classification"
+
+    def fit(self, X: Any, y: Any) -> "SpecClassifier":
+        """Train on (X, y): `classes_` are the sorted distinct labels."""
+        X, y = _validate(self, X, y, dtype=np.float64)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in "
+                             f"the data; got 1 class ({self.classes_[0]!r})")
+        return self._fit(X, encoder.transform(y).astype(np.int64), len(self.classes_))
+
+    def _stratify(self, y: np.ndarray) -> np.ndarray | None:
+        """Stratify the hold-out when every class can be in both parts."""
+        return y if np.bincount(y).min() >= 2 else None
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (n, n_classes), columns in the order of `classes_`."""
+        return self._outputs(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable label of each row."""
+        proba = self.predict_proba(X)                 # raises NotFittedError before fit
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class SpecRegressor(RegressorMixin, SpecEstimator):
+    """A regressor trained as the spec says; y of shape (n,) or (n, m)."""
+
+    _task = "regression"
+
+    def fit(self, X: Any, y: Any) -> "SpecRegressor":
+        """Train on (X, y)."""
+        X, y = _validate(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
+        return self._fit(X, np.asarray(y, dtype=np.float64), 0)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values, shaped like the training targets' rows."""
+        return self._outputs(X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

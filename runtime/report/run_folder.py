@@ -1,0 +1,132 @@
+"""Reading a finished run folder for `nnspec report`.
+
+`load_run` reads `RUN/best.json`, `summary.csv` and `trials.csv` into a `Run` (and checks that
+`store.sqlite` is there too); `chosen_members` reads the run store read-only and returns the
+stored curves of each chosen configuration's (seed, fold) rows as `Member`s.
+
+Members are matched to a chosen configuration (one per outer fold) by the (seed, fold) pairs
+trials.csv lists for its trial (and outer fold), then checked against the store row's
+`param_*` fields, its `outer` and its fidelity. A store reused by an earlier run may number
+trials differently: a row with the chosen trial number is preferred, otherwise the latest row
+with the same parameters and fidelity wins.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from runtime.errors import NnspecError
+from runtime.execution.store import RunStore
+
+REQUIRED = ("best.json", "summary.csv", "trials.csv", "store.sqlite")
+
+
+@dataclass
+class Run:
+    """The artifacts of a finished run folder."""
+
+    path: Path
+    best: dict[str, Any]
+    summary: pd.DataFrame
+    trials: pd.DataFrame
+
+    @property
+    def metric(self) -> str:
+        """The selection column, e.g. valid_error."""
+        return str(self.best.get("metric", "valid_error"))
+
+    @property
+    def chosen(self) -> list[dict[str, Any]]:
+        """One record per outer fold (one record unless the protocol is nested)."""
+        return list(self.best.get("outer_folds", [self.best]))
+
+
+@dataclass
+class Member:
+    """The stored curves of one (seed, fold) of a chosen configuration."""
+
+    label: str
+    row: dict[str, Any]
+    curves: dict[str, list[float]]
+
+
+def load_run(run_dir: Path | str) -> Run:
+    """Read a finished run folder; NnspecError when something it needs is missing."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise NnspecError(f"{path}: no such run folder")
+    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise NnspecError(f"{path}: not a finished run ({', '.join(missing)} missing; run "
+                          "the spec with `nnspec run SPEC --out RUN` first)")
+    try:
+        best = json.loads((path / "best.json").read_text(encoding="utf-8"))
+        summary, trials = pd.read_csv(path / "summary.csv"), pd.read_csv(path / "trials.csv")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise NnspecError(f"{path}: unreadable run artifacts ({exc})") from None
+    if not isinstance(best, dict) or "metric" not in best:
+        raise NnspecError(f"{path}: best.json is not the record of a finished run")
+    return Run(path, best, summary, trials)
+
+
+# ----------------------------------------------------------------------------- the run store
+def stored_rows(store: Path) -> list[tuple[dict[str, Any], dict[str, list[float]]]]:
+    """Every (row, curves) of the store, oldest first; the file is opened read-only."""
+    try:
+        db = RunStore(store, readonly=True)
+        try:
+            return [(row, curves) for _, row, curves in db.items()]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise NnspecError(f"{store}: cannot read the run store ({exc})") from None
+
+
+def chosen_members(run: Run) -> list[Member]:
+    """The stored curves of each chosen configuration's (seed, fold) rows.
+
+    Rows are matched on their `trial`, `seed`, `fold` and `outer` fields and checked against
+    the chosen parameters (a store reused by an earlier run may number trials differently; then
+    the latest row with the same parameters and fidelity wins)."""
+    stored = stored_rows(run.path / "store.sqlite")
+    members = []
+    for item in run.chosen:
+        wanted = _member_keys(run.trials, item)
+        found: dict[tuple[int, int], tuple[int, dict, dict]] = {}
+        for row, curves in stored:
+            key = (row.get("seed"), row.get("fold"))
+            if key not in wanted or not _same_config(row, item, wanted[key]):
+                continue
+            rank = int(row.get("trial") == item["trial"])
+            if rank >= found.get(key, (0, {}, {}))[0]:      # later rows replace older ones
+                found[key] = (rank, row, curves)
+        folds = len({fold for _, fold in wanted})
+        for (seed, fold), (_, row, curves) in sorted(found.items()):
+            members.append(Member(_label(item.get("outer"), seed, fold, folds), row, curves))
+    return members
+
+
+def _member_keys(trials: pd.DataFrame, item: dict[str, Any]) -> dict[tuple, float]:
+    """(seed, fold) -> fidelity of the chosen trial's rows in trials.csv."""
+    rows = trials[trials["trial"] == item["trial"]]
+    if "outer" in rows and item.get("outer") is not None:
+        rows = rows[rows["outer"] == item["outer"]]
+    fidelity = rows["fidelity"] if "fidelity" in rows else pd.Series(1.0, index=rows.index)
+    return {(int(s), int(f)): float(x) for s, f, x in zip(rows["seed"], rows["fold"], fidelity)}
+
+
+def _same_config(row: dict[str, Any], item: dict[str, Any], fidelity: float) -> bool:
+    params = {k[len("param_"):]: v for k, v in row.items() if k.startswith("param_")}
+    return (params == (item.get("params") or {}) and row.get("outer") == item.get("outer")
+            and math.isclose(float(row.get("fidelity", 1.0)), fidelity))
+
+
+def _label(outer: int | None, seed: int, fold: int, folds: int) -> str:
+    parts = ([] if outer is None else [f"outer {outer}"]) + [f"seed {seed}"]
+    return ", ".join(parts + ([f"fold {fold}"] if folds > 1 else []))

@@ -1,0 +1,132 @@
+"""The `nnspec` command: exit codes, messages, files written."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.cli.command import main
+
+ROOT = Path(__file__).resolve().parents[3]
+SPECS = sorted(ROOT.glob("specs/*.spec"))
+
+
+def test_check_says_ok_for_every_shipped_spec(capsys):
+    assert main(["check", *map(str, SPECS)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": OK") == len(SPECS)
+
+
+def test_check_reports_a_typo_with_position_and_suggestion(tmp_path, capsys):
+    bad = tmp_path / "bad.spec"
+    bad.write_text("data iris\ntrain\n    sgd lr 0.1 momentun 0.9\n")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:3:16: error: unknown option 'momentun'" in err
+    assert "did you mean 'momentum'?" in err and "^^^^^^^^" in err
+    assert "Traceback" not in err
+
+
+def test_check_reports_data_errors_with_the_spec(tmp_path, capsys):
+    spec = tmp_path / "x.spec"
+    spec.write_text('data "nope.csv"\n')
+    assert main(["check", str(spec)]) == 1
+    assert "nope.csv" in capsys.readouterr().err
+
+
+def test_check_gradients_and_overfit(tmp_path, capsys):
+    spec = tmp_path / "g.spec"
+    spec.write_text("data iris\nnetwork\n    dense 16 tanh\n    dense 8 sigmoid\ntrain\n"
+                    "    l2 1e-3\n")
+    assert main(["check", "--gradients", "--overfit", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "gradient check" in out and "worst relative error" in out
+    assert "overfit check" in out and "FAIL" not in out
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["run"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("command", ["check", "fmt", "run", "show", "report", "predict"])
+def test_every_command_has_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_fmt_prints_writes_and_checks(tmp_path, capsys):
+    spec = tmp_path / "m.spec"
+    spec.write_text("data   iris   # x\nnetwork\n  dense 4\n")
+    assert main(["fmt", "--check", str(spec)]) == 1
+    assert main(["fmt", str(spec)]) == 0
+    assert capsys.readouterr().out == "data iris  # x\nnetwork\n    dense 4\n"
+    assert main(["fmt", "--write", str(spec)]) == 0
+    assert spec.read_text() == "data iris  # x\nnetwork\n    dense 4\n"
+    assert main(["fmt", "--check", str(spec)]) == 0
+
+
+def test_run_show_and_predict(tiny_spec, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(tiny_spec), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "best configurations by valid_error" in printed and "test (scored once)" in printed
+    assert main(["show", str(out)]) == 0
+    assert "chosen trial" in capsys.readouterr().out
+    data = tmp_path / "new.npz"
+    import numpy as np
+    from sklearn.datasets import load_iris
+    np.savez(data, X=load_iris().data[:5])
+    assert main(["predict", str(out), str(data)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("prediction,p_") and len(lines) == 6
+
+
+def test_predict_on_a_csv_rebuilds_one_hot_columns(tmp_path, capsys):
+    spec = tmp_path / "plants.spec"
+    spec.write_text((ROOT / "specs" / "plants.spec").read_text().replace(
+        '"data/plants.csv"', f'"{ROOT}/specs/data/plants.csv"').replace(
+        "count 4", "count 2").replace("epochs 150", "epochs 20").replace("seeds 2", "seeds 1"))
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(out), str(ROOT / "specs" / "data" / "plants.csv")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 301 and lines[0].split(",")[0] == "prediction"
+    assert {line.split(",")[0] for line in lines[1:]} <= {"fern", "moss", "palm"}
+
+
+def test_show_of_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["show", str(tmp_path)]) == 1
+    assert "not a finished run" in capsys.readouterr().err
+
+
+def test_python_dash_m_runtime_is_the_command():
+    done = subprocess.run([sys.executable, "-m", "runtime", "check", str(SPECS[0])],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.strip().endswith(": OK")
+
+
+def test_overfit_check_fails_when_the_network_cannot_learn(tmp_path, capsys):
+    spec = tmp_path / "slow.spec"
+    spec.write_text("data iris\ntrain\n    sgd lr 1e-7\n")
+    assert main(["check", "--overfit", str(spec)]) == 1
+    assert "FAIL: overfit check" in capsys.readouterr().out
+
+
+def test_progress_tracks_the_best_of_a_maximized_metric():
+    from runtime.report.console import RunProgress
+    from spec_lang import loads
+    progress = RunProgress(loads("metric accuracy\n"), quiet=True)
+    for value in (0.5, 0.9, 0.7):
+        progress({"event": "trial", "row": {"state": "complete", "valid_accuracy": value},
+                  "metric": "valid_accuracy", "maximize": True})
+    assert -progress.best == 0.9

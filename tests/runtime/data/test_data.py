@@ -1,0 +1,280 @@
+"""Data sources: every source loads with the right task and shape; broken data is a DataError that
+names the file and the column."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runtime.data import files as datafiles
+from runtime.data.sources import infer_task, load_dataset
+from runtime.errors import DataError
+from runtime.types import Dataset
+from spec_lang.config import DataSpec
+
+SHIPPED = Path(__file__).resolve().parents[3] / "specs" / "data"
+
+
+def load_file(base: Path, path: str, **kw: object) -> Dataset:
+    return load_dataset(DataSpec(source="file", path=path, **kw), base)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def error_of(base: Path, path: str, **kw: object) -> str:
+    with pytest.raises(DataError) as info:
+        load_file(base, path, **kw)
+    return str(info.value)
+
+
+# ------------------------------------------------------------------------------- working sources
+@pytest.mark.parametrize("source, task, shape, n_classes", [
+    ("digits", "classification", (1797, 64), 10),
+    ("iris", "classification", (150, 4), 3),
+    ("wine", "classification", (178, 13), 3),
+    ("breast_cancer", "classification", (569, 30), 2),
+    ("diabetes", "regression", (442, 10), 0),
+])
+def test_bundled(source: str, task: str, shape: tuple[int, int], n_classes: int) -> None:
+    ds = load_dataset(DataSpec(source=source), Path("."))
+    assert (ds.task, ds.X.shape, ds.n_classes) == (task, shape, n_classes)
+    assert ds.X.dtype == np.float64 and ds.X.flags.c_contiguous
+    assert len(ds.feature_names) == shape[1]
+    if task == "classification":
+        assert ds.y.dtype == np.int64 and set(ds.y) == set(range(n_classes))
+
+
+def test_bundled_class_names() -> None:
+    assert load_dataset(DataSpec(source="iris"), Path(".")).classes == (
+        "setosa", "versicolor", "virginica")
+
+
+@pytest.mark.parametrize("source, task, n_features, y_shape, n_classes", [
+    ("make_classification", "classification", 8, (120,), 3),
+    ("make_regression", "regression", 8, (120,), 0),
+    ("make_multilabel", "multilabel", 8, (120, 3), 3),
+    ("make_moons", "classification", 2, (120,), 2),
+    ("make_circles", "classification", 2, (120,), 2),
+    ("make_friedman1", "regression", 8, (120,), 0),
+])
+def test_generators(source: str, task: str, n_features: int, y_shape: tuple[int, ...],
+                    n_classes: int) -> None:
+    spec = DataSpec(source=source, samples=120, features=8, classes=3, noise=0.1, seed=3)
+    ds = load_dataset(spec, Path("."))
+    assert (ds.task, ds.X.shape, ds.y.shape, ds.n_classes) == (task, (120, n_features), y_shape,
+                                                               n_classes)
+    again = load_dataset(spec, Path("."))
+    assert np.array_equal(ds.X, again.X) and np.array_equal(ds.y, again.y)
+
+
+def test_generator_seed_changes_data() -> None:
+    a = load_dataset(DataSpec(source="make_moons", samples=50, seed=0), Path("."))
+    b = load_dataset(DataSpec(source="make_moons", samples=50, seed=1), Path("."))
+    assert not np.array_equal(a.X, b.X)
+
+
+def test_generator_bad_parameters_are_data_errors() -> None:
+    with pytest.raises(DataError, match="make_classification"):
+        load_dataset(DataSpec(source="make_classification", features=4, informative=9),
+                     Path("."))
+    with pytest.raises(DataError, match="make_friedman1"):
+        load_dataset(DataSpec(source="make_friedman1", features=3), Path("."))
+
+
+def test_shipped_csv_one_hot() -> None:
+    ds = load_file(SHIPPED, "plants.csv", target="species")
+    assert ds.task == "classification" and ds.classes == ("fern", "moss", "palm")
+    assert ds.X.shape == (300, 7)
+    assert ds.feature_names == ("height_cm", "leaf_width_mm", "leaf_count", "rainfall_mm",
+                                "soil=clay", "soil=loam", "soil=sand")
+    assert np.array_equal(ds.X[:, 4:].sum(axis=1), np.ones(300))
+    assert load_file(SHIPPED, "plants.csv").feature_names == ds.feature_names  # last column
+
+
+def test_shipped_npz_and_svmlight() -> None:
+    blobs = load_file(SHIPPED, "blobs.npz")
+    assert (blobs.X.shape, blobs.task, blobs.n_classes) == ((240, 5), "classification", 3)
+    assert blobs.feature_names == ("f0", "f1", "f2", "f3", "f4")
+    sparse = load_file(SHIPPED, "sparse.svm")
+    assert (sparse.X.shape, sparse.task, sparse.classes) == ((200, 40), "classification",
+                                                             (-1.0, 1.0))
+    assert sparse.X.flags.c_contiguous and sparse.X.dtype == np.float64
+
+
+def test_make_data_is_deterministic(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_data", SHIPPED / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for path in module.write_all(tmp_path):
+        assert path.read_bytes() == (SHIPPED / path.name).read_bytes(), path.name
+
+
+def test_csv_named_target_and_regression(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i * 0.37:.2f},{i},{(i * 7) % 5}" for i in range(60))
+    base = write(tmp_path, "t.csv", "price,a,b\n" + rows + "\n")
+    ds = load_file(base, "t.csv", target="price")
+    assert ds.task == "regression" and ds.feature_names == ("a", "b")
+    assert ds.y.dtype == np.float64
+    assert load_file(base, "t.csv").task == "classification"        # b: 5 integer values
+    assert load_file(base, "t.csv", task="regression").task == "regression"
+
+
+def test_explicit_format_overrides_extension(tmp_path: Path) -> None:
+    base = write(tmp_path, "data.dat", "1 1:0.5\n0 2:1.5\n1 1:2\n0 2:1\n")
+    ds = load_file(base, "data.dat", format="svmlight")
+    assert ds.X.shape == (4, 2) and ds.task == "classification"
+
+
+def test_npz_images_flattened_and_multilabel(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "m.npz", X=rng.random((30, 2, 3)), y=rng.integers(0, 2, (30, 4)))
+    ds = load_file(tmp_path, "m.npz")
+    assert ds.X.shape == (30, 6) and ds.task == "multilabel" and ds.n_classes == 4
+
+
+@pytest.mark.parametrize("y, task", [
+    (np.array(["a", "b"] * 10), "classification"),
+    (np.array([0, 1] * 5), "classification"),
+    (np.arange(100) % 4, "classification"),
+    (np.arange(100) % 30, "regression"),               # 30 values in 100 rows: too many
+    (np.linspace(0, 1, 100), "regression"),
+    (np.array([[0, 1], [1, 1], [0, 0]]), "multilabel"),
+    (np.array([[0.5, 1], [1, 2], [0, 3]]), "regression"),
+])
+def test_infer_task(y: np.ndarray, task: str) -> None:
+    assert infer_task(y) == task
+
+
+# ------------------------------------------------------------------------------------ broken data
+def test_missing_file(tmp_path: Path) -> None:
+    assert "nope.csv" in error_of(tmp_path, "nope.csv")
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").mkdir()
+    assert "directory" in error_of(tmp_path, "d.csv")
+
+
+def test_unknown_extension(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, "x.xlsx", "a,b\n1,2\n"), "x.xlsx")
+    assert "x.xlsx" in message and "format" in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "empty"),
+    ("a,b,c\n", "no data rows"),
+    ("1,2,3\n4,5,6\n", "header"),
+    ("a,b\n1,2\n3,4,5,6\n", "cannot read"),
+])
+def test_unreadable_csv(tmp_path: Path, text: str, expected: str) -> None:
+    message = error_of(write(tmp_path, "bad.csv", text), "bad.csv")
+    assert "bad.csv" in message and expected in message
+
+
+def test_binary_file_as_csv(tmp_path: Path) -> None:
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x81\x82" * 50)
+    assert "bin.csv" in error_of(tmp_path, "bin.csv")
+
+
+def test_repeated_column_name(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, "bad.csv", "a,b,a,y\n1,2,3,0\n4,5,6,1\n"), "bad.csv")
+    assert "bad.csv" in message and "column 'a'" in message and "2 times" in message
+
+
+def test_missing_target_lists_columns(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "height,weight,label\n1,2,0\n3,4,1\n")
+    message = error_of(base, "bad.csv", target="lable")
+    assert "bad.csv" in message and "'lable'" in message
+    assert "height, weight, label" in message and "did you mean 'label'" in message
+
+
+def test_nan_in_feature_names_column_count_and_row(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "a,b,y\n1,2,0\n3,,1\n5,,0\n7,8,1\n")
+    message = error_of(base, "bad.csv")
+    assert "bad.csv" in message and "column 'b'" in message
+    assert "2 missing" in message and "row 2" in message
+
+
+def test_inf_in_several_columns(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "a,b,y\ninf,2,0\n3,-inf,1\n5,6,0\n")
+    message = error_of(base, "bad.csv")
+    assert "bad.csv" in message and "'a' (1, first at data row 1)" in message
+    assert "'b' (1, first at data row 2)" in message
+
+
+def test_missing_target_value(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, "bad.csv", "a,y\n1,0\n2,\n3,1\n"), "bad.csv")
+    assert "bad.csv" in message and "column 'y'" in message and "row 2" in message
+
+
+def test_text_column_rejected(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "a,color,y\n1,red,0\n2,blue,1\n")
+    message = error_of(base, "bad.csv", categorical="reject")
+    assert "bad.csv" in message and "column 'color'" in message and "reject" in message
+
+
+def test_numeric_column_with_stray_text(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "a,b,y\n1,2,0\n3,?,1\n5,6,0\n7,8,1\n")
+    message = error_of(base, "bad.csv")
+    assert "column 'b'" in message and "'?'" in message and "row 2" in message
+
+
+def test_identifier_column_rejected(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i},id{i},{i % 2}" for i in range(40))
+    message = error_of(write(tmp_path, "bad.csv", "a,name,y\n" + rows + "\n"), "bad.csv")
+    assert "bad.csv" in message and "column 'name'" in message and "distinct" in message
+
+
+def test_single_class(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path, "bad.csv", "a,y\n1,cat\n2,cat\n"), "bad.csv")
+    assert "bad.csv" in message and "column 'y'" in message and "single class" in message
+
+
+def test_task_does_not_fit_target(tmp_path: Path) -> None:
+    base = write(tmp_path, "bad.csv", "a,y\n1,0.5\n2,1.25\n3,2.5\n")
+    message = error_of(base, "bad.csv", task="classification")
+    assert "bad.csv" in message and "column 'y'" in message and "non-integer" in message
+    base = write(tmp_path, "txt.csv", "a,y\n1,cat\n2,dog\n")
+    assert "column 'y'" in error_of(base, "txt.csv", task="regression")
+
+
+def test_npz_problems(tmp_path: Path) -> None:
+    X = np.ones((4, 2))
+    np.savez(tmp_path / "noy.npz", X=X, Y=np.zeros(4))
+    message = error_of(tmp_path, "noy.npz")
+    assert "noy.npz" in message and "'y'" in message and "did you mean 'Y'" in message
+    np.savez(tmp_path / "obj.npz", X=np.array([{"a": 1}] * 4, dtype=object), y=np.zeros(4))
+    assert "obj.npz" in error_of(tmp_path, "obj.npz")
+    np.savez(tmp_path / "flat.npz", X=np.ones(4), y=np.zeros(4))
+    assert "column 'X'" in error_of(tmp_path, "flat.npz")
+    np.savez(tmp_path / "short.npz", X=X, y=np.array([0, 1, 0]))
+    assert "short.npz" in error_of(tmp_path, "short.npz")
+    np.savez(tmp_path / "nan.npz", X=np.array([[1, np.nan], [2, 3]]), y=np.array([0, 1]))
+    assert "column 'x1'" in error_of(tmp_path, "nan.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip at all")
+    assert "junk.npz" in error_of(tmp_path, "junk.npz")
+
+
+def test_target_given_for_npz(tmp_path: Path) -> None:
+    np.savez(tmp_path / "d.npz", X=np.ones((4, 2)), y=np.array([0, 1, 0, 1]))
+    message = error_of(tmp_path, "d.npz", target="label")
+    assert "d.npz" in message and "target" in message
+
+
+def test_svmlight_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = write(tmp_path, "bad.svm", "1 1:0.5\nthis is not svmlight\n")
+    assert "bad.svm" in error_of(base, "bad.svm")
+    write(tmp_path, "ok.svm", "1 1:0.5 3:2\n0 2:1\n")
+    monkeypatch.setattr(datafiles, "MAX_DENSE_BYTES", 8)
+    message = error_of(tmp_path, "ok.svm")
+    assert "ok.svm" in message and "dense" in message
+
+
+def test_unknown_source() -> None:
+    with pytest.raises(DataError, match="did you mean 'iris'"):
+        load_dataset(DataSpec(source="irsi"), Path("."))

@@ -1,0 +1,65 @@
+"""Initialization: each scheme's range or spread, the "auto" choice, scale, determinism."""
+import numpy as np
+import pytest
+
+from runtime.engine.initializers import INITIALIZERS, initial_weights, resolve_init
+
+FAN_IN, FAN_OUT = 400, 300
+GLOROT = np.sqrt(6 / (FAN_IN + FAN_OUT))
+
+
+def draw(name: str, seed: int = 0, scale: float = 1.0) -> np.ndarray:
+    return initial_weights(name, "relu", (FAN_IN, FAN_OUT), scale, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name, bound", [("glorot_uniform", GLOROT),
+                                         ("sigmoid_uniform", 4 * GLOROT),
+                                         ("he_uniform", np.sqrt(6 / FAN_IN)),
+                                         ("lecun_uniform", np.sqrt(3 / FAN_IN))])
+def test_uniform_schemes_fill_their_range(name: str, bound: float) -> None:
+    w = draw(name)
+    assert w.shape == (FAN_IN, FAN_OUT)
+    assert np.abs(w).max() <= bound
+    assert np.abs(w).max() > 0.99 * bound                      # the whole range is used
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.02 * bound     # U(-r, r) has std r / sqrt(3)
+
+
+@pytest.mark.parametrize("name, std", [("he_normal", np.sqrt(2 / FAN_IN)),
+                                       ("glorot_normal", np.sqrt(2 / (FAN_IN + FAN_OUT))),
+                                       ("lecun_normal", np.sqrt(1 / FAN_IN))])
+def test_normal_schemes_have_their_spread(name: str, std: float) -> None:
+    w = draw(name)
+    assert abs(w.std() - std) < 0.02 * std
+    assert abs(w.mean()) < 0.02 * std
+
+
+def test_orthogonal_has_orthonormal_columns_or_rows() -> None:
+    tall = initial_weights("orthogonal", "tanh", (6, 4), 1.0, np.random.default_rng(0))
+    wide = initial_weights("orthogonal", "tanh", (4, 6), 1.0, np.random.default_rng(0))
+    np.testing.assert_allclose(tall.T @ tall, np.eye(4), atol=1e-12)
+    np.testing.assert_allclose(wide @ wide.T, np.eye(4), atol=1e-12)
+
+
+def test_zeros_and_scale() -> None:
+    assert not draw("zeros").any()
+    np.testing.assert_allclose(draw("he_normal", scale=0.5), 0.5 * draw("he_normal"))
+
+
+@pytest.mark.parametrize("activation, scheme", [
+    ("tanh", "glorot_uniform"), ("softsign", "glorot_uniform"), ("linear", "glorot_uniform"),
+    ("sigmoid", "sigmoid_uniform"), ("relu", "he_normal"), ("leaky_relu", "he_normal"),
+    ("softplus", "he_normal")])
+def test_auto_follows_the_activation(activation: str, scheme: str) -> None:
+    assert resolve_init("auto", activation) == scheme
+    a = initial_weights("auto", activation, (5, 3), 1.0, np.random.default_rng(3))
+    b = initial_weights(scheme, activation, (5, 3), 1.0, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_same_seed_same_weights_and_registry_matches_language() -> None:
+    from spec_lang.config import INITS
+    np.testing.assert_array_equal(draw("glorot_normal", 7), draw("glorot_normal", 7))
+    assert not np.array_equal(draw("glorot_normal", 7), draw("glorot_normal", 8))
+    assert set(INITIALIZERS) | {"auto"} == set(INITS)
+    with pytest.raises(ValueError, match="glorot_uniform"):
+        resolve_init("xavier", "relu")

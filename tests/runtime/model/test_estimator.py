@@ -1,0 +1,185 @@
+"""The scikit-learn estimators built from a spec: fit/predict, labels, parameters (the spec's
+hyper-parameters included), clone, Pipeline, cross_val_score, GridSearchCV, determinism, and
+scikit-learn's own estimator checks."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import spec_lang
+from runtime.model.estimator import SpecClassifier, SpecRegressor, active_values, load_spec
+
+SPEC = """\
+experiment est
+network
+    dense $width tanh
+train
+    adam lr $lr
+    batch 16
+    epochs 40 early_stop patience 8
+search grid
+    lr in log 1e-3 .. 1e-1 count 3
+    width in 16, 32
+"""
+CONDITIONAL = """\
+network
+    dense 16 relu
+train
+    optimizer $opt lr 0.01 momentum $momentum
+    epochs 5
+search grid
+    opt in sgd, adam
+    momentum in 0.5, 0.9 if opt == sgd
+"""
+
+
+@pytest.fixture(scope="module")
+def iris() -> tuple[np.ndarray, ...]:
+    X, y = load_iris(return_X_y=True)
+    return tuple(train_test_split(X, y, test_size=0.3, random_state=0, stratify=y))
+
+
+@pytest.fixture(scope="module")
+def regression() -> tuple[np.ndarray, ...]:
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    return tuple(train_test_split(X, y, test_size=0.3, random_state=0))
+
+
+# --------------------------------------------------------------------------------- fit/predict
+def test_classifier_fits_iris(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = iris
+    clf = SpecClassifier(SPEC).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) > 0.85
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert clf.n_features_in_ == 4 and list(clf.classes_) == [0, 1, 2]
+    assert 1 <= clf.best_epoch_ <= clf.n_epochs_ <= 40
+
+
+def test_string_labels(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = iris
+    names = np.array(["setosa", "versicolor", "virginica"])
+    clf = SpecClassifier(SPEC).fit(X_train, names[y_train])
+    assert list(clf.classes_) == list(names)
+    assert set(clf.predict(X_test)) <= set(names)
+    assert clf.score(X_test, names[y_test]) > 0.85
+
+
+def test_regressor_1d_and_2d_targets(regression: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = regression
+    reg = SpecRegressor(SPEC, params={"lr": 0.03}).fit(X_train, y_train)
+    assert reg.predict(X_test).shape == (len(X_test),)
+    assert reg.score(X_test, y_test) > 0.9
+    two = np.c_[y_train, -2 * y_train]
+    reg2 = SpecRegressor(SPEC, params={"lr": 0.03}).fit(X_train, two)
+    assert reg2.predict(X_test).shape == (len(X_test), 2)
+
+
+def test_deterministic_for_a_seed(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, _ = iris
+    a = SpecClassifier(SPEC, seed=3).fit(X_train, y_train).predict_proba(X_test)
+    b = SpecClassifier(SPEC, seed=3).fit(X_train, y_train).predict_proba(X_test)
+    c = SpecClassifier(SPEC, seed=4).fit(X_train, y_train).predict_proba(X_test)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_unfitted_and_divergence(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, _, y_train, _ = iris
+    with pytest.raises(NotFittedError):
+        SpecClassifier(SPEC).predict(X_train)
+    wild = SPEC.replace("adam lr $lr", "sgd lr 1e6 momentum 0.99").replace(
+        "    lr in log 1e-3 .. 1e-1 count 3\n", "")
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        SpecClassifier(wild).fit(X_train, y_train)
+
+
+# ---------------------------------------------------------------------------------- parameters
+def test_spec_hyper_parameters_are_estimator_parameters() -> None:
+    clf = SpecClassifier(SPEC)
+    params = clf.get_params()
+    assert params["lr"] == pytest.approx(1e-2) and params["width"] == 16   # representative
+    assert set(clf.get_params(deep=False)) == {"spec", "params", "seed"}
+    clf.set_params(lr=0.05, seed=2)
+    assert clf.get_params()["lr"] == 0.05 and clf.params == {"lr": 0.05} and clf.seed == 2
+    assert clf.bound_config().train.optimizer.lr == 0.05
+    with pytest.raises(ValueError, match="Invalid parameter 'depth'"):
+        clf.set_params(depth=3)
+    with pytest.raises(ValueError, match="not a hyper-parameter"):
+        SpecClassifier(SPEC, params={"depth": 3}).bound_config()
+
+
+def test_conditional_dimensions_follow_their_condition() -> None:
+    search = load_spec(CONDITIONAL).search
+    assert active_values(search, {}) == {"opt": "sgd", "momentum": 0.5}
+    assert active_values(search, {"opt": "adam", "momentum": 0.9}) == {"opt": "adam"}
+    reg = SpecRegressor(CONDITIONAL).set_params(opt="adam")
+    assert reg.bound_config().train.optimizer.name == "adam"
+
+
+def test_spec_as_text_path_or_experiment(tmp_path: Path) -> None:
+    path = tmp_path / "est.spec"
+    path.write_text(SPEC)
+    forms = [SPEC, path, str(path), spec_lang.load(path)]
+    params = [SpecClassifier(form).get_params() for form in forms]
+    assert all({k: v for k, v in p.items() if k != "spec"} == {
+        k: v for k, v in params[0].items() if k != "spec"} for p in params)
+
+
+def test_clone_keeps_the_spec_hyper_parameters(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, _, y_train, _ = iris
+    clf = SpecClassifier(SPEC, seed=1).set_params(lr=0.05).fit(X_train, y_train)
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params()
+    assert twin.params is not clf.params
+    assert not hasattr(twin, "network_")
+
+
+# --------------------------------------------------------------------------- sklearn machinery
+def test_pipeline_and_cross_val_score(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = iris
+    pipe = make_pipeline(StandardScaler(), SpecClassifier(SPEC))
+    assert pipe.fit(X_train, y_train).score(X_test, y_test) > 0.85
+    assert "specclassifier__lr" in pipe.get_params()
+    scores = cross_val_score(pipe, X_train, y_train, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.8
+
+
+def test_grid_search_over_lr_picks_and_refits(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = iris
+    grid = GridSearchCV(SpecClassifier(SPEC), {"lr": [1e-4, 3e-2]}, cv=3).fit(X_train, y_train)
+    assert grid.best_params_ == {"lr": 3e-2}        # 1e-4 barely moves in 40 epochs
+    assert grid.best_estimator_.params == {"lr": 3e-2}
+    assert grid.best_estimator_.get_params()["lr"] == 3e-2
+    assert grid.score(X_test, y_test) > 0.85
+
+
+def test_grid_search_through_a_pipeline(iris: tuple[np.ndarray, ...]) -> None:
+    X_train, _, y_train, _ = iris
+    pipe = make_pipeline(StandardScaler(), SpecClassifier(SPEC))
+    grid = GridSearchCV(pipe, {"specclassifier__width": [16, 32]}, cv=2).fit(X_train, y_train)
+    assert grid.best_estimator_[-1].params == {"width": grid.best_params_[
+        "specclassifier__width"]}
+
+
+def _float32_tolerance(estimator: object) -> dict[str, str]:
+    """float32 BLAS products may differ in the last bit with the number of rows predicted at
+    once; scikit-learn compares float64 outputs at rtol 1e-7 (a spec can say `dtype float64`)."""
+    return {"check_methods_subset_invariance": "float32 network: last-bit differences",
+            "check_methods_sample_order_invariance": "float32 network: last-bit differences"}
+
+
+@parametrize_with_checks([SpecClassifier(SPEC), SpecRegressor(SPEC)],
+                         expected_failed_checks=_float32_tolerance)
+def test_sklearn_estimator_checks(estimator: object, check: object) -> None:
+    check(estimator)

@@ -16,16 +16,15 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+# The object API with the Agg canvas: files only, no display, and no global backend switch
+# (pyplot's state machine would change the embedding program's matplotlib).
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only: never needs (or opens) a display
-
-import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from runtime.report import html  # noqa: E402
-from runtime.report.run_folder import Member, Run, chosen_members, load_run  # noqa: E402
+from runtime.report import html
+from runtime.report.run_folder import Member, Run, chosen_members, load_run
 
 LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale
 
@@ -37,7 +36,8 @@ def plot_curves(members: list[Member], metric: str, path: Path) -> Path:
     shown = _curve_metric(members, metric)
     panels = [("train_loss", "training loss"), ("valid_loss", "validation loss"),
               (shown, shown.replace("_", " ")), ("lr", "learning rate")]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2)
     for ax, (key, title) in zip(axes.flat, panels):
         for i, member in enumerate(members):
             _curve_line(ax, member, key, f"C{i % 10}")
@@ -112,7 +112,8 @@ def plot_numeric(run: Run, name: str, path: Path) -> Path:
     x = x_all[done.to_numpy()]
     y = table.loc[done, f"mean_{metric}"].to_numpy(float)
     err = table.loc[done, f"std_{metric}"].to_numpy(float)
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
     ax.errorbar(x, y, yerr=err, fmt="o", color="C0", alpha=0.6, capsize=3,
                 label="configuration (mean ± std)")
     if x.size:
@@ -159,8 +160,8 @@ def plot_choice(run: Run, name: str, path: Path) -> Path:
     labels = sorted(table[col].astype(str).unique())
     groups = [table[table[col].astype(str) == v][f"mean_{metric}"].to_numpy(float)
               for v in labels]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.4 * len(labels) + 2), 4.5),
-                           constrained_layout=True)
+    fig = Figure(figsize=(max(5.0, 1.4 * len(labels) + 2), 4.5), layout="constrained")
+    ax = fig.subplots()
     ax.boxplot(groups, showfliers=False, widths=0.5)
     ax.set_xticks(range(1, len(labels) + 1), labels)
     for i, values in enumerate(groups, 1):
@@ -200,9 +201,9 @@ def _dedupe_legend(ax: Any) -> None:
         ax.legend(unique.values(), unique.keys(), fontsize="small")
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)        # attaches the canvas: savefig needs no pyplot
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 

@@ -1,3 +1,7 @@
 """The NumPy/BLAS training engine: activations, initialization, layers, losses, metrics, the
 network, optimizers, schedules, the training loop, pre-training and gradient checks. Imports
 only `spec_lang`, `runtime.types` and `runtime.errors`."""
+
+# The engine's revision: part of every trial's store key. Bump it in any change that alters
+# what training produces (numbers, not speed), so that stored trials are retrained.
+REVISION = 1

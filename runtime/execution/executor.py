@@ -3,13 +3,17 @@ Each parallel worker uses one BLAS thread so that trials never oversubscribe the
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+import threading
+import time
+from typing import Any, Callable, Iterator
 
 from spec_lang.experiment import Experiment
 
 from runtime.execution.jobs import Job, run_job
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]]]
+PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
+WORKER_IDLE_S = 300       # idle local workers stay this long, for the next batch or run
 
 
 def default_jobs() -> int:
@@ -27,24 +31,73 @@ def _one_thread(exp: Experiment, job: Job) -> Outcome:
     return job, row, curves
 
 
+def _exit_with(parent: int) -> None:
+    """A local worker's initializer: end this process as soon as `parent` (the run's process)
+    is gone, so a killed or terminated `nnspec run` leaves no worker training on (loky would
+    let it finish its task and linger)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)                               # orphaned: the run is gone, so is its work
+
+    threading.Thread(target=watch, name="nnspec-parent-watch", daemon=True).start()
+
+
+NextJob = Callable[[], "Job | None"]
+
+
 def execute(exp: Experiment, jobs: list[Job], *, n_jobs: int = 1, client: Any = None
             ) -> Iterator[Outcome]:
     """Run `jobs`, yielding each outcome as it finishes (in no particular order)."""
-    if not jobs:
-        return
+    pending = iter(jobs)
+    yield from stream(exp, lambda: next(pending, None), n_jobs=n_jobs, client=client)
+
+
+def stream(exp: Experiment, next_job: NextJob, *, n_jobs: int = 1, client: Any = None
+           ) -> Iterator[Outcome]:
+    """Run the jobs `next_job()` hands out (until it returns None), keeping every worker busy:
+    a job is asked for only when a worker is free for it, so the caller can claim work at the
+    last moment (processes sharing a store split it) and react to each result before the next
+    job starts. Yields each outcome as it finishes. `next_job` is always called in this
+    thread."""
     if client is not None:
-        yield from _dask(exp, jobs, client)
-    elif n_jobs <= 1 or len(jobs) == 1:
-        for job in jobs:
+        yield from _dask(exp, next_job, client)
+    elif n_jobs <= 1:
+        while (job := next_job()) is not None:   # the main process trains: no workers exist
             yield (job, *run_job(exp, job))
     else:
-        from joblib import Parallel, delayed
-        parallel = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
-        yield from parallel(delayed(_one_thread)(exp, job) for job in jobs)
+        yield from _local(exp, next_job, n_jobs)
 
 
-def _dask(exp: Experiment, jobs: list[Job], client: Any) -> Iterator[Outcome]:
+def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+    pool = get_reusable_executor(max_workers=n_jobs, timeout=WORKER_IDLE_S,
+                                 initializer=_exit_with, initargs=(os.getpid(),))
+    running: dict[Any, Job] = {}
+    while True:
+        while len(running) < n_jobs and (job := next_job()) is not None:
+            running[pool.submit(_one_thread, exp, job)] = job
+        if not running:
+            return
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            del running[future]
+            yield future.result()
+
+
+def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     from distributed import as_completed
-    futures = [client.submit(_one_thread, exp, job, pure=False) for job in jobs]
-    for future in as_completed(futures):
+    slots = max(1, sum(client.nthreads().values()))
+    futures = as_completed()
+    running = 0
+    while True:
+        while running < slots and (job := next_job()) is not None:
+            futures.add(client.submit(_one_thread, exp, job, pure=False))
+            running += 1
+        if not running:
+            return
+        future = next(futures)
+        running -= 1
         yield future.result()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -69,11 +68,9 @@ def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
 
 
 def job_key(exp: Experiment, job: Job) -> str:
-    """Identifies a job's result by everything that determines it (for resuming)."""
-    config = exp.bind(job.param_dict)
-    text = repr((config, job.seed, job.fold, job.outer, job.fidelity, exp.search.fidelity,
-                 exp.seed_start, str(exp.base_dir.resolve())))
-    return hashlib.sha1(text.encode()).hexdigest()
+    """The store key of a job's result: the content that determines it (`keys.trial_key`)."""
+    from runtime.execution.keys import trial_key
+    return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity)
 
 
 def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = False

@@ -3,6 +3,8 @@ check the borders, score the chosen configuration on the test part once, write t
 from __future__ import annotations
 
 import json
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -14,14 +16,18 @@ from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
 from runtime.execution import executor
+from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
 from runtime.execution.jobs import Job, dataset, folds, job_key
+from runtime.execution.keys import canonical_params
+from runtime.execution.provenance import provenance, spec_text
 from runtime.execution.results import config_score, make_table, metric_column, summarize
-from runtime.execution.store import RunStore, json_safe
+from runtime.execution.store import Lease, RunStore, json_safe, owner_id
 
 Progress = Callable[[dict[str, Any]], None]
 # How many configurations a sequential strategy (TPE) proposes before hearing back. Fixed, not
 # the number of jobs, so that the same spec gives the same table whatever `--jobs` is.
 ASK_BATCH = 4
+POLL_S = 0.2      # how often a process waits for trials that another process is training
 
 
 @dataclass
@@ -63,9 +69,10 @@ class _Search:
         return told
 
     def _jobs(self, cand: Any) -> list[Job]:
-        params = tuple(cand.params.items())
+        values = canonical_params(cand.params)    # one configuration despite float drift
+        params = tuple(values.items())
         trial = self.runner.trial_number(self.outer, params, cand.fidelity)
-        cfg = self.exp.bind(cand.params)
+        cfg = self.exp.bind(values)
         fold_ids = self.runner.fold_ids(cfg, self.outer)
         return [Job(trial, params, seed, fold, self.outer, cand.fidelity, cand.step)
                 for seed in self.exp.seed_list() for fold in fold_ids]
@@ -78,7 +85,6 @@ class _Runner:
                  progress: Progress | None) -> None:
         self.exp, self.out, self.n_jobs, self.client = exp, out, n_jobs, client
         self.progress = progress or (lambda event: None)
-        self.store = RunStore(out / "store.sqlite")
         self.trials: dict[tuple, int] = {}
         self.trial_params: dict[int, dict[str, Any]] = {}
         # One row per (outer, trial, seed, fold): a point a strategy asks again (another step,
@@ -86,6 +92,26 @@ class _Runner:
         self.rows: dict[tuple, dict[str, Any]] = {}
         self.metric, self.maximize = _selection(exp)
         self.messages: list[str] = []
+        self.store = RunStore(out / "store.sqlite")
+        self.started = time.time()
+        facts = provenance(exp)
+        self._data_changed(facts["data_digest"])
+        self.run_id = self.store.begin_run(facts)
+        self.owner = owner_id()
+        self.lease = Lease(self.store.path, self.owner)
+        self.lease.start()
+
+    def _data_changed(self, digest: str) -> None:
+        earlier = [r for r in self.store.runs() if r["data_digest"]]
+        if earlier and earlier[-1]["data_digest"] != digest and len(self.store):
+            self.note("data changed since the stored trials: retraining")
+
+    def close(self, status: str) -> None:
+        """End the run's record, stop renewing its claims and drop them."""
+        self.lease.stop()
+        self.store.release(self.owner)
+        self.store.end_run(self.run_id, status)
+        self.store.close()
 
     def note(self, message: str) -> None:
         self.messages.append(message)
@@ -103,24 +129,44 @@ class _Runner:
         return [f.fold for f in all_folds if f.outer == outer]
 
     def collect(self, jobs: list[Job]) -> dict[Job, dict[str, Any]]:
-        """Rows of `jobs`: from this run, from the store, or trained now (and stored)."""
+        """Rows of `jobs`: from this run, from the store (a deterministic outcome, or one that
+        another process sharing the store trained meanwhile), or trained here now. A job is
+        claimed in the store before it is trained, so processes sharing a run folder split the
+        work; a failed trial of an earlier run is trained again."""
         todo: dict[Job, str] = {}                       # job -> its store key
         pending: set[tuple] = set()
         for job in jobs:
-            if _row_key(job) in self.rows or _row_key(job) in pending:
-                continue
-            pending.add(_row_key(job))
-            key = job_key(self.exp, job)
-            stored = self.store.get(key)
-            if stored is not None:
-                self._record(job, {**stored, "trial": job.trial, "step": job.step}, True)
-            else:
-                todo[job] = key
-        for job, row, curves in executor.execute(self.exp, list(todo), n_jobs=self.n_jobs,
-                                                 client=self.client):
-            self.store.put(todo[job], row, curves)  # committed before reported
-            self._record(job, row, False)
+            if _row_key(job) not in self.rows and _row_key(job) not in pending:
+                pending.add(_row_key(job))
+                todo[job] = job_key(self.exp, job)
+        while todo:
+            started: list[Job] = []
+            claim = self._claimer(todo, started)
+            for job, row, curves in executor.stream(self.exp, claim, n_jobs=self.n_jobs,
+                                                    client=self.client):
+                row["attempts"] = self.store.put(todo.pop(job), row, curves, self.run_id)
+                self._record(job, row, False)           # committed before reported
+            if todo and not started:
+                time.sleep(POLL_S)                      # the rest is trained elsewhere
         return {job: self.rows[_row_key(job)] for job in jobs}
+
+    def _claimer(self, todo: dict[Job, str], started: list[Job]) -> Callable[[], Job | None]:
+        """The executor's `next_job`: the next job of `todo` this process may train, claimed
+        in the store at the moment a worker is free for it; on the way, jobs whose result has
+        meanwhile been stored (by another process sharing the folder) are recorded."""
+        waiting = iter(list(todo))
+
+        def next_job() -> Job | None:
+            for job in waiting:
+                outcome = self.store.claim(todo[job], self.owner, self.started)
+                if outcome == "done":
+                    self._record(job, _as_job_row(job, self.store.get(todo.pop(job)) or {}),
+                                 True)
+                elif outcome == "mine":
+                    started.append(job)
+                    return job
+            return None
+        return next_job
 
     def _record(self, job: Job, row: dict[str, Any], cached: bool) -> None:
         self.rows[_row_key(job)] = row
@@ -130,6 +176,14 @@ class _Runner:
 
 def _row_key(job: Job) -> tuple:
     return job.outer, job.trial, job.seed, job.fold
+
+
+def _as_job_row(job: Job, stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as this run's row of `job`: its trial number, step and parameter names
+    (the same configuration may have been stored under other names or numbers)."""
+    row = {k: v for k, v in stored.items() if not k.startswith("param_")}
+    row.update(trial=job.trial, step=job.step, **{f"param_{k}": v for k, v in job.params})
+    return row
 
 
 def _selection(exp: Experiment) -> tuple[str, bool]:
@@ -160,31 +214,62 @@ def _describe(borders: dict[str, str | None]) -> str:
 
 
 def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
-        jobs: int | None = None, client: Any = None, progress: Progress | None = None
-        ) -> pd.DataFrame:
+        jobs: int | None = None, client: Any = None, progress: Progress | None = None,
+        fresh: bool = False) -> pd.DataFrame:
     """Run an experiment (or a `.spec` path) and return its trials table.
 
-    Writes `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out` (default
-    `runs/<name>/`), and keeps every finished trial in `out/store.sqlite`: running the same
-    spec again skips what is finished. `jobs` parallel workers (default: the cores), or a Dask
-    `client`. The table's `attrs["best"]` holds the chosen configuration and its test score.
+    Writes `spec.spec`, `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out`
+    (default `runs/<name>/`), each atomically, and keeps every finished trial in
+    `out/store.sqlite`: running the same spec again skips what is finished (failed trials are
+    trained again), and several processes on one folder share the work. `fresh` forgets the
+    store and the artifacts of earlier runs first. `jobs` parallel workers (default, or -1:
+    the cores), or a Dask `client`. The table's `attrs["best"]` holds the chosen
+    configuration and its test score.
     """
     exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
+    n_jobs = _n_jobs(jobs)
     _check_data(exp)
-    runner = _Runner(exp, out_dir, jobs or executor.default_jobs(), client, progress)
+    if fresh:
+        clear_artifacts(out_dir)
+    runner = _Runner(exp, out_dir, n_jobs, client, progress)
+    status = "failed"
     try:
+        write_text_atomic(out_dir / "spec.spec", spec_text(exp))
         outers = _outers(exp)
         searches = {o: _Search(exp, o, runner) for o in outers}
         borders = {o: s.run() for o, s in searches.items()}
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
         best = _finish(exp, runner, summary, borders, outers)
+        best.update(_outcome(table))
+        table.attrs["best"] = best
+        _write(out_dir, table, summary, best)
+        status = "finished"
     finally:
-        runner.store.close()
-    table.attrs["best"] = best
-    _write(out_dir, table, summary, best)
+        runner.close(status)
     return table
+
+
+def _n_jobs(jobs: int | None) -> int:
+    """Parallel workers: None or -1 mean every core this process may use."""
+    from runtime.errors import NnspecError
+    if jobs is None or jobs == -1:
+        return executor.default_jobs()
+    if jobs < 1:
+        raise NnspecError(f"jobs must be a positive number of workers, or -1 for every core; "
+                          f"got {jobs}")
+    return jobs
+
+
+def _outcome(table: pd.DataFrame) -> dict[str, Any]:
+    """How many trials completed and, when none did, the most common error (the run failed)."""
+    states = Counter(table["state"]) if "state" in table else Counter()
+    done = sum(states[s] for s in ("complete", "stalled", "pruned"))
+    errors = Counter(e for e in table.get("error", pd.Series(dtype=str)) if e)
+    common = errors.most_common(1)[0][0] if errors else ""
+    return {"states": dict(states), "completed": done,
+            "most_common_error": "" if done else common}
 
 
 def _check_data(exp: Experiment) -> None:
@@ -222,11 +307,21 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
                        "test": scores, "borders": borders[outer]})
-        if outer is None and model is not None:
-            model.save(runner.out / "model.npz")
+        if outer is None:
+            _keep_model(runner, model)
     best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
     best.update(experiment=exp.name, metric=metric, messages=runner.messages)
     return best
+
+
+def _keep_model(runner: _Runner, model: Any) -> None:
+    """Save the chosen model, or remove an earlier run's (it would be taken for this one's)."""
+    path = runner.out / "model.npz"
+    if model is not None:
+        write_atomic(path, model.save)
+    elif path.exists():
+        path.unlink()
+        runner.note("removed the model.npz of an earlier run: this run saved none")
 
 
 def _mark(summary: pd.DataFrame, index: Any, scores: dict[str, float],
@@ -253,8 +348,8 @@ def _plain(value: Any) -> Any:
 
 def _write(out: Path, table: pd.DataFrame, summary: pd.DataFrame, best: dict[str, Any]
            ) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "trials.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
+    """The run's tables and best.json, each written atomically."""
+    write_atomic(out / "trials.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     text = json.dumps(json_safe(best), indent=2, default=_plain)   # NaN -> null: valid JSON
-    (out / "best.json").write_text(text + "\n")
+    write_text_atomic(out / "best.json", text + "\n")

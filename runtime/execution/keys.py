@@ -1,0 +1,105 @@
+"""What identifies a trial's result: the one key of the run store.
+
+A key is the SHA-256 of a canonical text of everything that determines the trained network:
+the bound configuration (as canonical JSON, not `repr`), the seed, the fold, the fidelity and
+its kind, the split seed, the data's identity and the engine revision. Never a path: the same
+spec and data copied to another folder find their trials, and a data file changed in place
+retrains (its bytes are digested).
+
+Numeric search values are canonicalised (`canonical_params`) before they become a
+configuration, so a point reached twice through floating-point drift (1e-4 and
+1.0000000000000001e-4) is one configuration, trained once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+from spec_lang.config import DataSpec
+from spec_lang.experiment import Experiment
+
+from runtime.engine import REVISION as ENGINE_REVISION
+
+SIGNIFICANT_DIGITS = 12
+
+
+def canonical_value(value: Any) -> Any:
+    """A float rounded to `SIGNIFICANT_DIGITS` significant digits; anything else unchanged."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
+def canonical_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` with canonical numeric values, in their given order."""
+    return {name: canonical_value(value) for name, value in params.items()}
+
+
+def canonical_text(value: Any) -> str:
+    """Canonical JSON of a configuration tree: dataclasses by type name and fields, tuples as
+    lists, floats exactly (repr round-trips), keys sorted."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"__type__": type(value).__name__, **fields}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)                         # JSON has no inf/nan
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def data_identity(spec: DataSpec, base_dir: Path | str) -> dict[str, Any]:
+    """The data's identity: for a file, the digest of its bytes (not its path); for a bundled
+    set or a generator, its settings and the scikit-learn version that makes it."""
+    if spec.source == "file" and spec.path:
+        path = Path(base_dir) / spec.path
+        fields = {**dataclasses.asdict(spec), "path": None}
+        return {**fields, "sha256": file_digest(path)}
+    import sklearn
+    return {**dataclasses.asdict(spec), "sklearn": sklearn.__version__}
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (cached per path, size and modification time)."""
+    stat = path.stat()
+    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def data_digest(exp: Experiment) -> str:
+    """A short digest of the experiment's data identity (recorded per run, compared across
+    runs to say when the data changed)."""
+    identity = data_identity(exp.config.data, exp.base_dir)
+    return hashlib.sha256(canonical_text(identity).encode()).hexdigest()[:16]
+
+
+def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
+              outer: int | None, fidelity: float) -> str:
+    """The store key of one (configuration, seed, fold, fidelity) of `exp`."""
+    config = exp.bind(params)
+    content = {"config": dataclasses.replace(config, data=None), "seed": seed, "fold": fold,
+               "outer": outer, "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
+               "split_seed": exp.seed_start,
+               "data": data_identity(config.data, exp.base_dir), "engine": ENGINE_REVISION}
+    return hashlib.sha256(canonical_text(content).encode()).hexdigest()

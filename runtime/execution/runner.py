@@ -94,6 +94,9 @@ class _Runner:
         self.messages: list[str] = []
         self.store = RunStore(out / "store.sqlite")
         self.started = time.time()
+        # A stored failure counts as done when it is newer than this: this run's start (so a
+        # failure of an earlier run is retried), or the epoch when failures are replayed.
+        self.replay_since = self.started
         facts = provenance(exp)
         self._data_changed(facts["data_digest"])
         self.run_id = self.store.begin_run(facts)
@@ -158,7 +161,7 @@ class _Runner:
 
         def next_job() -> Job | None:
             for job in waiting:
-                outcome = self.store.claim(todo[job], self.owner, self.started)
+                outcome = self.store.claim(todo[job], self.owner, self.replay_since)
                 if outcome == "done":
                     self._record(job, _as_job_row(job, self.store.get(todo.pop(job)) or {}),
                                  True)
@@ -215,13 +218,14 @@ def _describe(borders: dict[str, str | None]) -> str:
 
 def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         jobs: int | None = None, client: Any = None, progress: Progress | None = None,
-        fresh: bool = False) -> pd.DataFrame:
+        fresh: bool = False, retry_failed: bool = True) -> pd.DataFrame:
     """Run an experiment (or a `.spec` path) and return its trials table.
 
     Writes `spec.spec`, `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out`
     (default `runs/<name>/`), each atomically, and keeps every finished trial in
     `out/store.sqlite`: running the same spec again skips what is finished (failed trials are
-    trained again), and several processes on one folder share the work. `fresh` forgets the
+    trained again unless `retry_failed` is False), and several processes on one folder share
+    the work. `fresh` forgets the
     store and the artifacts of earlier runs first. `jobs` parallel workers (default, or -1:
     the cores), or a Dask `client`. The table's `attrs["best"]` holds the chosen
     configuration and its test score.
@@ -233,6 +237,8 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     if fresh:
         clear_artifacts(out_dir)
     runner = _Runner(exp, out_dir, n_jobs, client, progress)
+    if not retry_failed:
+        runner.replay_since = 0.0
     status = "failed"
     try:
         write_text_atomic(out_dir / "spec.spec", spec_text(exp))
@@ -242,7 +248,7 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
         best = _finish(exp, runner, summary, borders, outers)
-        best.update(_outcome(table))
+        best.update(_outcome(table), run_id=runner.run_id)
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
         status = "finished"

@@ -76,6 +76,40 @@ def load_run(run_dir: Path | str) -> Run:
 
 
 # ----------------------------------------------------------------------------- the run store
+def provenance_lines(run: Run) -> list[str]:
+    """Where the artifacts come from (the store's record of the run that wrote them: times,
+    versions, host) and, when a later run of the folder did not finish, a warning that says
+    which artifacts are current."""
+    try:
+        store = RunStore(run.path / "store.sqlite", readonly=True)
+        try:
+            runs = store.runs()
+        finally:
+            store.close()
+    except (NnspecError, sqlite3.DatabaseError):
+        return []
+    wrote = next((r for r in runs if r["id"] == run.best.get("run_id")), None)
+    lines = []
+    if wrote is not None:
+        lines.append(f"run {wrote['id']} of this folder: {_when(wrote['started'])} to "
+                     f"{_when(wrote['finished'])}, nnspec {wrote['nnspec']}, Python "
+                     f"{wrote['python']}, NumPy {wrote['numpy']}, scikit-learn "
+                     f"{wrote['sklearn']}, on {wrote['host']}")
+    later = [r for r in runs if wrote is None or r["id"] > wrote["id"]]
+    if later and later[-1]["status"] != "finished":
+        last = later[-1]
+        source = f"run {wrote['id']}" if wrote else "an earlier run"
+        lines.append(f"the latest run (run {last['id']}, started {_when(last['started'])}) "
+                     f"{last['status'] if last['status'] != 'running' else 'is still running'}"
+                     f": these artifacts are from {source}; run the spec again to finish it")
+    return lines
+
+
+def _when(stamp: float | None) -> str:
+    import time
+    return "?" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
 def stored_rows(store: Path) -> list[tuple[dict[str, Any], dict[str, list[float]]]]:
     """Every (row, curves) of the store, oldest first; the file is opened read-only."""
     try:

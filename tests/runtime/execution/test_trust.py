@@ -226,3 +226,15 @@ def test_no_worker_outlives_a_killed_run_and_the_rerun_finishes_the_table(tmp_pa
     assert whole.wait(timeout=300) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again.csv"),
                                   pd.read_csv(tmp_path / "whole.csv"))
+
+
+def test_failures_are_replayed_when_retrying_is_off(tiny_spec, tmp_path, monkeypatch):
+    real = jobs.fit_job
+
+    def broken(exp, job):
+        raise OSError("a file went missing on the worker")
+    monkeypatch.setattr(jobs, "fit_job", broken)
+    runtime.run(tiny_spec, out=tmp_path, jobs=1)
+    monkeypatch.setattr(jobs, "fit_job", real)
+    replayed = runtime.run(tiny_spec, out=tmp_path, jobs=1, retry_failed=False)
+    assert set(replayed["state"]) == {"failed"} and set(replayed["attempts"]) == {1}

@@ -153,3 +153,20 @@ def test_numeric_plot_with_failed_configurations(tmp_path: Path) -> None:
     path = plot_numeric(halving_run(tmp_path), "lr", tmp_path / "lr.png")
     with Image.open(path) as image:
         assert image.format == "PNG"
+
+
+def test_provenance_says_which_run_wrote_the_artifacts(run_dir: Path, tmp_path: Path) -> None:
+    from runtime.execution.store import RunStore
+    from runtime.report.run_folder import load_run, provenance_lines
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    lines = provenance_lines(load_run(copy))
+    assert len(lines) == 1 and lines[0].startswith("run 1 of this folder") and "nnspec" in lines[0]
+    store = RunStore(copy / "store.sqlite")
+    later = store.begin_run({"spec": "", "digest": ""})
+    with store.db:                                   # a run killed before it finished
+        store.db.execute("UPDATE runs SET pid = 2147483647 WHERE id = ?", (later,))
+    store.close()
+    lines = provenance_lines(load_run(copy))
+    assert "the latest run (run 2" in lines[1] and "interrupted" in lines[1]
+    assert "these artifacts are from run 1" in lines[1]

@@ -31,9 +31,14 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 def clear_artifacts(folder: Path) -> list[str]:
     """Remove a run folder's artifacts and store (for `fresh`); the names removed."""
+    import shutil
     removed = []
     for name in (*ARTIFACTS, "store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
         if (folder / name).exists():
             (folder / name).unlink()
+            removed.append(name)
+    for name in ("members", "report"):               # kept networks, an earlier report
+        if (folder / name).is_dir():
+            shutil.rmtree(folder / name)
             removed.append(name)
     return removed

@@ -9,9 +9,9 @@ from typing import Any, Callable, Iterator
 
 from spec_lang.experiment import Experiment
 
-from runtime.execution.jobs import Job, run_job
+from runtime.execution.jobs import Job, MemberState, run_job
 
-Outcome = tuple[Job, dict[str, Any], dict[str, list[float]]]
+Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
 WORKER_IDLE_S = 300       # idle local workers stay this long, for the next batch or run
 
@@ -27,8 +27,8 @@ def default_jobs() -> int:
 def _one_thread(exp: Experiment, job: Job) -> Outcome:
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=1):
-        row, curves = run_job(exp, job)
-    return job, row, curves
+        row, curves, member = run_job(exp, job)
+    return job, row, curves, member
 
 
 def _exit_with(parent: int) -> None:

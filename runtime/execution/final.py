@@ -1,15 +1,28 @@
-"""After the search: retrain the chosen configuration (same seeds, so the same networks) and
-score the test part, once, for it alone."""
+"""After the search: the chosen configuration's networks, reused, and the test part scored
+once, for it alone.
+
+Every trial that could become part of the final model (complete, at full fidelity) sends its
+trained network and fitted preprocessing back from the worker; the runner keeps those of the
+best few configurations in `RUN/members/<trial key>.npz` (`keep_member`, `prune_members`).
+The final model is built from them: no network is trained twice for the same result. A member
+that is not on disk (a store written by an older nnspec, a folder whose members were removed)
+is trained again through the same executor as the trials, in the workers.
+"""
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from spec_lang.experiment import Experiment
 
-from runtime.execution.jobs import Job, dataset, train_data
+from runtime.execution.artifacts import write_atomic
+from runtime.execution.jobs import Job, MemberState, dataset, fold_of, job_key
 from runtime.model.saved import Member, SavedModel
+
+MEMBERS = "members"      # the run folder's subfolder of kept networks
+Execute = Callable[[list[Job]], Iterable[tuple[Job, Any, Any, "MemberState | None"]]]
 
 
 def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray]) -> dict[str, float]:
@@ -27,21 +40,61 @@ def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray]) -> dict
     return scores
 
 
-def refit_chosen(exp: Experiment, params: dict[str, Any], fold_ids: list[int],
-                 outer: int | None) -> tuple[dict[str, float], SavedModel]:
-    """Train the chosen configuration on each (seed, fold), score the test part once."""
-    from runtime.engine.training import fit
-    config = exp.bind(params)
-    members, outputs, y_test = [], [], None
-    for seed in exp.seed_list():
-        for fold in fold_ids:
-            job = Job(-1, tuple(sorted(params.items())), seed, fold, outer)
-            arrays, prep, X_test, y_test = train_data(config, exp, job, with_test=True)
-            result = fit(config, arrays, seed)
-            members.append(Member(prep, result.model))
-            if len(X_test):
-                outputs.append(result.model.predict(X_test))
+def member_from_state(state: MemberState) -> Member:
+    """The Member a worker sent back as arrays."""
+    from runtime.data.preprocess import Preprocessor
+    from runtime.engine.network import Network
+    return Member(Preprocessor.from_state(state["prep"]), Network.from_state(state["net"]))
+
+
+def keep_member(exp: Experiment, folder: Path, key: str, state: MemberState) -> Path:
+    """Write one trained member to `folder/members/<key>.npz` (a one-member SavedModel)."""
+    data = dataset(exp.config.data, str(exp.base_dir))
+    model = SavedModel([member_from_state(state)], data.task, data.classes, data.feature_names)
+    return write_atomic(folder / MEMBERS / f"{key}.npz", model.save)
+
+
+def prune_members(folder: Path, known: set[str], keep: set[str]) -> None:
+    """Remove the kept members of `known` keys that are not in `keep` (their configurations
+    can no longer be chosen); members of keys this process does not know are left alone."""
+    for path in (folder / MEMBERS).glob("*.npz"):
+        if path.stem in known and path.stem not in keep:
+            path.unlink(missing_ok=True)
+
+
+def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids: list[int],
+                outer: int | None, execute: Execute) -> tuple[dict[str, float], SavedModel]:
+    """The chosen configuration's members (kept ones loaded, missing ones trained through
+    `execute`), its test scores, and the model they make."""
+    jobs = [Job(-1, tuple(params.items()), seed, fold, outer)
+            for seed in exp.seed_list() for fold in fold_ids]
+    members: dict[Job, Member] = {}
+    missing = []
+    for job in jobs:
+        path = folder / MEMBERS / f"{job_key(exp, job)}.npz"
+        if path.is_file():
+            members[job] = SavedModel.load(path).members[0]
+        else:
+            missing.append(job)
+    for job, row, _, state in execute(missing):
+        if state is None:
+            raise RuntimeError(f"the chosen configuration did not train again as it did in "
+                               f"the search ({row.get('state')}: {row.get('error')})")
+        keep_member(exp, folder, job_key(exp, job), state)
+        members[job] = member_from_state(state)
+    return _scored(exp, jobs, members)
+
+
+def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
+            ) -> tuple[dict[str, float], SavedModel]:
+    config = exp.config
     data = dataset(config.data, str(exp.base_dir))
-    model = SavedModel(members, data.task, data.classes, data.feature_names)
-    scores = score_test(data.task, y_test, outputs) if outputs else {}
+    outputs, y_test = [], None
+    for job in jobs:
+        test = fold_of(config, exp, job.fold, job.outer).test
+        if len(test):
+            outputs.append(members[job].predict(data.X[test]))
+            y_test = data.y[test]
+    model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names)
+    scores = score_test(data.task, y_test, outputs) if outputs and y_test is not None else {}
     return scores, model

@@ -93,16 +93,25 @@ def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = F
     return arrays, prep, prep.transform(data.X[fold.test]), data.y[fold.test]
 
 
-def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config]:
-    """Train the job's network (raises on an unusable configuration)."""
+# A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):
+# what a worker sends back so that the final phase reuses the network instead of training it
+# again (runtime.model.saved.Member is rebuilt from it).
+MemberState = dict[str, dict[str, np.ndarray]]
+
+
+def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
+    """Train the job's network (raises on an unusable configuration); with its preprocessing."""
     from runtime.engine.training import fit
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
-    data, _, _, _ = train_data(config, exp, job)
-    return fit(config, data, job.seed), config
+    data, prep, _, _ = train_data(config, exp, job)
+    return fit(config, data, job.seed), config, prep
 
 
-def run_job(exp: Experiment, job: Job) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """The results-table row and curves of one job; a failure becomes a row, not an error."""
+def run_job(exp: Experiment, job: Job
+            ) -> tuple[dict[str, Any], dict[str, list[float]], MemberState | None]:
+    """The results-table row and curves of one job, and the trained member when it could be
+    part of the final model (complete, at full fidelity); a failure becomes a row, not an
+    error."""
     start = time.perf_counter()
     row: dict[str, Any] = {"trial": job.trial, "seed": job.seed, "fold": job.fold}
     if job.outer is not None:
@@ -110,13 +119,15 @@ def run_job(exp: Experiment, job: Job) -> tuple[dict[str, Any], dict[str, list[f
     row.update(step=job.step, fidelity=job.fidelity)
     row.update({f"param_{k}": v for k, v in job.params})
     try:
-        result, _ = fit_job(exp, job)
+        result, _, prep = fit_job(exp, job)
     except Exception as exc:  # a bad configuration is a row, never a crash of the run
         row.update(state="failed", error=f"{type(exc).__name__}: {exc}",
                    duration_s=time.perf_counter() - start)
-        return row, {}
+        return row, {}, None
     row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
                **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
                best_epoch=result.best_epoch, epochs=result.epochs, updates=result.updates,
                duration_s=time.perf_counter() - start, error=result.reason or "")
-    return row, result.curves
+    keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
+    member = {"prep": prep.state(), "net": result.model.state()} if keep else None
+    return row, result.curves, member

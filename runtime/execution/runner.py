@@ -17,6 +17,7 @@ from spec_lang.experiment import Experiment
 
 from runtime.execution import executor
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
+from runtime.execution.final import final_model, keep_member, prune_members
 from runtime.execution.jobs import Job, dataset, folds, job_key
 from runtime.execution.keys import canonical_params
 from runtime.execution.provenance import provenance, spec_text
@@ -28,6 +29,7 @@ Progress = Callable[[dict[str, Any]], None]
 # the number of jobs, so that the same spec gives the same table whatever `--jobs` is.
 ASK_BATCH = 4
 POLL_S = 0.2      # how often a process waits for trials that another process is training
+KEPT_CONFIGURATIONS = 3   # configurations whose trained networks stay on disk during a search
 
 
 @dataclass
@@ -58,6 +60,7 @@ class _Search:
     def _evaluate(self, batch: list[Any]) -> list[tuple[Any, float | None]]:
         jobs = {id(cand): self._jobs(cand) for cand in batch}
         rows = self.runner.collect([j for js in jobs.values() for j in js])
+        self.runner.prune_members()
         metric, sign = self.runner.metric, -1.0 if self.runner.maximize else 1.0
         told = []
         for cand in batch:
@@ -90,6 +93,7 @@ class _Runner:
         # One row per (outer, trial, seed, fold): a point a strategy asks again (another step,
         # an extension round) reuses the row of its first asking.
         self.rows: dict[tuple, dict[str, Any]] = {}
+        self.keys: dict[tuple, str] = {}                # row key -> store key
         self.metric, self.maximize = _selection(exp)
         self.messages: list[str] = []
         self.store = RunStore(out / "store.sqlite")
@@ -108,6 +112,23 @@ class _Runner:
         earlier = [r for r in self.store.runs() if r["data_digest"]]
         if earlier and earlier[-1]["data_digest"] != digest and len(self.store):
             self.note("data changed since the stored trials: retraining")
+
+    def prune_members(self) -> None:
+        """Keep on disk only the members of the configurations that can still be chosen:
+        the best `KEPT_CONFIGURATIONS` of each outer fold by the one ranking."""
+        summary = summarize(make_table(self.rows.values(), self.metric, self.maximize))
+        if summary.empty:
+            return
+        rank = f"rank_{metric_column(self.metric)}"
+        outer = summary["outer"] if "outer" in summary else [None] * len(summary)
+        best = {(o if o == o else None, int(t)) for o, t, r in
+                zip(outer, summary["trial"], summary[rank]) if r <= KEPT_CONFIGURATIONS}
+        keep = {key for (o, t, _, _), key in self.keys.items() if (o, t) in best}
+        prune_members(self.out, set(self.keys.values()), keep)
+
+    def execute(self, jobs: list[Job]) -> Any:
+        """Train `jobs` on this run's executor (the final phase's missing members)."""
+        return executor.execute(self.exp, jobs, n_jobs=self.n_jobs, client=self.client)
 
     def close(self, status: str) -> None:
         """End the run's record, stop renewing its claims and drop them."""
@@ -141,12 +162,14 @@ class _Runner:
         for job in jobs:
             if _row_key(job) not in self.rows and _row_key(job) not in pending:
                 pending.add(_row_key(job))
-                todo[job] = job_key(self.exp, job)
+                todo[job] = self.keys[_row_key(job)] = job_key(self.exp, job)
         while todo:
             started: list[Job] = []
             claim = self._claimer(todo, started)
-            for job, row, curves in executor.stream(self.exp, claim, n_jobs=self.n_jobs,
-                                                    client=self.client):
+            for job, row, curves, member in executor.stream(
+                    self.exp, claim, n_jobs=self.n_jobs, client=self.client):
+                if member is not None:                   # before the row: never a row whose
+                    keep_member(self.exp, self.out, todo[job], member)   # member is lost
                 row["attempts"] = self.store.put(todo.pop(job), row, curves, self.run_id)
                 self._record(job, row, False)           # committed before reported
             if todo and not started:
@@ -294,7 +317,6 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             borders: dict[int | None, dict[str, str | None]], outers: list[int | None]
             ) -> dict[str, Any]:
     """Choose per outer fold, score the test part once, record borders; the best record."""
-    from runtime.execution.final import refit_chosen
     metric = metric_column(runner.metric)
     chosen = []
     for outer in outers:
@@ -304,7 +326,8 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         scores, model = {}, None
         if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
-            scores, model = refit_chosen(exp, params, runner.fold_ids(cfg, outer), outer)
+            scores, model = final_model(exp, runner.out, params, runner.fold_ids(cfg, outer),
+                                        outer, runner.execute)
         else:
             runner.note("no configuration completed on every seed and fold: nothing is "
                         "scored on the test part and no model is saved (see the error column)")

@@ -238,3 +238,44 @@ def test_failures_are_replayed_when_retrying_is_off(tiny_spec, tmp_path, monkeyp
     monkeypatch.setattr(jobs, "fit_job", real)
     replayed = runtime.run(tiny_spec, out=tmp_path, jobs=1, retry_failed=False)
     assert set(replayed["state"]) == {"failed"} and set(replayed["attempts"]) == {1}
+
+
+def count_training(monkeypatch) -> list[int]:
+    """A spy on the engine's fit: one entry per network trained (jobs=1 trains in-process)."""
+    from runtime.engine import training
+    calls: list[int] = []
+    real = training.fit
+
+    def spy(config, data, seed, *args, **kwargs):
+        calls.append(seed)
+        return real(config, data, seed, *args, **kwargs)
+    monkeypatch.setattr(training, "fit", spy)
+    return calls
+
+
+@pytest.mark.parametrize("protocol", ["split train 0.6 valid 0.2 test 0.2", "kfold 3 test 0.2"])
+def test_the_chosen_configuration_is_never_trained_twice(tmp_path, monkeypatch, protocol):
+    calls = count_training(monkeypatch)
+    spec = TINY.replace("split train 0.6 valid 0.2 test 0.2", protocol)
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    assert len(calls) == len(table)                    # one network per row, none after
+    assert table.attrs["best"]["test"]["test_error"] >= 0
+    kept = sorted(p.name for p in (tmp_path / "members").iterdir())
+    assert len(kept) == len(table)                     # 2 configurations <= the 3 kept
+
+
+def test_a_member_missing_from_disk_is_trained_again_with_the_same_result(tiny_spec, tmp_path,
+                                                                          monkeypatch):
+    first = runtime.run(tiny_spec, out=tmp_path, jobs=1)
+    shutil.rmtree(tmp_path / "members")
+    calls = count_training(monkeypatch)
+    again = runtime.run(tiny_spec, out=tmp_path, jobs=1)
+    assert len(calls) == 2                             # the chosen configuration's 2 seeds
+    assert again.attrs["best"]["test"] == first.attrs["best"]["test"]
+
+
+def test_only_the_best_configurations_keep_their_networks(tmp_path):
+    spec = TINY.replace("lr in 0.01, 0.1", "lr in 0.001, 0.003, 0.01, 0.03, 0.1, 0.3")
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    kept = len(list((tmp_path / "members").iterdir()))
+    assert kept <= 3 * 2 < len(table)                  # 3 configurations x 2 seeds at most

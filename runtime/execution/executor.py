@@ -69,12 +69,32 @@ def stream(exp: Experiment, next_job: NextJob, *, n_jobs: int = 1, client: Any =
         yield from _local(exp, next_job, n_jobs)
 
 
+def _pool(n_jobs: int) -> Any:
+    """The local worker processes (loky's reusable executor: kept between calls and runs)."""
+    from joblib.externals.loky import get_reusable_executor
+    return get_reusable_executor(max_workers=n_jobs, timeout=WORKER_IDLE_S,
+                                 initializer=_exit_with, initargs=(os.getpid(),))
+
+
+def _import_engine() -> None:
+    """Import what a trial needs (NumPy, scikit-learn's data and preprocessing, the engine)."""
+    import runtime.data.preprocess  # noqa: F401
+    import runtime.data.sources  # noqa: F401
+    import runtime.engine.training  # noqa: F401
+
+
+def warm_up(n_jobs: int, client: Any = None) -> None:
+    """Start the local workers and their imports now, in the background, so that they overlap
+    the main process's own start (loading the data, the store) instead of following it."""
+    if client is None and n_jobs > 1:
+        pool = _pool(n_jobs)
+        for _ in range(n_jobs):
+            pool.submit(_import_engine)
+
+
 def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]:
     from concurrent.futures import FIRST_COMPLETED, wait
-
-    from joblib.externals.loky import get_reusable_executor
-    pool = get_reusable_executor(max_workers=n_jobs, timeout=WORKER_IDLE_S,
-                                 initializer=_exit_with, initargs=(os.getpid(),))
+    pool = _pool(n_jobs)
     running: dict[Any, Job] = {}
     while True:
         while len(running) < n_jobs and (job := next_job()) is not None:

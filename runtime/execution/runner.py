@@ -256,6 +256,7 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
     n_jobs = _n_jobs(jobs)
+    executor.warm_up(n_jobs, client)
     _check_data(exp)
     if fresh:
         clear_artifacts(out_dir)

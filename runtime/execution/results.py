@@ -103,7 +103,11 @@ def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool
 
 
 def border_message(name: str, side: str) -> str:
-    """The warning for a best value on the border of what was tried (chapter 3.3.1)."""
+    """The warning for a best value on the border of what was tried (chapter 3.3.1); for
+    `epochs`, the chosen configuration still improving when the epoch cap stopped it."""
+    if name == "epochs":
+        return ("the chosen configuration was still improving when the epoch cap stopped it "
+                "(its best epoch is among the last): raise `epochs` (or the update cap)")
     direction = "down" if side == "low" else "up"
     return (f"the best {name} is the {side}est value tried: the optimum may lie outside; "
             f"extend the interval {direction} (or add `extend` to the search)")

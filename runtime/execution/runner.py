@@ -3,6 +3,7 @@ check the borders, score the chosen configuration on the test part once, write t
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ Progress = Callable[[dict[str, Any]], None]
 ASK_BATCH = 4
 POLL_S = 0.2      # how often a process waits for trials that another process is training
 KEPT_CONFIGURATIONS = 3   # configurations whose trained networks stay on disk during a search
+EPOCH_MARGIN = 0.05       # a best epoch in the last 5% of a capped training is "at the cap"
 
 
 @dataclass
@@ -329,6 +331,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             cfg = exp.bind(params)
             scores, model = final_model(exp, runner.out, params, runner.fold_ids(cfg, outer),
                                         outer, runner.execute)
+            borders[outer] = {**borders[outer], **_epoch_cap(runner, cfg, outer, top)}
         else:
             runner.note("no configuration completed on every seed and fold: nothing is "
                         "scored on the test part and no model is saved (see the error column)")
@@ -342,6 +345,25 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
     best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
     best.update(experiment=exp.name, metric=metric, messages=runner.messages)
     return best
+
+
+def _epoch_cap(runner: _Runner, cfg: c.Config, outer: int | None, top: Any
+               ) -> dict[str, str]:
+    """The epoch cap as a border: {"epochs": "high"} when a member of the chosen
+    configuration was still improving when the cap stopped it (best epoch within
+    `EPOCH_MARGIN` of the last); nothing without early stopping (then the last epoch is kept
+    by design)."""
+    train = cfg.train
+    if train.early_stop is None:
+        return {}
+    rows = [r for (o, t, _, _), r in runner.rows.items() if o == outer and t == top["trial"]]
+    for row in rows:
+        capped = row.get("epochs", 0) >= train.epochs or \
+            (train.updates is not None and row.get("updates", 0) >= train.updates)
+        margin = max(1, math.ceil(EPOCH_MARGIN * row.get("epochs", 0)))
+        if capped and row.get("best_epoch", 0) >= row.get("epochs", 0) - margin + 1:
+            return {"epochs": "high"}              # worded by results.border_message
+    return {}
 
 
 def _keep_model(runner: _Runner, model: Any) -> None:

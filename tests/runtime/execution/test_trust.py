@@ -279,3 +279,16 @@ def test_only_the_best_configurations_keep_their_networks(tmp_path):
     table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
     kept = len(list((tmp_path / "members").iterdir()))
     assert kept <= 3 * 2 < len(table)                  # 3 configurations x 2 seeds at most
+
+
+def test_a_chosen_configuration_stopped_by_the_cap_is_flagged(tmp_path):
+    capped = TINY.replace("epochs 15 early_stop patience 5", "epochs 3 early_stop patience 50")
+    best = runtime.run(spec_lang.loads(capped), out=tmp_path / "a", jobs=1).attrs["best"]
+    assert best["borders"].get("epochs") == "high"
+    from runtime.execution.results import border_message
+    assert "raise `epochs`" in border_message("epochs", "high")
+    summary = pd.read_csv(tmp_path / "a" / "summary.csv")
+    assert (summary["border_epochs"] == "high").sum() == 1
+    roomy = TINY.replace("epochs 15 early_stop patience 5", "epochs 300 early_stop patience 3")
+    best = runtime.run(spec_lang.loads(roomy), out=tmp_path / "b", jobs=1).attrs["best"]
+    assert "epochs" not in best["borders"]

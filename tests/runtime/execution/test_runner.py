@@ -136,7 +136,7 @@ def test_border_is_reported_and_extend_widens_the_interval(tmp_path):
     spec = TINY.replace("lr in 0.01, 0.1", "lr in log 1e-4 .. 1e-3 count 2").replace(
         "seeds 2", "seeds 1")
     table = runtime.run(spec_lang.loads(spec), out=tmp_path / "plain", jobs=1)
-    assert table.attrs["best"]["borders"] == {"lr": "high"}
+    assert table.attrs["best"]["borders"]["lr"] == "high"
     summary = pd.read_csv(tmp_path / "plain" / "summary.csv")
     assert (summary["border_lr"] == "high").sum() == 1
     extended = runtime.run(spec_lang.loads(spec.replace("search grid", "search grid extend 2")),

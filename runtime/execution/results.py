@@ -102,6 +102,51 @@ def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool
     return ranks.astype(int)
 
 
+class Score(float):
+    """A configuration's score as a search strategy is told it (lower is better): the selection
+    metric (negated when maximized), carrying the documented tie-break, the mean validation
+    loss. Comparisons use both, so every `<`, `min` and `sorted` of a strategy, the border
+    check and `extend` rank configurations exactly as `summarize` does (earliest first when
+    both tie); arithmetic and Optuna see the plain metric."""
+
+    tiebreak: float
+
+    def __new__(cls, value: float, tiebreak: float = math.inf) -> "Score":
+        score = super().__new__(cls, value)
+        score.tiebreak = tiebreak if math.isfinite(tiebreak) else math.inf
+        return score
+
+    def __getnewargs__(self) -> tuple[float, float]:       # pickles (workers, Dask)
+        return float(self), self.tiebreak
+
+    def _key(self) -> tuple[float, float]:
+        return float(self), self.tiebreak
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Score):
+            return self._key() == other._key()
+        return float(self) == other                 # a plain number: the value alone
+
+    def __lt__(self, other: float) -> bool:
+        return self._key() < _score_key(other)
+
+    def __le__(self, other: float) -> bool:
+        return self._key() <= _score_key(other)
+
+    def __gt__(self, other: float) -> bool:
+        return self._key() > _score_key(other)
+
+    def __ge__(self, other: float) -> bool:
+        return self._key() >= _score_key(other)
+
+    __hash__ = float.__hash__
+
+
+def _score_key(value: float) -> tuple[float, float]:
+    """(metric, tie-break) of a Score; a plain number has the worst tie-break."""
+    return value._key() if isinstance(value, Score) else (float(value), math.inf)
+
+
 def border_message(name: str, side: str) -> str:
     """The warning for a best value on the border of what was tried (chapter 3.3.1); for
     `epochs`, the chosen configuration still improving when the epoch cap stopped it."""

@@ -22,7 +22,8 @@ from runtime.execution.final import final_model, keep_member, prune_members
 from runtime.execution.jobs import Job, dataset, folds, job_key
 from runtime.execution.keys import canonical_params
 from runtime.execution.provenance import provenance, spec_text
-from runtime.execution.results import config_score, make_table, metric_column, summarize
+from runtime.execution.results import (Score, config_score, make_table, metric_column,
+                                       summarize)
 from runtime.execution.store import Lease, RunStore, json_safe, owner_id
 
 Progress = Callable[[dict[str, Any]], None]
@@ -69,7 +70,9 @@ class _Search:
             mine = [rows[j] for j in jobs[id(cand)]]
             score = config_score([r.get(metric_column(metric)) for r in mine],
                                  [r["state"] for r in mine])
-            told.append((cand, None if score is None else sign * score))
+            loss = config_score([r.get("valid_loss") for r in mine], [r["state"] for r in mine])
+            told.append((cand, None if score is None else
+                         Score(sign * score, math.inf if loss is None else loss)))
         self.history += told
         return told
 

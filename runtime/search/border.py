@@ -40,7 +40,7 @@ def best_candidate(history: Sequence[Result]) -> Candidate | None:
         return None
     top = max(c.fidelity for c, _ in ok)
     return min((p for p in enumerate(ok) if p[1][0].fidelity == top),
-               key=lambda p: (float(p[1][1]), p[0]))[1][0]
+               key=lambda p: (score_key(p[1][1]), p[0]))[1][0]   # the score's own order
 
 
 def border_report(search: Search, history: list[Result]) -> dict[str, str | None]:

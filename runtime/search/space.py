@@ -53,10 +53,12 @@ def params_key(params: dict[str, Any]) -> tuple:
 
 
 def score_key(score: float | None) -> tuple[int, float]:
-    """Sort key that puts failures (None, NaN, infinities) after every real score."""
+    """Sort key that puts failures (None, NaN, infinities) after every real score. The score
+    itself is kept (not cast to float): the runner's scores carry the ranking's tie-break
+    (`runtime.execution.results.Score`), so strategies order ties as the summary does."""
     if score is None or not math.isfinite(float(score)):
         return (1, 0.0)
-    return (0, float(score))
+    return (0, score)
 
 
 class Scores:

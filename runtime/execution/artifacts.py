@@ -10,7 +10,7 @@ from typing import Callable
 ARTIFACTS = ("trials.csv", "summary.csv", "best.json", "model.npz", "spec.spec")
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Call `write(temporary_path)`, then rename the result to `path`; the temporary file keeps
     `path`'s suffix (writers such as NumPy's add one otherwise) and is removed on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -98,8 +98,9 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
               outer: int | None, fidelity: float) -> str:
     """The store key of one (configuration, seed, fold, fidelity) of `exp`."""
     config = exp.bind(params)
-    content = {"config": dataclasses.replace(config, data=None), "seed": seed, "fold": fold,
-               "outer": outer, "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
-               "split_seed": exp.seed_start,
-               "data": data_identity(config.data, exp.base_dir), "engine": ENGINE_REVISION}
+    plain = _plain(config)
+    plain["data"] = data_identity(config.data, exp.base_dir)     # what it holds, not where
+    content = {"config": plain, "seed": seed, "fold": fold, "outer": outer,
+               "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
+               "split_seed": exp.seed_start, "engine": ENGINE_REVISION}
     return hashlib.sha256(canonical_text(content).encode()).hexdigest()

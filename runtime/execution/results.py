@@ -39,7 +39,7 @@ def make_table(rows: Iterable[dict[str, Any]], metric: str, maximize: bool) -> p
     return frame
 
 
-def config_score(values: Iterable[float], states: Iterable[str]) -> float | None:
+def config_score(values: Iterable[float | None], states: Iterable[str]) -> float | None:
     """The mean of a configuration's metric over its seeds and folds, or None when any of them
     failed or diverged (such a configuration ranks last)."""
     values, states = list(values), list(states)
@@ -116,8 +116,8 @@ class Score(float):
         score.tiebreak = tiebreak if math.isfinite(tiebreak) else math.inf
         return score
 
-    def __getnewargs__(self) -> tuple[float, float]:       # pickles (workers, Dask)
-        return float(self), self.tiebreak
+    def __reduce__(self) -> tuple[type, tuple[float, float]]:   # pickles (workers, Dask)
+        return Score, (float(self), self.tiebreak)
 
     def _key(self) -> tuple[float, float]:
         return float(self), self.tiebreak

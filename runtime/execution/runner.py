@@ -65,7 +65,7 @@ class _Search:
         rows = self.runner.collect([j for js in jobs.values() for j in js])
         self.runner.prune_members()
         metric, sign = self.runner.metric, -1.0 if self.runner.maximize else 1.0
-        told = []
+        told: list[tuple[Any, float | None]] = []
         for cand in batch:
             mine = [rows[j] for j in jobs[id(cand)]]
             score = config_score([r.get(metric_column(metric)) for r in mine],
@@ -329,7 +329,8 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         part = summary if outer is None else summary[summary["outer"] == outer]
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
-        scores, model = {}, None
+        scores: dict[str, float] = {}
+        model = None
         if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
             scores, model = final_model(exp, runner.out, params, runner.fold_ids(cfg, outer),
@@ -339,7 +340,10 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             runner.note("no configuration completed on every seed and fold: nothing is "
                         "scored on the test part and no model is saved (see the error column)")
         _mark(summary, top.name, scores, borders[outer])
+        members = [{"seed": seed, "fold": fold, "key": key} for (o, t, seed, fold), key
+                   in runner.keys.items() if o == outer and t == int(top["trial"])]
         chosen.append({"outer": outer, "trial": int(top["trial"]), "params": params,
+                       "members": members,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
                        "test": scores, "borders": borders[outer]})

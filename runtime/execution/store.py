@@ -231,6 +231,11 @@ class RunStore:
                 "ORDER BY trials.finished, trials.rowid").fetchall():
             yield key, self.get(key) or {}, json.loads(curves or "{}")
 
+    def curves(self, key: str) -> dict[str, list[float]]:
+        """The stored per-epoch curves of trial `key` ({} when none)."""
+        found = self.db.execute("SELECT curves FROM curves WHERE key = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else {}
+
     def __len__(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 

@@ -2,18 +2,12 @@
 
 `load_run` reads `RUN/best.json`, `summary.csv` and `trials.csv` into a `Run` (and checks that
 `store.sqlite` is there too); `chosen_members` reads the run store read-only and returns the
-stored curves of each chosen configuration's (seed, fold) rows as `Member`s.
-
-Members are matched to a chosen configuration (one per outer fold) by the (seed, fold) pairs
-trials.csv lists for its trial (and outer fold), then checked against the store row's
-`param_*` fields, its `outer` and its fidelity. A store reused by an earlier run may number
-trials differently: a row with the chosen trial number is preferred, otherwise the latest row
-with the same parameters and fidelity wins.
+stored curves of each chosen configuration's (seed, fold) trials as `Member`s, found by the
+store keys that `best.json` lists (the one key of a trial: no matching on numbers or names).
 """
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,55 +104,26 @@ def _when(stamp: float | None) -> str:
     return "?" if stamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
-def stored_rows(store: Path) -> list[tuple[dict[str, Any], dict[str, list[float]]]]:
-    """Every (row, curves) of the store, oldest first; the file is opened read-only."""
-    try:
-        db = RunStore(store, readonly=True)
-        try:
-            return [(row, curves) for _, row, curves in db.items()]
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        raise NnspecError(f"{store}: cannot read the run store ({exc})") from None
-
-
 def chosen_members(run: Run) -> list[Member]:
-    """The stored curves of each chosen configuration's (seed, fold) rows.
-
-    Rows are matched on their `trial`, `seed`, `fold` and `outer` fields and checked against
-    the chosen parameters (a store reused by an earlier run may number trials differently; then
-    the latest row with the same parameters and fidelity wins)."""
-    stored = stored_rows(run.path / "store.sqlite")
-    members = []
-    for item in run.chosen:
-        wanted = _member_keys(run.trials, item)
-        found: dict[tuple[int, int], tuple[int, dict, dict]] = {}
-        for row, curves in stored:
-            key = (row.get("seed"), row.get("fold"))
-            if key not in wanted or not _same_config(row, item, wanted[key]):
-                continue
-            rank = int(row.get("trial") == item["trial"])
-            if rank >= found.get(key, (0, {}, {}))[0]:      # later rows replace older ones
-                found[key] = (rank, row, curves)
-        folds = len({fold for _, fold in wanted})
-        for (seed, fold), (_, row, curves) in sorted(found.items()):
-            members.append(Member(_label(item.get("outer"), seed, fold, folds), row, curves))
-    return members
-
-
-def _member_keys(trials: pd.DataFrame, item: dict[str, Any]) -> dict[tuple, float]:
-    """(seed, fold) -> fidelity of the chosen trial's rows in trials.csv."""
-    rows = trials[trials["trial"] == item["trial"]]
-    if "outer" in rows and item.get("outer") is not None:
-        rows = rows[rows["outer"] == item["outer"]]
-    fidelity = rows["fidelity"] if "fidelity" in rows else pd.Series(1.0, index=rows.index)
-    return {(int(s), int(f)): float(x) for s, f, x in zip(rows["seed"], rows["fold"], fidelity)}
-
-
-def _same_config(row: dict[str, Any], item: dict[str, Any], fidelity: float) -> bool:
-    params = {k[len("param_"):]: v for k, v in row.items() if k.startswith("param_")}
-    return (params == (item.get("params") or {}) and row.get("outer") == item.get("outer")
-            and math.isclose(float(row.get("fidelity", 1.0)), fidelity))
+    """The stored curves of each chosen configuration's (seed, fold) trials, found by the store
+    keys `best.json` lists for them (`members`: seed, fold, key); the store is opened
+    read-only."""
+    store = RunStore(run.path / "store.sqlite", readonly=True)
+    try:
+        members = []
+        for item in run.chosen:
+            listed = item.get("members") or []
+            folds = len({m["fold"] for m in listed})
+            for m in sorted(listed, key=lambda m: (m["seed"], m["fold"])):
+                found = store.get(m["key"])
+                if found is not None:
+                    members.append(Member(_label(item.get("outer"), m["seed"], m["fold"], folds),
+                                          found, store.curves(m["key"])))
+        return members
+    except sqlite3.Error as exc:
+        raise NnspecError(f"{store.path}: cannot read the run store ({exc})") from None
+    finally:
+        store.close()
 
 
 def _label(outer: int | None, seed: int, fold: int, folds: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 from spec_lang.experiment import Experiment
 
-from runtime.execution.jobs import Job, MemberState, run_job
+from runtime.execution.jobs import Job, MemberState, dataset, provide_dataset, run_job
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
@@ -107,14 +107,34 @@ def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]
             yield future.result()
 
 
+def _on_dask_worker(exp: Experiment, job: Job, data: Any) -> Outcome:
+    """A job on a Dask worker, with the data set the client shipped (no file is read there)."""
+    provide_dataset(exp.config.data, str(exp.base_dir), data)
+    return _one_thread(exp, job)
+
+
+_shipped: dict[tuple[int, Any, str], Any] = {}    # (client, data spec, folder) -> its future
+
+
+def _ship(exp: Experiment, client: Any) -> Any:
+    """The client's data set on every worker, sent once per run's client (a Dask future)."""
+    key = (id(client), exp.config.data, str(exp.base_dir))
+    if key not in _shipped:
+        data = dataset(exp.config.data, str(exp.base_dir))
+        _shipped.clear()                               # one client, one data set at a time
+        _shipped[key] = client.scatter(data, broadcast=True, hash=False)
+    return _shipped[key]
+
+
 def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     from distributed import as_completed
     slots = max(1, sum(client.nthreads().values()))
+    data = _ship(exp, client)
     futures = as_completed()
     running = 0
     while True:
         while running < slots and (job := next_job()) is not None:
-            futures.add(client.submit(_one_thread, exp, job, pure=False))
+            futures.add(client.submit(_on_dask_worker, exp, job, data, pure=False))
             running += 1
         if not running:
             return

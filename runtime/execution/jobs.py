@@ -3,7 +3,6 @@ returns a results-table row and never raises for a bad configuration."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from dataclasses import dataclass
@@ -35,18 +34,59 @@ class Job:
         return dict(self.params)
 
 
-@functools.lru_cache(maxsize=4)
+_LOADED: dict[tuple[Any, str, tuple], Dataset] = {}   # (spec, folder, file stamp) -> data
+_SHIPPED: dict[tuple[Any, str], Dataset] = {}         # (spec, folder) -> data sent to us
+KEPT_DATASETS = 4
+
+
 def dataset(spec: Any, base_dir: str) -> Dataset:
-    """The loaded data set (cached per process: loaded once, shared by the trials)."""
-    from runtime.data.sources import load_dataset
-    return load_dataset(spec, Path(base_dir))
+    """The loaded data set, cached per process (loaded once, shared by the trials) and loaded
+    again when its file changes. A data set shipped to this process (`provide_dataset`) is used
+    as it is: no file is read, or even looked at."""
+    if (spec, base_dir) in _SHIPPED:
+        return _SHIPPED[(spec, base_dir)]
+    key = (spec, base_dir, _stamp(spec, base_dir))
+    if key not in _LOADED:
+        from runtime.data.sources import load_dataset
+        _keep(_LOADED, key, load_dataset(spec, Path(base_dir)))
+    return _LOADED[key]
 
 
-@functools.lru_cache(maxsize=8)
+def provide_dataset(spec: Any, base_dir: str, data: Dataset) -> None:
+    """Make `data` the data set of (`spec`, `base_dir`) in this process: how a Dask worker
+    gets the data the client loaded, without files or a working folder of its own."""
+    _keep(_SHIPPED, (spec, base_dir), data)
+
+
+def _stamp(spec: Any, base_dir: str) -> tuple:
+    """A data file's size and modification time (empty for bundled sets and generators)."""
+    if getattr(spec, "source", None) != "file" or not spec.path:
+        return ()
+    try:
+        stat = (Path(base_dir) / spec.path).stat()
+    except OSError:
+        return ()                                      # load_dataset says what is wrong
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _keep(cache: dict, key: Any, value: Any) -> None:
+    if key not in cache and len(cache) >= KEPT_DATASETS:
+        cache.pop(next(iter(cache)))                   # the oldest
+    cache[key] = value
+
+
+_FOLDS: dict[tuple[Any, int, int], tuple[Dataset, tuple[Fold, ...]]] = {}
+
+
 def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...]:
-    """Every fold of the protocol, the same for all trials (split by the experiment's seed)."""
-    from runtime.data.protocol import make_folds
-    return tuple(make_folds(protocol, dataset(spec, base_dir), seed))
+    """Every fold of the protocol, the same for all trials (split by the experiment's seed);
+    made once per loaded data set (keyed by its identity: arrays are not hashable)."""
+    data = dataset(spec, base_dir)
+    key = (protocol, id(data), seed)
+    if key not in _FOLDS or _FOLDS[key][0] is not data:
+        from runtime.data.protocol import make_folds
+        _keep(_FOLDS, key, (data, tuple(make_folds(protocol, data, seed))))
+    return _FOLDS[key][1]
 
 
 def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fold:

@@ -44,3 +44,24 @@ def test_an_unreachable_scheduler_is_a_clear_error(tiny_spec, tmp_path, capsys, 
                    "--scheduler", f"tcp://127.0.0.1:{port}"])
     assert status == 1
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_workers_need_no_data_files_the_client_ships_the_data(tmp_path, monkeypatch):
+    """The workers start in another folder; the spec's data path is relative to the client's
+    folder. Without the data shipped from the client, every trial would fail (file not found)."""
+    from .test_trust import write_points
+    elsewhere = tmp_path / "workers"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)                       # the workers' working folder
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster, \
+            distributed.Client(cluster) as client:
+        write_points(tmp_path / "client" / "d")
+        monkeypatch.chdir(tmp_path / "client")
+        import spec_lang
+        exp = spec_lang.load("d/spec.spec")
+        assert not exp.base_dir.is_absolute()
+        remote = runtime.run(exp, out=tmp_path / "dask", client=client)
+    assert set(remote["state"]) == {"complete"}
+    local = runtime.run(exp, out=tmp_path / "local", jobs=1)
+    pd.testing.assert_frame_equal(stable(local), stable(remote))

@@ -9,11 +9,14 @@ from typing import Any, Callable, Iterator
 
 from spec_lang.experiment import Experiment
 
+from runtime.errors import NnspecError
 from runtime.execution.jobs import Job, MemberState, dataset, provide_dataset, run_job
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
 WORKER_IDLE_S = 300       # idle local workers stay this long, for the next batch or run
+DASK_CHECK_S = 2.0        # how often a Dask run looks at its cluster while it waits
+NO_WORKERS_S = 60.0       # a cluster with no worker for this long ends the run
 
 
 def default_jobs() -> int:
@@ -127,17 +130,66 @@ def _ship(exp: Experiment, client: Any) -> Any:
 
 
 def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
-    from distributed import as_completed
-    slots = max(1, sum(client.nthreads().values()))
+    """Keep every Dask worker thread busy; a cluster that dies, or that has no worker left for
+    `NO_WORKERS_S`, ends the run with an NnspecError (the finished trials are stored)."""
+    from distributed import wait
+    try:
+        client.wait_for_workers(1, timeout=NO_WORKERS_S)
+    except TimeoutError:
+        raise _no_workers() from None
+    except Exception as exc:
+        raise _cluster_lost(exc) from None
     data = _ship(exp, client)
-    futures = as_completed()
-    running = 0
+    running: set[Any] = set()
+    idle_since: float | None = None
     while True:
-        while running < slots and (job := next_job()) is not None:
-            futures.add(client.submit(_on_dask_worker, exp, job, data, pure=False))
-            running += 1
+        slots = _dask_slots(client)
+        while len(running) < slots and (job := next_job()) is not None:
+            running.add(client.submit(_on_dask_worker, exp, job, data, pure=False))
         if not running:
             return
-        future = next(futures)
-        running -= 1
-        yield future.result()
+        try:
+            done = wait(running, timeout=DASK_CHECK_S, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        except Exception as exc:                         # the scheduler went away
+            raise _cluster_lost(exc) from None
+        if not done:
+            idle_since = idle_since or time.monotonic()
+            if _dask_slots(client, empty=0) == 0 and time.monotonic() - idle_since > NO_WORKERS_S:
+                raise _no_workers()
+            continue
+        idle_since = None
+        for future in done:
+            running.discard(future)
+            try:
+                yield future.result()
+            except Exception as exc:
+                if future.status in ("cancelled", "lost") or _is_comm_error(exc):
+                    raise _cluster_lost(exc) from None
+                raise
+
+
+def _dask_slots(client: Any, empty: int = 1) -> int:
+    """The worker threads of the cluster (`empty` when it has none, or cannot say)."""
+    try:
+        return sum(client.nthreads().values()) or empty
+    except Exception as exc:
+        raise _cluster_lost(exc) from None
+
+
+def _is_comm_error(exc: BaseException) -> bool:
+    from distributed.comm.core import CommClosedError
+    return isinstance(exc, (CommClosedError, OSError)) or type(exc).__name__.endswith(
+        "CancelledError")
+
+
+def _no_workers() -> NnspecError:
+    return NnspecError(f"the Dask cluster has had no worker for {NO_WORKERS_S:.0f} s: start "
+                       "workers (dask worker ADDRESS) and run again; the finished trials are "
+                       "stored")
+
+
+def _cluster_lost(exc: BaseException) -> NnspecError:
+    return NnspecError(f"lost the Dask cluster mid-run ({type(exc).__name__}: {exc}): the "
+                       "finished trials are stored; run again (same --out) to resume")

@@ -65,3 +65,40 @@ def test_workers_need_no_data_files_the_client_ships_the_data(tmp_path, monkeypa
     assert set(remote["state"]) == {"complete"}
     local = runtime.run(exp, out=tmp_path / "local", jobs=1)
     pd.testing.assert_frame_equal(stable(local), stable(remote))
+
+
+def test_a_cluster_without_workers_is_a_clear_error_not_a_hang(tiny_spec, tmp_path,
+                                                               monkeypatch):
+    from runtime.errors import NnspecError
+    from runtime.execution import executor
+    monkeypatch.setattr(executor, "NO_WORKERS_S", 1.0)
+    monkeypatch.setattr(executor, "DASK_CHECK_S", 0.2)
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster, \
+            distributed.Client(cluster) as client:
+        with pytest.raises(NnspecError, match="no worker for 1 s"):
+            runtime.run(tiny_spec, out=tmp_path, client=client)
+
+
+def test_a_scheduler_that_dies_mid_run_is_a_clear_error(tmp_path, monkeypatch):
+    import threading
+    from runtime.errors import NnspecError
+    from runtime.execution import executor
+    from .test_trust import SLOW
+    monkeypatch.setattr(executor, "DASK_CHECK_S", 0.2)
+    spec = tmp_path / "slow.spec"
+    spec.write_text(SLOW.replace("epochs 60", "epochs 400"))
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
+                                       dashboard_address=None, processes=True)
+    client = distributed.Client(cluster)
+    try:
+        stopper = threading.Timer(3.0, cluster.close)
+        stopper.start()
+        with pytest.raises(NnspecError, match="lost the Dask cluster mid-run"):
+            runtime.run(spec, out=tmp_path / "run", client=client)
+        stopper.join()
+    finally:
+        client.close()
+        cluster.close()
+    store = runtime.execution.store.RunStore(tmp_path / "run" / "store.sqlite", readonly=True)
+    assert store.runs()[0]["status"] == "failed"

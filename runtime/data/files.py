@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import math
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -174,14 +175,24 @@ def _read_npz(path: Path, spec: DataSpec) -> Raw:
                         "numeric (object arrays are refused)", path=where) from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"not a readable .npz file ({_first_line(exc)})", path=where) from None
+    if not arrays:
+        raise DataError("the archive holds no arrays (an .npz needs arrays X and y)", path=where)
     for key in ("X", "y"):
         if key not in arrays:
             raise DataError(f"no array named '{key}'{did_you_mean(key, list(arrays))}; the file "
-                            f"holds: {', '.join(arrays) or 'nothing'}", path=where, column=key)
+                            f"holds: {', '.join(arrays)}", path=where, column=key)
     X, y = arrays["X"], arrays["y"]
+    for key, array in (("X", X), ("y", y)):
+        if np.iscomplexobj(array):    # a float cast would drop the imaginary part silently
+            raise DataError(f"holds complex numbers ({array.dtype}); nnspec trains on real "
+                            "values: store the real and imaginary parts as separate columns",
+                            path=where, column=key)
     if X.ndim < 2 or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DataError(f"X must be a numeric array of shape (examples, features); got "
                         f"{X.dtype} of shape {X.shape}", path=where, column="X")
+    if X.shape[0] == 0 or X.size == 0:
+        raise DataError(f"X holds no {'examples' if X.shape[0] == 0 else 'features'} (shape "
+                        f"{X.shape})", path=where, column="X")
     X = X.reshape(X.shape[0], -1)    # images (n, h, w) become (n, h*w) feature vectors
     names = _npz_names(arrays, X.shape[1], where)
     check_finite(X.astype(np.float64), names, where)
@@ -209,6 +220,9 @@ def _read_svmlight(path: Path, spec: DataSpec) -> Raw:
     n, d = X.shape
     if n == 0:
         raise DataError("the file holds no examples", path=where)
+    if X.nnz == 0:
+        raise DataError(f"the file holds {n} labels but no feature values (index:value pairs)",
+                        path=where)
     if n * d * 8 > MAX_DENSE_BYTES:
         raise DataError(f"{n} examples x {d} features would take {n * d * 8 / 1024**3:.1f} GB "
                         f"as a dense float64 array (limit {MAX_DENSE_BYTES / 1024**3:.0f} GB): "
@@ -237,6 +251,38 @@ def check_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
                         f"{advice}", path=where, column=name)
     listed = ", ".join(f"'{n}' ({c}, first at data row {r})" for n, (c, r) in counts.items())
     raise DataError(f"missing or infinite values in columns {listed}: {advice}", path=where)
+
+
+def max_magnitude(dtype: str | np.dtype, n: int) -> float:
+    """The largest |value| whose statistics over `n` examples stay finite in `dtype`.
+
+    Means, variances (standardize, PCA, the regression target's scaling), squared-error losses
+    and weight gradients each sum `n` squared deviations; a deviation is at most twice the
+    largest magnitude M, so n * (2M)**2 must not exceed the dtype's largest number.
+    """
+    return math.sqrt(float(np.finfo(dtype).max) / max(n, 1)) / 2
+
+
+def check_magnitude(X: np.ndarray, names: tuple[str, ...], where: str, *, dtype: str,
+                    advice: str, stage: str = "", rows: np.ndarray | None = None) -> None:
+    """Refuse values beyond `max_magnitude(dtype, len(X))`: name the first such column, how
+    many values, the first data row and the bound. `X` is finite, (n, d); `stage` says where;
+    `rows` are the file's row indices of X's rows (default: X is the whole file)."""
+    bound = max_magnitude(dtype, X.shape[0])
+    bad = np.abs(X) > bound
+    cols = np.flatnonzero(bad.any(axis=0))
+    if cols.size == 0:
+        return
+    j = int(cols[0])
+    at = np.flatnonzero(bad[:, j])
+    row = int(at[np.argmin(rows[at])] if rows is not None else at[0])   # first in the file
+    shown = data_row(int(rows[row]) if rows is not None else row)
+    more = f" (and {cols.size - 1} more column(s))" if cols.size > 1 else ""
+    raise DataError(f"{int(bad[:, j].sum())} value(s) too large{stage} (first at data row "
+                    f"{shown}: {X[row, j]:.3g}){more}: over {X.shape[0]} examples, the "
+                    f"squares of values beyond {bound:.2g} sum past {dtype}'s largest number, "
+                    f"so variances and losses overflow; {advice}", path=where,
+                    column=names[j] if j < len(names) else f"x{j}")
 
 
 def _is_number(text: str) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
+from runtime.data.files import check_magnitude
 from runtime.errors import DataError
 from spec_lang.config import PCA, Log, PreprocessStep, Quantile, Standardize
 
@@ -129,6 +130,14 @@ class Preprocessor:
             X = APPLY[kind](arrays, X)
         return np.ascontiguousarray(X, dtype=np.float64)
 
+    def names_out(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The names of `transform`'s columns given those of its input: PCA's are pc0, pc1..."""
+        if "pca" not in self.kinds:
+            return tuple(names)
+        width = next(a["components"].shape[0] for k, a in zip(self.kinds, self.arrays)
+                     if k == "pca")
+        return tuple(f"pc{j}" for j in range(width))
+
     def state(self) -> dict[str, np.ndarray]:
         """Every fitted array under `"<i>.<name>"`, plus `steps` and `n_features_in`."""
         out: dict[str, np.ndarray] = {"steps": np.array(self.kinds, dtype=np.str_),
@@ -169,6 +178,19 @@ def fit_preprocess(steps: tuple[PreprocessStep, ...], X_train: np.ndarray,
         fitted.append(arrays)
         names = names if kind != "pca" else tuple(f"pc{j}" for j in range(X.shape[1]))
     return Preprocessor(kinds, fitted, np.asarray(X_train).shape[1])
+
+
+def check_trainable(prep: Preprocessor, X: np.ndarray, train: np.ndarray, dtype: str,
+                    feature_names: tuple[str, ...], where: str) -> None:
+    """Refuse training features `X[train]` whose magnitude after `prep` the network cannot train
+    on in `dtype` (`runtime.data.files.max_magnitude`): e.g. raw values of 1e30 without
+    standardize in float32. Raises DataError naming the column and the file's row."""
+    steps = ", ".join(prep.kinds) or "none"
+    advice = ("standardize it (preprocess standardize)" if dtype == "float64" else
+              "standardize it (preprocess standardize) or train in float64 (dtype float64)")
+    check_magnitude(prep.transform(X[train]), prep.names_out(feature_names), where,
+                    dtype=dtype, advice=advice, rows=train,
+                    stage=f" for {dtype} training after preprocessing ({steps})")
 
 
 # ------------------------------------------------------------------------------------------ small

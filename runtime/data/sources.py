@@ -12,11 +12,14 @@ from typing import Any, Callable
 import numpy as np
 from sklearn import datasets as skd
 
-from runtime.data.files import Raw, data_row, did_you_mean, load_file
+from runtime.data.files import Raw, check_magnitude, data_row, did_you_mean, load_file
 from runtime.errors import DataError
 from runtime.types import Dataset
 from spec_lang.config import BUNDLED, GENERATORS, TASKS, DataSpec
 
+# Every statistic of the raw data (preprocessing, the regression target's scaling, metrics in the
+# target's units) is computed in float64, whatever dtype the network trains in.
+RESCALE = "rescale the column (another unit, or its log) or drop those rows"
 MAX_CLASSES = 50                     # inference: at most this many distinct integer values ...
 CLASS_RATIO = 5                      # ... and fewer than n / CLASS_RATIO of them -> classification
 
@@ -106,8 +109,6 @@ def _generate(spec: DataSpec) -> Raw:
     return Raw(X, y, names, spec.source, "y", task)
 
 
-
-
 # ------------------------------------------------------------------------- validation, the task
 def finish(raw: Raw, task: str | None) -> Dataset:
     """Check a raw source (finite features, a usable target), settle the task, encode labels."""
@@ -122,10 +123,16 @@ def finish(raw: Raw, task: str | None) -> Dataset:
         raise DataError(f"the target has shape {y.shape} but there are {X.shape[0]} examples",
                         path=raw.where, column=raw.target)
     _check_target_values(y, raw)
+    check_magnitude(X, raw.feature_names, raw.where, dtype="float64", advice=RESCALE)
     task = task or raw.task or infer_task(y)
     if task not in TASKS:
         raise DataError(f"unknown task '{task}'{did_you_mean(task, TASKS)}", path=raw.where)
     y, classes = TARGET_ENCODERS[task](y, raw)
+    if task == "regression":     # labels are only compared; regression targets are squared
+        targets = y.reshape(len(y), -1)
+        names = (raw.target,) if y.ndim == 1 else tuple(
+            f"{raw.target}[{j}]" for j in range(targets.shape[1]))
+        check_magnitude(targets, names, raw.where, dtype="float64", advice=RESCALE)
     n_classes = len(classes) if task == "classification" else (
         y.shape[1] if task == "multilabel" else 0)
     return Dataset(X, y, task, n_classes, raw.feature_names,

@@ -3,6 +3,7 @@ names the file and the column."""
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -278,3 +279,100 @@ def test_svmlight_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_unknown_source() -> None:
     with pytest.raises(DataError, match="did you mean 'iris'"):
         load_dataset(DataSpec(source="irsi"), Path("."))
+
+
+# ------------------------------------------------------------ magnitudes, complex, empty files
+def test_the_magnitude_bound_is_where_a_sum_of_squares_overflows() -> None:
+    """Independent check of max_magnitude: n deviations of (just under) twice the bound square
+    and sum to a finite number in the dtype; 1% over twice the bound overflows."""
+    for dtype, n in (("float64", 150), ("float64", 10**6), ("float32", 1000)):
+        deviation = 2 * datafiles.max_magnitude(dtype, n)
+        with np.errstate(over="ignore"):
+            for factor, finite in ((0.99, True), (1.01, False)):
+                values = np.full(n, deviation * factor, dtype=dtype)
+                assert np.isfinite(np.sum(values ** 2, dtype=dtype)) == finite
+
+
+def test_values_too_large_to_train_on_are_refused(tmp_path: Path) -> None:
+    """1e308 used to pass the checks, then every trial 'diverged' (a message about the rate)."""
+    X = np.random.default_rng(0).standard_normal((50, 2))
+    X[7, 1] = 1e308
+    np.savez(tmp_path / "big.npz", X=X, y=np.arange(50) % 2)
+    message = error_of(tmp_path, "big.npz")
+    assert "big.npz: column 'x1': 1 value(s) too large" in message
+    assert "data row 8: 1e+308" in message and "float64" in message
+    rows = "".join(f"{1e300 if i == 3 else i},{i},{i % 2}\n" for i in range(40))
+    message = error_of(write(tmp_path, "big.csv", "a,b,y\n" + rows), "big.csv")
+    assert "big.csv: column 'a'" in message and "data row 4" in message
+    lines = "".join(f"{i % 2} 1:{1e300 if i == 5 else i} 2:1\n" for i in range(40))
+    message = error_of(write(tmp_path, "big.svm", lines), "big.svm")
+    assert "big.svm: column 'x0'" in message and "data row 6" in message
+
+
+def test_a_regression_target_too_large_is_refused_but_large_labels_are_not(tmp_path: Path
+                                                                            ) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "y.npz", X=rng.standard_normal((60, 2)), y=rng.random(60) * 1e200)
+    message = error_of(tmp_path, "y.npz")
+    assert "y.npz: column 'y'" in message and "too large" in message
+    labels = np.where(np.arange(60) % 2 == 0, 0.0, 1e300)     # two classes: only compared
+    np.savez(tmp_path / "labels.npz", X=rng.standard_normal((60, 2)), y=labels)
+    assert load_file(tmp_path, "labels.npz").task == "classification"
+
+
+def test_training_features_are_checked_against_the_training_dtype() -> None:
+    """Raw 1e30 is fine for float64 statistics, but squares past float32's range: refused
+    without a rescaling step in float32, accepted in float64 or after standardize."""
+    from runtime.data.preprocess import check_trainable, fit_preprocess
+    from spec_lang.config import Standardize
+    X = np.random.default_rng(0).standard_normal((100, 3))
+    X[:, 1] *= 1e30
+    train = np.arange(10, 100)
+    none = fit_preprocess((), X[train])
+    with pytest.raises(DataError) as info:
+        check_trainable(none, X, train, "float32", ("a", "b", "c"), "d.npz")
+    message = str(info.value)
+    assert message.startswith("d.npz: column 'b': ") and "float32" in message
+    assert "data row 11" in message and "dtype float64" in message   # the file's row
+    check_trainable(none, X, train, "float64", ("a", "b", "c"), "d.npz")
+    standardized = fit_preprocess((Standardize(),), X[train])
+    check_trainable(standardized, X, train, "float32", ("a", "b", "c"), "d.npz")
+
+
+def test_complex_npz_arrays_are_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "cx.npz", X=rng.random((20, 2)) + 1j, y=np.arange(20) % 2)
+    np.savez(tmp_path / "cy.npz", X=rng.random((20, 2)), y=np.arange(20) % 2 + 0j)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # used to be a bare ComplexWarning
+        message = error_of(tmp_path, "cx.npz")
+        assert "cx.npz: column 'X': holds complex numbers (complex128)" in message
+        assert "column 'y': holds complex numbers" in error_of(tmp_path, "cy.npz")
+
+
+@pytest.mark.parametrize("arrays, expected", [
+    ({}, "the archive holds no arrays"),
+    ({"X": np.zeros((0, 3)), "y": np.zeros(0)}, "column 'X': X holds no examples"),
+    ({"X": np.zeros((5, 0)), "y": np.zeros(5)}, "column 'X': X holds no features"),
+    ({"X": np.zeros((0, 8, 8)), "y": np.zeros(0)}, "X holds no examples"),
+])
+def test_empty_npz_files_are_clear_errors(tmp_path: Path, arrays: dict, expected: str) -> None:
+    np.savez(tmp_path / "e.npz", **arrays)
+    assert expected in error_of(tmp_path, "e.npz")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "no examples"),
+    ("# only a comment\n", "no examples"),
+    ("1\n0\n1\n", "3 labels but no feature values"),
+])
+def test_empty_svmlight_files_are_clear_errors(tmp_path: Path, text: str, expected: str
+                                               ) -> None:
+    message = error_of(write(tmp_path, "e.svm", text), "e.svm")
+    assert message.startswith("e.svm: ") and expected in message
+
+
+@pytest.mark.parametrize("text", ["\n\n", "a,b,y\n\n\n"])
+def test_blank_csv_files_are_clear_errors(tmp_path: Path, text: str) -> None:
+    message = error_of(write(tmp_path, "e.csv", text), "e.csv")
+    assert message.startswith("e.csv: the file ")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -9,9 +10,17 @@ from typing import Any, Callable
 import spec_lang
 from spec_lang import SpecError
 
+from runtime import __version__
 from runtime.errors import NnspecError
 
 SCHEDULER_TIMEOUT = "10s"   # how long `--scheduler` waits to connect
+SCHEDULER_SCHEMES = ("tcp", "tls")
+EXIT_SIGPIPE = 128 + 13      # what a shell reports for a command ended by SIGPIPE (`| head`)
+
+
+class UsageError(Exception):
+    """A bad command-line value found after parsing (exit 2, like argparse's own errors)."""
+
 
 EXAMPLES = {
     "check": "examples:\n  nnspec check specs/*.spec\n  nnspec check --gradients --overfit "
@@ -32,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="nnspec", description="Run neural-network experiments from a plain-text spec.",
         epilog="Run 'nnspec COMMAND --help' for a command's options.")
+    top.add_argument("--version", action="version", version=f"nnspec {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
@@ -49,19 +59,24 @@ def _parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="rewrite the files in place")
     mode.add_argument("--check", action="store_true",
-                      help="exit 1 if a file is not in canonical form; print nothing else")
+                      help="print nothing on stdout; name each file that is not in canonical "
+                           "form on stderr and exit 1")
     p = command("run", "Train and search as the spec says; print and save the results.")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--out", type=Path, help="run folder (default: runs/<experiment name>)")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="parallel trials, each with one BLAS thread (default: the cores)")
-    p.add_argument("--scheduler", help="address of a Dask scheduler to run the trials on")
+    p.add_argument("--jobs", type=jobs_count, default=None, metavar="N",
+                   help="parallel trials, each with one BLAS thread (default, or -1: the "
+                        "cores)")
+    p.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
+                   help="a Dask scheduler to run the trials on: tcp://HOST:PORT or "
+                        "tls://HOST:PORT (HOST:PORT means tcp)")
     p.add_argument("--fresh", action="store_true",
-                   help="forget the trials stored by an earlier run in the same folder")
+                   help="forget the trials and artifacts an earlier run left in the folder")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
     p = command("show", "Print the summary and the chosen configuration of a finished run.")
     p.add_argument("run", type=Path, metavar="RUN")
-    p.add_argument("--top", type=int, default=10, help="configurations to list (default 10)")
+    p.add_argument("--top", type=positive_int, default=10, metavar="N",
+                   help="configurations to list (default 10)")
     p = command("report", "Write plots of a finished run (learning curves, hyper-parameter "
                 "effects) to RUN/report/.")
     p.add_argument("run", type=Path, metavar="RUN")
@@ -73,18 +88,82 @@ def _parser() -> argparse.ArgumentParser:
     return top
 
 
+def jobs_count(text: str) -> int:
+    """`--jobs`: a positive number of workers, or -1 for every core (as joblib and scikit-learn)."""
+    value = _int(text)
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of workers, or -1 for "
+                                         f"every core; got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: '{text}'") from None
+
+
+def scheduler_address(text: str) -> str:
+    """`--scheduler`: a Dask scheduler's `tcp://HOST:PORT` or `tls://HOST:PORT` (a bare
+    HOST:PORT is tcp), returned with its scheme; anything else is a usage error."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    example = "e.g. tcp://127.0.0.1:8786"
+    if scheme not in SCHEDULER_SCHEMES:
+        raise argparse.ArgumentTypeError(f"'{text}': a Dask scheduler address starts with "
+                                         f"tcp:// or tls://, not {scheme}:// ({example})")
+    host, colon, port = rest.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")    # IPv6: [::1]:8786
+    if not colon or not _valid_host(host, bracketed) or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"'{text}': give the scheduler's host and port, "
+                                         f"HOST:PORT, PORT from 1 to 65535 ({example})")
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def _valid_host(host: str, bracketed: bool) -> bool:
+    if bracketed:
+        return len(host) > 2 and all(ch in "0123456789abcdefABCDEF:." for ch in host[1:-1])
+    return bool(host) and not any(ch in host for ch in "/:@?# \t")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `nnspec` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()          # a closed pipe shows here, not at interpreter exit
+        return status
     except (SpecError, NnspecError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"nnspec {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:         # `nnspec show RUN | head`: the reader has what it wanted
+        _drop_stdout()
+        return EXIT_SIGPIPE
     except KeyboardInterrupt:
         print("interrupted: finished trials are stored; run again to resume", file=sys.stderr)
         return 130
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again
+    (the recipe of Python's `signal` documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -125,21 +204,56 @@ def _fmt(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from runtime.cli import checks
+    from runtime.execution import executor, runner
     from runtime.report import console
-    from runtime.execution import runner
     exp = spec_lang.load(args.file)
     out = args.out or Path("runs") / exp.name
-    if args.fresh:
-        (out / "store.sqlite").unlink(missing_ok=True)
+    check_out_folder(out)
+    checks.run_checks(exp)         # data errors before any worker starts (exit 1)
+    make_out_folder(out)
+    jobs = executor.default_jobs() if args.jobs == -1 else args.jobs
     client = _dask_client(args.scheduler) if args.scheduler else None
     try:
         with console.RunProgress(exp, quiet=args.quiet) as progress:
-            table = runner.run(exp, out=out, jobs=args.jobs, client=client, progress=progress)
+            table = runner.run(exp, out=out, jobs=jobs, client=client, progress=progress,
+                               fresh=args.fresh)
+    except _lost_scheduler_errors(client) as exc:
+        raise NnspecError(f"lost the Dask scheduler at {args.scheduler} during the run "
+                          f"({_first_line(exc)}): the trials that finished are stored in "
+                          f"{out}; run again to resume") from None
     finally:
         if client is not None:
             client.close()
     console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
     return 0
+
+
+def check_out_folder(out: Path) -> None:
+    """`run --out`: a folder that exists or can be made, and written in; else UsageError.
+    Nothing is created here (the runner makes the folder)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    parent = out
+    while not parent.exists():            # the nearest existing folder will hold the new ones
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: {parent} is not a folder, so none can be made in it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot write in {parent.resolve()} (permission "
+                         "denied or a read-only file system)")
+
+
+def make_out_folder(out: Path) -> None:
+    """Make the run folder and write a probe file in it (permissions, read-only or special
+    file systems: what `os.access` cannot tell, e.g. for root); UsageError when that fails."""
+    import tempfile
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _dask_client(address: str) -> Any:
@@ -153,6 +267,21 @@ def _dask_client(address: str) -> Any:
         raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
+def _lost_scheduler_errors(client: Any) -> tuple[type[BaseException], ...]:
+    """What a Dask run raises when its scheduler goes away: its futures are cancelled
+    (FutureCancelledError is a CancelledError) or its connection closes. () without Dask."""
+    if client is None:
+        return ()
+    from concurrent.futures import CancelledError
+
+    from distributed.comm import CommClosedError
+    return CancelledError, CommClosedError
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def _show(args: argparse.Namespace) -> int:
     from runtime.report import console
     console.show_run(args.run, top=args.top)
@@ -161,7 +290,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from runtime.report import plots
-    for path in report.write_report(args.run):
+    for path in plots.write_report(args.run):
         print(path)
     return 0
 

@@ -1,6 +1,7 @@
 """Terminal output of a run: live progress, the final table, `nnspec show`."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -17,8 +18,18 @@ from spec_lang.experiment import Experiment
 from runtime.errors import NnspecError
 from runtime.execution.results import border_message
 
-console = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
+
+class _Console(Console):
+    """rich's Console, but a closed pipe (`nnspec show RUN | head`) raises BrokenPipeError for
+    the command to handle like any other output (rich itself would exit with status 1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+console = _Console(stderr=True)
+out = _Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
 
 
 class RunProgress:
@@ -55,6 +66,8 @@ class RunProgress:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:                       # best.json writes NaN as null
+        return ""
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.3g}"
     return str(value)
@@ -66,7 +79,7 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
     rank = f"rank_{metric}"
     shown = summary.sort_values(rank).head(top) if rank in summary else summary.head(top)
     params = [c for c in summary.columns if c.startswith("param_")]
-    fidelity = summary["fidelity"].nunique() > 1        # successive halving: say which rung
+    fidelity = "fidelity" in summary and summary["fidelity"].nunique() > 1   # halving's rung
     cols = ["rank", *[p[len("param_"):] for p in params], *(["fidelity"] if fidelity else []),
             f"{metric} mean ± std", "n", "epochs"]
     table = Table(*cols, title=f"best configurations by {metric}")
@@ -115,12 +128,69 @@ def print_results(table: pd.DataFrame, run_dir: Path, notes: bool) -> None:
 
 def show_run(run_dir: Path, top: int = 10) -> None:
     """`nnspec show RUN`."""
-    try:
-        summary = pd.read_csv(run_dir / "summary.csv")
-        best = json.loads((run_dir / "best.json").read_text())
-    except FileNotFoundError as exc:
-        raise NnspecError(f"{run_dir}: not a finished run ({Path(exc.filename).name} is "
-                          "missing)") from None
-    summary.attrs["metric"] = best.get("metric", "valid_error")
+    best = read_best(run_dir / "best.json")
+    summary = read_summary(run_dir / "summary.csv", best["metric"])
+    summary.attrs["metric"] = best["metric"]
     out.print(summary_table(summary, top))
     print_best(best)
+
+
+def read_best(path: Path) -> dict[str, Any]:
+    """A run's best.json, checked to have what `print_best` shows; NnspecError naming the file."""
+    text = _read_artifact(path)
+    try:
+        best = json.loads(text)
+    except ValueError as exc:
+        raise NnspecError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(best, dict) or not isinstance(best.get("metric"), str):
+        raise NnspecError(f"{path}: not the record of a finished run (no 'metric')")
+    chosen = best.get("outer_folds", [best])
+    if not isinstance(chosen, list) or not chosen or not all(map(_is_choice, chosen)) \
+            or not isinstance(best.get("test") or {}, dict) \
+            or not isinstance(best.get("messages", []), list):
+        raise NnspecError(f"{path}: not the record of a finished run (a chosen configuration "
+                          "needs 'trial', 'params' and 'valid' with metric, mean, std and n)")
+    return best
+
+
+def _is_choice(item: Any) -> bool:
+    valid = item.get("valid") if isinstance(item, dict) else None
+    return (isinstance(valid, dict) and {"metric", "mean", "std", "n"} <= valid.keys()
+            and "trial" in item and isinstance(item.get("params"), dict)
+            and isinstance(item.get("borders") or {}, dict)
+            and isinstance(item.get("test") or {}, dict))
+
+
+def read_summary(path: Path, metric: str) -> pd.DataFrame:
+    """A run's summary.csv with the columns the table shows; NnspecError naming the file."""
+    text = _read_artifact(path)
+    try:
+        summary = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, ValueError) as exc:    # EmptyDataError is a ValueError
+        raise NnspecError(f"{path}: not a readable CSV table ({_first_line(exc)})") from None
+    needed = [f"mean_{metric}", f"std_{metric}", "n", "n_complete"]
+    missing = [c for c in needed if c not in summary.columns]
+    if missing:
+        raise NnspecError(f"{path}: not the summary of a finished run (no column "
+                          f"{', '.join(missing)})")
+    if summary.empty:
+        raise NnspecError(f"{path}: the summary holds no configuration")
+    return summary
+
+
+def _read_artifact(path: Path) -> str:
+    """The text of a run artifact; NnspecError when it is missing, unreadable or empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NnspecError(f"{path.parent}: not a finished run ({path.name} is missing)"
+                          ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NnspecError(f"{path}: cannot read it ({_first_line(exc)})") from None
+    if not text.strip():
+        raise NnspecError(f"{path}: the file is empty")
+    return text
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -24,7 +24,7 @@ class _Console(Console):
     the command to handle like any other output (rich itself would exit with status 1)."""
 
     def on_broken_pipe(self) -> None:
-        self.quiet = True
+        del self._buffer[:]       # drop what could not be written, but stay usable (not quiet)
         raise BrokenPipeError
 
 

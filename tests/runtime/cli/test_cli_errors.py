@@ -194,6 +194,8 @@ def test_show_into_a_closed_pipe_exits_quietly(finished_run, monkeypatch, capsys
         monkeypatch.undo()
         stdout.close()
     assert capsys.readouterr().err == ""
+    assert main(["show", str(finished_run)]) == 0      # the console still prints afterwards
+    assert "chosen trial" in capsys.readouterr().out
 
 
 def test_predict_piped_to_head_exits_quietly(finished_run, tmp_path):

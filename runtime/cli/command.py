@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import spec_lang
 from spec_lang import SpecError
@@ -13,8 +13,6 @@ from spec_lang import SpecError
 from runtime import __version__
 from runtime.errors import NnspecError
 
-SCHEDULER_TIMEOUT = "10s"   # how long `--scheduler` waits to connect
-SCHEDULER_SCHEMES = ("tcp", "tls")
 EXIT_SIGPIPE = 128 + 13      # what a shell reports for a command ended by SIGPIPE (`| head`)
 
 
@@ -67,9 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=jobs_count, default=None, metavar="N",
                    help="parallel trials, each with one BLAS thread (default, or -1: the "
                         "cores)")
-    p.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
-                   help="a Dask scheduler to run the trials on: tcp://HOST:PORT or "
-                        "tls://HOST:PORT (HOST:PORT means tcp)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
+                       help="a Dask scheduler to run the trials on: tcp://HOST:PORT or "
+                            "tls://HOST:PORT (HOST:PORT means tcp)")
+    where.add_argument("--cluster", type=local_cluster, metavar="local:N",
+                       help="start a Dask cluster of N single-threaded worker processes on "
+                            "this machine for the run")
     p.add_argument("--fresh", action="store_true",
                    help="forget the trials and artifacts an earlier run left in the folder")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
@@ -113,28 +115,22 @@ def _int(text: str) -> int:
 
 
 def scheduler_address(text: str) -> str:
-    """`--scheduler`: a Dask scheduler's `tcp://HOST:PORT` or `tls://HOST:PORT` (a bare
-    HOST:PORT is tcp), returned with its scheme; anything else is a usage error."""
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "tcp", text
-    example = "e.g. tcp://127.0.0.1:8786"
-    if scheme not in SCHEDULER_SCHEMES:
-        raise argparse.ArgumentTypeError(f"'{text}': a Dask scheduler address starts with "
-                                         f"tcp:// or tls://, not {scheme}:// ({example})")
-    host, colon, port = rest.rpartition(":")
-    bracketed = host.startswith("[") and host.endswith("]")    # IPv6: [::1]:8786
-    if not colon or not _valid_host(host, bracketed) or not port.isdigit() \
-            or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"'{text}': give the scheduler's host and port, "
-                                         f"HOST:PORT, PORT from 1 to 65535 ({example})")
-    return f"{scheme}://{host}:{int(port)}"
+    """`--scheduler`: `runtime.execution.cluster.scheduler_address`, as a usage error."""
+    from runtime.execution import cluster
+    try:
+        return cluster.scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _valid_host(host: str, bracketed: bool) -> bool:
-    if bracketed:
-        return len(host) > 2 and all(ch in "0123456789abcdefABCDEF:." for ch in host[1:-1])
-    return bool(host) and not any(ch in host for ch in "/:@?# \t")
+def local_cluster(text: str) -> str:
+    """`--cluster local:N`: checked here, started by the runner."""
+    from runtime.execution import cluster
+    try:
+        cluster.local_workers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,18 +209,14 @@ def _run(args: argparse.Namespace) -> int:
     checks.run_checks(exp)         # data errors before any worker starts (exit 1)
     make_out_folder(out)
     jobs = executor.default_jobs() if args.jobs == -1 else args.jobs
-    client = _dask_client(args.scheduler) if args.scheduler else None
     try:
         with console.RunProgress(exp, quiet=args.quiet) as progress:
-            table = runner.run(exp, out=out, jobs=jobs, client=client, progress=progress,
-                               fresh=args.fresh)
-    except _lost_scheduler_errors(client) as exc:
-        raise NnspecError(f"lost the Dask scheduler at {args.scheduler} during the run "
-                          f"({_first_line(exc)}): the trials that finished are stored in "
-                          f"{out}; run again to resume") from None
-    finally:
-        if client is not None:
-            client.close()
+            table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
+                               cluster=args.cluster, progress=progress, fresh=args.fresh)
+    except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:
+        raise NnspecError(f"lost the Dask scheduler during the run ({_first_line(exc)}): the "
+                          f"trials that finished are stored in {out}; run again to "
+                          "resume") from None
     console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
     return 0
 
@@ -256,21 +248,10 @@ def make_out_folder(out: Path) -> None:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
 
-def _dask_client(address: str) -> Any:
-    try:
-        from distributed import Client
-    except ImportError:
-        raise NnspecError("--scheduler needs Dask: pip install 'nnspec[distributed]'") from None
-    try:
-        return Client(address, timeout=SCHEDULER_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-
-
-def _lost_scheduler_errors(client: Any) -> tuple[type[BaseException], ...]:
+def _lost_scheduler_errors(dask: str | None) -> tuple[type[BaseException], ...]:
     """What a Dask run raises when its scheduler goes away: its futures are cancelled
     (FutureCancelledError is a CancelledError) or its connection closes. () without Dask."""
-    if client is None:
+    if dask is None:
         return ()
     from concurrent.futures import CancelledError
 

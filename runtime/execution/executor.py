@@ -86,10 +86,10 @@ def _import_engine() -> None:
     import runtime.engine.training  # noqa: F401
 
 
-def warm_up(n_jobs: int, client: Any = None) -> None:
+def warm_up(n_jobs: int) -> None:
     """Start the local workers and their imports now, in the background, so that they overlap
     the main process's own start (loading the data, the store) instead of following it."""
-    if client is None and n_jobs > 1:
+    if n_jobs > 1:
         pool = _pool(n_jobs)
         for _ in range(n_jobs):
             pool.submit(_import_engine)
@@ -139,7 +139,10 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
         raise _no_workers() from None
     except Exception as exc:
         raise _cluster_lost(exc) from None
-    data = _ship(exp, client)
+    try:
+        data = _ship(exp, client)
+    except Exception as exc:
+        raise _cluster_lost(exc) from None
     running: set[Any] = set()
     idle_since: float | None = None
     while True:

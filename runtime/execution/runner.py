@@ -18,6 +18,7 @@ from spec_lang.experiment import Experiment
 
 from runtime.execution import executor
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
+from runtime.execution.cluster import dask_client
 from runtime.execution.final import final_model, keep_member, prune_members
 from runtime.execution.jobs import Job, dataset, folds, job_key
 from runtime.execution.keys import canonical_params
@@ -246,7 +247,8 @@ def _describe(borders: dict[str, str | None]) -> str:
 
 def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         jobs: int | None = None, client: Any = None, progress: Progress | None = None,
-        fresh: bool = False, retry_failed: bool = True) -> pd.DataFrame:
+        fresh: bool = False, retry_failed: bool = True, cluster: str | None = None
+        ) -> pd.DataFrame:
     """Run an experiment (or a `.spec` path) and return its trials table.
 
     Writes `spec.spec`, `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out`
@@ -256,16 +258,27 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     the work. `fresh` forgets the
     store and the artifacts of earlier runs first. `jobs` parallel workers (default, or -1:
     the cores), or a Dask `client`. The table's `attrs["best"]` holds the chosen
-    configuration and its test score.
+    configuration and its test score. `client` may also be a scheduler's address
+    (`tcp://HOST:PORT`), and `cluster="local:N"` starts N single-threaded Dask worker processes
+    on this machine for the run.
     """
     exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
     n_jobs = _n_jobs(jobs)
-    executor.warm_up(n_jobs, client)
-    _check_data(exp)
-    if fresh:
-        clear_artifacts(out_dir)
-    runner = _Runner(exp, out_dir, n_jobs, client, progress)
+    with dask_client(client, cluster) as dask:
+        if dask is None:
+            executor.warm_up(n_jobs)
+        _check_data(exp)
+        if fresh:
+            clear_artifacts(out_dir)
+        return _run(exp, out_dir, _Runner(exp, out_dir, n_jobs, dask, progress),
+                    retry_failed)
+
+
+def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool
+         ) -> pd.DataFrame:
+    """The search, the final phase and the artifacts of one run; its record closed at the end
+    (finished, or failed when anything raised)."""
     if not retry_failed:
         runner.replay_since = 0.0
     status = "failed"

@@ -243,7 +243,8 @@ def test_a_scheduler_that_dies_mid_run_is_a_clear_error(tiny_spec, tmp_path, cap
     trials are cancelled, which used to end in a FutureCancelledError traceback."""
     distributed = pytest.importorskip("distributed")
     from runtime.report import console
-    monkeypatch.setattr(command, "SCHEDULER_TIMEOUT", "1s")   # the client's reconnect wait
+    from runtime.execution import cluster as dask_cluster
+    monkeypatch.setattr(dask_cluster, "SCHEDULER_TIMEOUT", "1s")   # the reconnect wait
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                        dashboard_address=None, processes=True)
     report = console.RunProgress.__call__

@@ -34,9 +34,9 @@ def test_nnspec_run_with_a_scheduler_address(tiny_spec, tmp_path, capsys):
 
 def test_an_unreachable_scheduler_is_a_clear_error(tiny_spec, tmp_path, capsys, monkeypatch):
     import socket
-    from runtime.cli import command as cli
     from runtime.cli.command import main
-    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT", "1s")
+    from runtime.execution import cluster
+    monkeypatch.setattr(cluster, "SCHEDULER_TIMEOUT", "1s")
     with socket.socket() as sock:           # a free port on loopback, nothing listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -102,3 +102,34 @@ def test_a_scheduler_that_dies_mid_run_is_a_clear_error(tmp_path, monkeypatch):
         cluster.close()
     store = runtime.execution.store.RunStore(tmp_path / "run" / "store.sqlite", readonly=True)
     assert store.runs()[0]["status"] == "failed"
+
+
+def test_a_local_cluster_started_for_the_run(tiny_spec, tmp_path, capsys):
+    from runtime.cli.command import main
+    local = runtime.run(tiny_spec, out=tmp_path / "local", jobs=1)
+    status = main(["run", str(tiny_spec), "--out", str(tmp_path / "dask"), "--quiet",
+                   "--cluster", "local:2"])
+    assert status == 0
+    remote = pd.read_csv(tmp_path / "dask" / "trials.csv", dtype={"error": str})
+    remote["error"] = remote["error"].fillna("")
+    pd.testing.assert_frame_equal(stable(local).drop(columns=["attempts"]),
+                                  stable(remote).drop(columns=["attempts"]), check_dtype=False)
+
+
+@pytest.mark.parametrize("bad", ["local:0", "cluster:2", "local:x"])
+def test_a_bad_cluster_is_a_usage_error(tiny_spec, tmp_path, capsys, bad):
+    from runtime.cli.command import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(tiny_spec), "--out", str(tmp_path), "--cluster", bad])
+    assert exit_.value.code == 2 and "local:N" in capsys.readouterr().err
+
+
+def test_runtime_run_takes_an_address_or_a_local_cluster(tiny_spec, tmp_path):
+    from runtime.errors import NnspecError
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        by_address = runtime.run(tiny_spec, out=tmp_path / "a", client=cluster.scheduler_address)
+    started = runtime.run(tiny_spec, out=tmp_path / "b", cluster="local:1")
+    pd.testing.assert_frame_equal(stable(by_address), stable(started))
+    with pytest.raises(NnspecError, match="tcp:// or tls://"):
+        runtime.run(tiny_spec, out=tmp_path / "c", client="http://127.0.0.1:8786")

@@ -1,0 +1,94 @@
+"""Where a run's Dask cluster comes from: a scheduler's address, or a LocalCluster started for
+the run (`local:N`), with clear errors for an address that is not one or a scheduler that
+cannot be reached. The one place that parses and opens them (the CLI and `runtime.run`)."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from runtime.errors import NnspecError
+
+SCHEDULER_SCHEMES = ("tcp", "tls")
+SCHEDULER_TIMEOUT = "10s"     # how long a client waits to connect
+EXAMPLE = "e.g. tcp://127.0.0.1:8786"
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler's `tcp://HOST:PORT` or `tls://HOST:PORT` (a bare HOST:PORT is tcp),
+    returned with its scheme; ValueError saying what is wrong otherwise."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ValueError(f"'{text}': a Dask scheduler address starts with tcp:// or tls://, "
+                         f"not {scheme}:// ({EXAMPLE}; `--cluster local:N` starts one here)")
+    host, colon, port = rest.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")    # IPv6: [::1]:8786
+    if not colon or not _valid_host(host, bracketed) or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise ValueError(f"'{text}': give the scheduler's host and port, HOST:PORT, PORT from "
+                         f"1 to 65535 ({EXAMPLE})")
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def _valid_host(host: str, bracketed: bool) -> bool:
+    if bracketed:
+        return len(host) > 2 and all(ch in "0123456789abcdefABCDEF:." for ch in host[1:-1])
+    return bool(host) and not any(ch in host for ch in "/:@?# \t")
+
+
+def local_workers(text: str) -> int:
+    """`local:N` -> N worker processes (`local` alone: the cores); ValueError otherwise."""
+    from runtime.execution.executor import default_jobs
+    name, _, count = text.partition(":")
+    if name != "local" or (count and not (count.isdigit() and int(count) >= 1)):
+        raise ValueError(f"'{text}': a cluster to start here is local:N, N worker processes "
+                         "(e.g. local:4)")
+    return int(count) if count else default_jobs()
+
+
+@contextlib.contextmanager
+def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]:
+    """The Dask client of a run, closed at its end when opened here: `client` as given (a
+    `distributed.Client`), an address string to connect to, or `cluster="local:N"` to start
+    N single-threaded worker processes on 127.0.0.1 (no dashboard). None: no Dask."""
+    if client is not None and cluster is not None:
+        raise NnspecError("give a Dask client or a cluster to start, not both")
+    if client is not None and not isinstance(client, str):
+        yield client
+        return
+    if client is None and cluster is None:
+        yield None
+        return
+    distributed = _distributed()
+    if cluster is not None:
+        workers = _checked(local_workers, cluster)
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                      host="127.0.0.1", dashboard_address=None,
+                                      processes=True) as local, \
+                distributed.Client(local) as started:
+            yield started
+        return
+    address = _checked(scheduler_address, str(client))
+    try:
+        connected = distributed.Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with connected:
+        yield connected
+
+
+def _checked(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise NnspecError(str(exc)) from None
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise NnspecError("running on Dask needs it: pip install 'nnspec[distributed]'") \
+            from None
+    return distributed

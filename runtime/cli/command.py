@@ -218,6 +218,11 @@ def _run(args: argparse.Namespace) -> int:
                           f"trials that finished are stored in {out}; run again to "
                           "resume") from None
     console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
+    best = table.attrs["best"]
+    if best.get("completed", 1) == 0:          # nothing to choose from: the run failed
+        print(f"no trial completed; the most common error: {best.get('most_common_error')}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

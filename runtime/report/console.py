@@ -133,6 +133,9 @@ def show_run(run_dir: Path, top: int = 10) -> None:
     summary.attrs["metric"] = best["metric"]
     out.print(summary_table(summary, top))
     print_best(best)
+    from runtime.report.run_folder import provenance_lines
+    for line in provenance_lines(run_dir, best):
+        out.print(line, style="dim" if line.startswith("run ") else "yellow", highlight=False)
 
 
 def read_best(path: Path) -> dict[str, Any]:

@@ -70,19 +70,19 @@ def load_run(run_dir: Path | str) -> Run:
 
 
 # ----------------------------------------------------------------------------- the run store
-def provenance_lines(run: Run) -> list[str]:
+def provenance_lines(run_dir: Path, best: dict[str, Any]) -> list[str]:
     """Where the artifacts come from (the store's record of the run that wrote them: times,
     versions, host) and, when a later run of the folder did not finish, a warning that says
     which artifacts are current."""
     try:
-        store = RunStore(run.path / "store.sqlite", readonly=True)
+        store = RunStore(run_dir / "store.sqlite", readonly=True)
         try:
             runs = store.runs()
         finally:
             store.close()
     except (NnspecError, sqlite3.DatabaseError):
         return []
-    wrote = next((r for r in runs if r["id"] == run.best.get("run_id")), None)
+    wrote = next((r for r in runs if r["id"] == best.get("run_id")), None)
     lines = []
     if wrote is not None:
         lines.append(f"run {wrote['id']} of this folder: {_when(wrote['started'])} to "

@@ -130,3 +130,23 @@ def test_progress_tracks_the_best_of_a_maximized_metric():
         progress({"event": "trial", "row": {"state": "complete", "valid_accuracy": value},
                   "metric": "valid_accuracy", "maximize": True})
     assert -progress.best == 0.9
+
+
+def test_a_run_where_nothing_completed_exits_1_with_the_most_common_error(tmp_path, capsys):
+    spec = tmp_path / "bad.spec"
+    spec.write_text("experiment bad\ndata iris\nnetwork\n    dense 4 tanh\ntrain\n"
+                    "    sgd lr 1e7\n    epochs 5\nseeds 2\n")           # every trial diverges
+    status = main(["run", str(spec), "--out", str(tmp_path / "run"), "--quiet", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert status == 1 and "no trial completed" in err and "loss" in err
+    assert (tmp_path / "run" / "trials.csv").exists()
+
+
+def test_show_prints_where_the_artifacts_come_from(tmp_path, capsys):
+    spec = tmp_path / "ok.spec"
+    spec.write_text("experiment ok\ndata iris\nnetwork\n    dense 4 tanh\ntrain\n    epochs 2\n"
+                    "seeds 1\n")
+    assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--quiet", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(tmp_path / "run")]) == 0
+    assert "run 1 of this folder" in capsys.readouterr().out

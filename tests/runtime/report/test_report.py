@@ -160,13 +160,13 @@ def test_provenance_says_which_run_wrote_the_artifacts(run_dir: Path, tmp_path: 
     from runtime.report.run_folder import load_run, provenance_lines
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
-    lines = provenance_lines(load_run(copy))
+    lines = provenance_lines(copy, load_run(copy).best)
     assert len(lines) == 1 and lines[0].startswith("run 1 of this folder") and "nnspec" in lines[0]
     store = RunStore(copy / "store.sqlite")
     later = store.begin_run({"spec": "", "digest": ""})
     with store.db:                                   # a run killed before it finished
         store.db.execute("UPDATE runs SET pid = 2147483647 WHERE id = ?", (later,))
     store.close()
-    lines = provenance_lines(load_run(copy))
+    lines = provenance_lines(copy, load_run(copy).best)
     assert "the latest run (run 2" in lines[1] and "interrupted" in lines[1]
     assert "these artifacts are from run 1" in lines[1]

@@ -1,6 +1,4 @@
 """`python -m runtime` is the `nnspec` command."""
-import sys
+from runtime.cli.command import entry
 
-from runtime.cli.command import main
-
-sys.exit(main())
+entry()

@@ -79,6 +79,18 @@ def _pool(n_jobs: int) -> Any:
                                  initializer=_exit_with, initargs=(os.getpid(),))
 
 
+def stop_workers() -> None:
+    """End the local worker processes, if any were started (before a quick exit)."""
+    import sys
+    if "joblib.externals.loky" not in sys.modules:
+        return                                     # none: do not import loky to find out
+    from joblib.externals.loky import reusable_executor
+    # loky keeps its one reusable executor here; get_reusable_executor() would start one.
+    pool = getattr(reusable_executor, "_executor", None)
+    if pool is not None:
+        pool.shutdown(wait=True, kill_workers=True)
+
+
 def _import_engine() -> None:
     """Import what a trial needs (NumPy, scikit-learn's data and preprocessing, the engine)."""
     import runtime.data.preprocess  # noqa: F401

@@ -15,7 +15,9 @@ terms averaged. Three heads:
 `loss_grad` is the hot path: it overwrites z with the outputs, writes dJ/dz into `delta`, times
 an optional `scale` (how an optimizer folds -lr into the backward pass for free) and returns the
 reported loss of the batch. `criterion` is the slow, exact float64 value used by the
-gradient check.
+gradient check. `loss_logits` gives what `runtime.engine.metrics.evaluate` reads to compute the
+loss metric from the logits (log-softmax, log-sigmoid), never from rounded probabilities: a
+confidently wrong example costs about |z|, not the log of a clipped probability.
 """
 from __future__ import annotations
 
@@ -44,6 +46,11 @@ class Head:
         """Outputs (n, n_out) -> what `Network.predict` returns (a new array)."""
         return out.copy()
 
+    def loss_logits(self, z: np.ndarray) -> np.ndarray | None:
+        """Logits z (n, n_out) -> the logits `evaluate(..., logits=)` reads: class logits
+        (n, K) for classification, label logits (n, L) for multilabel; None for regression."""
+        return None
+
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
                   scale: float = 1.0) -> float:
         """Reported batch loss; z <- outputs, delta <- scale * dJ/dz (n, n_out)."""
@@ -71,6 +78,10 @@ class SoftmaxCrossEntropy(Head):
         onehot = np.zeros((len(y), self.n_out), dtype=dtype)
         onehot[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1
         return onehot
+
+    def loss_logits(self, z: np.ndarray) -> np.ndarray:
+        """The K class logits themselves (a copy)."""
+        return np.array(z, dtype=np.float64)
 
     def output(self, z: np.ndarray) -> None:
         """Softmax with the max subtracted (log-sum-exp trick)."""
@@ -138,6 +149,12 @@ class SigmoidCrossEntropy(Head):
         if self.binary:
             return np.concatenate([1 - out, out], axis=1)
         return out.copy()
+
+    def loss_logits(self, z: np.ndarray) -> np.ndarray:
+        """Binary: the class logits [0, z] (their softmax is [1 - sigmoid(z), sigmoid(z)]);
+        multilabel: the label logits (a copy)."""
+        z = np.asarray(z, dtype=np.float64)
+        return np.concatenate([np.zeros_like(z), z], axis=1) if self.binary else z.copy()
 
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
                   scale: float = 1.0) -> float:

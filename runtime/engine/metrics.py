@@ -1,14 +1,20 @@
 """Evaluation metrics of predictions, per task, and which one selects models.
 
-`evaluate(task, y_true, output)` reads what `Network.predict` returns:
-  classification  y_true int labels (n,), output class probabilities (n, K):
-                  loss (mean cross-entropy), error, accuracy, f1 (macro over the labels present
-                  in y_true or in the predictions, as scikit-learn's f1_score)
-  multilabel      y_true 0/1 (n, L), output probabilities (n, L), threshold 0.5:
-                  loss (mean binary cross-entropy over n x L), error (Hamming loss),
-                  accuracy (exact match of all labels), f1 (macro over the L labels)
+`evaluate(task, y_true, output, logits=None)` reads what `Network.predict` returns (and, for
+the loss, the logits `Network.scored` gives alongside):
+  classification  y_true int labels (n,), output class probabilities (n, K), logits the class
+                  logits (n, K): loss (mean cross-entropy), error, accuracy, f1 (macro over the
+                  labels present in y_true or in the predictions, as scikit-learn's f1_score)
+  multilabel      y_true 0/1 (n, L), output probabilities (n, L), threshold 0.5, logits the
+                  label logits (n, L): loss (mean binary cross-entropy over n x L), error
+                  (Hamming loss), accuracy (exact match of all labels), f1 (macro over labels)
   regression      y_true (n,) or (n, m), output the same shape, original units:
                   loss (= mse, mean over n x m), mse, mae, r2 (mean over outputs)
+With logits the cross-entropy is exact, in float64 (log-softmax, log-sigmoid): a confidently
+wrong example costs about its |logit|. Without them it is computed from the probabilities, as
+scikit-learn's log_loss does (clipped at the smallest normal float64), which rounded float32
+probabilities make inexact for confident examples. `ensemble_logits` gives the logits of
+several networks' averaged probabilities, so an ensemble's loss is exact too.
 An F1 with no true and no predicted positives counts 0 (scikit-learn's zero_division).
 """
 from __future__ import annotations
@@ -31,38 +37,86 @@ def is_maximized(metric: str) -> bool:
     return metric in MAXIMIZED_METRICS
 
 
-def evaluate(task: str, y_true: np.ndarray, output: np.ndarray) -> dict[str, float]:
-    """The task's metrics of `output` against `y_true` (see the module docstring)."""
+def evaluate(task: str, y_true: np.ndarray, output: np.ndarray,
+             logits: np.ndarray | None = None) -> dict[str, float]:
+    """The task's metrics of `output` against `y_true`; the cross-entropy from `logits` when
+    given (see the module docstring)."""
+    y, out = np.asarray(y_true), np.asarray(output)
     if task == "classification":
-        return _classification(np.asarray(y_true), np.asarray(output))
+        loss = _cross_entropy(y, out) if logits is None else _softmax_loss(y, logits)
+        return {"loss": loss, **_classification(y, out)}
     if task == "multilabel":
-        return _multilabel(np.asarray(y_true), np.asarray(output))
+        loss = _binary_loss(y, out) if logits is None else _sigmoid_loss(y, logits)
+        return {"loss": loss, **_multilabel(y, out)}
     if task == "regression":
-        return _regression(np.asarray(y_true), np.asarray(output))
+        return _regression(y, out)
     raise ValueError(f"Unknown task '{task}'. Known: classification, multilabel, regression.")
 
 
+def ensemble_logits(task: str, members: list[np.ndarray]) -> np.ndarray:
+    """The logits of the members' averaged probabilities, from each member's logits
+    (`Head.loss_logits`), in float64 without rounding the probabilities:
+    classification  log mean_m softmax(z_m)  (class logits are defined up to a shift)
+    multilabel      log mean_m sigmoid(z_m) - log mean_m sigmoid(-z_m)  per label."""
+    z = np.stack([np.asarray(m, dtype=np.float64) for m in members])      # (M, n, K)
+    log_m = np.log(len(members))
+    if task == "classification":
+        return np.logaddexp.reduce(_log_softmax(z), axis=0) - log_m
+    if task == "multilabel":
+        return np.logaddexp.reduce(-np.logaddexp(0, -z), axis=0) - \
+            np.logaddexp.reduce(-np.logaddexp(0, z), axis=0)
+    raise ValueError(f"No logits for task '{task}' (classification and multilabel have them).")
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax along the last axis, in float64."""
+    z = np.asarray(z, dtype=np.float64)
+    top = z.max(axis=-1, keepdims=True)
+    shifted = z - np.where(np.isfinite(top), top, 0.0)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _softmax_loss(y: np.ndarray, logits: np.ndarray) -> float:
+    """Mean cross-entropy -log softmax(z)_y from the class logits (n, K)."""
+    log_p = _log_softmax(logits)
+    return float(-np.mean(log_p[np.arange(len(y)), y.astype(np.int64)]))
+
+
+def _sigmoid_loss(y: np.ndarray, logits: np.ndarray) -> float:
+    """Mean binary cross-entropy softplus(z) - y z from the label logits (n, L)."""
+    z = np.asarray(logits, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0, z) - y.astype(np.float64) * z))
+
+
+def _cross_entropy(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean cross-entropy from class probabilities, clipped at the smallest normal float64."""
+    p_true = proba[np.arange(len(y)), y.astype(np.int64)].astype(np.float64)
+    return float(-np.mean(np.log(np.clip(p_true, np.finfo(np.float64).tiny, None))))
+
+
+def _binary_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean binary cross-entropy from probabilities (clipped to [1e-15, 1 - 1e-15], as
+    scikit-learn's log_loss)."""
+    p = np.clip(proba.astype(np.float64), 1e-15, 1 - 1e-15)
+    return float(-np.mean(np.where(y.astype(bool), np.log(p), np.log1p(-p))))
+
+
 def _classification(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Cross-entropy (probabilities clipped at the dtype's tiniest normal), error, f1."""
+    """Error, accuracy, macro f1 of the most probable classes."""
     y = y.astype(np.int64)
-    tiny = np.finfo(proba.dtype).tiny if proba.dtype.kind == "f" else 1e-300
-    p_true = np.clip(proba[np.arange(len(y)), y], tiny, None)
     pred = np.argmax(proba, axis=1)
     error = float(np.mean(pred != y))
     k = max(proba.shape[1], int(y.max(initial=0)) + 1)
     present = np.bincount(np.concatenate([y, pred]), minlength=k) > 0
     f1 = _f1_per_label(np.eye(k, dtype=bool)[y], np.eye(k, dtype=bool)[pred])
-    return {"loss": float(-np.mean(np.log(p_true.astype(np.float64)))), "error": error,
-            "accuracy": 1.0 - error, "f1": float(np.mean(f1[present]))}
+    return {"error": error, "accuracy": 1.0 - error, "f1": float(np.mean(f1[present]))}
 
 
 def _multilabel(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Mean BCE, Hamming error, exact-match accuracy, macro f1 over labels."""
+    """Hamming error, exact-match accuracy, macro f1 over labels."""
     y = y.astype(bool)
-    p = np.clip(proba.astype(np.float64), 1e-15, 1 - 1e-15)
-    loss = -np.mean(np.where(y, np.log(p), np.log1p(-p)))
     pred = proba >= 0.5
-    return {"loss": float(loss), "error": float(np.mean(pred != y)),
+    return {"error": float(np.mean(pred != y)),
             "accuracy": float(np.mean(np.all(pred == y, axis=1))),
             "f1": float(np.mean(_f1_per_label(y, pred)))}
 

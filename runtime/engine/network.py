@@ -104,7 +104,8 @@ class Network:
         dense_specs = [s for s in config.network if isinstance(s, DenseSpec)] + [config.output]
         for layer, spec in zip(net.dense, dense_specs):
             act = getattr(spec, "activation", "linear")
-            layer.W[...] = initial_weights(spec.init, act, layer.W.shape, spec.scale, rng)
+            layer.W[...] = initial_weights(spec.init, act, (layer.n_in, layer.n_out), spec.scale,
+                                           rng)
         return net
 
     def lr_scales(self) -> np.ndarray | None:
@@ -166,23 +167,35 @@ class Network:
             self.add_weight_penalties(l2 * scale, l1 * scale)
         return loss
 
-    def outputs(self, X: np.ndarray) -> np.ndarray:
-        """Head outputs (n, n_out) in training units (probabilities / standardized values)."""
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Output-layer logits (n, n_out) for X (n, d), in the network's dtype (no dropout)."""
         X = np.asarray(X, dtype=self.dtype)
         out = np.empty((len(X), self.head.n_out), dtype=self.dtype)
         ws = self.workspace(min(max(len(X), 1), PREDICT_ROWS))
         for start in range(0, len(X), ws.n):
             sub = ws.rows(min(ws.n, len(X) - start))
             sub.a[0][...] = X[start:start + sub.n]
-            z = self.forward(sub, False, None)
-            self.head.output(z)
-            out[start:start + sub.n] = z
+            out[start:start + sub.n] = self.forward(sub, False, None)
         return out
+
+    def outputs(self, X: np.ndarray) -> np.ndarray:
+        """Head outputs (n, n_out) in training units (probabilities / standardized values)."""
+        z = self.logits(X)
+        self.head.output(z)
+        return z
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions for X (n, d): class probabilities (n, K) (binary: (n, 2)), multilabel
         probabilities (n, L), regression values (n,) or (n, m) in the original target units."""
         return self.head.decode(self.outputs(X))
+
+    def scored(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`predict(X)` and the logits its loss is computed from (`Head.loss_logits`, float64;
+        None for regression): `evaluate(task, y, *net.scored(X))` scores X exactly."""
+        z = self.logits(X)
+        logits = self.head.loss_logits(z)
+        self.head.output(z)
+        return self.head.decode(z), logits
 
     # ---------------------------------------------------------------------------------- state
     def tensors(self) -> dict[str, np.ndarray]:
@@ -200,26 +213,47 @@ class Network:
                   "layer_units": np.array([layer.n_out for layer in hidden], dtype=np.int64),
                   "layer_activation": np.array([layer.activation for layer in hidden], dtype=str),
                   "layer_rate": np.array([layer.rate for layer in hidden], dtype=np.float64),
-                  "layer_lr_scale": np.array([l.lr_scale for l in self.layers], dtype=np.float64)}
+                  "layer_lr_scale": np.array([layer.lr_scale for layer in self.layers],
+                                             dtype=np.float64)}
         arrays.update({k: v.copy() for k, v in self.tensors().items()})
         return {**arrays, **self.head.state()}
 
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> Network:
-        """The network `state()` described, with the same weights."""
+        """The network `state()` described, with the same weights. A state whose arrays do not
+        fit together raises ValueError (a missing array: KeyError) before anything is allocated."""
+        kinds = [str(k) for k in np.asarray(state["layer_kind"]).reshape(-1)]
+        units = [int(u) for u in np.asarray(state["layer_units"]).reshape(-1)]
+        acts = [str(a) for a in np.asarray(state["layer_activation"]).reshape(-1)]
+        rates = [float(r) for r in np.asarray(state["layer_rate"]).reshape(-1)]
+        lr_scales = [float(v) for v in np.asarray(state["layer_lr_scale"]).reshape(-1)]
+        if not len(kinds) == len(units) == len(acts) == len(rates) == len(lr_scales) - 1:
+            raise ValueError("the layer arrays of the network state differ in length")
+        head = head_from_state(state)
+        _check_tensor_shapes(state, int(state["n_in"]), kinds, units, head.n_out)
         hidden: list[Layer] = []
         width = int(state["n_in"])
-        for kind, units, act, rate, lrs in zip(state["layer_kind"], state["layer_units"],
-                                               state["layer_activation"], state["layer_rate"],
-                                               state["layer_lr_scale"]):
-            if str(kind) == "dense":
-                hidden.append(Dense(width, int(units), str(act), float(lrs)))
-                width = int(units)
+        for kind, n_out, act, rate, lrs in zip(kinds, units, acts, rates, lr_scales):
+            if kind == "dense":
+                hidden.append(Dense(width, n_out, act, lrs))
+                width = n_out
             else:
-                hidden.append(Dropout(width, float(rate)))
-        net = cls(int(state["n_in"]), hidden, head_from_state(state),
-                  float(state["layer_lr_scale"][-1]), str(state["dtype"]))
+                hidden.append(Dropout(width, rate))
+        net = cls(int(state["n_in"]), hidden, head, lr_scales[-1], str(state["dtype"]))
         for name, view in net.tensors().items():
             view[...] = state[name]
         return net
 
+
+def _check_tensor_shapes(state: dict[str, np.ndarray], n_in: int, kinds: list[str],
+                         units: list[int], n_out: int) -> None:
+    """Every NAME.W / NAME.b of the state has the shape its layer sizes imply (ValueError)."""
+    if n_in < 1:
+        raise ValueError(f"the network state has {n_in} inputs")
+    widths = [n_in] + [u for k, u in zip(kinds, units) if k == "dense"] + [n_out]
+    names = [f"dense{i}" for i in range(len(widths) - 2)] + ["output"]
+    for name, fan_in, fan_out in zip(names, widths, widths[1:]):
+        for key, shape in ((f"{name}.W", (fan_in, fan_out)), (f"{name}.b", (fan_out,))):
+            if np.shape(state[key]) != shape:
+                raise ValueError(f"the network state's {key} has shape {np.shape(state[key])}, "
+                                 f"its layer sizes say {shape}")

@@ -9,14 +9,17 @@ Per epoch the examples are visited in a fresh random order in mini-batches of `t
 buffers. Each batch is gathered with one contiguous `np.take`. After each epoch the network is
 evaluated on the validation set and a curve row is recorded:
   epoch, train_loss, valid_loss, valid_<metric> for every metric of the task, lr, time_s
-where train_loss is the mean over the epoch's batches of the data loss as measured while training
-(dropout on, weights moving, penalties excluded; in `evaluate`'s units, so regression reports mse
-in original target units), lr the rate of the epoch's last update and time_s the seconds since
+where train_loss is the data loss over the epoch's examples as measured while training: the mean
+of the batch losses weighted by their sizes, so every example counts once even when the last batch
+is smaller (dropout on, weights moving, penalties excluded; in `evaluate`'s units, so regression
+reports mse in original target units), valid_loss the cross-entropy from the logits (exact, see
+`runtime.engine.metrics`), lr the rate of the epoch's last update and time_s the seconds since
 supervised training started.
 
 Divergence: a non-finite batch loss, an epoch's train_loss above `train.divergence` x the initial
 loss (the untrained network's loss on up to 512 evenly strided training examples), or a
-non-finite validation loss ends training with state "diverged" and a reason; nothing is raised.
+non-finite validation loss ends training with state "diverged" and a reason naming the rate of
+the last update made (the one that diverged); nothing is raised.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from runtime.engine.metrics import evaluate, is_maximized, selection_metric
-from runtime.engine.network import Network, Workspace
+from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain
 from runtime.engine.schedules import make_schedule
@@ -106,8 +109,9 @@ class Trainer:
         self.updates = 0
 
     def epoch(self, X: np.ndarray, Y: np.ndarray) -> float:
-        """One pass over (X, Y) in shuffled mini-batches; the mean batch loss (nan at the first
-        non-finite batch loss, which ends the pass). Stops early at the update cap."""
+        """One pass over (X, Y) in shuffled mini-batches; the mean of the batch losses weighted by
+        the batch sizes (nan at the first non-finite batch loss, which ends the pass). Stops early
+        at the update cap."""
         net, train, opt, ws_full, B = self.net, self.train, self.optimizer, self.ws, self.batch
         order = self.rng.permutation(len(X))
         total, seen = 0.0, 0
@@ -143,11 +147,12 @@ class Trainer:
         X_valid = np.ascontiguousarray(data.X_valid, dtype=self.net.dtype)
         selecting = self.train.early_stop is not None and len(X_valid) > 0  # else: last epoch
         start_loss = initial_loss(self.net, X, Y)
-        best, curves, reason, epoch, clock = Best(), {}, "", 0, time.perf_counter()
+        curves: dict[str, list[float]] = {}
+        best, reason, epoch, clock = Best(), "", 0, time.perf_counter()
         while not reason and epoch < self.train.epochs and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y)
-            metrics = evaluate(data.task, data.y_valid, self.net.predict(X_valid)) \
+            metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid)) \
                 if len(X_valid) else {}
             row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
             _append(curves, row)
@@ -163,10 +168,11 @@ class Trainer:
                metrics: dict[str, float], selecting: bool) -> bool:
         """Offer this epoch as the best; True when early stopping's patience has run out."""
         stop = self.train.early_stop
-        min_delta = stop.min_delta if selecting else 0.0
+        min_delta = stop.min_delta if selecting and stop is not None else 0.0
         kept = best.offer(epoch, score, row["valid_loss"], min_delta, self.net.params, row,
                           metrics)
-        return selecting and not kept and epoch - best.epoch >= stop.patience
+        return (stop is not None and selecting and not kept
+                and epoch - best.epoch >= stop.patience)
 
     def _row(self, epoch: int, train_loss: float, metrics: dict[str, float],
              seconds: float) -> dict[str, float]:
@@ -174,14 +180,18 @@ class Trainer:
         row = {"epoch": float(epoch), "train_loss": train_loss,
                "valid_loss": metrics.get("loss", math.nan)}
         row.update({f"valid_{k}": v for k, v in metrics.items() if k != "loss"})
-        row.update({"lr": self.lr_at(max(self.updates - 1, 0)), "time_s": seconds})
+        row.update({"lr": self.last_lr(), "time_s": seconds})
         return row
+
+    def last_lr(self) -> float:
+        """The rate of the last update made (the first update's before any)."""
+        return self.lr_at(max(self.updates - 1, 0))
 
     def _divergence(self, epoch: int, train_loss: float, start: float,
                     valid_loss: float | None) -> str:
         """Why training diverged this epoch, or "" if it did not."""
-        lr = self.lr_at(self.updates)
-        where = f"in epoch {epoch} (after {self.updates} updates, lr {lr:.3g})"
+        # The weights that diverged come from the last update made: its rate, not the next one's.
+        where = f"in epoch {epoch} (after {self.updates} updates, lr {self.last_lr():.3g})"
         if not math.isfinite(train_loss):
             return f"The training loss became non-finite {where}."
         limit = self.train.divergence * start

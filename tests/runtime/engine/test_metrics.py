@@ -1,9 +1,12 @@
-"""Metrics agree with scikit-learn's; selection metric defaults."""
+"""Metrics agree with scikit-learn's; the loss from the logits is exact; selection metric
+defaults."""
 import numpy as np
 import pytest
+from scipy import special
 from sklearn import metrics as skm
 
-from runtime.engine.metrics import evaluate, is_maximized, selection_metric
+from runtime.engine.losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from runtime.engine.metrics import ensemble_logits, evaluate, is_maximized, selection_metric
 
 
 def test_classification_metrics_match_sklearn() -> None:
@@ -56,3 +59,78 @@ def test_selection_defaults_and_direction() -> None:
     assert selection_metric("regression", "r2") == "r2"
     assert [is_maximized(m) for m in ("accuracy", "f1", "r2", "error", "loss", "mse")] == \
         [True, True, True, False, False, False]
+
+
+# ------------------------------------------------------------------- the loss from the logits
+def _outputs(head, z: np.ndarray) -> np.ndarray:
+    out = np.array(z, copy=True)
+    head.output(out)
+    return head.decode(out)
+
+
+def test_a_confident_binary_mistake_costs_its_logit() -> None:
+    """The review's reproducer: a logit of 40 for class 1 on an example of class 0. From the
+    probabilities (1 - sigmoid(40) is 0 in float64) the loss was log(tiny) = 708.4."""
+    head = SigmoidCrossEntropy(1, binary=True)
+    z = np.array([[40.0]])
+    loss = evaluate("classification", np.array([0]), _outputs(head, z),
+                    logits=head.loss_logits(z))["loss"]
+    assert loss == pytest.approx(-special.log_expit(-40.0), rel=1e-15)      # 40 + 4e-18
+    assert evaluate("classification", np.array([0]), _outputs(head, z))["loss"] > 700
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["softmax", "binary", "multilabel"])
+def test_loss_from_logits_matches_an_independent_float64_computation(kind: str, dtype) -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    scale = rng.choice([0.5, 5.0, 50.0, 500.0], size=(n, 1))          # up to very confident
+    if kind == "softmax":
+        head, task, y = SoftmaxCrossEntropy(4), "classification", rng.integers(0, 4, n)
+        z = (rng.normal(size=(n, 4)) * scale).astype(dtype)
+        exact = -np.mean(special.log_softmax(z.astype(np.float64), axis=1)[np.arange(n), y])
+    elif kind == "binary":
+        head, task, y = SigmoidCrossEntropy(1, binary=True), "classification", rng.integers(0, 2, n)
+        z = (rng.normal(size=(n, 1)) * scale).astype(dtype)
+        z64 = z[:, 0].astype(np.float64)
+        exact = -np.mean(np.where(y == 1, special.log_expit(z64), special.log_expit(-z64)))
+    else:
+        head, task, y = SigmoidCrossEntropy(3, binary=False), "multilabel", \
+            rng.integers(0, 2, (n, 3))
+        z = (rng.normal(size=(n, 3)) * scale).astype(dtype)
+        z64 = z.astype(np.float64)
+        exact = -np.mean(np.where(y == 1, special.log_expit(z64), special.log_expit(-z64)))
+    m = evaluate(task, y, _outputs(head, z), logits=head.loss_logits(z))
+    assert m["loss"] == pytest.approx(exact, rel=1e-12)
+    assert m == {**evaluate(task, y, _outputs(head, z)), "loss": m["loss"]}   # the rest as before
+
+
+def test_regression_has_no_logits() -> None:
+    assert SquaredError.fitted(np.arange(5.0)).loss_logits(np.zeros((5, 1))) is None
+
+
+@pytest.mark.parametrize("task", ["classification", "multilabel"])
+def test_ensemble_logits_are_those_of_the_averaged_probabilities(task: str) -> None:
+    rng = np.random.default_rng(5)
+    members = [rng.normal(size=(30, 3)) * 3 for _ in range(4)]
+    if task == "classification":
+        mean_p = np.mean([special.softmax(m, axis=1) for m in members], axis=0)
+        got = special.softmax(ensemble_logits(task, members), axis=1)
+    else:
+        mean_p = np.mean([special.expit(m) for m in members], axis=0)
+        got = special.expit(ensemble_logits(task, members))
+    np.testing.assert_allclose(got, mean_p, rtol=1e-13)
+
+
+def test_ensemble_loss_of_confident_members_is_exact() -> None:
+    """Two members both sure of the wrong class: the averaged probability of the true class is
+    (e^-300 + e^-400) / 2, far below anything a probability array can hold."""
+    members = [np.array([[0.0, 300.0]]), np.array([[0.0, 400.0]])]
+    logits = ensemble_logits("classification", members)
+    loss = evaluate("classification", np.array([0]), special.softmax(logits, axis=1),
+                    logits=logits)["loss"]
+    exact = -(np.logaddexp(-300.0, -400.0) - np.log(2))    # log(1 + e^-z) is e^-z below 1e-16
+    assert loss == pytest.approx(exact, rel=1e-15)
+    label = ensemble_logits("multilabel", [np.array([[-300.0]]), np.array([[-400.0]])])
+    assert evaluate("multilabel", np.array([[1]]), special.expit(label),
+                    logits=label)["loss"] == pytest.approx(exact, rel=1e-15)

@@ -100,8 +100,36 @@ def test_state_round_trip_through_npz(task: str) -> None:
     with np.load(buffer, allow_pickle=False) as saved:
         restored = Network.from_state(dict(saved))
     np.testing.assert_array_equal(restored.predict(X), net.predict(X))
-    assert [l.kind for l in restored.layers] == [l.kind for l in net.layers]
+    assert [lay.kind for lay in restored.layers] == [lay.kind for lay in net.layers]
     assert all(v.dtype != object for v in net.state().values())
+
+
+@pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
+def test_scored_gives_the_predictions_and_the_logits_of_the_loss(task: str) -> None:
+    net, X, _ = build(task, dtype="float32", n_classes=2 if task == "classification" else 3)
+    prediction, logits = net.scored(X)
+    np.testing.assert_array_equal(prediction, net.predict(X))
+    if task == "regression":
+        assert logits is None
+        return
+    z = net.logits(X).astype(np.float64)
+    expected = np.concatenate([np.zeros_like(z), z], axis=1) if task == "classification" else z
+    np.testing.assert_array_equal(logits, expected)             # binary: class logits [0, z]
+    assert logits.dtype == np.float64
+
+
+@pytest.mark.parametrize("change, phrase", [
+    (lambda s: s.update({"dense0.W": s["dense0.W"][:, :3]}), "dense0.W has shape (5, 3)"),
+    (lambda s: s.update({"layer_units": np.array([10**9, 10**9, 10**9])}), "dense0.W"),
+    (lambda s: s.update({"layer_kind": s["layer_kind"][:2]}), "differ in length"),
+    (lambda s: s.update({"head_n_out": np.array(7)}), "output.W"),
+    (lambda s: s.update({"n_in": np.array(0)}), "0 inputs")])
+def test_a_state_that_does_not_fit_together_is_refused_before_allocating(change, phrase) -> None:
+    net, _, _ = build()
+    state = net.state()
+    change(state)
+    with pytest.raises(ValueError, match=phrase.replace("(", r"\(").replace(")", r"\)")):
+        Network.from_state(state)
 
 
 def test_lr_scales_follow_the_layers() -> None:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_multilabel_classification, make_regression
 from sklearn.model_selection import train_test_split
+from scipy import special
 from sklearn.preprocessing import StandardScaler
 
 from runtime.engine.metrics import evaluate
@@ -62,7 +63,7 @@ def test_curves_and_result_fields(digits) -> None:
     best = result.best_epoch - 1
     assert result.valid_loss == result.curves["valid_loss"][best]
     assert result.valid_metrics == evaluate("classification", data.y_valid,
-                                            result.model.predict(data.X_valid))
+                                            *result.model.scored(data.X_valid))
     # one_over_t with tau = 10 epochs: still lr0 at the end of epoch 4
     assert result.curves["lr"] == [0.01] * 4
 
@@ -98,6 +99,53 @@ def test_huge_learning_rate_diverges_with_a_reason(digits, task: str, lr: float,
     assert result.epochs < 20 and len(result.curves["epoch"]) == result.epochs
     if result.best_epoch:                                          # weights from before it blew up
         assert np.isfinite(result.model.predict(data.X_valid)).all()
+
+
+def test_divergence_reports_the_rate_of_the_update_that_diverged(digits) -> None:
+    """With a warm-up every update has its own rate: the message names the last one applied
+    (lr_at(updates - 1), the row's lr), not the next one's (lr_at(updates))."""
+    data, _, _ = digits
+    lr0, warmup = 1e6, 10_000
+    config = with_train(optimizer=Optimizer("sgd", lr=lr0, momentum=0.0),
+                        schedule=Schedule("constant", warmup=warmup), epochs=5)
+    result = fit(config, small(data), seed=0)
+    assert result.state == "diverged" and result.updates >= 1
+    used = lr0 * result.updates / (warmup + 1)                  # rate of update number updates-1
+    assert f"after {result.updates} updates, lr {used:.3g})" in result.reason
+    assert result.curves["lr"][-1] == pytest.approx(used)
+
+
+def test_train_loss_weights_every_example_once() -> None:
+    """10 examples in batches of 7 and 3, weights frozen (lr 0), no dropout: train_loss is the
+    loss over the 10 examples, not the mean of the two batch means."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 4)), np.arange(10) % 3
+    data = TrainData(X, y, X[:0], y[:0], "classification", 3)
+    config = with_train(Config(network=(Dense(5, "tanh"),)), batch=7, epochs=3, dtype="float64",
+                        optimizer=Optimizer("sgd", lr=0.0), early_stop=None)
+    result = fit(config, data, seed=0)
+    z = result.model.logits(X)
+    per_example = -special.log_softmax(z, axis=1)[np.arange(10), y]
+    assert result.curves["train_loss"] == pytest.approx([per_example.mean()] * 3, rel=1e-12)
+    assert per_example.std() > 0.05              # so a mean of the 7- and 3-example means differs
+
+
+def test_valid_loss_of_confident_mistakes_is_exact() -> None:
+    """Trained hard on separable data and validated on the flipped labels, the float32 network's
+    logits reach |z| > 20, where 1 - sigmoid(z) rounds to 0 in float32: the reported validation
+    loss (curves, result, the tie-break) is the float64 cross-entropy of the logits."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2)) * 10
+    y = (X[:, 0] > 0).astype(np.int64)
+    data = TrainData(X, y, X, 1 - y, "classification", 2)
+    config = with_train(Config(network=(Dense(8, "tanh"),)), epochs=40, early_stop=None,
+                        optimizer=Optimizer("sgd", lr=2.0), schedule=Schedule("constant"))
+    result = fit(config, data, seed=0)
+    z = result.model.logits(X)[:, 0].astype(np.float64)
+    assert result.model.dtype == np.float32 and np.abs(z).max() > 20
+    exact = -np.mean(np.where(1 - y == 1, special.log_expit(z), special.log_expit(-z)))
+    assert result.curves["valid_loss"][-1] == pytest.approx(exact, rel=1e-9)
+    assert result.valid_loss == result.curves["valid_loss"][-1]
 
 
 def test_best_epoch_rule_min_delta_and_ties() -> None:

@@ -45,6 +45,8 @@ class Dense:
                  scratch: np.ndarray | None) -> None:
         """delta (n, n_out) holds dJ/da on entry and dJ/dz after; writes gW = x^T delta,
         gb = column sums of delta and, unless dx is None, dx = delta W^T (n, n_in)."""
+        if scratch is None:
+            raise ValueError("a dense layer's backward pass needs a scratch buffer")
         self.act.backward(a, delta, scratch)
         np.dot(x.T, delta, out=self.gW)
         np.add.reduce(delta, axis=0, out=self.gb)       # = np.sum, minus its Python wrapper
@@ -72,6 +74,8 @@ class Dropout:
         mask already in `mask` is reused: a fixed mask). Prediction: returns x itself."""
         if not train or self.rate == 0.0:
             return x
+        if mask is None:
+            raise ValueError("dropout while training needs a mask buffer")
         if rng is not None:
             rng.random(dtype=mask.dtype, out=mask)
             np.greater_equal(mask, self.rate, out=mask)
@@ -86,6 +90,8 @@ class Dropout:
             return
         if self.rate == 0.0:
             np.copyto(dx, delta)
+        elif mask is None:
+            raise ValueError("dropout's backward pass needs the forward pass's mask")
         else:
             np.multiply(delta, mask, out=dx)
 

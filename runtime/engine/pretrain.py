@@ -132,7 +132,7 @@ def pretrain(net: Network, X: np.ndarray, spec: Pretrain,
     Returns {"dense0": {"before": error, "after": error}, ...}."""
     report, x = {}, np.asarray(X, dtype=net.dtype)
     hidden = net.layers[:-1]
-    for name, layer in zip(net.names, [l for l in hidden if isinstance(l, Dense)]):
+    for name, layer in zip(net.names, [lay for lay in hidden if isinstance(lay, Dense)]):
         with np.errstate(over="ignore", invalid="ignore"):
             report[name] = pretrain_layer(layer, x, spec, rng)
         x = encode(layer, x)

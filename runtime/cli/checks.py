@@ -9,47 +9,24 @@ from typing import Any
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
-from runtime.data.preprocess import check_trainable
-from runtime.execution.jobs import Job, dataset, folds, train_data
-from runtime.search.space import representative
+from runtime.execution.jobs import preflight
 
 GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
 
 
 def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False
                ) -> list[str]:
-    """Lines to print (a line starting with FAIL is a failed check). Always loads the data,
-    makes the folds and checks that the preprocessed features can be trained on in every dtype
-    the spec may use (a DataError says what is wrong); [] when nothing more was asked."""
-    config = exp.bind(representative(exp.search))
-    fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
-    job = Job(0, (), exp.seed_start, fold.fold, fold.outer)
-    data, prep, _, _ = train_data(config, exp, job)
-    _check_training_range(exp, config, prep, fold)
+    """Lines to print (a line starting with FAIL is a failed check). Always runs the run's own
+    preflight (`runtime.execution.jobs.preflight`: the data loads, the folds are made, the
+    preprocessing fits and leaves trainable values; a DataError says what is wrong); [] when
+    nothing more was asked."""
+    config, data = preflight(exp)
     lines: list[str] = []
-    if not (gradients or overfit):
-        return lines
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
         lines.append(_overfit_line(config, data, exp.seed_start))
     return lines
-
-
-def _check_training_range(exp: Experiment, config: c.Config, prep: Any, fold: Any) -> None:
-    """The representative configuration's preprocessed training features, against the bound of
-    each dtype the spec may train in (a searched dtype: each of its values)."""
-    data = dataset(config.data, str(exp.base_dir))
-    for dtype in training_dtypes(exp):
-        check_trainable(prep, data.X, fold.train, dtype, data.feature_names, data.name)
-
-
-def training_dtypes(exp: Experiment) -> tuple[str, ...]:
-    """The dtypes an experiment's trials may train in: the spec's, or a searched dtype's values."""
-    dtype = exp.config.train.dtype
-    if not isinstance(dtype, c.Param):
-        return (str(dtype),)
-    return tuple(str(v) for d in exp.search.dims if d.name == dtype.name for v in d.values)
 
 
 def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:

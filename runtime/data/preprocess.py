@@ -180,15 +180,16 @@ def fit_preprocess(steps: tuple[PreprocessStep, ...], X_train: np.ndarray,
     return Preprocessor(kinds, fitted, np.asarray(X_train).shape[1])
 
 
-def check_trainable(prep: Preprocessor, X: np.ndarray, train: np.ndarray, dtype: str,
+def check_trainable(prep: Preprocessor, transformed: np.ndarray, train: np.ndarray, dtype: str,
                     feature_names: tuple[str, ...], where: str) -> None:
-    """Refuse training features `X[train]` whose magnitude after `prep` the network cannot train
-    on in `dtype` (`runtime.data.files.max_magnitude`): e.g. raw values of 1e30 without
-    standardize in float32. Raises DataError naming the column and the file's row."""
+    """Refuse training features whose magnitude after `prep` (`transformed`, the rows `train`
+    of the data set) the network cannot train on in `dtype`
+    (`runtime.data.files.max_magnitude`): e.g. raw values of 1e30 without standardize in
+    float32. Raises DataError naming the column and the file's row."""
     steps = ", ".join(prep.kinds) or "none"
     advice = ("standardize it (preprocess standardize)" if dtype == "float64" else
               "standardize it (preprocess standardize) or train in float64 (dtype float64)")
-    check_magnitude(prep.transform(X[train]), prep.names_out(feature_names), where,
+    check_magnitude(transformed, prep.names_out(feature_names), where,
                     dtype=dtype, advice=advice, rows=train,
                     stage=f" for {dtype} training after preprocessing ({steps})")
 

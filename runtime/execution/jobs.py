@@ -116,7 +116,7 @@ def job_key(exp: Experiment, job: Job) -> str:
 def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = False
                ) -> tuple[TrainData, Any, np.ndarray | None, np.ndarray | None]:
     """Preprocessed arrays of the job's fold (preprocessing fitted on its training part)."""
-    from runtime.data.preprocess import fit_preprocess
+    from runtime.data.preprocess import check_trainable, fit_preprocess
     data = dataset(config.data, str(exp.base_dir))
     fold = fold_of(config, exp, job.fold, job.outer)
     train = fold.train
@@ -125,7 +125,11 @@ def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = F
         keep = max(2, math.ceil(len(train) * job.fidelity))
         train = np.sort(rng.permutation(train)[:keep])
     prep = fit_preprocess(config.preprocess, data.X[train], data.feature_names)
-    arrays = TrainData(prep.transform(data.X[train]), data.y[train],
+    X_train = prep.transform(data.X[train])
+    # A searched preprocessing may leave values this dtype cannot train on: a row that says so,
+    # rather than a trial that "diverges".
+    check_trainable(prep, X_train, train, str(config.train.dtype), data.feature_names, data.name)
+    arrays = TrainData(X_train, data.y[train],
                        prep.transform(data.X[fold.valid]), data.y[fold.valid],
                        data.task, data.n_classes)
     if not with_test:
@@ -171,3 +175,30 @@ def run_job(exp: Experiment, job: Job
     keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     return row, result.curves, member
+
+
+def preflight(exp: Experiment) -> tuple[Config, TrainData]:
+    """What every trial depends on, checked once before any trains: the data loads, the
+    protocol's folds are made, and the preprocessing of a representative configuration fits
+    on the first training part and leaves features that each dtype the spec may train in can
+    hold (raises DataError saying what is wrong). The configuration and its arrays, for the
+    debugging checks."""
+    from runtime.data.preprocess import check_trainable
+    from runtime.search.space import representative
+    config = exp.bind(representative(exp.search))
+    fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
+    arrays, prep, _, _ = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold,
+                                                     fold.outer))
+    data = dataset(config.data, str(exp.base_dir))
+    for dtype in training_dtypes(exp):
+        check_trainable(prep, arrays.X_train, fold.train, dtype, data.feature_names, data.name)
+    return config, arrays
+
+
+def training_dtypes(exp: Experiment) -> tuple[str, ...]:
+    """The dtypes an experiment's trials may train in: the spec's, or a searched dtype's values."""
+    from spec_lang.config import Param
+    dtype = exp.config.train.dtype
+    if not isinstance(dtype, Param):
+        return (str(dtype),)
+    return tuple(str(v) for d in exp.search.dims if d.name == dtype.name for v in d.values)

@@ -321,10 +321,11 @@ def _outcome(table: pd.DataFrame) -> dict[str, Any]:
 
 
 def _check_data(exp: Experiment) -> None:
-    """Load the data and make the folds before any training (raises DataError). Data and
-    protocol are the same for every configuration: the language forbids searching them."""
-    cfg = exp.config
-    folds(cfg.protocol, cfg.data, str(exp.base_dir), exp.seed_start)
+    """The preflight before any training (raises DataError): the data, the folds, the
+    preprocessing. Data and protocol are the same for every configuration: the language
+    forbids searching them."""
+    from runtime.execution.jobs import preflight
+    preflight(exp)
 
 
 def _outers(exp: Experiment) -> list[int | None]:

@@ -330,13 +330,15 @@ def test_training_features_are_checked_against_the_training_dtype() -> None:
     train = np.arange(10, 100)
     none = fit_preprocess((), X[train])
     with pytest.raises(DataError) as info:
-        check_trainable(none, X, train, "float32", ("a", "b", "c"), "d.npz")
+        check_trainable(none, none.transform(X[train]), train, "float32", ("a", "b", "c"),
+                        "d.npz")
     message = str(info.value)
     assert message.startswith("d.npz: column 'b': ") and "float32" in message
     assert "data row 11" in message and "dtype float64" in message   # the file's row
-    check_trainable(none, X, train, "float64", ("a", "b", "c"), "d.npz")
+    check_trainable(none, none.transform(X[train]), train, "float64", ("a", "b", "c"), "d.npz")
     standardized = fit_preprocess((Standardize(),), X[train])
-    check_trainable(standardized, X, train, "float32", ("a", "b", "c"), "d.npz")
+    check_trainable(standardized, standardized.transform(X[train]), train, "float32",
+                    ("a", "b", "c"), "d.npz")
 
 
 def test_complex_npz_arrays_are_refused(tmp_path: Path) -> None:

@@ -162,9 +162,18 @@ def test_a_data_error_stops_the_run_before_training(tmp_path):
     assert not (tmp_path / "run" / "store.sqlite").exists()
 
 
-def test_a_run_where_every_trial_fails_still_writes_its_table(tmp_path):
+def test_a_fault_that_no_configuration_escapes_stops_the_run_before_training(tmp_path):
     spec = TINY.replace("network\n", "preprocess\n    pca components 40\nnetwork\n")
-    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    with pytest.raises(runtime.errors.DataError, match="pca components"):
+        runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    assert not (tmp_path / "store.sqlite").exists()
+
+
+def test_a_run_where_every_trial_fails_still_writes_its_table(tmp_path, monkeypatch):
+    def broken(exp, job):
+        raise RuntimeError("the worker lost its GPU")
+    monkeypatch.setattr(jobs, "fit_job", broken)
+    table = runtime.run(spec_lang.loads(TINY), out=tmp_path, jobs=1)
     assert set(table["state"]) == {"failed"}
     assert (tmp_path / "trials.csv").exists() and not (tmp_path / "model.npz").exists()
     assert table.attrs["best"]["test"] == {}

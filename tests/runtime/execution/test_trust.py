@@ -292,3 +292,27 @@ def test_a_chosen_configuration_stopped_by_the_cap_is_flagged(tmp_path):
     roomy = TINY.replace("epochs 15 early_stop patience 5", "epochs 300 early_stop patience 3")
     best = runtime.run(spec_lang.loads(roomy), out=tmp_path / "b", jobs=1).attrs["best"]
     assert "epochs" not in best["borders"]
+
+
+def test_a_searched_preprocessing_that_leaves_untrainable_values_is_a_failed_row(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    X[:, 1] *= 1e30                               # float32 squares overflow without scaling
+    np.savez(tmp_path / "big.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    spec = textwrap.dedent("""\
+        experiment big
+        data "big.npz"
+        preprocess
+            $scaler
+        network
+            dense 4 tanh
+        train
+            epochs 3
+        search grid
+            scaler in standardize, none
+        seeds 1
+        """)
+    table = runtime.run(spec_lang.loads(spec, base_dir=tmp_path), out=tmp_path / "run", jobs=1)
+    states = dict(zip(table["param_scaler"], table["state"]))
+    assert states == {"standardize": "complete", "none": "failed"}
+    assert "float32" in table.loc[table["param_scaler"] == "none", "error"].iloc[0]

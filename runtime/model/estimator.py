@@ -34,9 +34,10 @@ import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
-from runtime.search.space import representative
 from runtime.data.preprocess import fit_preprocess
 from runtime.engine.training import fit as fit_network
+from runtime.model.saved import normalized
+from runtime.search.space import representative
 from runtime.types import TrainData
 
 OWN = ("params", "seed", "spec")          # constructor parameters, never spec dimensions
@@ -160,10 +161,14 @@ class SpecEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------------------------ fit
     def _fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "SpecEstimator":
-        """Hold out the validation part, fit the preprocessing on the rest, train."""
+        """Hold out the validation part, fit the preprocessing on the rest, train. The column
+        names of a DataFrame given to `fit` (`feature_names_in_`) name the preprocessing's
+        columns (`log columns "leaf_count"`); scikit-learn checks that `predict` gets the same
+        columns in the same order."""
         config = self.bound_config()
         X_train, X_valid, y_train, y_valid = self._holdout(X, y, config)
-        prep = fit_preprocess(config.preprocess, X_train)
+        names = tuple(str(n) for n in getattr(self, "feature_names_in_", ()))
+        prep = fit_preprocess(config.preprocess, X_train, names)
         X_train = prep.transform(X_train)
         X_valid = prep.transform(X_valid) if len(X_valid) else np.empty((0, X_train.shape[1]))
         data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes)
@@ -185,9 +190,11 @@ class SpecEstimator(BaseEstimator):
                                 random_state=int(self.seed), stratify=self._stratify(y))
 
     def _stratify(self, y: np.ndarray) -> np.ndarray | None:
+        """The labels to stratify the hold-out by (none for regression)."""
         return None
 
     def _outputs(self, X: Any) -> np.ndarray:
+        """The network's float64 predictions for X (validated as scikit-learn does)."""
         check_is_fitted(self, "network_")
         X = _validate(self, X, reset=False, dtype=np.float64)
         return self.network_.predict(self.preprocessor_.transform(X)).astype(np.float64)
@@ -215,8 +222,9 @@ class SpecClassifier(ClassifierMixin, SpecEstimator):
         return y if np.bincount(y).min() >= 2 else None
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities (n, n_classes), columns in the order of `classes_`."""
-        return self._outputs(X)
+        """Class probabilities (n, n_classes), columns in the order of `classes_`, float64 with
+        rows summing to 1 to float64 rounding."""
+        return normalized(self._outputs(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label of each row."""

@@ -1,12 +1,24 @@
 """A trained predictor of the chosen configuration, saved as `.npz` (plain arrays, no pickle):
-every member (seed x fold) keeps its own fitted preprocessing; predictions are averaged."""
+every member (seed x fold) keeps its own fitted preprocessing; predictions are averaged.
+
+`SavedModel.predict` and `predict_output` take what training took: an array whose columns are in
+the training order, or a DataFrame whose columns are found by name, text columns included
+(`runtime.model.features`). Class probabilities are handed out in float64, each row summing to 1
+to float64 rounding. `SavedModel.load` reads a `model.npz` or a run folder holding one; any file
+that is not a model nnspec wrote is a `NnspecError` naming it.
+"""
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from runtime.errors import NnspecError
+
+TASKS = ("classification", "multilabel", "regression")
 
 
 @dataclass
@@ -17,7 +29,19 @@ class Member:
     net: Any         # runtime.engine.network.Network
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """The network's predictions (`Network.predict`) for raw features X (n, d)."""
         return self.net.predict(self.prep.transform(X))
+
+    def scored(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`predict(X)` and the logits of its loss (`Network.scored`), for exact test scores."""
+        return self.net.scored(self.prep.transform(X))
+
+
+def normalized(proba: np.ndarray) -> np.ndarray:
+    """Class probabilities in float64 whose rows sum to 1 to float64 rounding (float32 outputs
+    sum to 1 only within ~1e-7, which scikit-learn's log_loss warns about)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    return proba / proba.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -29,15 +53,34 @@ class SavedModel:
     classes: tuple[Any, ...] = ()
     feature_names: tuple[str, ...] = ()
 
-    def predict_output(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities (classification, multilabel) or values (regression), averaged
-        over the members."""
-        X = np.asarray(X, dtype=np.float64)
-        return np.mean([m.predict(X) for m in self.members], axis=0)
+    @property
+    def n_features(self) -> int:
+        """The number of raw feature columns the model reads."""
+        return int(self.members[0].prep.n_features_in)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def features(self, X: Any, where: str = "X") -> np.ndarray:
+        """The float64 feature matrix of X (an array in the training column order, or a
+        DataFrame by column name); DataError naming `where` when it does not fit."""
+        from runtime.model.features import feature_matrix
+        return feature_matrix(X, self.feature_names, self.n_features, where)
+
+    def predict_output(self, X: Any) -> np.ndarray:
+        """Class probabilities (classification: float64, rows summing to 1; multilabel) or
+        values (regression), averaged over the members."""
+        return self.output_of(self.features(X))
+
+    def output_of(self, features: np.ndarray) -> np.ndarray:
+        """`predict_output` of an already checked feature matrix (`features`)."""
+        out = np.mean([np.asarray(m.predict(features), dtype=np.float64)
+                       for m in self.members], axis=0)
+        return normalized(out) if self.task == "classification" else out
+
+    def predict(self, X: Any) -> np.ndarray:
         """Class labels (original values), 0/1 label matrices, or regression values."""
-        out = self.predict_output(X)
+        return self.decide(self.predict_output(X))
+
+    def decide(self, out: np.ndarray) -> np.ndarray:
+        """Labels from `predict_output`'s probabilities (regression: the values as they are)."""
         if self.task == "classification":
             return np.asarray(self.classes)[out.argmax(axis=1)]
         if self.task == "multilabel":
@@ -46,7 +89,7 @@ class SavedModel:
 
     def save(self, path: Path | str) -> None:
         """Write every member's arrays into one `.npz`."""
-        arrays: dict[str, np.ndarray] = {
+        arrays: dict[str, Any] = {
             "task": np.array(self.task), "n_members": np.array(len(self.members)),
             "classes": np.array([str(c) for c in self.classes]),
             "classes_numeric": np.array(_numeric(self.classes)),
@@ -57,20 +100,100 @@ class SavedModel:
         np.savez_compressed(path, **arrays)
 
     @classmethod
-    def load(cls, path: Path | str) -> "SavedModel":
-        """Read a model written by `save` (allow_pickle=False: nothing is unpickled)."""
-        from runtime.engine.network import Network
-        from runtime.data.preprocess import Preprocessor
-        with np.load(path, allow_pickle=False) as data:
+    def load(cls, path: Path | str) -> SavedModel:
+        """Read a model written by `save`, from its file or from a run folder holding
+        `model.npz` (allow_pickle=False: nothing is unpickled). NnspecError, naming the file,
+        when there is none or it is not such a model."""
+        file = model_file(Path(path))
+        arrays = _read_arrays(file)
+        try:
+            return _from_arrays(arrays)
+        except KeyError as exc:
+            raise NnspecError(f"{file}: not an nnspec model: it lacks the array "
+                              f"{exc.args[0]!r}") from None
+        except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
+            raise NnspecError(f"{file}: not an nnspec model: {_first_line(exc)}") from None
+
+
+def model_file(path: Path) -> Path:
+    """The model file of `path`: the file itself, or a run folder's `model.npz`."""
+    if path.is_dir():
+        if not (path / "model.npz").is_file():
+            raise NnspecError(f"{path}: no model.npz in this folder (run the spec first; a "
+                              "nested cross-validation run saves no model)")
+        return path / "model.npz"
+    if not path.exists():
+        raise NnspecError(f"{path}: no such model file or run folder")
+    return path
+
+
+def _read_arrays(file: Path) -> dict[str, np.ndarray]:
+    """Every array of an `.npz`, read without pickle; NnspecError for anything else."""
+    if not zipfile.is_zipfile(file):
+        raise NnspecError(f"{file}: not an nnspec model: not an .npz archive (a model file is "
+                          "a zip of .npy arrays, as nnspec run writes it)")
+    try:
+        with np.load(file, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-        members = [Member(Preprocessor.from_state(_prefixed(arrays, f"m{i}/prep/")),
-                          Network.from_state(_prefixed(arrays, f"m{i}/net/")))
-                   for i in range(int(arrays["n_members"]))]
-        classes = tuple(arrays["classes"].tolist())
-        if arrays["classes_numeric"].size:
-            classes = tuple(arrays["classes_numeric"].tolist())
-        return cls(members, str(arrays["task"]), classes,
-                   tuple(arrays["feature_names"].tolist()))
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):        # object arrays: never unpickled
+            raise NnspecError(f"{file}: not an nnspec model: it holds Python objects (object "
+                              "arrays), and nnspec reads plain arrays only") from None
+        raise NnspecError(f"{file}: not a readable .npz model file "
+                          f"({_first_line(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise NnspecError(f"{file}: not a readable .npz model file "
+                          f"({_first_line(exc)})") from None
+    raw = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if raw:                     # NpzFile hands back the bytes of a member that is no .npy
+        raise NnspecError(f"{file}: not a readable .npz model file (its member {raw[0]!r} is "
+                          "not a .npy array)")
+    return arrays
+
+
+def _from_arrays(arrays: dict[str, np.ndarray]) -> SavedModel:
+    """The model `save` wrote into these arrays, checked to fit together."""
+    task = str(arrays["task"])
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}")
+    count = int(arrays["n_members"])
+    if count < 1:
+        raise ValueError(f"it has {count} members")
+    members = [_member(arrays, i) for i in range(count)]
+    classes: tuple[Any, ...] = tuple(np.asarray(arrays["classes"]).reshape(-1).tolist())
+    if np.asarray(arrays["classes_numeric"]).size:
+        classes = tuple(np.asarray(arrays["classes_numeric"]).reshape(-1).tolist())
+    names = tuple(str(n) for n in np.asarray(arrays["feature_names"]).reshape(-1))
+    model = SavedModel(members, task, classes, names)
+    _check_fits(model)
+    return model
+
+
+def _member(arrays: dict[str, np.ndarray], i: int) -> Member:
+    """Member i of the arrays (a missing array: KeyError with its full name)."""
+    from runtime.data.preprocess import Preprocessor
+    from runtime.engine.network import Network
+    part = "prep"
+    try:
+        prep = Preprocessor.from_state(_prefixed(arrays, f"m{i}/prep/"))
+        part = "net"
+        return Member(prep, Network.from_state(_prefixed(arrays, f"m{i}/net/")))
+    except KeyError as exc:
+        raise KeyError(f"m{i}/{part}/{exc.args[0]}") from None
+
+
+def _check_fits(model: SavedModel) -> None:
+    """Members, names and classes agree, and one example runs through every member."""
+    widths = {int(m.prep.n_features_in) for m in model.members}
+    if len(widths) != 1 or (model.feature_names and len(model.feature_names) not in widths):
+        raise ValueError(f"its members and feature names disagree on the number of features "
+                         f"({sorted(widths)}, {len(model.feature_names)} names)")
+    probe = np.zeros((1, model.n_features))
+    for i, member in enumerate(model.members):
+        out = np.asarray(member.predict(probe))
+        if model.task == "classification" and out.shape[1] != len(model.classes):
+            raise ValueError(f"member {i} predicts {out.shape[1]} classes, the model names "
+                             f"{len(model.classes)}")
 
 
 def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -84,3 +207,8 @@ def _numeric(classes: tuple[Any, ...]) -> list[Any]:
                               for c in classes):
         return []
     return [c.item() if isinstance(c, np.generic) else c for c in classes]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

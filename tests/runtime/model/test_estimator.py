@@ -3,13 +3,16 @@ hyper-parameters included), clone, Pipeline, cross_val_score, GridSearchCV, dete
 scikit-learn's own estimator checks."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,6 +20,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import spec_lang
 from runtime.model.estimator import SpecClassifier, SpecRegressor, active_values, load_spec
+
+PLANTS_CSV = Path(__file__).resolve().parents[3] / "specs" / "data" / "plants.csv"
 
 SPEC = """\
 experiment est
@@ -64,6 +69,45 @@ def test_classifier_fits_iris(iris: tuple[np.ndarray, ...]) -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert clf.n_features_in_ == 4 and list(clf.classes_) == [0, 1, 2]
     assert 1 <= clf.best_epoch_ <= clf.n_epochs_ <= 40
+
+
+def test_predict_proba_rows_sum_to_one_in_float64(iris: tuple[np.ndarray, ...]) -> None:
+    """float32 outputs summed to 1 only within ~1e-7, and log_loss warned on every call."""
+    X_train, X_test, y_train, y_test = iris
+    proba = SpecClassifier(SPEC).fit(X_train, y_train).predict_proba(X_test)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=4 * np.finfo(float).eps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_loss(y_test, proba)
+
+
+LOGGED = """\
+preprocess
+    log columns "leaf_count"
+    standardize
+network
+    dense 16 relu
+train
+    adam lr 0.01
+    epochs 30 early_stop patience 10
+"""
+
+
+def test_dataframe_column_names_reach_the_preprocessing() -> None:
+    """`log columns "leaf_count"` finds its column by name in a DataFrame given to fit (it
+    failed: fit_preprocess got no names); predict takes the same columns."""
+    frame = pd.read_csv(PLANTS_CSV)
+    X, y = frame[["height_cm", "leaf_width_mm", "leaf_count", "rainfall_mm"]], frame["species"]
+    clf = SpecClassifier(LOGGED).fit(X, y)
+    log_step = clf.preprocessor_.arrays[clf.preprocessor_.kinds.index("log")]
+    assert log_step["columns"].tolist() == [2] and log_step["names"].tolist() == ["leaf_count"]
+    assert clf.score(X, y) > 0.8
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X.copy()))
+    with pytest.raises(ValueError, match="feature names"):     # scikit-learn's own check
+        clf.predict(X[X.columns[::-1]])
+    with pytest.raises(Exception, match="leaf_count"):           # no names: nothing to log
+        SpecClassifier(LOGGED).fit(X.to_numpy(), y)
 
 
 def test_string_labels(iris: tuple[np.ndarray, ...]) -> None:

@@ -25,17 +25,22 @@ MEMBERS = "members"      # the run folder's subfolder of kept networks
 Execute = Callable[[list[Job]], Iterable[tuple[Job, Any, Any, "MemberState | None"]]]
 
 
-def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray]) -> dict[str, float]:
+def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray],
+               logits: list[np.ndarray | None] | None = None) -> dict[str, float]:
     """The test metrics of the chosen configuration: mean and std over its members and the
-    score of their averaged prediction (`ensemble_`). The only code that reads test labels."""
-    from runtime.engine.metrics import evaluate
-    each = [evaluate(task, y_test, out) for out in outputs]
+    score of their averaged prediction (`ensemble_`); the losses exact from the members'
+    `logits` when given. The only code that reads test labels."""
+    from runtime.engine.metrics import ensemble_logits, evaluate
+    logits = logits or [None] * len(outputs)
+    each = [evaluate(task, y_test, out, z) for out, z in zip(outputs, logits)]
     scores: dict[str, float] = {}
     for name in each[0]:
         values = [m[name] for m in each]
         scores[f"test_{name}"] = float(np.mean(values))
         scores[f"std_test_{name}"] = float(np.std(values))
-    ensemble = evaluate(task, y_test, np.mean(outputs, axis=0))
+    exact = all(z is not None for z in logits)
+    ensemble = evaluate(task, y_test, np.mean(outputs, axis=0),
+                        ensemble_logits(task, logits) if exact else None)  # type: ignore[arg-type]
     scores.update({f"ensemble_test_{k}": float(v) for k, v in ensemble.items()})
     return scores
 
@@ -89,12 +94,15 @@ def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
             ) -> tuple[dict[str, float], SavedModel]:
     config = exp.config
     data = dataset(config.data, str(exp.base_dir))
-    outputs, y_test = [], None
+    outputs, logits, y_test = [], [], None
     for job in jobs:
         test = fold_of(config, exp, job.fold, job.outer).test
         if len(test):
-            outputs.append(members[job].predict(data.X[test]))
+            output, z = members[job].scored(data.X[test])
+            outputs.append(output)
+            logits.append(z)
             y_test = data.y[test]
     model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names)
-    scores = score_test(data.task, y_test, outputs) if outputs and y_test is not None else {}
+    scores = score_test(data.task, y_test, outputs, logits) \
+        if outputs and y_test is not None else {}
     return scores, model

@@ -316,3 +316,21 @@ def test_a_searched_preprocessing_that_leaves_untrainable_values_is_a_failed_row
     states = dict(zip(table["param_scaler"], table["state"]))
     assert states == {"standardize": "complete", "none": "failed"}
     assert "float32" in table.loc[table["param_scaler"] == "none", "error"].iloc[0]
+
+
+def test_the_test_loss_is_exact_from_the_logits(tiny_spec, tmp_path):
+    """The reported test loss equals an independent float64 cross-entropy of the saved
+    members' logits (not of rounded float32 probabilities)."""
+    from runtime.execution.jobs import dataset, fold_of
+    table = runtime.run(tiny_spec, out=tmp_path, jobs=1)
+    exp = spec_lang.load(tiny_spec)
+    model = runtime.load_model(tmp_path)
+    data = dataset(exp.config.data, str(exp.base_dir))
+    test = fold_of(exp.config, exp, 0, None).test
+    losses = []
+    for member in model.members:
+        z = np.asarray(member.net.logits(member.prep.transform(data.X[test])), dtype=np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        losses.append(-log_p[np.arange(len(test)), data.y[test]].mean())
+    assert table.attrs["best"]["test"]["test_loss"] == pytest.approx(np.mean(losses), rel=1e-9)

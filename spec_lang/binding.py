@@ -7,12 +7,7 @@ from . import config as c
 from . import nodes as n
 from .errors import Diagnostic, did_you_mean
 from .schema import BOOLS, CONTEXTS, Arg, Keyword
-
-TYPE_WORDS = {"number": "a number", "int": "a whole number", "bool": "true or false",
-              "name": "a name", "string": "a name or a quoted string",
-              "source": "a data set name or a quoted file path", "batch": "a whole number or "
-              "'all'", "names": "a list of names", "columns": "a list of column numbers or "
-              "\"names\""}
+from .values import TYPE_WORDS, Invalid, coerce
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()  # reported value
 # Run-level settings: every configuration of a search must share them to be comparable.
 FIXED = {"experiment": "the experiment's name names its run folder",
@@ -73,22 +68,27 @@ class Checker:
                    f"got {_show(node)}", hint or arg.doc)
         return INVALID
 
+    def _coerce(self, arg: Arg, node: n.Value, owner: str, value: Any) -> Any:
+        """The one conversion every value goes through (`values.coerce`), for a literal."""
+        try:
+            return coerce(arg, value, owner, _show(node))
+        except Invalid as exc:
+            self.error(node.span, exc.message, exc.hint)
+            return INVALID
+
     def _as_number(self, arg: Arg, node: n.Value, owner: str) -> Any:
         if not isinstance(node, n.Number):
             return self._wrong(arg, node, owner)
-        if not arg.contains(node.value):
-            self.error(node.span, f"'{arg.name}' of '{owner}' must be {arg.interval()}; got "
-                       f"{node.text}", arg.doc)
-            return INVALID
-        return node.value
+        return self._coerce(arg, node, owner, node.value)
 
     def _as_int(self, arg: Arg, node: n.Value, owner: str) -> Any:
-        if isinstance(node, n.Number) and not node.is_int:
+        if not isinstance(node, n.Number):
+            return self._wrong(arg, node, owner)
+        if not node.is_int:                # `32.0` and `1e3` are not written counts
             self.error(node.span, f"'{arg.name}' of '{owner}' must be a whole number; got "
                        f"{node.text}", arg.doc)
             return INVALID
-        number = self._as_number(arg, node, owner)
-        return number if number is INVALID else int(number)
+        return self._coerce(arg, node, owner, int(node.text))
 
     def _as_bool(self, arg: Arg, node: n.Value, owner: str) -> Any:
         if isinstance(node, n.Name) and node.value in BOOLS:
@@ -99,11 +99,7 @@ class Checker:
         if not isinstance(node, n.Name):
             hint = "names are written without quotes" if isinstance(node, n.String) else ""
             return self._wrong(arg, node, owner, hint)
-        if arg.choices and node.value not in arg.choices:
-            hint = did_you_mean(node.value, arg.choices) or "one of: " + ", ".join(arg.choices)
-            self.error(node.span, f"unknown {arg.name} '{node.value}' for '{owner}'", hint)
-            return INVALID
-        return node.value
+        return self._coerce(arg, node, owner, node.value)
 
     def _as_string(self, arg: Arg, node: n.Value, owner: str) -> Any:
         if isinstance(node, (n.String, n.Name)):
@@ -123,15 +119,16 @@ class Checker:
 
     def _as_names(self, arg: Arg, node: n.Value, owner: str) -> Any:
         items = node.items if isinstance(node, n.List) else (node,)
+        names = [i.value for i in items if isinstance(i, n.Name)]
         bad = [i for i in items if not isinstance(i, n.Name)]
-        return self._wrong(arg, bad[0], owner) if bad else tuple(i.value for i in items)
+        return self._wrong(arg, bad[0], owner) if bad else tuple(names)
 
     def _as_columns(self, arg: Arg, node: n.Value, owner: str) -> Any:
         items = node.items if isinstance(node, n.List) else (node,)
         out: list[Any] = []
         for item in items:
             if isinstance(item, n.Number) and item.is_int:
-                out.append(int(item.value))
+                out.append(int(item.text))
             elif isinstance(item, (n.String, n.Name)):
                 out.append(item.value)
             else:

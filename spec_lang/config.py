@@ -8,6 +8,7 @@ every `Repeat` is expanded.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -17,6 +18,26 @@ class Param:
     """A hyper-parameter placeholder (`$name` in a spec), bound by the search."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A value chosen by a searched parameter's value (`epochs ... early_stop $es`, the default
+    lr of `optimizer $opt`): `cases` pairs each value of `param` with the value the field takes;
+    `default` is the key when the parameter is absent (an inactive conditional dimension).
+    `arg` and `owner` name the setting the parameter feeds: its value is converted as that
+    setting's (`spec_lang.values.coerce`) before it is looked up."""
+
+    param: Param
+    cases: tuple[tuple[Any, Any], ...]
+    default: Any
+    arg: Any = None
+    owner: str = ""
+
+
+# The most configurations a search may visit (trials, grid points, zoom levels x their grids,
+# coordinate sweeps x their grids): more cannot run in a lifetime, and would not fit in memory.
+MAX_TRIALS = 1_000_000
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -297,6 +318,9 @@ class Dim:
     # Closed bounds of the settings that use it (momentum: 0, dropout: 0): a best value lying
     # there is at a natural limit, not on a border the search could extend past.
     limits: tuple[float | None, float | None] = (None, None)
+    # What the settings that use it accept: (low, high, low_open, high_open), the tightest of
+    # their intervals (lr: (0, inf, True, False)). Widening an interval stays inside it.
+    accepts: tuple[float, float, bool, bool] = (-math.inf, math.inf, False, False)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem at one place: the message, the span to underline and an optional hint."""
+    """One problem at one place: the message, the span to underline and an optional hint.
+
+    Line 0 means "no place in the text" (an unreadable file, a value set from Python): the
+    problem is then rendered as `file: error: message`.
+    """
 
     line: int
     column: int
@@ -16,10 +20,15 @@ class Diagnostic:
     hint: str = ""
     end_column: int = 0            # exclusive; 0: underline one character
 
-    def render(self, filename: str, source: str) -> str:
-        """`file:line:col: error: message`, the source line, carets under the text, the hint."""
-        out = [f"{filename}:{self.line}:{self.column}: error: {self.message}"]
-        lines = source.splitlines()
+    def render(self, filename: str, source: str | Sequence[str]) -> str:
+        """`file:line:col: error: message`, the source line, carets under the text, the hint.
+
+        `source` is the text or its lines (`str.splitlines()`): a caller rendering many
+        diagnostics splits the text once.
+        """
+        lines = source.splitlines() if isinstance(source, str) else source
+        where = f"{filename}:{self.line}:{self.column}" if self.line >= 1 else filename
+        out = [f"{where}: error: {self.message}"]
         if 1 <= self.line <= len(lines):
             text = lines[self.line - 1].replace("\t", " ")
             width = max(1, (self.end_column or self.column + 1) - self.column)
@@ -30,7 +39,8 @@ class Diagnostic:
 
 
 class SpecError(Exception):
-    """Root of every error about a spec. `filename`, `line`, `column` locate the first problem."""
+    """Root of every error about a spec. `filename`, `line`, `column` locate the first problem
+    (line 0: the problem has no place in the text)."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic], filename: str = "<string>",
                  source: str = "") -> None:
@@ -42,8 +52,10 @@ class SpecError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        """Every diagnostic, rendered, separated by blank lines."""
-        return "\n\n".join(d.render(self.filename, self.source) for d in self.diagnostics)
+        """Every diagnostic, rendered, separated by blank lines (the source is split once, so
+        that rendering stays linear in the number of problems)."""
+        lines = self.source.splitlines()
+        return "\n\n".join(d.render(self.filename, lines) for d in self.diagnostics)
 
 
 class SpecSyntaxError(SpecError):

@@ -1,31 +1,42 @@
-"""The checked experiment: a configuration template with `$` placeholders, and its search."""
+"""The checked experiment: a configuration template with `$` placeholders, and its search.
+
+An `Experiment` checks itself when it is made, however it is made (`spec_lang.loads`,
+`dataclasses.replace`, `Experiment.replace`), and `bind` checks the values it fills in: every
+value goes through the conversion and the constraints of the statement that sets it
+(`values.coerce`, `settings.sites`), with the message the spec's text would get.
+"""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from . import config as c
+from .errors import Diagnostic, SpecValidationError, did_you_mean
+from .settings import SEEDS, STEP, sites
+from .sizes import size_problem
+from .values import Invalid, coerce
+
+# A run folder's name: no path separators, not "." or "..".
+SAFE_NAME = re.compile(r"(?!\.\.?$)[\w. -]{1,100}")
+NAME_HINT = "use letters, digits, spaces, '.', '_' and '-' (no '/' or '..')"
 
 
-@dataclass(frozen=True)
-class Switch:
-    """A value chosen by a searched boolean: `on` when the parameter is true, else `off`."""
-
-    param: c.Param
-    on: Any
-    off: Any = None
-
-
-class BindError(ValueError):
-    """A set of parameter values that the template cannot take (e.g. a missing value)."""
+class BindError(SpecValidationError, ValueError):
+    """A set of parameter values that the template cannot take: a missing value, or one its
+    setting refuses (`'lr' of 'sgd' must be > 0; got -1.0`). `diagnostics` lists them all."""
 
 
 @dataclass(frozen=True)
 class Experiment:
     """What a spec says, checked: `config` may hold `Param` placeholders and `Repeat` blocks
-    until `bind` fills them with one point of the search space."""
+    until `bind` fills them with one point of the search space.
+
+    Making one checks every value against its setting's constraints and the search's size
+    (raising `SpecValidationError`); change one with `replace`, which checks the same way.
+    """
 
     name: str
     config: c.Config
@@ -34,6 +45,12 @@ class Experiment:
     seed_start: int = 0
     filename: str = field(default="<string>", compare=False)
     base_dir: Path = field(default=Path("."), compare=False)
+
+    def __post_init__(self) -> None:
+        problems = _check(self)
+        if problems:
+            raise SpecValidationError([Diagnostic(0, 0, p.message, p.hint) for p in problems],
+                                      self.filename)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -48,39 +65,167 @@ class Experiment:
         """The concrete Config for one point of the search space.
 
         A parameter absent from `params` (an inactive conditional dimension) leaves the field at
-        its default. Repeats are expanded; searched preprocessing steps are built.
+        its default. Repeats are expanded; searched preprocessing steps are built. Each value is
+        converted and checked as its setting's (`batch all` is None); raises `BindError`.
         """
-        return _bind(self.config, dict(params))
+        binder = _Binder(dict(params))
+        config = binder.value(self.config)
+        if binder.problems:
+            raise BindError([Diagnostic(0, 0, p.message, p.hint) for p in binder.problems],
+                            self.filename)
+        return config
+
+    def replace(self, **changes: Any) -> "Experiment":
+        """A copy with `changes`, checked like the spec's text (raises `SpecValidationError`).
+
+        Keys are fields of the experiment (`seeds=1`) or of its configuration (`metric="loss"`),
+        nested with `__` as in scikit-learn's `set_params`: `train__epochs=50`,
+        `train__optimizer__lr=0.1`, `network__0__width=64`, `search__trials=10`.
+        """
+        paths = {tuple(key.split("__")): value for key, value in changes.items()}
+        top = {f.name for f in dataclasses.fields(self)}
+        rooted = {(p if p[0] in top else ("config", *p)): v for p, v in paths.items()}
+        return _apply(self, rooted, ())
 
 
-def _bind(value: Any, params: dict[str, Any], default: Any = dataclasses.MISSING) -> Any:
-    if isinstance(value, c.Param):
-        if value.name in params:
-            return params[value.name]
+# ----------------------------------------------------------------------------------- changes
+def _apply(obj: Any, changes: dict[tuple[str, ...], Any], where: tuple[str, ...]) -> Any:
+    """`obj` with each path of `changes` (relative to it) set to its value."""
+    own: dict[str, Any] = {}
+    deeper: dict[str, dict[tuple[str, ...], Any]] = {}
+    for path, value in changes.items():
+        if len(path) == 1:
+            own[path[0]] = value
+        else:
+            deeper.setdefault(path[0], {})[path[1:]] = value
+    for head, sub in deeper.items():
+        own[head] = _apply(_part(obj, head, where), sub, (*where, head))
+    if isinstance(obj, tuple):
+        items = list(obj)
+        for head, value in own.items():
+            items[int(head)] = value
+        return tuple(items)
+    for head in own:
+        _part(obj, head, where)            # an unknown name is an error before replacing
+    return dataclasses.replace(obj, **own)
+
+
+def _part(obj: Any, head: str, where: tuple[str, ...]) -> Any:
+    """The field (or tuple item) `head` of `obj`; a clear TypeError when there is none."""
+    if isinstance(obj, tuple) and head.isdigit() and int(head) < len(obj):
+        return obj[int(head)]
+    names = [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+    if head not in names:
+        at = "__".join(w for w in where if w != "config") or "the experiment"
+        what = f"items 0 to {len(obj) - 1}" if isinstance(obj, tuple) else ", ".join(names)
+        hint = did_you_mean(head, names) or f"it has: {what or 'no settings'}"
+        raise TypeError(f"{at} has no setting '{head}'; {hint}")
+    return getattr(obj, head)
+
+
+# ------------------------------------------------------------------------------------ binding
+def _placeholder(value: Any) -> bool:
+    return isinstance(value, (c.Param, c.Pick, c.Repeat))
+
+
+class _Binder:
+    """One walk over a configuration: each placeholder filled from `params` (None: left as it
+    is, to check a template), each value converted and checked by its setting; the problems
+    are collected, not raised, so that all of them are reported at once."""
+
+    def __init__(self, params: dict[str, Any] | None) -> None:
+        self.params = params
+        self.problems: list[Invalid] = []
+
+    def value(self, value: Any, f: dataclasses.Field | None = None) -> Any:
+        """`value` bound (`f`: the field it fills, whose default an absent parameter takes)."""
+        if isinstance(value, c.Param):
+            return self._param(value, f)
+        if isinstance(value, c.Pick):
+            return self._pick(value)
+        if isinstance(value, c.Repeat):
+            return self._repeat(value)
+        if isinstance(value, tuple):
+            items = tuple(self.value(v) for v in value)
+            same = all(a is b for a, b in zip(items, value))
+            return value if same else _flatten(items)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._fields(value)
+        return value
+
+    def coerce(self, arg: Any, value: Any, owner: str, source: c.Param | None = None) -> Any:
+        """`values.coerce`, recording a problem (and keeping the value) when it fails."""
+        try:
+            return coerce(arg, value, owner)
+        except Invalid as exc:
+            hint = f"the value of ${source.name}; {exc.hint}" if source else exc.hint
+            self.problems.append(Invalid(exc.message, hint))
+            return value
+
+    def _param(self, param: c.Param, f: dataclasses.Field | None = None,
+               default: Any = dataclasses.MISSING) -> Any:
+        """The value of `param`; absent, the default of the field it fills (or `default`)."""
+        if self.params is None:
+            return param
+        if param.name in self.params:
+            return self.params[param.name]
+        if default is dataclasses.MISSING and f is not None:
+            default = _field_default(f)
         if default is dataclasses.MISSING:
-            raise BindError(f"'{value.name}' has no value here and its setting no default")
+            self.problems.append(Invalid(f"'{param.name}' has no value here and its setting "
+                                         "no default", f"give a value for ${param.name}"))
+            return None
         return default
-    if isinstance(value, Switch):
-        return _bind(value.on if _bind(value.param, params, False) else value.off, params)
-    if isinstance(value, c.Repeat):
-        times = _bind(value.count, params)
+
+    def _pick(self, pick: c.Pick) -> Any:
+        if self.params is None:
+            return pick
+        key = self._param(pick.param, default=pick.default)
+        if pick.arg is not None:
+            key = self.coerce(pick.arg, key, pick.owner, pick.param)
+        cases = dict(pick.cases)
+        return self.value(cases.get(key, cases[pick.default]))
+
+    def _repeat(self, repeat: c.Repeat) -> Any:
+        arg, owner = sites(c.Repeat, {})["count"]
+        body = [self.value(layer) for layer in repeat.body]
+        if self.params is None:
+            if not isinstance(repeat.count, c.Param):
+                self.coerce(arg, repeat.count, owner)
+            return repeat
+        source = repeat.count if isinstance(repeat.count, c.Param) else None
+        times = self.coerce(arg, self.value(repeat.count), owner, source)
         # A list, so that the enclosing tuple splices it in (see _flatten).
-        return [_bind(layer, params) for _ in range(int(times)) for layer in value.body]
-    if isinstance(value, tuple):
-        return _flatten(tuple(_bind(v, params) for v in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _bind_fields(value, params)
-    return value
+        return body * times if isinstance(times, int) else []
 
+    def _fields(self, obj: Any) -> Any:
+        fields = {f.name: f for f in dataclasses.fields(obj)}
+        raw = {name: self.value(getattr(obj, name), f) for name, f in fields.items()}
+        for name, (arg, owner) in sites(type(obj), raw).items():
+            if _placeholder(raw[name]) or (raw[name] is None and
+                                           fields[name].default is None):
+                continue                   # None is the field's own "not set" (no cap, auto)
+            old = getattr(obj, name)
+            raw[name] = self.coerce(arg, raw[name], owner,
+                                    old if isinstance(old, c.Param) else None)
+        if self.params is None:
+            return obj                     # a check: the template stays as it was written
+        if isinstance(obj, c.Config):
+            raw["preprocess"] = self._steps(raw["preprocess"])
+        changes = {k: v for k, v in raw.items() if v is not getattr(obj, k)}
+        return dataclasses.replace(obj, **changes) if changes else obj
 
-def _bind_fields(obj: Any, params: dict[str, Any]) -> Any:
-    changes = {}
-    for f in dataclasses.fields(obj):
-        old = getattr(obj, f.name)
-        new = _bind(old, params, _field_default(f))
-        if new is not old:
-            changes[f.name] = _bind_step(new) if f.name == "preprocess" else new
-    return dataclasses.replace(obj, **changes) if changes else obj
+    def _steps(self, steps: tuple) -> tuple:
+        """Searched preprocessing steps arrive as names: build them, drop 'none'."""
+        out = []
+        for step in steps:
+            if isinstance(step, str):
+                step = self.coerce(STEP, step, "preprocess")
+                if step in STEP_CLASSES:
+                    out.append(STEP_CLASSES[step]())
+            else:
+                out.append(step)
+        return tuple(out)
 
 
 def _field_default(f: dataclasses.Field) -> Any:
@@ -103,6 +248,17 @@ STEP_CLASSES = {"standardize": c.Standardize, "pca": c.PCA, "quantile": c.Quanti
                 "log": c.Log}
 
 
-def _bind_step(steps: tuple) -> tuple:
-    """Searched preprocessing steps arrive as names: build them, drop 'none'."""
-    return tuple(STEP_CLASSES[s]() if isinstance(s, str) else s for s in steps if s != "none")
+# ------------------------------------------------------------------------------------ checks
+def _check(exp: Experiment) -> list[Invalid]:
+    """Every problem of an experiment's own values (placeholders are checked when bound)."""
+    binder = _Binder(None)
+    binder.value(exp.config)
+    binder.value(exp.search)
+    for name, (arg, owner) in SEEDS.items():
+        binder.coerce(arg, getattr(exp, name), owner)
+    if not isinstance(exp.name, str) or not SAFE_NAME.fullmatch(exp.name):
+        binder.problems.append(Invalid(f"'{exp.name}' cannot name a run folder", NAME_HINT))
+    size = size_problem(exp.search)
+    if size is not None:
+        binder.problems.append(Invalid(*size))
+    return binder.problems

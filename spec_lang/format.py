@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from . import nodes as n
-from .parser import parse
+from .parser import parse, source_text
 
 INDENT = "    "
 
@@ -104,8 +104,9 @@ def _aligned(rows: list[tuple[str, str]]) -> list[str]:
 
 def format_spec(source: str, filename: str = "<string>") -> str:
     """Canonical text of a spec; comments, and single blank lines between paragraphs, kept."""
-    spec = parse(source, filename)
-    printer = _Printer(source)
+    text = source_text(source)            # without a byte-order mark
+    spec = parse(text, filename)
+    printer = _Printer(text)
     printer.statements(spec.statements, 0)
     printer.leading(len(printer.lines) + 1, 0)
     return printer.text()

@@ -1,9 +1,11 @@
-"""Text to syntax tree: the Lark LALR parser (built once) and the transformer to `nodes`."""
+"""Text to syntax tree: the Lark LALR parser (built once) with the transformer to `nodes` run
+inline (nodes are built as the parser reduces: no intermediate tree, no recursion)."""
 from __future__ import annotations
 
 import functools
-import re
+import math
 from pathlib import Path
+from typing import Iterator, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -13,10 +15,23 @@ from . import nodes as n
 from .errors import Diagnostic, SpecSyntaxError
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
+BOM = "\ufeff"
+MAX_NESTING = 16           # blocks inside blocks; real specs use 3 (network > repeat > repeat)
+ESCAPES = {'"': '"', "\\": "\\"}
+
+
+class _Problem(Exception):
+    """A lexical problem found while building nodes (raised through the parser, unwrapped)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
 
 
 class SpecIndenter(Indenter):
-    """Turns leading white space into _INDENT / _DEDENT tokens (tabs count as 8 columns)."""
+    """Turns leading white space into _INDENT / _DEDENT tokens (tabs count as 8 columns), and
+    refuses blocks nested more than MAX_NESTING deep (every later pass walks blocks
+    recursively)."""
 
     NL_type = "_NL"
     OPEN_PAREN_types: list[str] = []
@@ -25,23 +40,54 @@ class SpecIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    def handle_NL(self, token: Token) -> Iterator[Token]:
+        """Lark's indentation tokens, after a check of the nesting depth."""
+        yield from super().handle_NL(token)
+        if len(self.indent_level) > MAX_NESTING + 1:
+            raise _Problem(Diagnostic(token.end_line or 1, token.end_column or 1,
+                                      f"blocks nest more than {MAX_NESTING} deep here",
+                                      "repeat counts multiply: one `repeat N` does what "
+                                      "nested repeats do"))
+
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark(GRAMMAR.read_text(), parser="lalr", postlex=SpecIndenter(),
-                propagate_positions=True, maybe_placeholders=False)
+                transformer=_ToNodes(), maybe_placeholders=False)
 
 
 def _span(token: Token) -> n.Span:
-    return n.Span(token.line, token.column, token.end_line, token.end_column)
+    return n.Span(token.line or 1, token.column or 1, token.end_line or 1,
+                  token.end_column or 1)
 
 
 def _join(first: n.Span, last: n.Span) -> n.Span:
     return n.Span(first.line, first.column, last.end_line, last.end_column)
 
 
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
+def _unquote(tok: Token) -> str:
+    """The text of a string literal; an escape other than \\" and \\\\ is an error at its
+    backslash (a Windows path would otherwise lose its backslashes silently)."""
+    text, out, i = str(tok), [], 1
+    while i < len(text) - 1:
+        if text[i] == "\\":
+            char = text[i + 1]
+            if char not in ESCAPES:
+                col = (tok.column or 1) + i
+                raise _Problem(Diagnostic(tok.line or 1, col, f"unknown escape '\\{char}' in "
+                                          "a string", "the escapes are \\\" (a quote) and \\\\ "
+                                          "(a backslash); in a path, write / instead of \\",
+                                          col + 2))
+            out.append(ESCAPES[char])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-6:]} ({len(text)} characters)"
 
 
 @v_args(inline=True)
@@ -51,10 +97,15 @@ class _ToNodes(Transformer):
     def number(self, tok: Token) -> n.Number:
         text = str(tok).lower()
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        if not math.isfinite(value):        # float() gives inf past 1.8e308, never an error
+            raise _Problem(Diagnostic(tok.line or 1, tok.column or 1, f"the number "
+                                      f"{_short(text)} is too large",
+                                      "numbers go up to about 1.8e308",
+                                      tok.end_column or 0))
         return n.Number(value, text, _span(tok))
 
     def string(self, tok: Token) -> n.String:
-        return n.String(_unquote(str(tok)), _span(tok))
+        return n.String(_unquote(tok), _span(tok))
 
     def name(self, tok: Token) -> n.Name:
         return n.Name(str(tok), _span(tok))
@@ -62,16 +113,16 @@ class _ToNodes(Transformer):
     def param(self, tok: Token) -> n.ParamRef:
         return n.ParamRef(str(tok)[1:], _span(tok))
 
-    def range(self, low: n.Value, high: n.Value) -> n.Range:
+    def range(self, low: n.Scalar, high: n.Scalar) -> n.Range:
         return n.Range(low, high, _join(low.span, high.span))
 
-    def list(self, *items: n.Value) -> n.List:
+    def list(self, *items: n.Scalar) -> n.List:
         return n.List(tuple(items), _join(items[0].span, items[-1].span))
 
     def args(self, *items: n.Value) -> tuple[n.Value, ...]:
         return tuple(items)
 
-    def condition(self, _if: Token, name: Token, op: Token, value: n.Value) -> n.Condition:
+    def condition(self, _if: Token, name: Token, op: Token, value: n.Scalar) -> n.Condition:
         return n.Condition(n.Name(str(name), _span(name)), str(op), value,
                            _join(_span(_if), value.span))
 
@@ -144,28 +195,62 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> Diagnostic:
     if isinstance(exc, UnexpectedToken):
         return _token_error(exc, source)
     if isinstance(exc, UnexpectedCharacters):
-        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
-        hint = "strings use double quotes" if char == "'" else ""
-        return Diagnostic(exc.line, exc.column, f"unexpected character {char!r}", hint)
+        pos = exc.pos_in_stream or 0
+        char = source[pos] if pos < len(source) else "?"
+        return Diagnostic(exc.line, exc.column, f"unexpected character {char!r}",
+                          _character_hint(source, pos))
     if isinstance(exc, UnexpectedEOF):
         lines = source.splitlines() or [""]
         return Diagnostic(len(lines), len(lines[-1]) + 1, "unexpected end of the file")
     return Diagnostic(getattr(exc, "line", 1), getattr(exc, "column", 1), str(exc))
 
 
+def _character_hint(source: str, pos: int) -> str:
+    """What to do about a character no token starts with: inside a word (`digits-default`,
+    `data/x.csv`), quote the word."""
+    char = source[pos] if pos < len(source) else ""
+    if char == "'":
+        return "strings use double quotes"
+    if char == "=":
+        return "options are written `name value`, without '='"
+    after = source[pos + 1: pos + 2]
+    if pos == 0 or not (source[pos - 1].isalnum() or source[pos - 1] == "_") or \
+            not after.strip() or after in "#\"":
+        return ""
+    start = pos
+    while start > 0 and not source[start - 1].isspace() and source[start - 1] not in "\"#":
+        start -= 1
+    end = pos
+    while end < len(source) and not source[end].isspace() and source[end] not in "\"#":
+        end += 1
+    word = source[start:end]
+    return f"a name has only letters, digits and '_': to write {word} as one value, quote it: " \
+           f"\"{word}\""
+
+
+def source_text(source: str) -> str:
+    """The text as the parser reads it: without a leading byte-order mark (editors on Windows
+    write one) and ending with a newline."""
+    text = source[1:] if source.startswith(BOM) else source
+    return text if text.endswith("\n") else text + "\n"
+
+
 def parse(source: str, filename: str = "<string>") -> n.Spec:
     """Parse spec text into a `nodes.Spec`; raises `SpecSyntaxError` at the first bad token."""
-    text = source if source.endswith("\n") else source + "\n"
+    text = source_text(source)
     try:
-        tree = _lark().parse(text)
+        # The inline transformer's `start` gives the statements (lark types it as a Tree).
+        statements = cast(tuple[n.Statement, ...], _lark().parse(text))
     except UnexpectedInput as exc:
         raise SpecSyntaxError([_syntax_error(exc, text)], filename, text) from None
+    except _Problem as exc:
+        raise SpecSyntaxError([exc.diagnostic], filename, text) from None
     except DedentError:
         line, column = _dedent_line(text)
         raise SpecSyntaxError([Diagnostic(line, column, "this line's indentation matches no "
                                           "enclosing block", "indent it like the lines of "
                                           "the block it belongs to")], filename, text) from None
-    return n.Spec(_ToNodes().transform(tree), filename)
+    return n.Spec(statements, filename)
 
 
 def _dedent_line(text: str) -> tuple[int, int]:

@@ -80,10 +80,12 @@ def _pos(low: float = 0, **kw: Any) -> dict[str, Any]:
 
 
 def fraction(name: str, default: Any, doc: str, **kw: Any) -> Arg:
+    """A number in [0, 1] (ends opened through `kw`)."""
     return Arg(name, "number", default, doc, low=0, high=1, **kw)
 
 
 def count(name: str, default: Any, doc: str, low: int = 1, **kw: Any) -> Arg:
+    """A whole number >= `low` (a cap through `high=`)."""
     return Arg(name, "int", default, doc, low=low, **kw)
 
 
@@ -173,7 +175,8 @@ TOP = {k.name: k for k in [
     Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
             (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving or "
                  "tpe", choices=c.STRATEGIES, required=True),
-             count("trials", None, "random, tpe: configurations to try; halving: first rung")),
+             count("trials", None, "random, tpe: configurations to try; halving: first rung",
+                   high=c.MAX_TRIALS)),
             (Arg("shuffle", "bool", False, "grid: visit the points in a seeded random order"),
              count("sweeps", 3, "coordinate: passes over the dimensions"),
              Arg("order", "names", (), "coordinate: the order of the dimensions"),
@@ -181,7 +184,7 @@ TOP = {k.name: k for k in [
              Arg("factor", "number", 4.0, "zoom: how much each level narrows the interval",
                  low=1, low_open=True),
              count("points", 5, "zoom, coordinate: grid points per continuous dimension",
-                   low=2),
+                   low=2, high=c.MAX_TRIALS),
              Arg("eta", "number", 3.0, "halving: keep the best 1/eta at each rung", low=1,
                  low_open=True),
              Arg("fidelity", "name", "epochs", "halving: what a low fidelity shortens",
@@ -193,7 +196,7 @@ TOP = {k.name: k for k in [
              count("seed", 0, "seed of the strategy's random choices", low=0)),
             block="search"),
     Keyword("seeds", "Train every configuration with this many seeds; rank on the mean.",
-            (count("count", 3, "number of seeds", required=True),),
+            (count("count", 3, "number of seeds", required=True, high=c.MAX_TRIALS),),
             (count("start", 0, "the first seed", low=0),)),
 ]}
 
@@ -254,9 +257,34 @@ OPTIMIZER_ARGS = {"sgd": (LR, MOMENTUM, NESTEROV), "adam": (ADAPTIVE_LR, BETA1, 
                   "rmsprop": (ADAPTIVE_LR, RHO, EPS), "adagrad": (LR, EPS)}
 
 
+OPTIMIZER_NAME = Arg("name", "name", "sgd", "sgd, adam, rmsprop or adagrad",
+                     choices=c.OPTIMIZERS, required=True)
+NAMED_LR = replace(LR, default=None, doc="learning rate (default: the optimizer's own, 0.01 "
+                   "for sgd and adagrad, 0.001 for adam and rmsprop)")
+
+
+def own_defaults(name: str) -> dict[str, Any]:
+    """The defaults of the optimizer `name`: what its statement gives the fields it reads."""
+    return {a.name: a.default for a in OPTIMIZER_ARGS[name]}
+
+
 def _optimizer(name: str) -> Callable[[dict[str, Any]], c.Optimizer]:
-    defaults = {a.name: a.default for a in OPTIMIZER_ARGS[name]}
-    return lambda v: c.Optimizer(name=name, **{**defaults, **v})
+    return lambda v: c.Optimizer(name=name, **{**own_defaults(name), **v})
+
+
+def _named_optimizer(v: dict[str, Any]) -> c.Optimizer:
+    """`optimizer NAME ...` gives the same defaults as the statement NAME; `optimizer $opt`
+    defers each default that differs between optimizers to the name the search binds."""
+    name = v.get("name", "sgd")
+    if isinstance(name, str):
+        return _optimizer(name)({k: x for k, x in v.items() if k != "name"})
+    deferred = {}
+    for field in {a.name for args in OPTIMIZER_ARGS.values() for a in args} - set(v):
+        cases = tuple((opt, own_defaults(opt).get(field, getattr(c.Optimizer(), field)))
+                      for opt in c.OPTIMIZERS)
+        if len({value for _, value in cases}) > 1:
+            deferred[field] = c.Pick(name, cases, "sgd", OPTIMIZER_NAME, "optimizer")
+    return c.Optimizer(**{**deferred, **v})
 
 
 SCHEDULE = Keyword(
@@ -279,10 +307,8 @@ TRAIN = {k.name: k for k in [
       for name, args in OPTIMIZER_ARGS.items()],
     Keyword("optimizer", "An optimizer named by a value (to search over optimizers): "
             "`optimizer $opt lr $lr`.",
-            (Arg("name", "name", "sgd", "sgd, adam, rmsprop or adagrad", choices=c.OPTIMIZERS,
-                 required=True),),
-            (LR, MOMENTUM, NESTEROV, BETA1, BETA2, RHO, EPS),
-            build=lambda v: c.Optimizer(**v)),
+            (OPTIMIZER_NAME,), (NAMED_LR, MOMENTUM, NESTEROV, BETA1, BETA2, RHO, EPS),
+            build=_named_optimizer),
     SCHEDULE,
     Keyword("batch", "Mini-batch size; 1 is online SGD, `all` the whole training set.",
             (Arg("size", "batch", 32, "examples per update, or all", low=1, log=True,

@@ -11,6 +11,7 @@ from . import nodes as n
 from .binding import INVALID, Checker
 from .errors import did_you_mean
 from .schema import INF, PRIORS, SCALES, Arg
+from .sizes import size_problem
 
 # Options that only one strategy reads: naming them under another is a mistake worth telling.
 STRATEGY_OPTIONS = {"shuffle": ("grid",), "sweeps": ("coordinate",), "order": ("coordinate",),
@@ -65,7 +66,8 @@ class SearchBlock:
             if name in values and strategy not in owners:
                 self.ck.error(cmd.span, f"'{name}' applies to {' and '.join(owners)} search, "
                               f"not {strategy}")
-        if strategy in NEEDS_TRIALS and "trials" not in values:
+        written = len(cmd.args) > 1 and isinstance(cmd.args[1], n.Number)  # maybe refused
+        if strategy in NEEDS_TRIALS and "trials" not in values and not written:
             self.ck.error_after(cmd.args[0].span if cmd.args else cmd.keyword.span,
                                 f"expected a number of trials after '{strategy}'",
                                 f"for example: search {strategy} 40")
@@ -94,26 +96,30 @@ class SearchBlock:
     def _choice(self, dim: n.Dimension, args: list[n.Value]) -> c.Dim | None:
         """`name in a, b, c` or `name in [log|linear] low .. high [count N]`."""
         scale = None
-        if isinstance(args[0], n.Name) and args[0].value in SCALES and len(args) > 1:
-            scale = args.pop(0).value
+        first = args[0]
+        if isinstance(first, n.Name) and first.value in SCALES and len(args) > 1:
+            scale = first.value
+            args.pop(0)
         if isinstance(args[0], n.Range):
-            return self._range(dim, args, scale)
+            return self._range(dim, args[0], args[1:], scale)
         if len(args) > 1:
             self.ck.error(args[1].span, "unexpected value: separate listed values with commas")
             return None
         return self._values(dim, args[0])
 
-    def _range(self, dim: n.Dimension, args: list[n.Value], scale: str | None) -> c.Dim | None:
-        rng, rest = args[0], args[1:]
+    def _range(self, dim: n.Dimension, rng: n.Range, rest: list[n.Value], scale: str | None
+               ) -> c.Dim | None:
         low, high = self._bounds(rng)
         count = None
         if rest:
-            if not (isinstance(rest[0], n.Name) and rest[0].value == "count" and len(rest) == 2
-                    and isinstance(rest[1], n.Number) and rest[1].is_int
-                    and rest[1].value >= 2):
-                self.ck.error(rest[0].span, "after a range only `count N` (N >= 2) may follow")
+            given = rest[1] if len(rest) == 2 else None
+            if not (isinstance(rest[0], n.Name) and rest[0].value == "count"
+                    and isinstance(given, n.Number) and given.is_int
+                    and 2 <= given.value <= c.MAX_TRIALS):
+                self.ck.error(rest[0].span, "after a range only `count N` (2 <= N <= "
+                              f"{c.MAX_TRIALS:,}) may follow")
                 return None
-            count = int(rest[1].value)
+            count = int(given.value)
         if low is INVALID:
             return None
         return c.Dim(dim.name.value, "range", low=low, high=high, scale=scale or "",
@@ -122,8 +128,10 @@ class SearchBlock:
     def _prior(self, dim: n.Dimension, args: list[n.Value]) -> c.Dim | None:
         """`name ~ [prior] low .. high` or `name ~ choice a, b, c`."""
         prior = None
-        if isinstance(args[0], n.Name) and len(args) > 1:
-            prior = args.pop(0)
+        first = args[0]
+        if isinstance(first, n.Name) and len(args) > 1:
+            prior = first
+            args.pop(0)
             if prior.value not in PRIORS:
                 self.ck.error(prior.span, f"unknown prior '{prior.value}'",
                               did_you_mean(prior.value, PRIORS) or "one of: " + ", ".join(PRIORS))
@@ -131,24 +139,25 @@ class SearchBlock:
         if len(args) != 1:
             self.ck.error(args[-1].span, "a prior takes one range `low .. high` or a list")
             return None
-        if not isinstance(args[0], n.Range):
-            return self._values(dim, args[0])
-        low, high = self._bounds(args[0])
+        rng = args[0]
+        if not isinstance(rng, n.Range):
+            return self._values(dim, rng)
+        low, high = self._bounds(rng)
         if low is INVALID:
             return None
         return c.Dim(dim.name.value, "prior", low=low, high=high,
                      prior=prior.value if prior else "")
 
     def _bounds(self, rng: n.Range) -> tuple[Any, Any]:
-        bad = [b for b in (rng.low, rng.high) if not isinstance(b, n.Number)]
-        if bad:
-            self.ck.error(bad[0].span, "range bounds must be numbers")
+        low, high = rng.low, rng.high
+        if not isinstance(low, n.Number) or not isinstance(high, n.Number):
+            self.ck.error((high if isinstance(low, n.Number) else low).span,
+                          "range bounds must be numbers")
             return INVALID, INVALID
-        if rng.low.value >= rng.high.value:
-            self.ck.error(rng.span, f"the range is empty: {rng.low.text} is not below "
-                          f"{rng.high.text}")
+        if low.value >= high.value:
+            self.ck.error(rng.span, f"the range is empty: {low.text} is not below {high.text}")
             return INVALID, INVALID
-        return _scalar(rng.low), _scalar(rng.high)
+        return _scalar(low), _scalar(high)
 
     def _values(self, dim: n.Dimension, node: n.Value) -> c.Dim | None:
         items = node.items if isinstance(node, n.List) else (node,)
@@ -187,9 +196,14 @@ class SearchBlock:
             if name not in names:
                 self.ck.error(cmd.span, f"'order' names '{name}', which is not a dimension",
                               did_you_mean(name, names))
+        earlier: dict[str, c.Dim] = {}
         for dim, node in dims:
             self._check_grid(search, dim, node)
-            self._check_condition(dim, node, dims)
+            self._check_condition(dim, node, earlier)
+            earlier.setdefault(dim.name, dim)
+        size = size_problem(search)
+        if size is not None:
+            self.ck.error(cmd.span, *size)
 
     def _check_grid(self, search: c.Search, dim: c.Dim, node: n.Dimension) -> None:
         if search.strategy != "grid" or dim.kind == "choice":
@@ -199,11 +213,11 @@ class SearchBlock:
                           "write `in low .. high count N` or list the values, or use "
                           "`search random N` to sample")
 
-    def _check_condition(self, dim: c.Dim, node: n.Dimension,
-                         dims: list[tuple[c.Dim, n.Dimension]]) -> None:
-        if dim.condition is None:
+    def _check_condition(self, dim: c.Dim, node: n.Dimension, earlier: dict[str, c.Dim]
+                         ) -> None:
+        """The condition names a dimension defined above (`earlier`), and one of its values."""
+        if dim.condition is None or node.condition is None:
             return
-        earlier = {d.name: d for d, _ in dims[: [d for d, _ in dims].index(dim)]}
         parent = earlier.get(dim.condition.param)
         span = node.condition.param.span
         if parent is None:
@@ -227,7 +241,7 @@ class SearchBlock:
             return dim
         log = any(a.log for a in uses)
         integer = all(a.type in INTEGER_TYPES for a in uses)
-        dim = replace(dim, limits=_limits(uses))
+        dim = replace(dim, limits=_limits(uses), accepts=_accepts(uses))
         if dim.kind == "range":
             dim = replace(dim, scale=dim.scale or ("log" if log else "linear"), integer=integer)
         elif dim.kind == "prior":
@@ -268,3 +282,10 @@ def _limits(uses: list[Arg]) -> tuple[float | None, float | None]:
     lows = [a.low for a in uses if a.low != -INF and not a.low_open]
     highs = [a.high for a in uses if a.high != INF and not a.high_open]
     return (max(lows) if lows else None, min(highs) if highs else None)
+
+
+def _accepts(uses: list[Arg]) -> tuple[float, float, bool, bool]:
+    """The tightest interval among the settings a dimension feeds (open ends kept open)."""
+    low = max(uses, key=lambda a: (a.low, a.low_open))
+    high = min(uses, key=lambda a: (a.high, not a.high_open))
+    return low.low, high.high, low.low_open, high.high_open

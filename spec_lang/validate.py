@@ -10,12 +10,12 @@ from . import config as c
 from . import nodes as n
 from .binding import Checker
 from .errors import SpecValidationError, did_you_mean
-from .experiment import Experiment, Switch
-from .schema import OPTIMIZER_ARGS, PREPROCESS, TOP, TRAIN, Arg, Keyword
+from .experiment import NAME_HINT, SAFE_NAME, Experiment
+from .schema import OPTIMIZER_ARGS, TOP, TRAIN, Keyword
 from .search_block import SearchBlock
+from .settings import EARLY_STOP, STEP
 
 Item = tuple[Keyword, n.Command, dict[str, Any]]
-STEP_PARAM = Arg("step", "name", None, choices=(*PREPROCESS, "none"))
 STATIC_TASKS = {"digits": "classification", "iris": "classification", "wine": "classification",
                 "breast_cancer": "classification", "diabetes": "regression",
                 "make_classification": "classification", "make_moons": "classification",
@@ -23,7 +23,7 @@ STATIC_TASKS = {"digits": "classification", "iris": "classification", "wine": "c
                 "make_friedman1": "regression", "make_multilabel": "multilabel"}
 OPTIMIZER_WORDS = (*OPTIMIZER_ARGS, "optimizer")
 PROTOCOLS = ("split", "kfold", "nested")
-SAFE_NAME = re.compile(r"(?!\.\.?$)[\w. -]{1,100}")
+UNSAFE = re.compile(r"[^\w. -]+")
 
 
 def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Experiment:
@@ -65,18 +65,27 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
 def _name(ck: Checker, item: Item | None, filename: str) -> str:
     """The experiment's name: it names the run folder, so it must be a plain folder name."""
     if item is None or "name" not in item[2]:
-        return "experiment" if filename.startswith("<") else Path(filename).stem
+        return file_name(filename)
     name = item[2]["name"]
     if not SAFE_NAME.fullmatch(name):
-        ck.error(item[1].args[0].span, f"'{name}' cannot name a run folder",
-                 "use letters, digits, spaces, '.', '_' and '-' (no '/' or '..')")
+        ck.error(item[1].args[0].span, f"'{name}' cannot name a run folder", NAME_HINT)
     return name
 
 
-def _build(item: Item | None, default: Any) -> Any:
-    if item is None:
+def file_name(filename: str) -> str:
+    """The name an experiment without an `experiment` line takes from its file: the file's
+    stem made a plain, visible folder name (`...spec` would otherwise name the folder `..`)."""
+    stem = "" if filename.startswith("<") else Path(filename).stem
+    name = UNSAFE.sub("_", stem).lstrip(". ")[:100].rstrip()
+    return name if SAFE_NAME.fullmatch(name) else "experiment"
+
+
+def _build(item: tuple[Keyword, n.Command | None, dict[str, Any]] | None, default: Any) -> Any:
+    """The config object a bound statement builds (`default` without one)."""
+    if item is None or item[0].build is None:
         return default
     kw, _, values = item
+    assert kw.build is not None
     try:
         return kw.build(values)
     except TypeError:  # a required value is missing: already reported
@@ -96,7 +105,7 @@ def _preprocess(ck: Checker, item: Item | None) -> tuple:
     steps: list[Any] = []
     for stmt in cmd.body:
         if isinstance(stmt, n.Command) and isinstance(stmt.keyword, n.ParamRef):
-            steps.append(ck.value(STEP_PARAM, stmt.keyword, "preprocess"))
+            steps.append(ck.value(STEP, stmt.keyword, "preprocess"))
             if stmt.args:
                 ck.error(stmt.args[0].span, "a searched step takes no options")
             continue
@@ -164,7 +173,8 @@ def _epochs(values: dict[str, Any]) -> dict[str, Any]:
     enabled = values.get("early_stop", True)
     out: dict[str, Any] = {"early_stop": stop if enabled is True else None}
     if isinstance(enabled, c.Param):
-        out["early_stop"] = Switch(enabled, stop, None)
+        out["early_stop"] = c.Pick(enabled, ((True, stop), (False, None)), EARLY_STOP.default, EARLY_STOP,
+                                   "epochs")
     if "count" in values:
         out["epochs"] = values["count"]
     return out

@@ -1,0 +1,129 @@
+"""How many configurations a search space holds and a strategy visits, and the limit on both.
+
+`nnspec check` refuses a search that would visit more than `config.MAX_TRIALS` configurations
+(a 1e15-point grid, zoom levels of 1e9 points): such a search cannot run, and listing its
+points would exhaust memory. The count respects conditions: a conditional dimension multiplies
+only the branches where it is active.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .config import MAX_TRIALS, Dim, Search
+
+_NONE_OF_THEM = object()      # a value that no condition tests for
+
+
+def is_active(dim: Dim, params: dict[str, Any]) -> bool:
+    """Whether `dim` exists given the already-chosen params (its parent must be present)."""
+    cond = dim.condition
+    if cond is None:
+        return True
+    if cond.param not in params:
+        return False
+    equal = params[cond.param] == cond.value
+    return equal if cond.op == "==" else not equal
+
+
+def count_configurations(dims: Sequence[Dim], values: Sequence[Sequence[Any] | int],
+                         chosen: dict[str, Any] | None = None) -> int:
+    """The configurations of `dims`, first to last, each only where its condition holds
+    (`chosen`: the values of the dims before them, which conditions may test).
+
+    `values[i]` lists dim i's values, or only says how many there are: the count is then an
+    upper bound if a condition tests that dim (over by at most one branch per tested value).
+    Values that no condition tests are counted together, so the work grows with the number of
+    conditions, not with the size of the space; the walk keeps its own stack (no recursion).
+    """
+    parents = {d.condition.param for d in dims if d.condition is not None}
+    total = 0
+    stack: list[tuple[int, dict[str, Any], int]] = [(0, dict(chosen or {}), 1)]
+    while stack:
+        i, params, weight = stack.pop()
+        while i < len(dims) and (dims[i].name not in parents or not is_active(dims[i], params)):
+            if is_active(dims[i], params):  # nothing depends on it: multiply, don't branch
+                weight *= _size(values[i])
+            i += 1
+        if i == len(dims):
+            total += weight
+            continue
+        dim = dims[i]
+        for value, times in _branches(dim, dims[i + 1:], values[i]):
+            stack.append((i + 1, {**params, dim.name: value}, weight * times))
+    return total
+
+
+def _size(values: Sequence[Any] | int) -> int:
+    return values if isinstance(values, int) else len(values)
+
+
+def _branches(dim: Dim, later: Sequence[Dim], values: Sequence[Any] | int
+              ) -> list[tuple[Any, int]]:
+    """(value, how many values behave as it) for a dim that conditions test: each tested value
+    apart, the untested ones together."""
+    tested = list(dict.fromkeys(d.condition.value for d in later
+                                if d.condition is not None and d.condition.param == dim.name))
+    if isinstance(values, int):               # unknown values: each may be any tested one
+        return [(t, 1) for t in tested] + [(_NONE_OF_THEM, values)]
+    hits = [t for t in tested if any(v == t for v in values)]
+    untested = sum(1 for v in values if not any(v == t for t in tested))
+    return [(t, sum(1 for v in values if v == t)) for t in hits] + \
+        ([(_NONE_OF_THEM, untested)] if untested else [])
+
+
+def _grid_sizes(search: Search, default: int | None) -> list[Sequence[Any] | int] | None:
+    """Each dim's grid: its values, or its number of points (None: a dim without a grid)."""
+    out: list[Sequence[Any] | int] = []
+    for dim in search.dims:
+        if dim.kind == "choice":
+            out.append(dim.values)
+        elif dim.kind == "range" and dim.count is not None:
+            out.append(dim.count)
+        elif default is not None:
+            out.append(default)
+        else:
+            return None
+    return out
+
+
+def visits(search: Search) -> tuple[int, str] | None:
+    """For grid, zoom and coordinate search: at most how many configurations the strategy
+    visits, and the words saying how that number is made. None for the strategies whose
+    `trials` give their size, and for a grid with a dimension that has no grid."""
+    strategy = search.strategy
+    grids = _grid_sizes(search, None if strategy == "grid" else search.points)
+    if grids is None or strategy not in ("grid", "zoom", "coordinate"):
+        return None
+    if strategy == "grid":
+        size = count_configurations(search.dims, grids)
+        return size, f"grid search has {amount(size)} points"
+    if strategy == "zoom":
+        level = count_configurations(search.dims, grids)
+        return level * search.levels, (f"zoom search visits up to "
+                                       f"{amount(level * search.levels)} configurations "
+                                       f"({search.levels} levels of {amount(level)})")
+    sweep = sum(_size(g) for g in grids)
+    return sweep * search.sweeps, (f"coordinate search visits up to "
+                                   f"{amount(sweep * search.sweeps)} configurations "
+                                   f"({search.sweeps} sweeps of {amount(sweep)})")
+
+
+def amount(number: int) -> str:
+    """A count as a message gives it: `1,000,000`, or `about 1.4e20` past a quadrillion."""
+    if number < 10 ** 15:
+        return f"{number:,}"
+    digits = str(number)
+    return f"about {digits[0]}.{digits[1]}e{len(digits) - 1}"
+
+
+HINTS = {"grid": "sample the space with `search random N`, or give the ranges fewer points",
+         "zoom": "use fewer points per dimension, or fewer levels",
+         "coordinate": "use fewer points per dimension, or fewer sweeps"}
+
+
+def size_problem(search: Search) -> tuple[str, str] | None:
+    """(message, hint) when the search would visit more than MAX_TRIALS configurations."""
+    size = visits(search)
+    if size is None or size[0] <= MAX_TRIALS:
+        return None
+    return f"{size[1]}: at most {MAX_TRIALS:,} can run", HINTS[search.strategy]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import spec_lang
+from spec_lang.config import MAX_TRIALS
 from spec_lang.reference import splice
 from spec_lang.schema import CONTEXTS
 
@@ -36,6 +37,25 @@ def test_grammar_words_are_documented() -> None:
     text = LANGUAGE.read_text()
     for word in ("`$name`", "`low .. high`", "`#`", "`20%`", " ~ ", " in ", " if "):
         assert word in text
+
+
+def test_the_guide_names_exactly_the_settings_searched_on_a_log_scale() -> None:
+    """The sentence of language.md on default scales lists the schema's log settings (an
+    option by its name, a keyword's first argument by the keyword): widths are linear."""
+    text = " ".join(LANGUAGE.read_text().split())
+    claim = re.search(r"the setting the parameter feeds: (.*?) are searched on a log scale", text)
+    assert claim, "the sentence on default scales is missing"
+    named = set(re.findall(r"`(\w+)`", claim.group(1)))
+    logs = {arg.name if arg in kw.options else kw.name
+            for table in CONTEXTS.values() for kw in table.values()
+            for arg in (*kw.positional, *kw.options) if arg.log}
+    assert named == logs
+    exp = spec_lang.loads("data iris\nnetwork\n    dense $w\nsearch random 3\n    w in 8 .. 64\n")
+    assert exp.search.dims[0].scale == "linear"
+
+
+def test_the_search_size_limit_is_documented() -> None:
+    assert f"at most **{MAX_TRIALS:,} configurations**" in (ROOT / "docs" / "search.md").read_text()
 
 
 def _spec_blocks() -> list[tuple[str, str]]:

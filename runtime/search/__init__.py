@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from spec_lang.config import STRATEGIES, Search
+from spec_lang.config import MAX_TRIALS, STRATEGIES, Search
+from spec_lang.sizes import size_problem
 
 from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
-from .grid import FixedStrategy, expand, make_grid
+from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
 from .halving import HalvingSearch
 from .random_search import draw_configs, make_random
 from .space import (Candidate, Result, Scores, Strategy, grid_values, is_active, sample,
@@ -27,8 +28,8 @@ from .zoom import ZoomSearch
 
 __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", "extend_search",
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
-           "draw_configs", "Scores", "FixedStrategy", "CoordinateSearch", "ZoomSearch",
-           "HalvingSearch", "TPESearch"]
+           "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
+           "CoordinateSearch", "ZoomSearch", "HalvingSearch", "TPESearch"]
 
 
 def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
@@ -44,6 +45,7 @@ def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy
                          f"{', '.join(STRATEGIES)}.")
     if name == "none" or not search.dims:
         return FixedStrategy([Candidate({}, step="none")])
+    _check_size(search)
     if name == "grid":
         return make_grid(search, rng)
     if name == "random":
@@ -55,3 +57,14 @@ def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy
     if name == "halving":
         return HalvingSearch(search, rng)
     return TPESearch(search, seed, batch_size)
+
+
+def _check_size(search: Search) -> None:
+    """What `nnspec check` refuses, refused here too for a Search made in Python: more than
+    MAX_TRIALS configurations cannot run (and would be listed for ever)."""
+    problem = size_problem(search)
+    if problem is not None:
+        raise ValueError(f"{problem[0]}.")
+    if search.trials is not None and search.trials > MAX_TRIALS:
+        raise ValueError(f"{search.strategy} search of {search.trials:,} trials: at most "
+                         f"{MAX_TRIALS:,} can run.")

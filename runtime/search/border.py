@@ -14,8 +14,10 @@ scale (a log interval by the square root of its high/low ratio):
 Natural limits are kept: log scales stay positive; integer dims stay integers (bounds rounded
 outward) and, when their low was >= 1, stay >= 1; a linear dim whose low was >= 0 stays >= 0; a
 linear real dim inside [0, 1] (rates, momentum, dropout) stays below 1: it goes at most half-way
-to 1, never to 1 itself (log dims have no upper limit: a learning rate may go above 1). A side
-already at its limit is left as it is.
+to 1, never to 1 itself (log dims have no upper limit: a learning rate may go above 1). Nor does
+a widened interval leave what the settings fed accept (`Dim.accepts`): it stops at a closed bound
+and half-way to an open one (a divergence factor > 1, a weight scale > 0), so every value it
+offers binds. A side already at its limit is left as it is.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import numpy as np
 
 from spec_lang.config import Dim, Search
 
-from .space import Candidate, Result, from_unit, is_integer, is_log, is_numeric, score_key, to_unit
+from .space import (Candidate, Result, from_unit, interval, is_integer, is_log, is_numeric,
+                    score_key, to_unit)
 
 Limits = tuple[float, float]
 
@@ -106,27 +109,46 @@ def _toward(value: float, ceiling: float) -> float:
     return ceiling if math.isinf(ceiling) else value + (ceiling - value) / 2
 
 
+def _accepted(dim: Dim, new: float, old: float, side: str, integer: bool) -> float:
+    """`new` brought back inside what the dim's settings accept (`Dim.accepts`): to a closed
+    bound, half-way to an open one (lr > 0, a divergence factor > 1 are never reached), an
+    integer rounded inward."""
+    low, high, low_open, high_open = dim.accepts
+    bound, is_open = (low, low_open) if side == "low" else (high, high_open)
+    if math.isinf(bound):
+        return new
+    sign = 1 if side == "low" else -1            # +1: the bound is below
+    if sign * (new - bound) > 0 or (not is_open and new == bound):
+        return new
+    new = old + (bound - old) / 2 if is_open else bound
+    if integer and new != int(new):
+        new = math.ceil(new) if side == "low" else math.floor(new)
+    return new
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def _extend_interval(dim: Dim, side: str) -> Dim:
     """Widen a range or prior by half its width on its scale (whole grid steps with a count)."""
-    ulo, uhi = to_unit(dim, dim.low), to_unit(dim, dim.high)
+    low, high = interval(dim)
+    ulo, uhi = to_unit(dim, low), to_unit(dim, high)
     count = dim.count if dim.kind == "range" else None
     step = (uhi - ulo) / (count - 1) if count is not None and count >= 2 else None
-    grow = max(1, (count - 1) // 2) * step if step else (uhi - ulo) / 2
-    floor, ceiling = limits(dim, [dim.low, dim.high], is_log(dim))
+    grow = max(1, (count - 1) // 2) * step if count is not None and step else (uhi - ulo) / 2
+    floor, ceiling = limits(dim, [low, high], is_log(dim))
     if side == "low":
         new = max(from_unit(dim, ulo - grow), floor)
-        new, old = (math.floor(new) if is_integer(dim) else new), dim.low
+        new, old = (math.floor(new) if is_integer(dim) else new), low
     else:
-        new = min(from_unit(dim, uhi + grow), _toward(dim.high, ceiling))
-        new, old = (math.ceil(new) if is_integer(dim) else new), dim.high
+        new = min(from_unit(dim, uhi + grow), _toward(high, ceiling))
+        new, old = (math.ceil(new) if is_integer(dim) else new), high
+    new = _accepted(dim, new, old, side, is_integer(dim))
     if new == old:
         return dim                                       # already at a natural limit
     changes: dict[str, Any] = {side: new}
-    if step:
+    if count is not None and step:
         changes["count"] = count + max(1, int(round(abs(to_unit(dim, new) - to_unit(dim, old))
                                                     / step)))
     return dataclasses.replace(dim, **changes)
@@ -142,8 +164,10 @@ def _extend_choice(dim: Dim, side: str) -> Dim:
     new = a * a / b if geometric else 2 * a - b
     floor, ceiling = limits(dim, values, geometric)
     new = min(max(new, floor), _toward(values[-1], ceiling))
-    if all(_is_int(v) for v in dim.values):
+    integer = all(_is_int(v) for v in dim.values)
+    if integer:
         new = math.floor(new + 0.5)
+    new = _accepted(dim, new, a, side, integer)
     if any(math.isclose(new, v, rel_tol=1e-9, abs_tol=1e-300) for v in values):
         return dim                                       # already at a limit
     return dataclasses.replace(dim, values=_insert(dim.values, new, side))

@@ -11,6 +11,7 @@ Scores are minimized; `None` (failed or diverged) and NaN rank worst.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
@@ -18,6 +19,7 @@ from typing import Any, Iterable, Protocol, Sequence
 import numpy as np
 
 from spec_lang.config import Dim, Search
+from spec_lang.sizes import count_configurations, is_active  # is_active: shared with check
 
 MAX_FINITE = 100_000          # an integer prior with more values than this counts as continuous
 
@@ -101,17 +103,6 @@ def unknown(cands: Iterable[Candidate], scores: Scores) -> list[Candidate]:
 
 
 # ---------------------------------------------------------------------------------- dims
-def is_active(dim: Dim, params: dict[str, Any]) -> bool:
-    """Whether `dim` exists given the already-chosen params (its parent must be present)."""
-    cond = dim.condition
-    if cond is None:
-        return True
-    if cond.param not in params:
-        return False
-    equal = params[cond.param] == cond.value
-    return equal if cond.op == "==" else not equal
-
-
 def project(dims: Sequence[Dim], assignment: dict[str, Any]) -> dict[str, Any]:
     """The params of `assignment` whose dims are active, in declaration order."""
     params: dict[str, Any] = {}
@@ -144,6 +135,13 @@ def is_numeric(dim: Dim) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def interval(dim: Dim) -> tuple[float, float]:
+    """The bounds of a range or prior, as declared (a choice has none: ValueError)."""
+    if dim.low is None or dim.high is None:
+        raise ValueError(f"'{dim.name}' lists its values: it has no interval.")
+    return dim.low, dim.high
 
 
 def to_unit(dim: Dim, x: float) -> float:
@@ -183,24 +181,36 @@ def grid_values(dim: Dim, default_count: int | None = None) -> list[Any]:
         what = "a prior" if dim.kind == "prior" else "a range without a count"
         raise ValueError(f"'{dim.name}' is {what}: a grid needs a count of points "
                          f"(give the range a count, or use random, zoom or coordinate search).")
-    return axis_points(dim, float(dim.low), float(dim.high), int(count))
+    return list(_axis(dim, int(count)))
+
+
+@functools.lru_cache(maxsize=256)
+def _axis(dim: Dim, count: int) -> tuple[Any, ...]:
+    """A dim's grid over its whole interval, computed once: random search draws from it for
+    every configuration."""
+    low, high = interval(dim)
+    return tuple(axis_points(dim, float(low), float(high), count))
 
 
 def finite_values(dim: Dim) -> list[Any] | None:
     """All values of a finite dim (choice, range with count, small integer prior), else None."""
     if dim.kind == "choice" or (dim.kind == "range" and dim.count is not None):
         return grid_values(dim)
-    if dim.kind == "prior" and is_integer(dim) and dim.high - dim.low < MAX_FINITE:
-        return list(range(int(dim.low), int(dim.high) + 1))
+    if dim.kind == "prior" and is_integer(dim):
+        low, high = interval(dim)
+        if high - low < MAX_FINITE:
+            return list(range(int(low), int(high) + 1))
     return None
 
 
 def sample(dim: Dim, rng: np.random.Generator) -> Any:
     """One draw from the dim: uniform over a finite grid, else continuous on its scale/prior."""
-    if dim.kind == "choice" or (dim.kind == "range" and dim.count is not None):
-        values = grid_values(dim)
+    if dim.kind == "choice":
+        return dim.values[int(rng.integers(len(dim.values)))]
+    if dim.kind == "range" and dim.count is not None:
+        values = _axis(dim, int(dim.count))
         return values[int(rng.integers(len(values)))]
-    low, high = float(dim.low), float(dim.high)
+    low, high = (float(b) for b in interval(dim))
     if dim.kind == "prior" and dim.prior == "int_uniform":
         return int(rng.integers(int(low), int(high) + 1))
     if is_integer(dim):                       # integer range / int_log_uniform: round a draw
@@ -226,20 +236,7 @@ def space_size(dims: Sequence[Dim]) -> int | None:
     values = [finite_values(d) for d in dims]
     if any(v is None for v in values):
         return None
-    parents = {d.condition.param for d in dims if d.condition is not None}
-    return _count(dims, values, parents, 0, {})
-
-
-def _count(dims: Sequence[Dim], values: list, parents: set[str], i: int,
-           params: dict[str, Any]) -> int:
-    if i == len(dims):
-        return 1
-    dim = dims[i]
-    if not is_active(dim, params):
-        return _count(dims, values, parents, i + 1, params)
-    if dim.name not in parents:               # nothing depends on it: multiply, don't branch
-        return len(values[i]) * _count(dims, values, parents, i + 1, params)
-    return sum(_count(dims, values, parents, i + 1, {**params, dim.name: v}) for v in values[i])
+    return count_configurations(dims, [v for v in values if v is not None])
 
 
 def representative(search: Search) -> dict[str, Any]:
@@ -254,6 +251,7 @@ def representative(search: Search) -> dict[str, Any]:
             params[dim.name] = dim.values[0]
             continue
         log = dim.scale == "log" or "log" in (dim.prior or "")
-        mid = math.sqrt(dim.low * dim.high) if log else (dim.low + dim.high) / 2
+        low, high = interval(dim)
+        mid = math.sqrt(low * high) if log else (low + high) / 2
         params[dim.name] = int(round(mid)) if dim.integer else mid
     return params

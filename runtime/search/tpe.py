@@ -11,17 +11,20 @@ when active (so conditional dims work; Optuna's `group` decomposition is switche
 - priors: uniform / log_uniform -> FloatDistribution, int_uniform / int_log_uniform ->
   IntDistribution, log where the name says so.
 
-Optuna is imported only when a TPE search is made; its logging is silenced to warnings.
+Optuna is imported only when a TPE search is made. Its messages are silenced to warnings
+only while this module calls it: Optuna's verbosity is global, and the caller's setting is put
+back after each call (importing or using nnspec changes no global state).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 from spec_lang.config import Dim, Search
 
-from .space import Candidate, Result, grid_values, is_active, is_integer, is_log
+from .space import Candidate, Result, grid_values, interval, is_active, is_integer, is_log
 
 DEFAULT_TRIALS = 20
 MISSING = "TPE search needs Optuna: pip install 'nnspec[tpe]'"
@@ -33,8 +36,18 @@ def _import_optuna() -> Any:
         import optuna
     except ImportError as exc:
         raise ImportError(MISSING) from exc
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
+
+
+@contextlib.contextmanager
+def quiet(optuna: Any) -> Iterator[None]:
+    """Optuna at warning verbosity for the duration, then the caller's verbosity again."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def suggest(trial: Any, dim: Dim) -> Any:
@@ -45,9 +58,10 @@ def suggest(trial: Any, dim: Dim) -> Any:
         grid = grid_values(dim)
         return grid[trial.suggest_int(dim.name, 0, len(grid) - 1)]
     log = is_log(dim)
+    low, high = interval(dim)
     if is_integer(dim):
-        return int(trial.suggest_int(dim.name, math.ceil(dim.low), math.floor(dim.high), log=log))
-    return float(trial.suggest_float(dim.name, float(dim.low), float(dim.high), log=log))
+        return int(trial.suggest_int(dim.name, math.ceil(low), math.floor(high), log=log))
+    return float(trial.suggest_float(dim.name, float(low), float(high), log=log))
 
 
 class TPESearch:
@@ -57,10 +71,10 @@ class TPESearch:
         optuna = _import_optuna()
         self._optuna = optuna
         conditional = any(d.condition is not None for d in search.dims)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet(optuna):
             warnings.simplefilter("ignore")           # `group` is flagged experimental
             sampler = optuna.samplers.TPESampler(seed=seed, group=conditional)
-        self._study = optuna.create_study(direction="minimize", sampler=sampler)
+            self._study = optuna.create_study(direction="minimize", sampler=sampler)
         self._dims = search.dims
         self._trials = search.trials if search.trials is not None else DEFAULT_TRIALS
         self._batch = max(1, batch_size)
@@ -79,17 +93,18 @@ class TPESearch:
         """Finish the matching Optuna trials (None or non-finite scores as failed)."""
         self.history.extend(results)
         matched = [(self._take(c), s) for c, s in results]
-        for trial, score in sorted((m for m in matched if m[0] is not None),
-                                   key=lambda m: m[0].number):
-            if score is None or not math.isfinite(float(score)):
-                self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
-            else:
-                self._study.tell(trial, float(score))
+        with quiet(self._optuna):                     # a told trial is logged at INFO
+            for trial, score in sorted((m for m in matched if m[0] is not None),
+                                       key=lambda m: m[0].number):
+                if score is None or not math.isfinite(float(score)):
+                    self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                else:
+                    self._study.tell(trial, float(score))
 
     def _ask_one(self) -> Candidate:
-        trial = self._study.ask()
         params: dict[str, Any] = {}
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet(self._optuna):
+            trial = self._study.ask()
             warnings.simplefilter("ignore")
             for dim in self._dims:
                 if is_active(dim, params):

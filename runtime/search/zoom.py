@@ -17,7 +17,8 @@ from typing import Any
 from spec_lang.config import Dim, Search
 
 from .grid import expand
-from .space import Candidate, Result, Scores, axis_points, from_unit, to_unit, unknown
+from .space import (Candidate, Result, Scores, axis_points, from_unit, interval, to_unit,
+                    unknown)
 
 
 class ZoomSearch:
@@ -64,7 +65,8 @@ class ZoomSearch:
         return self._scores.best(self._asked)
 
     def _level_grid(self) -> list[Candidate]:
-        best = self.best().params if self._level > 0 else {}
+        top = self.best() if self._level > 0 else None
+        best = top.params if top is not None else {}
         intervals: dict[str, tuple[float, float]] = {}
 
         def values_of(dim: Dim) -> list[Any]:
@@ -80,7 +82,7 @@ class ZoomSearch:
 
     def _interval(self, dim: Dim, centre: Any) -> tuple[float, float]:
         """This level's interval of a numeric dim, on its scale axis (log for log dims)."""
-        ulo, uhi = to_unit(dim, dim.low), to_unit(dim, dim.high)
+        ulo, uhi = (to_unit(dim, b) for b in interval(dim))
         width = (uhi - ulo) / self._factor ** self._level
         mid = to_unit(dim, centre) if centre is not None else (ulo + uhi) / 2
         lo = min(max(mid - width / 2, ulo), uhi - width)
@@ -88,9 +90,10 @@ class ZoomSearch:
 
     def _axis(self, dim: Dim, lo: float, hi: float, centre: Any) -> list[Any]:
         """Grid points of the interval; exact bounds and the exact centre where they fall."""
-        ulo, uhi = to_unit(dim, dim.low), to_unit(dim, dim.high)
-        low = dim.low if lo <= ulo else from_unit(dim, lo)
-        high = dim.high if hi >= uhi else from_unit(dim, hi)
+        first, last = interval(dim)
+        ulo, uhi = to_unit(dim, first), to_unit(dim, last)
+        low = first if lo <= ulo else from_unit(dim, lo)
+        high = last if hi >= uhi else from_unit(dim, hi)
         count = dim.count if dim.kind == "range" and dim.count else self._points
         pts = axis_points(dim, float(low), float(high), count)
         if centre is None:

@@ -126,3 +126,18 @@ def test_search_border_extend_loop_reaches_an_outside_optimum(drive) -> None:
         search = extend_search(search, borders)
     best = min(history, key=lambda r: r[1])[0]
     assert best.params["lr"] == pytest.approx(1e-2) and borders["lr"] is None
+
+
+def test_widening_stays_inside_what_the_settings_accept() -> None:
+    """Widened values must bind: a closed bound is reached, an open one never (a divergence
+    factor > 1, a weight scale > 0, a quantile count >= 10)."""
+    import spec_lang
+    exp = spec_lang.loads("data iris\npreprocess\n    quantile quantiles $q\nnetwork\n"
+                          "    dense 8 relu scale $s\ntrain\n    divergence $f\n"
+                          "search random 4\n    f in 2 .. 10\n    s in 0.5 .. 2\n"
+                          "    q in 10, 40\n")
+    wide = {d.name: d for d in extend_search(exp.search, {"f": "low", "s": "low",
+                                                          "q": "low"}).dims}
+    assert wide["f"].low == 1.5 and wide["s"].low == 0.25     # half-way to 1 and to 0
+    assert wide["q"].values == (10, 40)                       # 10 is the least it takes
+    exp.bind({"f": wide["f"].low, "s": wide["s"].low, "q": 10})

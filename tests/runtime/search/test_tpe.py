@@ -67,3 +67,24 @@ def test_missing_optuna_is_a_clear_import_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(builtins, "__import__", no_optuna)
     with pytest.raises(ImportError, match=r"pip install 'nnspec\[tpe\]'"):
         make_strategy(tpe(), seed=0)
+
+
+def test_a_tpe_run_leaves_optunas_verbosity_as_it_was(drive) -> None:
+    """Optuna's verbosity is global: a TPE run is quiet but puts the caller's level back."""
+    import logging
+
+    import optuna
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append            # type: ignore[method-assign]
+    logger = logging.getLogger("optuna")
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    logger.addHandler(handler)
+    try:
+        drive(make_strategy(tpe(5), seed=0, batch_size=2))
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        assert not [r for r in records if r.levelno == logging.INFO]   # no "Trial 0 finished"
+    finally:
+        logger.removeHandler(handler)
+        optuna.logging.set_verbosity(before)

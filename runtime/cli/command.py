@@ -201,8 +201,13 @@ def _check(args: argparse.Namespace) -> int:
 def _fmt(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
-        source = path.read_text(encoding="utf-8")
-        text = spec_lang.format(source, str(path))
+        try:
+            source = spec_lang.read(path)
+            text = spec_lang.format(source, str(path))
+        except SpecError as exc:             # one file's fault: say it, go on with the rest
+            print(str(exc), file=sys.stderr)
+            status = 1
+            continue
         if args.check:
             if text != source:
                 print(f"{path}: not in canonical form", file=sys.stderr)

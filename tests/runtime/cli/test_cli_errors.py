@@ -263,3 +263,13 @@ def test_a_scheduler_that_dies_mid_run_is_a_clear_error(tiny_spec, tmp_path, cap
     assert status == 1 and "Traceback" not in err
     last = err.strip().splitlines()[-1]        # Dask's own log lines may come before it
     assert "lost the Dask" in last and "run again" in last and "resume" in last
+
+
+def test_fmt_on_a_missing_file_or_a_folder_is_one_line_each(tmp_path, capsys):
+    good = tmp_path / "good.spec"
+    good.write_text("experiment good\ndata iris\n")
+    status = main(["fmt", str(tmp_path / "missing.spec"), str(tmp_path), str(good)])
+    captured = capsys.readouterr()
+    assert status == 1 and "Traceback" not in captured.err
+    assert "missing.spec" in captured.err and "cannot read the spec" in captured.err
+    assert "experiment good" in captured.out                 # the readable file still formats

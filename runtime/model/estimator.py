@@ -51,11 +51,7 @@ def load_spec(spec: SpecLike) -> Experiment:
     if isinstance(spec, str) and "\n" in spec:
         return _parse(spec, "<string>", ".")
     path = Path(spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return spec_lang.load(path)          # raises the language's error for unreadable files
-    return _parse(text, str(path), str(path.parent))
+    return _parse(spec_lang.read(path), str(path), str(path.parent))   # one-line SpecError
 
 
 @functools.lru_cache(maxsize=32)

@@ -185,14 +185,22 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
     debugging checks."""
     from runtime.data.preprocess import check_trainable
     from runtime.search.space import representative
+    data = dataset(exp.config.data, str(exp.base_dir))
+    if _preflown and _preflown[0] is exp and _preflown[1] is data:
+        return _preflown[2]            # `nnspec run` checks before the runner: once is enough
     config = exp.bind(representative(exp.search))
     fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
     arrays, prep, _, _ = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold,
                                                      fold.outer))
-    data = dataset(config.data, str(exp.base_dir))
     for dtype in training_dtypes(exp):
         check_trainable(prep, arrays.X_train, fold.train, dtype, data.feature_names, data.name)
+    _preflown[:] = [exp, data, (config, arrays)]
     return config, arrays
+
+
+# The last experiment checked, with the data object it was checked on (a reloaded data set is
+# another object, so a changed file is checked again).
+_preflown: list[Any] = []
 
 
 def training_dtypes(exp: Experiment) -> tuple[str, ...]:

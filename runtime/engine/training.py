@@ -20,12 +20,21 @@ Divergence: a non-finite batch loss, an epoch's train_loss above `train.divergen
 loss (the untrained network's loss on up to 512 evenly strided training examples), or a
 non-finite validation loss ends training with state "diverged" and a reason naming the rate of
 the last update made (the one that diverged); nothing is raised.
+
+Early stopping (`train.early_stop`, with validation data): an epoch is the new best when its
+selection metric beats the best by the margins of `EarlyStop.margins()` (0.1% of the distance
+from a perfect score by default), or ties it with a lower validation loss; patience counts the
+epochs since the best. Stall (`EarlyStop.stall` epochs, default 10): a fit that has not been
+better than the constant predictor of `runtime.engine.stopping` at any epoch of the warm-up, or
+whose best epoch is not when patience runs out, ends with state "stalled". Pruning (`prune`,
+with validation data, early stopping on or off): a fit whose metric at epoch e is worse than a
+finite `prune.bounds[e-1]` ends with state "pruned". In one epoch divergence comes first, then a
+stall, then pruning; every end restores the best epoch's weights and reports its metrics.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -35,24 +44,29 @@ from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain
 from runtime.engine.schedules import make_schedule
-from runtime.types import FitResult, TrainData
+from runtime.engine.stopping import PERFECT, Best, StallCheck, check_bounds, pruned
+from runtime.types import FitResult, PruneBounds, TrainData
 from spec_lang.config import Config
 
 Progress = Callable[[int, dict[str, float]], None]
 INITIAL_LOSS_ROWS = 512
 
 
-def fit(config: Config, data: TrainData, seed: int, *,
-        progress: Progress | None = None) -> FitResult:
-    """Train the network `config` describes on `data` with `seed` (see the module docstring).
-    Returns the best epoch's (restored) network and metrics, or state "diverged" with a reason."""
+def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None = None,
+        prune: PruneBounds | None = None) -> FitResult:
+    """Train the network `config` describes on `data` with `seed` (see the module docstring);
+    `prune` bounds the validation metric per epoch. Returns the best epoch's (restored) network
+    and metrics, with state complete, diverged, stalled or pruned (and then a reason).
+    Raises ValueError when `prune` is in a metric the task does not have."""
+    if prune is not None:
+        check_bounds(prune, data.task)
     rng = np.random.default_rng(seed)
     net = build_network(config, data, rng)
     X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
     if config.pretrain is not None:
         pretrain(net, X, config.pretrain, rng)
-    return Trainer(config, net, rng, len(X)).run(X, Y, data, progress)
+    return Trainer(config, net, rng, len(X)).run(X, Y, data, progress, prune)
 
 
 def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
@@ -66,31 +80,6 @@ def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
     ws = net.workspace(len(X[rows]))
     ws.a[0][...], ws.y[...] = X[rows], Y[rows]
     return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1])
-
-
-@dataclass
-class Best:
-    """The best epoch so far by (selection score, validation loss), and its weights."""
-
-    epoch: int = 0
-    score: float = math.inf
-    loss: float = math.inf
-    params: np.ndarray | None = None
-    row: dict[str, float] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    def offer(self, epoch: int, score: float, loss: float, min_delta: float,
-              params: np.ndarray, row: dict[str, float], metrics: dict[str, float]) -> bool:
-        """Keep this epoch if its score beats the best by more than min_delta, or ties it with
-        a lower validation loss; returns whether it was kept."""
-        if not (score < self.score - min_delta or (score == self.score and loss < self.loss)):
-            return False
-        self.epoch, self.score, self.loss, self.row, self.metrics = epoch, score, loss, row, metrics
-        if self.params is None:
-            self.params = params.copy()
-        else:
-            np.copyto(self.params, params)
-        return True
 
 
 class Trainer:
@@ -133,23 +122,28 @@ class Trainer:
             seen += len(idx)
         return total / max(seen, 1)
 
-    def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData,
-            progress: Progress | None) -> FitResult:
-        """Epochs until the epoch or update cap, early stopping, or divergence."""
+    def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
+            prune: PruneBounds | None = None) -> FitResult:
+        """Epochs until the epoch or update cap, early stopping, divergence, a stall or
+        pruning."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._run(X, Y, data, progress)
+            return self._run(X, Y, data, progress, prune)
 
-    def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData,
-             progress: Progress | None) -> FitResult:
-        """The epoch loop: train, evaluate, record, check divergence, offer the best."""
+    def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
+             prune: PruneBounds | None) -> FitResult:
+        """The epoch loop: train, evaluate, record, check divergence, offer the best, then
+        check a stall and the pruning bounds."""
         metric = selection_metric(data.task, self.config.metric)
         sign = -1.0 if is_maximized(metric) else 1.0
         X_valid = np.ascontiguousarray(data.X_valid, dtype=self.net.dtype)
-        selecting = self.train.early_stop is not None and len(X_valid) > 0  # else: last epoch
+        stop = self.train.early_stop
+        selecting = stop is not None and len(X_valid) > 0            # else: the last epoch
+        stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
+        prune = prune if len(X_valid) else None
         start_loss = initial_loss(self.net, X, Y)
         curves: dict[str, list[float]] = {}
-        best, reason, epoch, clock = Best(), "", 0, time.perf_counter()
-        while not reason and epoch < self.train.epochs and self.updates < self.cap:
+        best, state, reason, epoch, clock = Best(), "complete", "", 0, time.perf_counter()
+        while state == "complete" and epoch < self.train.epochs and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y)
             metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid)) \
@@ -159,18 +153,37 @@ class Trainer:
             reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))
             if progress is not None:
                 progress(epoch, row)
-            score = sign * metrics[metric] if selecting else -float(epoch)
-            if not reason and self._offer(best, epoch, score, row, metrics, selecting):
+            if reason:
+                state = "diverged"
                 break
-        return self._result(best, curves, reason, epoch)
+            score = sign * metrics[metric] if selecting else -float(epoch)
+            patience_out = self._offer(best, epoch, score, row, metrics, selecting,
+                                       sign * PERFECT[metric])
+            state, reason = self._verdict(stall, prune, epoch, metrics, best, patience_out)
+            if patience_out:
+                break
+        return self._result(best, curves, state, reason, epoch)
+
+    def _verdict(self, stall: StallCheck | None, prune: PruneBounds | None, epoch: int,
+                 metrics: dict[str, float], best: Best, patience_out: bool) -> tuple[str, str]:
+        """(state, reason) after this epoch: stalled (warm-up over, or patience out, and no
+        better than the constant baseline) before pruned (worse than this epoch's bound)."""
+        if stall is not None:
+            stall.observe(metrics)
+            why = stall.at_patience(epoch, best.metrics) if patience_out else \
+                stall.after_warmup(epoch)
+            if why:
+                return "stalled", why
+        why = pruned(prune, epoch, metrics)
+        return ("pruned", why) if why else ("complete", "")
 
     def _offer(self, best: Best, epoch: int, score: float, row: dict[str, float],
-               metrics: dict[str, float], selecting: bool) -> bool:
+               metrics: dict[str, float], selecting: bool, perfect: float) -> bool:
         """Offer this epoch as the best; True when early stopping's patience has run out."""
         stop = self.train.early_stop
-        min_delta = stop.min_delta if selecting and stop is not None else 0.0
-        kept = best.offer(epoch, score, row["valid_loss"], min_delta, self.net.params, row,
-                          metrics)
+        absolute, relative = stop.margins() if selecting and stop is not None else (0.0, 0.0)
+        kept = best.offer(epoch, score, row["valid_loss"], absolute, self.net.params, row,
+                          metrics, rel_delta=relative, perfect=perfect)
         return (stop is not None and selecting and not kept
                 and epoch - best.epoch >= stop.patience)
 
@@ -202,12 +215,12 @@ class Trainer:
             return f"The validation loss became non-finite {where}."
         return ""
 
-    def _result(self, best: Best, curves: dict[str, list[float]], reason: str,
+    def _result(self, best: Best, curves: dict[str, list[float]], state: str, reason: str,
                 epochs: int) -> FitResult:
         """Restore the best epoch's weights (if any epoch counted) and package the result."""
         if best.params is not None:
             self.net.params[...] = best.params
-        return FitResult(state="diverged" if reason else "complete", model=self.net,
+        return FitResult(state=state, model=self.net,
                          best_epoch=best.epoch, epochs=epochs, updates=self.updates,
                          train_loss=best.row.get("train_loss", math.nan),
                          valid_loss=best.row.get("valid_loss", math.nan),

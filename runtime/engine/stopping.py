@@ -1,0 +1,198 @@
+"""When a fit stops before its caps, besides divergence: what counts as an improvement (the best
+epoch and early stopping's margins), the constant-predictor baseline and the stall check, and
+pruning against bounds the runner computes.
+
+Margins. A value v of a metric improves on the best b when it beats it by more than
+  max(min_delta, min_rel_delta * |b - perfect|)
+where perfect is the metric's perfect score (0 for error, loss, mse, mae; 1 for accuracy, f1, r2):
+a relative margin on the distance still to go, so 0.1% means the same on an error of 0.5 as on
+one of 0.01, and on r2 it is the relative margin on the mse.
+
+Stall. The baseline is the best constant predictor fitted on the training targets and scored
+on the validation targets by `evaluate`: the training class priors (classification), each
+label's training prior (multilabel), the training mean (regression; the median for mae). A fit
+beats it at an epoch when its selection metric, or its validation loss, is better than the
+baseline's by more than max(STALL_MARGIN, min_rel_delta) of the baseline's distance from a
+perfect score, by min_delta on the selection metric, and for an error rate (or accuracy) by its
+standard error sqrt(p (1 - p) / n) at the baseline's rate: a predictor at chance wobbles by that
+much from one epoch to the next. The loss counts too because a network
+that is learning an imbalanced problem lowers its loss below the prior's before its error leaves
+the majority class's; a network at chance does neither.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtime.engine.metrics import evaluate, is_maximized
+from runtime.types import PruneBounds, TrainData
+from spec_lang.config import METRICS, EarlyStop
+
+PERFECT = {"error": 0.0, "loss": 0.0, "mse": 0.0, "mae": 0.0, "accuracy": 1.0, "f1": 1.0,
+           "r2": 1.0}
+# How much of the baseline's distance from a perfect score a fit must close to count as better
+# than a constant: 1% is 38 examples of 4000 at a 26-class chance error of 0.96, a nudge of the
+# loss a network at chance does not make, and far less than any learning network gains.
+STALL_MARGIN = 0.01
+
+
+def _gap(value: float, metric: str) -> float:
+    """|value - perfect| (0 when value is not finite: no relative margin from infinity)."""
+    gap = abs(value - PERFECT[metric])
+    return gap if math.isfinite(gap) else 0.0
+
+
+@dataclass
+class Best:
+    """The best epoch so far by (selection score, validation loss), and its weights."""
+
+    epoch: int = 0
+    score: float = math.inf
+    loss: float = math.inf
+    params: np.ndarray | None = None
+    row: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def offer(self, epoch: int, score: float, loss: float, min_delta: float,
+              params: np.ndarray, row: dict[str, float], metrics: dict[str, float], *,
+              rel_delta: float = 0.0, perfect: float = 0.0) -> bool:
+        """Keep this epoch if its score (minimized; `perfect` is a perfect score) beats the best
+        by more than max(min_delta, rel_delta * |best - perfect|), or ties it with a validation
+        loss lower by more than rel_delta * best loss; returns whether it was kept."""
+        gap = abs(self.score - perfect)
+        margin = max(min_delta, rel_delta * gap) if math.isfinite(gap) else min_delta
+        loss_margin = rel_delta * abs(self.loss) if math.isfinite(self.loss) else 0.0
+        if not (score < self.score - margin or
+                (score == self.score and loss < self.loss - loss_margin)):
+            return False
+        self.epoch, self.score, self.loss, self.row, self.metrics = epoch, score, loss, row, metrics
+        if self.params is None:
+            self.params = params.copy()
+        else:
+            np.copyto(self.params, params)
+        return True
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The validation metrics of the best constant predictor and, per metric, what it
+    predicts in words ("predicting the class prior")."""
+
+    metrics: dict[str, float]
+    what: dict[str, str]
+
+
+def constant_baseline(data: TrainData) -> Baseline:
+    """The constant predictor fitted on data's training targets, scored on its validation
+    targets with `evaluate` (see the module docstring)."""
+    task, y_train, y_valid = data.task, np.asarray(data.y_train), np.asarray(data.y_valid)
+    if task == "classification":
+        k = max(data.n_classes, int(max(y_train.max(initial=0), y_valid.max(initial=0))) + 1)
+        prior = np.bincount(y_train.astype(np.int64), minlength=k) / len(y_train)
+        metrics = evaluate(task, y_valid, np.broadcast_to(prior, (len(y_valid), k)))
+        return Baseline(metrics, dict.fromkeys(metrics, "predicting the class prior"))
+    if task == "multilabel":
+        prior = y_train.astype(np.float64).mean(axis=0)
+        metrics = evaluate(task, y_valid, np.broadcast_to(prior, y_valid.shape))
+        return Baseline(metrics, dict.fromkeys(metrics, "predicting each label's prior"))
+    y64 = y_train.astype(np.float64)
+    constant = lambda c: np.broadcast_to(c, y_valid.shape)            # noqa: E731
+    metrics = evaluate(task, y_valid, constant(y64.mean(axis=0)))
+    what = dict.fromkeys(metrics, "predicting the training mean")
+    metrics["mae"] = evaluate(task, y_valid, constant(np.median(y64, axis=0)))["mae"]
+    what["mae"] = "predicting the training median"
+    return Baseline(metrics, what)
+
+
+class StallCheck:
+    """Whether a fit has been better than the constant baseline (see the module docstring):
+    `observe` every epoch's validation metrics, then ask `after_warmup` / `at_patience`."""
+
+    def __init__(self, data: TrainData, metric: str, stop: EarlyStop) -> None:
+        self.baseline = constant_baseline(data)
+        self.epochs = stop.stall
+        absolute, relative = stop.margins()
+        same_as_loss = metric == "loss" or (metric == "mse" and data.task == "regression")
+        self.checked = [metric] if same_as_loss else [metric, "loss"]
+        self.margin = {m: max(absolute if m == metric else 0.0,
+                              max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m], m),
+                              self._noise(m, data)) for m in self.checked}
+        self.best = {m: math.nan for m in self.checked}
+        self.beaten = False
+
+    def _noise(self, m: str, data: TrainData) -> float:
+        """An error rate's (or accuracy's) standard error sqrt(p (1 - p) / n) at the baseline's
+        rate p over the n validation examples (n x labels for multilabel), else 0: how far a
+        predictor no better than the baseline's wobbles from it by chance alone."""
+        if m not in ("error", "accuracy") or data.task == "regression":
+            return 0.0
+        p, n = self.baseline.metrics["error"], np.asarray(data.y_valid).size
+        return math.sqrt(p * (1 - p) / n)
+
+    def beats(self, metrics: dict[str, float]) -> bool:
+        """Whether these metrics are better than the baseline's on any checked metric."""
+        return any(self._better(m, metrics[m]) for m in self.checked)
+
+    def _better(self, m: str, value: float) -> bool:
+        base, margin = self.baseline.metrics[m], self.margin[m]
+        return value > base + margin if is_maximized(m) else value < base - margin
+
+    def observe(self, metrics: dict[str, float]) -> None:
+        """Record one epoch's validation metrics."""
+        self.beaten = self.beaten or self.beats(metrics)
+        for m in self.checked:
+            best, value = self.best[m], metrics[m]
+            if math.isnan(best) or (value > best if is_maximized(m) else value < best):
+                self.best[m] = value
+
+    def after_warmup(self, epoch: int) -> str:
+        """The reason a fit that has not beaten the baseline by the end of the warm-up
+        stalls, or ""."""
+        if self.epochs == 0 or epoch != self.epochs or self.beaten:
+            return ""
+        return self._reason(f"after {epoch} epochs", "the best ", self.best)
+
+    def at_patience(self, epoch: int, best: dict[str, float]) -> str:
+        """The reason a fit whose best epoch (metrics `best`) is no better than the baseline
+        when patience runs out in `epoch` stalls, or ""."""
+        if self.epochs == 0 or self.beats(best):
+            return ""
+        return self._reason(f"when patience ran out in epoch {epoch}", "the best epoch's ", best)
+
+    def _reason(self, when: str, whose: str, values: dict[str, float]) -> str:
+        """One sentence: "Stalled after 10 epochs: the best valid_error 0.96 is no better than
+        predicting the class prior (0.962, margin 0.003), nor is the best valid_loss 3.27
+        (3.26, margin 0.0326)." """
+        clauses = []
+        for i, m in enumerate(self.checked):
+            what = self.baseline.what[m]
+            same = i > 0 and what == self.baseline.what[self.checked[0]]
+            head = f"{whose}valid_{m} {values[m]:.4g}"
+            base = f"{self.baseline.metrics[m]:.4g}, margin {self.margin[m]:.3g}"
+            clauses.append(f"{head} is no better than {what} ({base})" if i == 0 else
+                           f"nor is {head} ({base})" if same else
+                           f"nor is {head} better than {what} ({base})")
+        return f"Stalled {when}: " + ", ".join(clauses) + "."
+
+
+def check_bounds(prune: PruneBounds, task: str) -> None:
+    """Raise ValueError when the bounds are not in a metric of the task."""
+    if prune.metric not in METRICS[task]:
+        raise ValueError(f"The prune bounds are in '{prune.metric}', which is not a metric of "
+                         f"{task} ({', '.join(METRICS[task])}).")
+
+
+def pruned(prune: PruneBounds | None, epoch: int, metrics: dict[str, float]) -> str:
+    """The reason this epoch's value of the bounds' metric is worse than its finite bound, or
+    "" (no bound at this epoch, a nan bound, or not worse)."""
+    if prune is None or epoch > len(prune.bounds) or not math.isfinite(prune.bounds[epoch - 1]):
+        return ""
+    bound, value = prune.bounds[epoch - 1], metrics[prune.metric]
+    worse = value < bound if is_maximized(prune.metric) else value > bound
+    if not worse:
+        return ""
+    label = prune.label or "the bound at that epoch"
+    return f"Pruned in epoch {epoch}: valid_{prune.metric} {value:.4g} is worse than {label} " \
+           f"({bound:.4g})."

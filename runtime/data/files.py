@@ -35,9 +35,17 @@ class Raw(NamedTuple):
     target: str = "y"                # target column name, for messages
     task: str | None = None          # the source's own task (bundled sets, generators)
     classes: tuple[Any, ...] = ()    # original class names when y is already 0..K-1
+    columns: tuple[str, ...] = ()    # a file's own columns, before encoding (CSV: the header)
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()   # CSV text column -> its values
+    file: Path | None = None         # the file read
+    format: str = ""                 # its format
 
 
-def load_file(spec: DataSpec, base_dir: Path) -> Raw:
+def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
+    """Read the data file `spec.path` (relative to `base_dir`). With `like` (the data file's
+    Raw), the file is a fixed validation or test file: it must have the same columns, and its
+    text columns are encoded with the data file's categories (a value the data file lacks
+    gets zeros, as `nnspec predict` encodes it)."""
     if not spec.path:
         raise DataError("data source 'file' needs a path")
     path = base_dir / spec.path
@@ -45,6 +53,10 @@ def load_file(spec: DataSpec, base_dir: Path) -> Raw:
         what = "is a directory, not a file" if path.is_dir() else "file not found"
         raise DataError(f"{what} (looked for {path.resolve()})", path=spec.path)
     fmt = spec.format or _format_from_extension(path, spec.path)
+    if like is not None and like.format != fmt:
+        raise DataError(f"a {fmt} file, but the data file {like.where} is {like.format}: "
+                        "the fixed valid and test files take the data file's format",
+                        path=spec.path)
     if fmt != "csv" and spec.target is not None:
         raise DataError(f"'target' names a CSV column, but this is a {fmt} file (its target is "
                         f"{'the y array' if fmt == 'npz' else 'the label of each line'}): "
@@ -53,7 +65,24 @@ def load_file(spec: DataSpec, base_dir: Path) -> Raw:
     if reader is None:
         raise DataError(f"unknown format '{fmt}'{did_you_mean(fmt, FILE_FORMATS)}; "
                         f"known formats: {', '.join(FILE_FORMATS)}", path=spec.path)
-    return reader(path, spec)
+    return reader(path, spec, like)._replace(file=path, format=fmt)
+
+
+def same_columns(columns: tuple[str, ...], like: Raw, where: str) -> None:
+    """A fixed valid / test file has the data file's columns (in any order); DataError, one
+    line naming the file and the columns that differ, otherwise."""
+    missing = [c for c in like.columns if c not in columns]
+    extra = [c for c in columns if c not in like.columns]
+    if missing or extra:
+        parts = ([f"missing {_quoted(missing)}"] if missing else []) + \
+            ([f"not in the data file: {_quoted(extra)}"] if extra else [])
+        raise DataError(f"the columns differ from those of the data file {like.where}: "
+                        f"{'; '.join(parts)}", path=where)
+
+
+def _quoted(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _format_from_extension(path: Path, shown: str) -> str:
@@ -65,7 +94,7 @@ def _format_from_extension(path: Path, shown: str) -> str:
     return fmt
 
 
-def _read_csv(path: Path, spec: DataSpec) -> Raw:
+def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     where = spec.path or str(path)
     try:
         df = pd.read_csv(path, skipinitialspace=True)
@@ -76,6 +105,9 @@ def _read_csv(path: Path, spec: DataSpec) -> Raw:
         raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=where) from None
     _check_csv_shape(df, where)
     _check_header(path, where)
+    if like is not None:
+        same_columns(tuple(str(c) for c in df.columns), like, where)
+        df = df[list(like.columns)]                     # the data file's column order
     target = spec.target if spec.target is not None else str(df.columns[-1])
     if target not in df.columns:
         cols = [str(c) for c in df.columns]
@@ -87,11 +119,16 @@ def _read_csv(path: Path, spec: DataSpec) -> Raw:
                         "comma-separated files; is this one separated by ';' or tabs?)",
                         path=where, column=target)
     _check_missing(df[[target]], where)
-    X, names = _encode_features(features, spec.categorical, where)
+    if like is None:
+        X, names, categories = _encode_features(features, spec.categorical, where)
+    else:
+        categories = like.categories
+        X, names = _encode_like(features, dict(categories), where, like.where)
     y = df[target].to_numpy()
     if not pd.api.types.is_numeric_dtype(df[target]):
         y = y.astype(str)
-    return Raw(X, y, names, where, target)
+    return Raw(X, y, names, where, target, columns=tuple(str(c) for c in df.columns),
+               categories=categories)
 
 
 def _check_csv_shape(df: pd.DataFrame, where: str) -> None:
@@ -114,10 +151,12 @@ def _check_header(path: Path, where: str) -> None:
 
 
 def _encode_features(df: pd.DataFrame, categorical: str, where: str
-                     ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Numeric columns as they are; text columns one-hot (`col=value`) or rejected."""
+                     ) -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Numeric columns as they are; text columns one-hot (`col=value`) or rejected. Also each
+    text column's categories (to encode a fixed valid / test file the same way)."""
     blocks: list[np.ndarray] = []
     names: list[str] = []
+    categories: list[tuple[str, tuple[str, ...]]] = []
     for col in df.columns:
         series = df[col]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -126,9 +165,38 @@ def _encode_features(df: pd.DataFrame, categorical: str, where: str
             continue
         _check_text_column(series, categorical, where)
         cats = sorted(series.astype(str).unique())
-        blocks.append((series.astype(str).to_numpy()[:, None] == np.array(cats)[None, :])
-                      .astype(np.float64))
+        blocks.append(_one_hot(series, cats))
         names.extend(f"{col}={c}" for c in cats)
+        categories.append((str(col), tuple(cats)))
+    X = np.hstack(blocks)
+    check_finite(X, tuple(names), where)
+    return X, tuple(names), tuple(categories)
+
+
+def _one_hot(series: pd.Series, cats: Any) -> np.ndarray:
+    return (series.astype(str).to_numpy()[:, None] == np.array(cats)[None, :]).astype(np.float64)
+
+
+def _encode_like(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], where: str,
+                 data_file: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A fixed valid / test file's features encoded as the data file's were: its text columns
+    one-hot with the data file's categories, its numeric columns as numbers."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for col in df.columns:
+        series = df[col]
+        if str(col) in categories:
+            _check_missing(series.to_frame(), where)
+            cats = categories[str(col)]
+            blocks.append(_one_hot(series, cats))
+            names.extend(f"{col}={c}" for c in cats)
+        elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            blocks.append(series.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
+            names.append(str(col))
+        else:
+            raise DataError(f"holds text such as '{series.dropna().astype(str).iloc[0]}', but the "
+                            f"column holds numbers in the data file {data_file}", path=where,
+                            column=str(col))
     X = np.hstack(blocks)
     check_finite(X, tuple(names), where)
     return X, tuple(names)
@@ -165,7 +233,7 @@ def _check_missing(df: pd.DataFrame, where: str) -> None:
                             "or drop them", path=where, column=str(col))
 
 
-def _read_npz(path: Path, spec: DataSpec) -> Raw:
+def _read_npz(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     where = spec.path or str(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -195,8 +263,12 @@ def _read_npz(path: Path, spec: DataSpec) -> Raw:
                         f"{X.shape})", path=where, column="X")
     X = X.reshape(X.shape[0], -1)    # images (n, h, w) become (n, h*w) feature vectors
     names = _npz_names(arrays, X.shape[1], where)
+    if like is not None:
+        same_columns(names, like, where)
+        X = X[:, [names.index(n) for n in like.columns]]      # the data file's order
+        names = like.columns
     check_finite(X.astype(np.float64), names, where)
-    return Raw(X, y, names, where, "y")
+    return Raw(X, y, names, where, "y", columns=names)
 
 
 def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[str, ...]:
@@ -210,10 +282,13 @@ def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[s
     return tuple(str(n) for n in names)
 
 
-def _read_svmlight(path: Path, spec: DataSpec) -> Raw:
+def _read_svmlight(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     where = spec.path or str(path)
     try:
-        X, y = skd.load_svmlight_file(str(path))
+        if like is None:
+            X, y = skd.load_svmlight_file(str(path))
+        else:    # read with the data file: the same width and the same 0/1-based indices
+            _, _, X, y = skd.load_svmlight_files([str(like.file), str(path)])
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
                         path=where) from None
@@ -229,11 +304,13 @@ def _read_svmlight(path: Path, spec: DataSpec) -> Raw:
                         "nnspec trains on dense arrays", path=where)
     X = X.toarray()
     names = tuple(f"x{j}" for j in range(d))
+    if like is not None:     # more features, or indices read 0-based only with this file
+        same_columns(names, like, where)
     check_finite(X, names, where)
-    return Raw(X, y, names, where, "label")
+    return Raw(X, y, names, where, "label", columns=names)
 
 
-FILE_READERS: dict[str, Callable[[Path, DataSpec], Raw]] = {
+FILE_READERS: dict[str, Callable[[Path, DataSpec, Raw | None], Raw]] = {
     "csv": _read_csv, "npz": _read_npz, "svmlight": _read_svmlight}
 
 

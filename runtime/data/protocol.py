@@ -1,9 +1,12 @@
 """Evaluation protocols: which rows train, validate and test, for holdout, k-fold and nested CV.
 
-All splits come from scikit-learn splitters shuffled with the run's seed, so the same seed gives
-the same folds. Classification is stratified when the protocol says so; regression and multilabel
-never are. Index arrays are sorted int64; the three parts of a Fold are disjoint, and no test row
-ever appears in its fold's train or valid part.
+All splits come from scikit-learn splitters shuffled with the split seed (`split_seed`: the
+protocol's own `seed`, else the first training seed), so the same seed gives the same folds.
+Classification is stratified when the protocol says so; regression and multilabel never are.
+Index arrays are sorted int64; the three parts of a Fold are disjoint, and no test row ever
+appears in its fold's train or valid part. The rows of a fixed validation or test file
+(`Dataset.fixed_valid`, `fixed_test`: after the data file's rows) are that part of every fold;
+the protocol splits only the data file's rows.
 """
 from __future__ import annotations
 
@@ -22,17 +25,38 @@ EMPTY = np.empty(0, dtype=np.int64)
 FRACTION_TOLERANCE = 1e-6
 
 
-def make_folds(protocol: Protocol, dataset: Dataset, seed: int) -> list[Fold]:
-    """Split `dataset` as `protocol` says; folds ordered by (outer, fold).
+def split_seed(protocol: Protocol, first_seed: int) -> int:
+    """The seed the protocol splits with: its own `seed`, else the first training seed."""
+    own = getattr(protocol, "seed", None)
+    return int(first_seed if own is None else own)
 
-    Raises ValueError for impossible settings (fractions that do not sum to 1, k < 2) and
-    DataError when the data are too small for them (an empty part, a class too rare to stratify).
+
+def make_folds(protocol: Protocol, dataset: Dataset, seed: int) -> list[Fold]:
+    """Split `dataset` as `protocol` says, shuffling with `seed` (the split seed); folds
+    ordered by (outer, fold).
+
+    Raises ValueError for impossible settings (fractions that do not sum to 1, k < 2, a
+    fraction for a part a fixed file gives) and DataError when the data are too small for them
+    (an empty part, a class too rare to stratify).
     """
     maker = PROTOCOLS.get(type(protocol))
     if maker is None:
         raise TypeError(f"unknown protocol {protocol!r}")
     labels = _strata(protocol, dataset)
     return maker(protocol, dataset, labels, seed)
+
+
+def _own_rows(dataset: Dataset) -> np.ndarray:
+    """The data file's rows: what the protocol splits (fixed valid / test rows come after)."""
+    return np.arange(len(dataset.y) - dataset.fixed_valid - dataset.fixed_test, dtype=np.int64)
+
+
+def _fixed(dataset: Dataset, part: str) -> np.ndarray:
+    """The rows of the fixed `part` ("valid" or "test") file; empty without one."""
+    n, n_valid, n_test = len(dataset.y), dataset.fixed_valid, dataset.fixed_test
+    if part == "valid":
+        return np.arange(n - n_test - n_valid, n - n_test, dtype=np.int64)
+    return np.arange(n - n_test, n, dtype=np.int64)
 
 
 def _strata(protocol: Protocol, dataset: Dataset) -> np.ndarray | None:
@@ -44,21 +68,34 @@ def _strata(protocol: Protocol, dataset: Dataset) -> np.ndarray | None:
 
 # ---------------------------------------------------------------------------------------- holdout
 def _holdout(p: Holdout, dataset: Dataset, labels: np.ndarray | None, seed: int) -> list[Fold]:
-    _check_fractions(p)
-    idx = np.arange(len(dataset.y))
-    rest, test = _split_off(idx, labels, p.test, seed, dataset, "test")
+    _check_fractions(p, dataset)
+    idx = _own_rows(dataset)
+    sub = None if labels is None else labels[idx]
+    rest, test = _split_off(idx, sub, p.test, seed, dataset, "test")
+    if dataset.fixed_test:
+        test = _fixed(dataset, "test")
     sub = None if labels is None else labels[rest]
-    train, valid = _split_off(rest, sub, p.valid / (p.train + p.valid), seed, dataset, "valid")
+    if dataset.fixed_valid:
+        train, valid = rest, _fixed(dataset, "valid")
+    else:
+        train, valid = _split_off(rest, sub, p.valid / (p.train + p.valid), seed, dataset,
+                                  "valid")
     return [Fold(0, _sorted(train), _sorted(valid), _sorted(test))]
 
 
-def _check_fractions(p: Holdout) -> None:
-    """Fractions sum to 1; valid must be > 0 because model selection and early stopping score it."""
+def _check_fractions(p: Holdout, dataset: Dataset) -> None:
+    """Fractions sum to 1; valid must be > 0 because model selection and early stopping score
+    it, unless a fixed file is the validation part (then its fraction is 0, as a fixed test
+    file's)."""
     total = p.train + p.valid + p.test
     if abs(total - 1.0) > FRACTION_TOLERANCE:
         raise ValueError(f"holdout fractions must sum to 1; train {p.train} + valid {p.valid} + "
                          f"test {p.test} = {total:g}")
-    if p.train <= 0 or p.valid <= 0 or p.test < 0:
+    for part, rows in (("valid", dataset.fixed_valid), ("test", dataset.fixed_test)):
+        if rows and getattr(p, part) != 0:
+            raise ValueError(f"the {part} part is a fixed file, so its fraction must be 0; "
+                             f"got {part} {getattr(p, part)}")
+    if p.train <= 0 or (p.valid <= 0 and not dataset.fixed_valid) or p.test < 0:
         raise ValueError(f"holdout needs train > 0 and valid > 0 (the search and early stopping "
                          f"score the valid part) and test >= 0; got train {p.train}, valid "
                          f"{p.valid}, test {p.test}")
@@ -103,8 +140,17 @@ def _kfold(p: KFold, dataset: Dataset, labels: np.ndarray | None, seed: int) -> 
     _check_k(p.k, "k")
     if not 0 <= p.test < 1:
         raise ValueError(f"kfold test fraction must be in [0, 1); got {p.test}")
-    idx = np.arange(len(dataset.y))
-    rest, test = _split_off(idx, labels, p.test, seed, dataset, "test")
+    if dataset.fixed_valid:
+        raise ValueError("kfold makes its own validation parts: a fixed validation file "
+                         "goes with split")
+    if dataset.fixed_test and p.test != 0:
+        raise ValueError(f"the test part is a fixed file, so the test fraction must be 0; "
+                         f"got {p.test}")
+    idx = _own_rows(dataset)
+    rest, test = _split_off(idx, None if labels is None else labels[idx], p.test, seed,
+                            dataset, "test")
+    if dataset.fixed_test:
+        test = _fixed(dataset, "test")
     splits = _cv_splits(rest, labels, p.k, seed, dataset, "k-fold")
     return [Fold(i, tr, va, _sorted(test)) for i, (tr, va) in enumerate(splits)]
 
@@ -112,6 +158,9 @@ def _kfold(p: KFold, dataset: Dataset, labels: np.ndarray | None, seed: int) -> 
 def _nested(p: Nested, dataset: Dataset, labels: np.ndarray | None, seed: int) -> list[Fold]:
     _check_k(p.outer, "outer")
     _check_k(p.inner, "inner")
+    if dataset.fixed_valid or dataset.fixed_test:
+        raise ValueError("nested cross-validation makes its own test and validation parts: "
+                         "fixed files go with split or kfold")
     idx = np.arange(len(dataset.y))
     folds: list[Fold] = []
     for o, (outer_train, outer_test) in enumerate(

@@ -6,6 +6,7 @@ before any training starts: a person's mistake in their data never surfaces as a
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,12 +43,82 @@ def load_dataset(spec: DataSpec, base_dir: Path) -> Dataset:
     elif spec.source in GENERATORS:
         raw = _generate(spec)
     elif spec.source == "file":
-        raw = load_file(spec, Path(base_dir))
+        return _load_files(spec, Path(base_dir))
     else:
         known = (*BUNDLED, *GENERATORS, "file")
         raise DataError(f"unknown data source '{spec.source}'{did_you_mean(spec.source, known)}"
                         f"; known sources: {', '.join(known)}")
     return finish(raw, spec.task)
+
+
+# ---------------------------------------------------------------------------------------- files
+def _load_files(spec: DataSpec, base_dir: Path) -> Dataset:
+    """The data file, then the fixed valid and test files (same columns, the data file's
+    encoding): their rows follow the data file's in one Dataset (`fixed_valid`, `fixed_test`
+    count them) so that the protocol splits only the data file's rows. The task and the
+    classes come from the data file alone."""
+    raw = load_file(spec, base_dir)
+    data = finish(raw, spec.task)
+    parts = {part: load_file(replace(spec, path=getattr(spec, part)), base_dir, like=raw)
+             for part in ("valid", "test") if getattr(spec, part, None)}
+    if not parts:
+        return data
+    X, y = [data.X], [data.y]
+    for extra in parts.values():
+        features = np.ascontiguousarray(extra.X, dtype=np.float64)
+        check_magnitude(features, extra.feature_names, extra.where, dtype="float64",
+                        advice=RESCALE)
+        X.append(features)
+        y.append(conform_target(extra, data))
+    return replace(data, X=np.ascontiguousarray(np.vstack(X)), y=np.concatenate(y),
+                   fixed_valid=len(parts["valid"].X) if "valid" in parts else 0,
+                   fixed_test=len(parts["test"].X) if "test" in parts else 0)
+
+
+def conform_target(raw: Raw, data: Dataset) -> np.ndarray:
+    """A fixed valid / test file's target encoded as the data file's (`data`): labels as the
+    data file's class codes (a class it lacks is an error), 0/1 matrices and values of the
+    same width."""
+    y = np.asarray(raw.y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape[0] != raw.X.shape[0]:
+        raise DataError(f"the target has shape {y.shape} but there are {raw.X.shape[0]} "
+                        "examples", path=raw.where, column=raw.target)
+    _check_target_values(y, raw)
+    width = data.y.shape[1] if data.y.ndim == 2 else 0
+    if data.task == "classification":
+        return _class_codes(y, raw, data)
+    if (y.shape[1] if y.ndim == 2 else 0) != width:
+        raise DataError(f"the target has shape {y.shape}; the data file's has "
+                        f"{width or 1} column(s)", path=raw.where, column=raw.target)
+    if data.task == "multilabel":
+        return _encode_multilabel(y, raw)[0]
+    values = _encode_regression(y, raw)[0]
+    check_magnitude(values.reshape(len(values), -1), (raw.target,) * max(width, 1), raw.where,
+                    dtype="float64", advice=RESCALE)
+    return values
+
+
+def _class_codes(y: np.ndarray, raw: Raw, data: Dataset) -> np.ndarray:
+    """Labels as indices into the data file's sorted classes; DataError for another class."""
+    if y.ndim != 1:
+        raise DataError(f"classification needs one label per example; the target has shape "
+                        f"{y.shape}", path=raw.where, column=raw.target)
+    classes = np.asarray(data.classes)
+    try:
+        at = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        known = classes[at] == y
+    except (TypeError, ValueError):        # text labels against numbers (or the reverse)
+        at, known = np.zeros(len(y), dtype=np.int64), np.zeros(len(y), dtype=bool)
+    if not np.all(known):
+        first = int(np.argmax(~known))
+        raise DataError(f"{int((~known).sum())} label(s) that the data file {data.name} does "
+                        f"not have, such as {y[first].item()!r} (first at data row "
+                        f"{data_row(first)}); its classes are "
+                        f"{', '.join(map(repr, data.classes))}", path=raw.where,
+                        column=raw.target)
+    return at.astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- bundled, synthetic
@@ -136,7 +207,7 @@ def finish(raw: Raw, task: str | None) -> Dataset:
     n_classes = len(classes) if task == "classification" else (
         y.shape[1] if task == "multilabel" else 0)
     return Dataset(X, y, task, n_classes, raw.feature_names,
-                   classes if task == "classification" else (), raw.where)
+                   classes if task == "classification" else (), raw.where, target=raw.target)
 
 
 def infer_task(y: np.ndarray) -> str:

@@ -9,10 +9,13 @@ dimensions, each of which becomes an estimator parameter:
     >>> GridSearchCV(clf, {"lr": [1e-3, 1e-2]}).fit(X, y)             # doctest: +SKIP
 
 sklearn's `clone` rebuilds an estimator from `get_params(deep=False)` through the constructor,
-whose signature cannot vary with the spec. So the constructor takes `spec`, `params` and `seed`
-only; `get_params(deep=True)` adds one entry per spec dimension and `set_params(lr=...)`
-stores the value into `params` (a new dict), which `get_params(deep=False)`, and so `clone`,
-carries along.
+whose signature cannot vary with the spec. So the constructor takes `spec`, `params`, `seed`
+and `random_state` (scikit-learn's name for the seed: when set, it is the seed) only;
+`get_params(deep=True)` adds one entry per spec dimension and per training setting of
+`SETTINGS` (`epochs`, `batch`, `optimizer`, ...: the spec's fixed values, outside its search
+block), and `set_params(lr=..., epochs=...)` stores the value into `params` (a new dict), which
+`get_params(deep=False)`, and so `clone`, carries along. A name that is both a dimension and a
+setting (`lr` when the spec says `sgd lr $lr`) is the dimension.
 """
 from __future__ import annotations
 
@@ -40,8 +43,17 @@ from runtime.model.saved import normalized
 from runtime.search.space import representative
 from runtime.types import TrainData
 
-OWN = ("params", "seed", "spec")          # constructor parameters, never spec dimensions
+OWN = ("params", "random_state", "seed", "spec")   # constructor parameters, never dimensions
 SpecLike = str | Path | Experiment
+# Training settings outside the search block, by their estimator name: the path of the value
+# in the experiment (`Experiment.replace`), checked as the spec's text is.
+SETTINGS = {
+    "epochs": "train__epochs", "batch": "train__batch", "updates": "train__updates",
+    "optimizer": "train__optimizer__name", "lr": "train__optimizer__lr",
+    "momentum": "train__optimizer__momentum", "schedule": "train__schedule__name",
+    "l2": "train__l2", "l1": "train__l1", "activity_l1": "train__activity_l1",
+    "dtype": "train__dtype",
+}
 
 
 def load_spec(spec: SpecLike) -> Experiment:
@@ -58,6 +70,14 @@ def load_spec(spec: SpecLike) -> Experiment:
 def _parse(text: str, filename: str, base_dir: str) -> Experiment:
     """Parsed once per text: get_params is called often (clone, GridSearchCV, repr)."""
     return spec_lang.loads(text, filename, base_dir)
+
+
+def _setting(exp: Experiment, name: str) -> Any:
+    """The spec's value of the training setting `name` (its path in `SETTINGS`)."""
+    value: Any = exp.config
+    for part in SETTINGS[name].split("__"):
+        value = getattr(value, part)
+    return value
 
 
 def dimension_default(dim: c.Dim) -> Any:
@@ -107,33 +127,45 @@ class SpecEstimator(BaseEstimator):
     _task = ""
 
     def __init__(self, spec: SpecLike, params: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, random_state: Any = None) -> None:
         self.spec = spec
         self.params = params
         self.seed = seed
+        self.random_state = random_state
 
     # ----------------------------------------------------------------------------- parameters
     def dimension_names(self) -> tuple[str, ...]:
         """The spec's search dimensions exposed as estimator parameters."""
         return tuple(n for n in load_spec(self.spec).param_names if n not in OWN)
 
+    def setting_names(self) -> tuple[str, ...]:
+        """The training settings (`SETTINGS`) exposed as estimator parameters: those that are
+        not a dimension's name and that the spec does not search (`epochs $ep`)."""
+        exp = load_spec(self.spec)
+        return tuple(n for n in SETTINGS if n not in exp.param_names
+                     and not isinstance(_setting(exp, n), (c.Param, c.Pick)))
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """`spec`, `params`, `seed`; with `deep`, also each spec dimension's current value."""
+        """`spec`, `params`, `seed`, `random_state`; with `deep`, also each spec dimension's
+        and each training setting's current value."""
         out = super().get_params(deep=False)
         if deep:
             exp, given = load_spec(self.spec), dict(self.params or {})
             for dim in exp.search.dims:
                 if dim.name not in OWN:
                     out[dim.name] = given.get(dim.name, dimension_default(dim))
+            for name in self.setting_names():
+                out[name] = given.get(name, _setting(exp, name))
         return out
 
     def set_params(self, **values: Any) -> "SpecEstimator":
-        """Set `spec`, `params`, `seed` and spec dimensions (stored into a new `params`)."""
+        """Set `spec`, `params`, `seed`, `random_state`, spec dimensions and training settings
+        (these two stored into a new `params`)."""
         for name in OWN:
             if name in values:
                 setattr(self, name, values.pop(name))
         if values:
-            names = self.dimension_names()
+            names = (*self.dimension_names(), *self.setting_names())
             unknown = sorted(set(values) - set(names))
             if unknown:
                 raise ValueError(f"Invalid parameter {unknown[0]!r} for estimator "
@@ -142,14 +174,30 @@ class SpecEstimator(BaseEstimator):
             self.params = {**(self.params or {}), **values}
         return self
 
+    def seed_used(self) -> int:
+        """The seed of the hold-out and the training: `random_state` when it is set (an int,
+        or a `numpy.random.RandomState` drawn from, as scikit-learn does), else `seed`."""
+        if self.random_state is None:
+            return int(self.seed)
+        if isinstance(self.random_state, (int, np.integer)) and not isinstance(
+                self.random_state, bool):
+            return int(self.random_state)
+        from sklearn.utils import check_random_state
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
     def bound_config(self) -> c.Config:
         """The spec's configuration with the current parameter values."""
         exp = load_spec(self.spec)
         given = dict(self.params or {})
+        settings = {k: v for k, v in given.items() if k in self.setting_names()}
+        given = {k: v for k, v in given.items() if k not in settings}
         unknown = sorted(set(given) - set(exp.param_names))
         if unknown:
             raise ValueError(f"params: {unknown[0]!r} is not a hyper-parameter of the spec "
-                             f"(it has: {', '.join(exp.param_names) or 'none'})")
+                             f"(it has: {', '.join(exp.param_names) or 'none'}) nor one of the "
+                             f"training settings ({', '.join(self.setting_names())})")
+        if settings:
+            exp = exp.replace(**{SETTINGS[k]: v for k, v in settings.items()})
         config = exp.bind(active_values(exp.search, given))
         if config.metric is not None and config.metric not in c.METRICS[self._task]:
             config = dataclasses.replace(config, metric=None)   # the task's default metric
@@ -168,9 +216,11 @@ class SpecEstimator(BaseEstimator):
         X_train = prep.transform(X_train)
         X_valid = prep.transform(X_valid) if len(X_valid) else np.empty((0, X_train.shape[1]))
         data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes)
-        result = fit_network(config, data, int(self.seed))
+        result = fit_network(config, data, self.seed_used())
         if result.state != "complete":
-            warnings.warn(f"{type(self).__name__}: training diverged: {result.reason}",
+            what = result.reason if result.state == "stalled" else \
+                f"training diverged: {result.reason}"    # a stall's reason starts "Stalled"
+            warnings.warn(f"{type(self).__name__}: {what}",
                           ConvergenceWarning, stacklevel=3)
         self.preprocessor_, self.network_ = prep, result.model
         self.best_epoch_, self.n_epochs_, self.n_updates_ = (
@@ -183,7 +233,7 @@ class SpecEstimator(BaseEstimator):
         if config.train.early_stop is None:
             return X, X[:0], y, y[:0]
         return train_test_split(X, y, test_size=valid_fraction(config.protocol),
-                                random_state=int(self.seed), stratify=self._stratify(y))
+                                random_state=self.seed_used(), stratify=self._stratify(y))
 
     def _stratify(self, y: np.ndarray) -> np.ndarray | None:
         """The labels to stratify the hold-out by (none for regression)."""

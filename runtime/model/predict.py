@@ -5,19 +5,27 @@ DATA is a CSV file (columns found by name, text columns one-hot encoded as in tr
 or `NnspecError` naming the file (and the column and row): a missing or unreadable file, a file
 that is not UTF-8, a missing column, a wrong width, a value that is missing, not a number or
 not finite. Values of a text column that training never saw are said once, on stderr.
+
+When DATA also holds the training target (the CSV column the model was trained to predict, or an
+`.npz` array `y`), `predict_data` scores the model's prediction on it with every metric of the
+task, as the run scores its test part (`ensemble_test_<metric>`: the members' averaged
+prediction, its cross-entropy exact from their logits).
 """
 from __future__ import annotations
 
 import sys
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from runtime.errors import DataError
 from runtime.model.features import UnseenCategoryWarning
-from runtime.model.saved import SavedModel
+from runtime.model.saved import SavedModel, normalized
 
 
 def features_from_csv(path: Path, model: SavedModel) -> np.ndarray:
@@ -76,11 +84,32 @@ def features_from_npz(path: Path, model: SavedModel) -> np.ndarray:
     return model.features(X, where=str(path))
 
 
-def predict_file(run_dir: Path, data: Path) -> pd.DataFrame:
+@dataclass
+class Prediction:
+    """What `predict_data` returns: the predictions table and, when the data held the target,
+    every metric of the task (`metrics`, empty otherwise) over `n` examples."""
+
+    frame: pd.DataFrame
+    metrics: dict[str, float] = field(default_factory=dict)
+    target: str = ""                   # the column (or array) the metrics were scored on
+
+    @property
+    def n(self) -> int:
+        """The number of examples predicted."""
+        return len(self.frame)
+
+
+def predict_file(run_dir: Path, data: Path, proba: bool = True) -> pd.DataFrame:
     """Predictions for every row of `data` (CSV or `.npz` with an array `X`); `run_dir` is a
-    run folder (its `model.npz`) or a model file."""
+    run folder (its `model.npz`) or a model file. `proba`: with the probability columns."""
+    return predict_data(run_dir, data, proba=proba).frame
+
+
+def predict_data(run_dir: Path, data: Path, *, proba: bool = False) -> Prediction:
+    """`predict_file`, and the metrics of the predictions when `data` holds the target."""
     model = SavedModel.load(run_dir)
-    read = features_from_npz if data.suffix.lower() == ".npz" else features_from_csv
+    is_npz = data.suffix.lower() == ".npz"
+    read = features_from_npz if is_npz else features_from_csv
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnseenCategoryWarning)
         X = read(data, model)
@@ -90,20 +119,128 @@ def predict_file(run_dir: Path, data: Path) -> pd.DataFrame:
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
-    return frame_of(model, model.output_of(X), len(X))
+    scored = [m.scored(X) for m in model.members]
+    output = np.mean([np.asarray(out, dtype=np.float64) for out, _ in scored], axis=0)
+    frame = frame_of(model, normalized(output) if model.task == "classification" else output,
+                     len(X), proba=proba)
+    labels, target = (_npz_target(data) if is_npz else _csv_target(data, model))
+    if labels is None:
+        return Prediction(frame)
+    return Prediction(frame, score(model, _encoded(labels, model, data, target), output,
+                                   [z for _, z in scored]), target)
 
 
-def frame_of(model: SavedModel, output: np.ndarray, n: int) -> pd.DataFrame:
-    """The predictions table: `prediction` and `p_<class>` (classification), `label_<i>`
-    (multilabel) or `prediction`/`prediction_<i>` (regression)."""
+def score(model: SavedModel, y: np.ndarray, output: np.ndarray,
+          logits: list[np.ndarray | None]) -> dict[str, float]:
+    """Every metric of the model's task for its averaged `output` against the encoded `y`;
+    the cross-entropy exact from the members' `logits` (as the test part is scored)."""
+    from runtime.engine.metrics import ensemble_logits, evaluate
+    exact = model.task != "regression" and all(z is not None for z in logits)
+    z = ensemble_logits(model.task, logits) if exact else None   # type: ignore[arg-type]
+    return {k: float(v) for k, v in evaluate(model.task, y, output, z).items()}
+
+
+def _csv_target(path: Path, model: SavedModel) -> tuple[np.ndarray | None, str]:
+    """The target column of a CSV, when it has the one the model was trained on."""
+    if not model.target or model.task == "multilabel":     # multilabel targets: an .npz y
+        return None, ""
+    header = pd.read_csv(path, nrows=0, skipinitialspace=True, encoding="utf-8").columns
+    if model.target not in [str(c) for c in header]:
+        return None, ""
+    column = pd.read_csv(path, usecols=[model.target], skipinitialspace=True,
+                         encoding="utf-8")[model.target]
+    return column.to_numpy(), model.target
+
+
+def _npz_target(path: Path) -> tuple[np.ndarray | None, str]:
+    """The array `y` of an `.npz`, when it has one (read without pickle)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return (arrays["y"], "y") if "y" in arrays.files else (None, "")
+    except ValueError:             # object arrays: never unpickled
+        raise DataError("cannot read the array 'y' safely: arrays must be numeric or text "
+                        "(object arrays are refused)", path=str(path), column="y") from None
+
+
+def _encoded(labels: np.ndarray, model: SavedModel, path: Path, target: str) -> np.ndarray:
+    """The target as the metrics read it: class indices into `model.classes`, a 0/1 matrix,
+    or values. DataError, naming the file and the column, for a missing value or a label the
+    model does not know."""
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if model.task == "classification":
+        return _class_indices(y, model, path, target)
+    try:
+        values = y.astype(np.float64)
+    except ValueError:
+        raise DataError("holds text; the model predicts numbers", path=str(path),
+                        column=target) from None
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        raise DataError(f"{int(bad.sum())} missing or infinite target value(s) (first at data "
+                        f"row {int(np.argmax(bad)) + 1}): every row needs its target to be "
+                        "scored", path=str(path), column=target)
+    width = model.members[0].net.predict(np.zeros((1, model.n_features))).reshape(1, -1).shape[1]
+    if values.reshape(len(values), -1).shape[1] != width:
+        raise DataError(f"the target has shape {y.shape}; the model predicts {width} "
+                        "value(s) per example", path=str(path), column=target)
+    return values
+
+
+def _class_indices(y: np.ndarray, model: SavedModel, path: Path, target: str) -> np.ndarray:
+    """Labels as indices into the model's classes: matched as they are, else as text (a CSV
+    column of numbers against text classes, or the reverse); integers 0..K-1 against text
+    classes are the class indices themselves (what a bundled set's target holds)."""
+    series = pd.Series(y)
+    if series.isna().any():
+        first = int(np.argmax(series.isna().to_numpy()))
+        raise DataError(f"{int(series.isna().sum())} missing label(s) (first at data row "
+                        f"{first + 1}): every row needs its label to be scored", path=str(path),
+                        column=target)
+    codes = series.map({c: i for i, c in enumerate(model.classes)})
+    unknown = codes.isna()
+    if unknown.any():              # the same labels written another way ("1" and 1)
+        codes[unknown] = series[unknown].astype(str).map(
+            {str(c): i for i, c in enumerate(model.classes)})
+    unknown = codes.isna().to_numpy()
+    if unknown.all() and _indices(y, model.classes):
+        return y.astype(np.int64)
+    if unknown.any():
+        first = int(np.argmax(unknown))
+        raise DataError(f"{int(unknown.sum())} label(s) the model does not know, such as "
+                        f"{_plain(y[first])!r} (first at data row {first + 1}); its classes "
+                        f"are {', '.join(map(repr, model.classes))}", path=str(path),
+                        column=target)
+    return codes.to_numpy(dtype=np.int64)
+
+
+def _indices(y: np.ndarray, classes: tuple[Any, ...]) -> bool:
+    """Whether `y` holds class indices 0..K-1 of text `classes`."""
+    return np.issubdtype(y.dtype, np.integer) and all(isinstance(c, str) for c in classes) \
+        and bool(((y >= 0) & (y < len(classes))).all())
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def frame_of(model: SavedModel, output: np.ndarray, n: int, proba: bool = True
+             ) -> pd.DataFrame:
+    """The predictions table: `prediction` (classification), `label_<i>` (multilabel) or
+    `prediction`/`prediction_<i>` (regression); with `proba`, also the probabilities:
+    `p_<class>` (classification), `p_<i>` (multilabel)."""
     if model.task == "classification":
         frame = pd.DataFrame({"prediction": model.decide(output)})
-        for i, label in enumerate(model.classes):
+        for i, label in enumerate(model.classes if proba else ()):
             frame[f"p_{label}"] = output[:, i]
         return frame
     if model.task == "multilabel":
-        return pd.DataFrame(model.decide(output),
-                            columns=[f"label_{i}" for i in range(output.shape[1])])
+        frame = pd.DataFrame(model.decide(output),
+                             columns=[f"label_{i}" for i in range(output.shape[1])])
+        for i in range(output.shape[1] if proba else 0):
+            frame[f"p_{i}"] = output[:, i]
+        return frame
     values = output.reshape(n, -1)
     names = ["prediction"] if values.shape[1] == 1 else \
         [f"prediction_{i}" for i in range(values.shape[1])]

@@ -52,6 +52,7 @@ class SavedModel:
     task: str
     classes: tuple[Any, ...] = ()
     feature_names: tuple[str, ...] = ()
+    target: str = ""      # the training target's column ("" when unknown: an older model)
 
     @property
     def n_features(self) -> int:
@@ -93,7 +94,8 @@ class SavedModel:
             "task": np.array(self.task), "n_members": np.array(len(self.members)),
             "classes": np.array([str(c) for c in self.classes]),
             "classes_numeric": np.array(_numeric(self.classes)),
-            "feature_names": np.array(self.feature_names, dtype=str)}
+            "feature_names": np.array(self.feature_names, dtype=str),
+            "target": np.array(self.target)}
         for i, member in enumerate(self.members):
             arrays.update({f"m{i}/prep/{k}": v for k, v in member.prep.state().items()})
             arrays.update({f"m{i}/net/{k}": v for k, v in member.net.state().items()})
@@ -164,7 +166,8 @@ def _from_arrays(arrays: dict[str, np.ndarray]) -> SavedModel:
     if np.asarray(arrays["classes_numeric"]).size:
         classes = tuple(np.asarray(arrays["classes_numeric"]).reshape(-1).tolist())
     names = tuple(str(n) for n in np.asarray(arrays["feature_names"]).reshape(-1))
-    model = SavedModel(members, task, classes, names)
+    target = str(arrays["target"]) if "target" in arrays else ""    # older models lack it
+    model = SavedModel(members, task, classes, names, target)
     _check_fits(model)
     return model
 

@@ -73,19 +73,32 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fmt_int(value: Any) -> str:
+    """An outer fold number (a float once a CSV column holds NaN) as an integer."""
+    return "" if value is None or value != value else str(int(value))
+
+
 def summary_table(summary: pd.DataFrame, top: int) -> Table:
-    """The best `top` configurations as a rich table."""
+    """The best `top` configurations as a rich table; under nested cross-validation the best
+    `top` of each outer fold, with an `outer` column (ranks are per outer fold)."""
     metric = summary.attrs.get("metric", "valid_error")
     rank = f"rank_{metric}"
-    shown = summary.sort_values(rank).head(top) if rank in summary else summary.head(top)
+    nested = "outer" in summary and summary["outer"].notna().any()
+    shown = summary.sort_values(rank, kind="stable") if rank in summary else summary
+    if nested:
+        shown = shown.sort_values("outer", kind="stable").groupby("outer").head(top)
+    else:
+        shown = shown.head(top)
     params = [c for c in summary.columns if c.startswith("param_")]
     fidelity = "fidelity" in summary and summary["fidelity"].nunique() > 1   # halving's rung
-    cols = ["rank", *[p[len("param_"):] for p in params], *(["fidelity"] if fidelity else []),
-            f"{metric} mean ± std", "n", "epochs"]
-    table = Table(*cols, title=f"best configurations by {metric}")
+    cols = [*(["outer"] if nested else []), "rank", *[p[len("param_"):] for p in params],
+            *(["fidelity"] if fidelity else []), f"{metric} mean ± std", "n", "epochs"]
+    title = f"best configurations by {metric}" + (", per outer fold" if nested else "")
+    table = Table(*cols, title=title)
     for _, row in shown.iterrows():
         score = f"{_fmt(row[f'mean_{metric}'])} ± {_fmt(row[f'std_{metric}'])}"
-        table.add_row(_fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params],
+        table.add_row(*([_fmt_int(row["outer"])] if nested else []),
+                      _fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params],
                       *([_fmt(row["fidelity"])] if fidelity else []), score,
                       f"{row['n_complete']}/{row['n']}", _fmt(row.get("mean_epochs", "")))
     return table

@@ -153,7 +153,7 @@ def test_spec_hyper_parameters_are_estimator_parameters() -> None:
     clf = SpecClassifier(SPEC)
     params = clf.get_params()
     assert params["lr"] == pytest.approx(1e-2) and params["width"] == 16   # representative
-    assert set(clf.get_params(deep=False)) == {"spec", "params", "seed"}
+    assert set(clf.get_params(deep=False)) == {"spec", "params", "seed", "random_state"}
     clf.set_params(lr=0.05, seed=2)
     assert clf.get_params()["lr"] == 0.05 and clf.params == {"lr": 0.05} and clf.seed == 2
     assert clf.bound_config().train.optimizer.lr == 0.05

@@ -11,11 +11,17 @@ from runtime.errors import NnspecError
 SCHEDULER_SCHEMES = ("tcp", "tls")
 SCHEDULER_TIMEOUT = "10s"     # how long a client waits to connect
 EXAMPLE = "e.g. tcp://127.0.0.1:8786"
+# A LocalCluster's scheduler always serves HTTP (health, and the dashboard when bokeh is
+# installed); None would still take port 8787 (and warn when it is taken): a free loopback port.
+LOCAL_HTTP = "127.0.0.1:0"
 
 
 def scheduler_address(text: str) -> str:
     """A Dask scheduler's `tcp://HOST:PORT` or `tls://HOST:PORT` (a bare HOST:PORT is tcp),
     returned with its scheme; ValueError saying what is wrong otherwise."""
+    if text.partition(":")[0] == "local":       # a cluster to start, given to the wrong option
+        raise ValueError(f"'{text}' is not a scheduler address: `--cluster local:N` "
+                         f"(runtime.run(..., cluster='local:N')) starts a cluster here ({EXAMPLE})")
     scheme, sep, rest = text.partition("://")
     if not sep:
         scheme, rest = "tcp", text
@@ -51,7 +57,8 @@ def local_workers(text: str) -> int:
 def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]:
     """The Dask client of a run, closed at its end when opened here: `client` as given (a
     `distributed.Client`), an address string to connect to, or `cluster="local:N"` to start
-    N single-threaded worker processes on 127.0.0.1 (no dashboard). None: no Dask."""
+    N single-threaded worker processes on 127.0.0.1 (its HTTP server on a free loopback port).
+    None: no Dask."""
     if client is not None and cluster is not None:
         raise NnspecError("give a Dask client or a cluster to start, not both")
     if client is not None and not isinstance(client, str):
@@ -63,19 +70,41 @@ def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]
     distributed = _distributed()
     if cluster is not None:
         workers = _checked(local_workers, cluster)
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                      host="127.0.0.1", dashboard_address=None,
-                                      processes=True) as local, \
+        with _quiet_dask(), \
+                distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                         host="127.0.0.1", dashboard_address=LOCAL_HTTP,
+                                         processes=True) as local, \
                 distributed.Client(local) as started:
             yield started
         return
     address = _checked(scheduler_address, str(client))
+    with _quiet_dask():
+        try:
+            connected = distributed.Client(address, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        with connected:
+            yield connected
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """No log lines from Dask in this process while it runs: a lost scheduler makes its
+    client log errors with tracebacks (its reconnection attempts) on the user's terminal,
+    and the run reports that loss itself, in one message that says how to resume. Only the
+    clients opened here are concerned: a Client passed in keeps its caller's logging."""
+    import logging
+    names = ["distributed", *(name for name in logging.root.manager.loggerDict
+                              if name.startswith("distributed."))]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
     try:
-        connected = distributed.Client(address, timeout=SCHEDULER_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise NnspecError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    with connected:
-        yield connected
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _checked(parse: Any, text: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 from spec_lang.experiment import Experiment
 
 from runtime.errors import NnspecError
-from runtime.execution.jobs import Job, MemberState, dataset, provide_dataset, run_job
+from runtime.execution.jobs import Job, MemberState, dataset, run_job
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
@@ -122,23 +122,23 @@ def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]
             yield future.result()
 
 
-def _on_dask_worker(exp: Experiment, job: Job, data: Any) -> Outcome:
-    """A job on a Dask worker, with the data set the client shipped (no file is read there)."""
-    provide_dataset(exp.config.data, str(exp.base_dir), data)
+def _on_dask_worker(exp: Experiment, job: Job) -> Outcome:
+    """A job on a Dask worker: its data set was installed there (`dask_data`), no file is read."""
     return _one_thread(exp, job)
 
 
-_shipped: dict[tuple[int, Any, str], Any] = {}    # (client, data spec, folder) -> its future
+_shipped: list[tuple[Any, Any, str]] = []     # (client, data spec, folder) installed last
 
 
-def _ship(exp: Experiment, client: Any) -> Any:
-    """The client's data set on every worker, sent once per run's client (a Dask future)."""
-    key = (id(client), exp.config.data, str(exp.base_dir))
-    if key not in _shipped:
-        data = dataset(exp.config.data, str(exp.base_dir))
-        _shipped.clear()                               # one client, one data set at a time
-        _shipped[key] = client.scatter(data, broadcast=True, hash=False)
-    return _shipped[key]
+def _ship(exp: Experiment, client: Any) -> None:
+    """The client's data set on every worker, sent once per worker for the run's client."""
+    from runtime.execution import dask_data
+    key = (client, exp.config.data, str(exp.base_dir))
+    if _shipped and _shipped[0][0] is client and _shipped[0][1:] == key[1:]:
+        return
+    data = dataset(exp.config.data, str(exp.base_dir))
+    dask_data.install(client, exp.config.data, str(exp.base_dir), data, name="nnspec-data")
+    _shipped[:] = [key]                              # one client, one data set at a time
 
 
 def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
@@ -152,7 +152,7 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     except Exception as exc:
         raise _cluster_lost(exc) from None
     try:
-        data = _ship(exp, client)
+        _ship(exp, client)
     except Exception as exc:
         raise _cluster_lost(exc) from None
     running: set[Any] = set()
@@ -160,7 +160,7 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     while True:
         slots = _dask_slots(client)
         while len(running) < slots and (job := next_job()) is not None:
-            running.add(client.submit(_on_dask_worker, exp, job, data, pure=False))
+            running.add(client.submit(_on_dask_worker, exp, job, pure=False))
         if not running:
             return
         try:
@@ -206,5 +206,6 @@ def _no_workers() -> NnspecError:
 
 
 def _cluster_lost(exc: BaseException) -> NnspecError:
-    return NnspecError(f"lost the Dask cluster mid-run ({type(exc).__name__}: {exc}): the "
+    first = (str(exc).strip().splitlines() or [""])[0][:200]   # not the futures' keys
+    return NnspecError(f"lost the Dask cluster mid-run ({type(exc).__name__}: {first}): the "
                        "finished trials are stored; run again (same --out) to resume")

@@ -4,15 +4,23 @@
 2. On digits: the best validation error successive halving reaches against random search over
    the same configurations (halving's first rung is random search's draws, same seed), and the
    share of training epochs halving spends (target: within 0.5 points at <= 35%).
+3. Compute per answer, on digits and on a generated 20000 x 100, 10-class set: wall time and
+   epochs of random search, random search with median pruning, ASHA and Hyperband (2 jobs
+   each), and, if Optuna is installed, TPE with Optuna's MedianPruner around nnspec's own
+   engine (2 threads, one BLAS thread each). For each: the seconds until a full-fidelity trial
+   reached random search's best validation error within 0.5 points (from the store's finish
+   times), as a share of random search's whole wall time (target: asha or pruning <= 25%).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import spec_lang
 from runtime import run, summarize
@@ -43,6 +51,122 @@ search halving {configs} eta 3
     l2    ~ log_uniform 1e-7 .. 1e-2
 seeds 1
 """
+
+
+COMPUTE = """experiment compute
+data {data}
+split train 0.6 valid 0.2 test 0.2
+network
+    dense $width relu
+train
+    sgd lr $lr momentum 0.9
+    batch 32
+    epochs {epochs} early_stop patience 10
+search {strategy}
+    lr    ~ log_uniform 1e-4 .. 1
+    width in 32, 64, 128, 256
+{extra}
+seeds 1
+"""
+SETS = {"digits": ("digits", 60),
+        "generated 20000x100": ("make_classification samples 20000 features 100 classes 10 "
+                                "informative 30 seed 0", 30)}
+TOLERANCE = 0.005          # "reached random search's best": within 0.5 points of error
+
+
+def _finish_times(out: Path, start: float) -> list[tuple[float, float]]:
+    """(seconds since start, validation error) of each complete full-fidelity trial."""
+    db = sqlite3.connect(out / "store.sqlite")
+    rows = db.execute("SELECT finished, valid_error FROM trials WHERE state = 'complete' "
+                      "AND fidelity >= 1.0 ORDER BY finished").fetchall()
+    db.close()
+    return [(finished - start, error) for finished, error in rows]
+
+
+def _strategy_run(data: str, epochs: int, strategy: str, extra: str = ""
+                  ) -> dict[str, Any]:
+    exp = spec_lang.loads(COMPUTE.format(data=data, epochs=epochs, strategy=strategy,
+                                         extra=extra))
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        start = time.time()
+        table = run(exp, out=out, jobs=2)
+        wall = time.time() - start
+        return {"wall": wall, "epochs": int(table["epochs"].sum()),
+                "trials": len(table), "finished": _finish_times(out, start)}
+
+
+def _optuna_run(data: str, epochs: int, n: int) -> dict[str, Any] | None:
+    """TPE + MedianPruner (Optuna's defaults: 5 startup trials) on nnspec's engine."""
+    try:
+        import optuna
+    except ImportError:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    from runtime.engine.training import fit
+    from runtime.execution.jobs import Job, folds, train_data
+    exp = spec_lang.loads(COMPUTE.format(data=data, epochs=epochs, strategy="random 1",
+                                         extra=""))
+    fold = folds(exp.config.protocol, exp.config.data, str(exp.base_dir), exp.seed_start)[0]
+    start, finished, spent = time.time(), [], [0]
+
+    def objective(trial: Any) -> float:
+        params = {"lr": trial.suggest_float("lr", 1e-4, 1, log=True),
+                  "width": trial.suggest_categorical("width", [32, 64, 128, 256])}
+        config = exp.bind(params)
+        arrays, _, _, _ = train_data(config, exp, Job(trial.number, (), 0, fold.fold))
+
+        def report(epoch: int, row: dict[str, float]) -> None:
+            spent[0] += 1
+            trial.report(row["valid_error"], epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        with threadpool_limits(limits=1):
+            result = fit(config, arrays, 0, progress=report)
+        error = result.valid_metrics.get("error", 1.0)
+        finished.append((time.time() - start, error))
+        return error
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0),
+                                pruner=optuna.pruners.MedianPruner())
+    study.optimize(objective, n_trials=n, n_jobs=2)
+    return {"wall": time.time() - start, "epochs": spent[0], "trials": n,
+            "finished": sorted(finished)}
+
+
+def _reached(finished: list[tuple[float, float]], target: float) -> float | None:
+    return next((t for t, error in finished if error <= target + 1e-12), None)
+
+
+def compute_per_answer(quick: bool) -> None:
+    n = 10 if quick else 30
+    _strategy_run("digits", 2, "random 2")       # start the worker pool once, for every run
+    for name, (data, epochs) in SETS.items():
+        if quick and name != "digits":
+            continue
+        runs = {"random": _strategy_run(data, epochs, f"random {n}"),
+                "random + median pruning": _strategy_run(data, epochs, f"random {n}",
+                                                         "prune median"),
+                "asha": _strategy_run(data, epochs, f"asha {3 * n}"),
+                "hyperband": _strategy_run(data, epochs, "hyperband eta 3")}
+        optuna_run = _optuna_run(data, epochs, n)
+        if optuna_run is not None:
+            runs["optuna tpe + median pruner"] = optuna_run
+        base = runs["random"]
+        target = min(error for _, error in base["finished"])
+        print(f"\n{name} ({epochs} epochs cap): random search's best valid error "
+              f"{100 * target:.2f}%; target {100 * (target + TOLERANCE):.2f}%")
+        print(f"{'strategy':28s} {'wall s':>7s} {'epochs':>7s} {'best %':>7s} "
+              f"{'reached s':>9s} {'share of random':>15s}")
+        for label, result in runs.items():
+            best = min((e for _, e in result["finished"]), default=float("nan"))
+            when = _reached(result["finished"], target + TOLERANCE)
+            share = "never" if when is None else f"{100 * when / base['wall']:.0f}%"
+            print(f"{label:28s} {result['wall']:7.1f} {result['epochs']:7d} "
+                  f"{100 * best:7.2f} {when if when is not None else float('nan'):9.1f} "
+                  f"{share:>15s}")
 
 
 def _timed_run(exp: spec_lang.Experiment, jobs: int) -> tuple[float, int]:
@@ -87,6 +211,11 @@ def halving_vs_random(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster smoke run")
+    parser.add_argument("--only", choices=("parallel", "halving", "compute"),
+                        help="run one of the benchmarks")
     args = parser.parse_args()
-    parallel_speedup(args.quick)
-    halving_vs_random(args.quick)
+    benches = {"parallel": parallel_speedup, "halving": halving_vs_random,
+               "compute": compute_per_answer}
+    for name, bench in benches.items():
+        if args.only in (None, name):
+            bench(args.quick)

@@ -22,6 +22,9 @@ class Dataset:
     feature_names: tuple[str, ...] = ()
     classes: tuple[Any, ...] = ()
     name: str = ""
+    fixed_valid: int = 0          # rows of a fixed validation file, after the data file's rows
+    fixed_test: int = 0           # rows of a fixed test file, last
+    target: str = ""              # the target's column name (CSV), "y" (npz), "label" (svmlight)
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,26 @@ class TrainData:
     n_classes: int = 0
 
 
+@dataclass(frozen=True)
+class PruneBounds:
+    """Per-epoch bounds on the validation selection metric: a fit whose metric at epoch e is
+    worse than bounds[e-1] (a finite value) stops as "pruned". `label` says what the bounds are,
+    for the reason (e.g. "the median of 5 earlier trials at that epoch")."""
+
+    metric: str                     # the metric the bounds are in, e.g. "error", "loss", "r2"
+    bounds: tuple[float, ...]       # nan = no bound at that epoch (warm-up, too few trials)
+    label: str = ""
+
+
 @dataclass
 class FitResult:
-    """What training one network returns. Metrics are those of the best (restored) epoch."""
+    """What training one network returns. Metrics are those of the best (restored) epoch.
 
-    state: str                                   # complete | diverged
+    state: complete (the epoch cap, the update cap or early stopping's patience ended it),
+    diverged, stalled (no better than a constant predictor), pruned (worse than the bounds it
+    was given); `reason` says why in one sentence for the last three."""
+
+    state: str                                   # complete | diverged | stalled | pruned
     model: Any                                   # runtime.engine.network.Network, best weights
     best_epoch: int = 0
     epochs: int = 0
@@ -64,4 +82,4 @@ class FitResult:
     valid_loss: float = float("nan")
     valid_metrics: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[float]] = field(default_factory=dict)
-    reason: str = ""                             # why it diverged
+    reason: str = ""                             # why it diverged, stalled or was pruned

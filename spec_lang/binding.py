@@ -17,6 +17,8 @@ FIXED = {"experiment": "the experiment's name names its run folder",
          "nested": "configurations are compared on the same splits",
          "metric": "configurations are ranked by one metric",
          "search": "the search's own settings are not hyper-parameters",
+         "prune": "the search's own settings are not hyper-parameters",
+         "budget": "the search's own settings are not hyper-parameters",
          "seeds": "configurations are compared over the same seeds"}
 BLOCK_OWNERS = {"top": "the top level", "preprocess": "the preprocess block",
                 "network": "the network block", "train": "the train block"}

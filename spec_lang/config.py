@@ -67,6 +67,8 @@ class DataSpec:
     informative: int | None = None
     noise: float = 0.0
     seed: int = 0                        # generator seed (fixed, independent of trial seeds)
+    valid: str | None = None             # a fixed validation file (file sources; same columns)
+    test: str | None = None              # a fixed test file, scored once (same columns)
 
 
 # ------------------------------------------------------------------------------------- protocol
@@ -78,6 +80,7 @@ class Holdout:
     valid: float = 0.2
     test: float = 0.2
     stratified: bool = True              # ignored for regression
+    seed: int | None = None              # the split's seed; None: the first training seed
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class KFold:
     k: int = 5
     test: float = 0.2
     stratified: bool = True
+    seed: int | None = None              # the split's seed; None: the first training seed
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class Nested:
     outer: int = 5
     inner: int = 3
     stratified: bool = True
+    seed: int | None = None              # the split's seed; None: the first training seed
 
 
 Protocol = Union[Holdout, KFold, Nested]
@@ -225,13 +230,31 @@ class Schedule:
     auto_epochs: int = 10
 
 
+# The relative margin of improvement when neither `min_delta` nor `min_rel_delta` is written.
+DEFAULT_REL_DELTA = 0.001
+
+
 @dataclass(frozen=True)
 class EarlyStop:
-    """Stop when the validation metric has not improved by `min_delta` for `patience` epochs;
-    the best epoch's weights are restored."""
+    """Stop when the validation metric has not improved by a meaningful margin for `patience`
+    epochs, or (`stall` > 0) when it is no better than a constant predictor's after `stall`
+    epochs or when patience runs out; the best epoch's weights are restored.
+
+    An improvement must exceed `min_delta` (absolute, in the metric's units) and `min_rel_delta`
+    times the best value's distance from a perfect score. With neither written the relative
+    margin is `DEFAULT_REL_DELTA` (0.1%); writing either one sets the other's default to 0.
+    """
 
     patience: int = 20
-    min_delta: float = 0.0
+    min_delta: float | None = None       # None: see margins()
+    min_rel_delta: float | None = None
+    stall: int = 10                      # warm-up epochs of the stall check; 0: no stall check
+
+    def margins(self) -> tuple[float, float]:
+        """(absolute, relative) margin an improvement must exceed."""
+        if self.min_delta is None and self.min_rel_delta is None:
+            return 0.0, DEFAULT_REL_DELTA
+        return float(self.min_delta or 0.0), float(self.min_rel_delta or 0.0)
 
 
 @dataclass(frozen=True)
@@ -284,7 +307,32 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------- search
-STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "tpe")
+STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "asha", "hyperband",
+              "tpe")
+# Strategies that decide as results arrive: their table may depend on --jobs and timing.
+ASYNCHRONOUS = ("asha", "hyperband")
+PRUNE_RULES = ("median", "percentile")
+BUDGET_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
+
+
+@dataclass(frozen=True)
+class Prune:
+    """Stop a trial whose validation metric at an epoch is worse than the `percentile` (50: the
+    median) of the finished trials at that epoch, once `startup` trials have finished and after
+    `warmup` epochs."""
+
+    rule: str = "median"                 # median | percentile
+    percentile: float = 50.0             # keep trials within the best `percentile` %
+    warmup: int = 5                      # epochs before a trial may be pruned
+    startup: int = 5                     # finished trials (at the same fidelity) before pruning
+
+
+@dataclass(frozen=True)
+class Budget:
+    """No new trial starts once `seconds` of wall time or `epochs` of training are spent."""
+
+    seconds: float | None = None
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -328,7 +376,7 @@ class Search:
     """How the hyper-parameter space is explored."""
 
     strategy: str = "none"
-    trials: int | None = None            # random / tpe: number of configurations; halving: configs
+    trials: int | None = None            # random / tpe: configurations; halving, asha: configs
     dims: tuple[Dim, ...] = ()
     shuffle: bool = False                # grid: visit order shuffled by the seed
     sweeps: int = 3                      # coordinate: passes over the dimensions
@@ -341,3 +389,12 @@ class Search:
     min_fidelity: float | None = None    # halving: lowest fidelity fraction (None: 1/eta^rungs)
     extend: int = 0                      # border check: widen and continue up to this many times
     seed: int = 0
+    prune: Prune | None = None           # pruning on learning curves (the `prune` statement)
+    budget: Budget | None = None         # the `budget` statement
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether decisions depend on the order results arrive in (then the table may differ
+        with --jobs): asha, hyperband, and any search that prunes or has a budget."""
+        return self.strategy in ASYNCHRONOUS or self.prune is not None or \
+            self.budget is not None

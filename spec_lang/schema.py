@@ -97,13 +97,15 @@ def _kw(values: dict[str, Any], *names: str) -> dict[str, Any]:
 def _data(v: dict[str, Any]) -> c.DataSpec:
     src = v.get("source", "digits")
     fields = _kw(v, "format", "target", "task", "categorical", "samples", "features", "classes",
-                 "informative", "noise", "seed")
+                 "informative", "noise", "seed", "valid", "test")
     if isinstance(src, tuple) and src[0] == "path":
         return c.DataSpec(source="file", path=src[1], **fields)
     return c.DataSpec(source=src, **fields)
 
 
 SOURCE_NAMES = c.BUNDLED + c.GENERATORS
+SPLIT_SEED = count("seed", None, "the split's own seed (default: the first training seed, "
+                   "`seeds ... start`)", low=0)
 
 TOP = {k.name: k for k in [
     Keyword("experiment", "Names the experiment (default: the file name); runs go to "
@@ -126,27 +128,34 @@ TOP = {k.name: k for k in [
              count("informative", None, "make_classification, make_regression: informative "
                    "features (default: half, at least 2)"),
              Arg("noise", "number", 0.0, "generators: noise level", low=0),
-             count("seed", 0, "generators: random seed of the data", low=0)),
+             count("seed", 0, "generators: random seed of the data", low=0),
+             Arg("valid", "string", None, "a fixed validation file, \"path\" (same columns as "
+                 "the data file), instead of a validation fraction"),
+             Arg("test", "string", None, "a fixed test file, \"path\" (same columns as the data "
+                 "file), scored once; the protocol then splits only the data file")),
             build=_data),
     Keyword("split", "Holdout protocol: train / valid / test fractions (sum 1). The test part "
             "is scored once, for the chosen configuration.",
             options=(fraction("train", 0.6, "training fraction", low_open=True),
-                     fraction("valid", 0.2, "validation fraction (selection, early stopping)",
-                              low_open=True),
+                     fraction("valid", 0.2, "validation fraction (selection, early stopping); "
+                              "0 only with a fixed valid file"),
                      fraction("test", 0.2, "test fraction, scored once"),
-                     Arg("stratified", "bool", True, "keep class proportions in each part")),
+                     Arg("stratified", "bool", True, "keep class proportions in each part"),
+                     SPLIT_SEED),
             build=lambda v: c.Holdout(**v)),
     Keyword("kfold", "k-fold cross-validation on what the test fraction leaves; each fold "
             "validates once.",
             (count("k", 5, "number of folds", low=2),),
             (fraction("test", 0.2, "test fraction held out once", high_open=True),
-             Arg("stratified", "bool", True, "keep class proportions in each fold")),
+             Arg("stratified", "bool", True, "keep class proportions in each fold"),
+             SPLIT_SEED),
             build=lambda v: c.KFold(**v)),
     Keyword("nested", "Nested (double) cross-validation: an inner search in every outer "
             "training part; the outer folds estimate generalization.",
             options=(count("outer", 5, "outer folds", low=2),
                      count("inner", 3, "inner folds", low=2),
-                     Arg("stratified", "bool", True, "keep class proportions")),
+                     Arg("stratified", "bool", True, "keep class proportions"),
+                     SPLIT_SEED),
             build=lambda v: c.Nested(**v)),
     Keyword("preprocess", "Input preprocessing, fitted on the training part only, applied in "
             "order. Without this block: standardize. `preprocess none`: raw inputs.",
@@ -173,10 +182,10 @@ TOP = {k.name: k for k in [
                  choices=tuple(sorted({m for ms in c.METRICS.values() for m in ms})),
                  required=True),)),
     Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
-            (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving or "
-                 "tpe", choices=c.STRATEGIES, required=True),
-             count("trials", None, "random, tpe: configurations to try; halving: first rung",
-                   high=c.MAX_TRIALS)),
+            (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving, "
+                 "asha, hyperband or tpe", choices=c.STRATEGIES, required=True),
+             count("trials", None, "random, tpe: configurations to try; halving: first rung; "
+                   "asha: configurations started", high=c.MAX_TRIALS)),
             (Arg("shuffle", "bool", False, "grid: visit the points in a seeded random order"),
              count("sweeps", 3, "coordinate: passes over the dimensions"),
              Arg("order", "names", (), "coordinate: the order of the dimensions"),
@@ -185,16 +194,33 @@ TOP = {k.name: k for k in [
                  low=1, low_open=True),
              count("points", 5, "zoom, coordinate: grid points per continuous dimension",
                    low=2, high=c.MAX_TRIALS),
-             Arg("eta", "number", 3.0, "halving: keep the best 1/eta at each rung", low=1,
-                 low_open=True),
-             Arg("fidelity", "name", "epochs", "halving: what a low fidelity shortens",
-                 choices=("epochs", "data")),
-             Arg("min_fidelity", "number", None, "halving: the first rung's fraction",
-                 low=0, high=1, low_open=True),
+             Arg("eta", "number", 3.0, "halving, asha, hyperband: keep the best 1/eta at each "
+                 "rung", low=1, low_open=True),
+             Arg("fidelity", "name", "epochs", "halving, asha, hyperband: what a low fidelity "
+                 "shortens", choices=("epochs", "data")),
+             Arg("min_fidelity", "number", None, "halving, asha, hyperband: the lowest rung's "
+                 "fraction", low=0, high=1, low_open=True),
              count("extend", 0, "widen intervals whose best value lies on the border, up to "
                    "this many times (`extend` alone: 3)", low=0, flag=3),
              count("seed", 0, "seed of the strategy's random choices", low=0)),
             block="search"),
+    Keyword("prune", "Stop a trial early when its validation metric at an epoch is worse than "
+            "the median (or a percentile) of the finished trials at that epoch.",
+            (Arg("rule", "name", "median", "median, or percentile P (keep the best P %)",
+                 choices=c.PRUNE_RULES, required=True),
+             Arg("percentile", "number", 50.0, "percentile: the share of trials kept, in %",
+                 low=0, high=100, low_open=True, high_open=True)),
+            (count("warmup", 5, "epochs a trial trains before it may be pruned", low=0),
+             count("startup", 5, "finished trials (at the same fidelity) before any is pruned")),
+),
+    Keyword("budget", "Stop starting trials once this much wall time or training is spent: "
+            "`budget 10 minutes`, `budget 2 hours`, `budget epochs 5000`.",
+            (Arg("amount", "number", None, "wall time, in `unit`", low=0, low_open=True),
+             Arg("unit", "name", "minutes", "seconds, minutes or hours",
+                 choices=tuple(c.BUDGET_UNITS))),
+            (count("epochs", None, "epochs of training (every trial's, summed)",
+                   high=10 ** 12),),
+),
     Keyword("seeds", "Train every configuration with this many seeds; rank on the mean.",
             (count("count", 3, "number of seeds", required=True, high=c.MAX_TRIALS),),
             (count("start", 0, "the first seed", low=0),)),
@@ -313,13 +339,19 @@ TRAIN = {k.name: k for k in [
     Keyword("batch", "Mini-batch size; 1 is online SGD, `all` the whole training set.",
             (Arg("size", "batch", 32, "examples per update, or all", low=1, log=True,
                  required=True),)),
-    Keyword("epochs", "Cap on passes over the training set; early stopping is on by default.",
+    Keyword("epochs", "Cap on passes over the training set; early stopping and the stall "
+            "check are on by default.",
             (count("count", 100, "maximum epochs", required=True, log=True),),
-            (Arg("early_stop", "bool", True, "stop when the validation metric stalls and "
-                 "restore the best weights"),
+            (Arg("early_stop", "bool", True, "stop when the validation metric stops "
+                 "improving and restore the best weights"),
              count("patience", 20, "epochs without improvement before stopping"),
-             Arg("min_delta", "number", 0.0, "smallest change that counts as improvement",
-                 low=0))),
+             Arg("min_delta", "number", None, "smallest improvement that counts, in the "
+                 "metric's units (default: 0)", low=0),
+             Arg("min_rel_delta", "number", None, "smallest improvement that counts, as a "
+                 "fraction of the best value's distance from a perfect score (default: 0.1%; 0 "
+                 "when `min_delta` is written)", low=0, high=1),
+             count("stall", 10, "epochs after which a fit no better than a constant "
+                   "predictor stops as stalled (0: never)", low=0))),
     Keyword("updates", "Cap on the number of parameter updates.",
             (count("count", None, "maximum updates", required=True, log=True),)),
     *[Keyword(name, doc, (Arg("value", "number", 0.0, doc, low=0, log=True, required=True),))

@@ -13,12 +13,14 @@ from .errors import did_you_mean
 from .schema import INF, PRIORS, SCALES, Arg
 from .sizes import size_problem
 
+FIDELITY_STRATEGIES = ("halving", "asha", "hyperband")
 # Options that only one strategy reads: naming them under another is a mistake worth telling.
 STRATEGY_OPTIONS = {"shuffle": ("grid",), "sweeps": ("coordinate",), "order": ("coordinate",),
                     "levels": ("zoom",), "factor": ("zoom",), "points": ("zoom", "coordinate"),
-                    "eta": ("halving",), "fidelity": ("halving",), "min_fidelity": ("halving",)}
+                    "eta": FIDELITY_STRATEGIES, "fidelity": FIDELITY_STRATEGIES,
+                    "min_fidelity": FIDELITY_STRATEGIES}
 NEEDS_TRIALS = ("random", "tpe")
-TAKES_TRIALS = ("random", "tpe", "halving")
+TAKES_TRIALS = ("random", "tpe", "halving", "asha")
 INTEGER_TYPES = ("int", "batch")
 
 

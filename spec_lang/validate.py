@@ -3,6 +3,7 @@ matched with its search dimension, and every problem collected before one error 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +39,21 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
                           search_item[2] if search_item else {})
     network, output = (_network(ck, one["network"][1].body) if one["network"]
                        else (c.DEFAULT_NETWORK, c.Output()))
+    data = _build(one["data"], c.DataSpec())
     config = c.Config(
-        data=_build(one["data"], c.DataSpec()),
-        protocol=_build(protocol, c.Holdout()),
+        data=data,
+        protocol=_protocol(ck, protocol, one["data"], data),
         preprocess=_preprocess(ck, one["preprocess"]),
         network=network,
         output=output,
         train=_train(ck, one["train"]),
         pretrain=_build(one["pretrain"], None),
         metric=one["metric"][2].get("name") if one["metric"] else None)
-    _check_protocol(ck, protocol)
     _check_metric(ck, config, one["metric"])
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)
+    search = replace(search, prune=_prune(ck, one["prune"], search),
+                     budget=_budget(ck, one["budget"]))
     _check_params(ck, search, dim_nodes, blocks.failed)
     name = _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
@@ -60,6 +63,51 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
                       config=config, search=search, seeds=seeds.get("count", 3),
                       seed_start=seeds.get("start", 0), filename=spec.filename,
                       base_dir=base_dir or Path("."))
+
+
+def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
+    """The `prune` statement: `prune median` or `prune percentile P`, under a search."""
+    if item is None:
+        return None
+    _, cmd, values = item
+    if "rule" not in values:
+        return None                                       # reported by the binder
+    if values["rule"] == "percentile" and "percentile" not in values:
+        ck.error_after(cmd.args[0].span, "expected the share of trials kept after "
+                       "'percentile', in %", "for example: prune percentile 25")
+    if values["rule"] == "median" and "percentile" in values:
+        ck.error(cmd.args[1].span, "a median keeps the better half: it takes no percentile",
+                 "write `prune percentile P` to keep another share")
+    if search.strategy == "none":
+        ck.error(cmd.keyword.span, "prune stops trials that are worse than the others, yet "
+                 "there is no search", "add a search block, or remove `prune`")
+    fields = {k: v for k, v in values.items() if k != "rule" or v != "percentile"}
+    if values["rule"] == "median":
+        fields["percentile"] = 50.0
+    return c.Prune(**{**fields, "rule": values["rule"]})
+
+
+def _budget(ck: Checker, item: Item | None) -> c.Budget | None:
+    """The `budget` statement: wall time with its unit, and/or epochs."""
+    if item is None:
+        return None
+    _, cmd, values = item
+    if "amount" in values and "unit" not in values:
+        ck.error_after(cmd.args[0].span, "expected a unit after the budget's amount",
+                       "seconds, minutes or hours; or `budget epochs N`")
+        return None
+    if "unit" in values and "amount" not in values:
+        ck.error(cmd.args[0].span, f"expected an amount before '{values['unit']}'",
+                 f"for example: budget 10 {values['unit']}")
+        return None
+    if not values:
+        if cmd.args == ():
+            ck.error_after(cmd.keyword.span, "expected what the budget allows",
+                           "for example: budget 10 minutes, or budget epochs 5000")
+        return None
+    seconds = None if "amount" not in values else \
+        float(values["amount"]) * c.BUDGET_UNITS[values["unit"]]
+    return c.Budget(seconds=seconds, epochs=values.get("epochs"))
 
 
 def _name(ck: Checker, item: Item | None, filename: str) -> str:
@@ -169,7 +217,8 @@ def _train_field(kw: Keyword, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _epochs(values: dict[str, Any]) -> dict[str, Any]:
-    stop = c.EarlyStop(**{k: values[k] for k in ("patience", "min_delta") if k in values})
+    stop = c.EarlyStop(**{k: values[k] for k in ("patience", "min_delta", "min_rel_delta",
+                                                  "stall") if k in values})
     enabled = values.get("early_stop", True)
     out: dict[str, Any] = {"early_stop": stop if enabled is True else None}
     if isinstance(enabled, c.Param):
@@ -193,13 +242,64 @@ def _check_optimizer_options(ck: Checker, item: Item) -> None:
                      f"{name} reads: {', '.join(sorted(allowed))}")
 
 
-def _check_protocol(ck: Checker, item: Item | None) -> None:
-    if item is None or item[0].name != "split":
-        return
-    parts = [item[2].get(k, getattr(c.Holdout(), k)) for k in ("train", "valid", "test")]
-    if all(isinstance(p, float) for p in parts) and abs(sum(parts) - 1) > 1e-6:
-        ck.error(item[1].span, f"train + valid + test must sum to 1; got {sum(parts):g}",
-                 "the defaults are train 0.6 valid 0.2 test 0.2")
+def _protocol(ck: Checker, item: Item | None, data_item: Item | None,
+              data: c.DataSpec) -> Any:
+    """The protocol, its fractions checked. With a fixed `valid` / `test` file that part is the
+    file: its fraction is 0, and the default fractions of the parts left to split keep their
+    proportions (a test file alone: train 0.75 valid 0.25)."""
+    built = _build(item, c.Holdout())
+    fixed = {p: getattr(data, p) for p in ("valid", "test") if getattr(data, p, None)}
+    given = item[2] if item else {}
+    if fixed and _fixed_files_fit(ck, item, data_item, data, fixed):
+        for part in fixed:
+            if part in given and given[part] != 0:
+                ck.error((item or data_item)[1].span,  # type: ignore[index]
+                         f"the {part} part is the file \"{fixed[part]}\": the protocol cannot "
+                         f"also take a {part} fraction", f"remove '{part} {given[part]}'")
+        zeroed = {p: 0.0 for p in fixed if hasattr(built, p)}
+        if isinstance(built, c.Holdout):
+            free = [p for p in ("train", "valid", "test") if p not in fixed]
+            default = c.Holdout()
+            total = sum(getattr(default, p) for p in free)
+            zeroed.update({p: given.get(p, round(getattr(default, p) / total, 12))
+                           for p in free})
+        built = replace(built, **zeroed)
+    if isinstance(built, c.Holdout) and "valid" not in fixed and built.valid == 0:
+        ck.error((item or data_item)[1].span,  # type: ignore[index]
+                 "valid must be > 0: the search and early stopping score the validation part",
+                 "give a validation fraction, or a fixed file: data \"train.csv\" valid "
+                 "\"valid.csv\"")
+    elif isinstance(built, c.Holdout):
+        parts = [built.train, built.valid, built.test]
+        if all(isinstance(p, float) for p in parts) and abs(sum(parts) - 1) > 1e-6:
+            summed = " + ".join(p for p in ("train", "valid", "test") if p not in fixed)
+            ck.error((item or data_item)[1].span,  # type: ignore[index]
+                     f"{summed} must sum to 1; got {sum(parts):g}",
+                     "the defaults are train 0.6 valid 0.2 test 0.2" if not fixed else
+                     f"the fixed {' and '.join(fixed)} file takes no fraction")
+    return built
+
+
+def _fixed_files_fit(ck: Checker, item: Item | None, data_item: Item | None,
+                     data: c.DataSpec, fixed: dict[str, str]) -> bool:
+    """Fixed valid / test files go with a data file, and with a protocol that does not make
+    those parts itself (nested makes its test parts, k-fold its validation parts)."""
+    assert data_item is not None
+    words = " and ".join(f"{p} \"{f}\"" for p, f in fixed.items())
+    if data.source != "file":
+        ck.error(data_item[1].span, f"a fixed {' and '.join(fixed)} file goes with a data "
+                 f"file, not with '{data.source}'", f"write data \"train.csv\" {words}")
+        return False
+    if item is not None and item[0].name == "nested":
+        ck.error(item[1].span, f"nested cross-validation makes its own test and validation "
+                 f"parts, so it cannot use {words}",
+                 "use split or kfold with fixed files, or drop them")
+        return False
+    if item is not None and item[0].name == "kfold" and "valid" in fixed:
+        ck.error(item[1].span, f"kfold makes its own validation parts, so it cannot use "
+                 f"valid \"{fixed['valid']}\"", "use split with a fixed validation file")
+        return False
+    return True
 
 
 def _check_metric(ck: Checker, config: c.Config, item: Item | None) -> None:

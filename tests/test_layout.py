@@ -70,3 +70,16 @@ def test_every_subpackage_says_what_it_holds_and_may_import():
     for layer in ALLOWED:
         doc = ast.get_docstring(ast.parse((RUNTIME / layer / "__init__.py").read_text()))
         assert doc and "import" in doc.lower(), layer
+
+
+def test_pyproject_lists_every_package() -> None:
+    """The wheel's package list (explicit, because specs/ ships as runtime.examples) names
+    every folder of spec_lang/ and runtime/ that holds Python code."""
+    tomllib = pytest.importorskip("tomllib")                 # Python 3.11+
+    ROOT = RUNTIME.parent
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts)
+               for top in ("spec_lang", "runtime") for p in (ROOT / top).rglob("__init__.py")}
+    assert folders <= listed and listed - folders == {"runtime.examples",
+                                                      "runtime.examples.data"}

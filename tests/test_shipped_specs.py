@@ -27,8 +27,12 @@ def shrunk(exp: spec_lang.Experiment) -> spec_lang.Experiment:
     search = exp.search
     search = dataclasses.replace(search, trials=search.trials and min(search.trials, 4),
                                  sweeps=1, levels=min(search.levels, 2), extend=0)
-    if search.strategy == "halving":
+    if search.strategy in ("halving", "asha"):
         search = dataclasses.replace(search, trials=9)
+    if search.strategy == "hyperband":               # three brackets: 9, 5 and 3 configurations
+        search = dataclasses.replace(search, min_fidelity=1 / 9)
+    if search.budget is not None:                    # the budget still stops the search
+        search = dataclasses.replace(search, budget=c.Budget(epochs=20))
     return dataclasses.replace(exp, seeds=1, search=search, config=dataclasses.replace(
         cfg, train=train, pretrain=pretrain, protocol=protocol))
 

@@ -21,12 +21,23 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     preprocessing fits and leaves trainable values; a DataError says what is wrong); [] when
     nothing more was asked."""
     config, data = preflight(exp)
-    lines: list[str] = []
+    lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
         lines.append(_overfit_line(config, data, exp.seed_start))
     return lines
+
+
+def asynchronous_note(search: c.Search) -> str:
+    """Why this search's table may differ with --jobs (the others' never does)."""
+    why = [f"{search.strategy} decides as results arrive"] if \
+        search.strategy in c.ASYNCHRONOUS else []
+    why += ["pruning judges a trial by the trials finished before it started"] \
+        if search.prune else []
+    why += ["the budget stops where the time or epochs run out"] if search.budget else []
+    return ("note: asynchronous search (" + "; ".join(why) + "): the table may differ "
+            "with --jobs and from run to run")
 
 
 def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:

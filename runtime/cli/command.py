@@ -30,8 +30,11 @@ EXAMPLES = {
            "tcp://127.0.0.1:8786",
     "show": "examples:\n  nnspec show runs/quickstart\n  nnspec show runs/quickstart --top 20",
     "report": "examples:\n  nnspec report runs/quickstart   # writes runs/quickstart/report/",
-    "predict": "examples:\n  nnspec predict runs/plants specs/data/plants.csv\n"
-               "  nnspec predict runs/plants new.csv --out predictions.csv",
+    "examples": "examples:\n  nnspec examples              # into ./nnspec-examples\n"
+                "  nnspec examples my-specs && nnspec run my-specs/plants.spec",
+    "predict": "examples:\n  nnspec predict runs/plants specs/data/plants.csv   # + its metrics\n"
+               "  nnspec predict runs/plants new.csv --out predictions.csv --proba\n"
+               "  nnspec predict runs/plants specs/data/plants.csv --json   # metrics as JSON",
 }
 
 
@@ -60,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="print nothing on stdout; name each file that is not in canonical "
                            "form on stderr and exit 1")
     p = command("run", "Train and search as the spec says; print and save the results.")
-    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("file", type=Path, metavar="FILE",
+                   help="a spec file, or the name of a shipped example (quickstart, ...)")
     p.add_argument("--out", type=Path, help="run folder (default: runs/<experiment name>)")
     p.add_argument("--jobs", type=jobs_count, default=None, metavar="N",
                    help="parallel trials, each with one BLAS thread (default, or -1: the "
@@ -82,11 +86,20 @@ def _parser() -> argparse.ArgumentParser:
     p = command("report", "Write plots of a finished run (learning curves, hyper-parameter "
                 "effects) to RUN/report/.")
     p.add_argument("run", type=Path, metavar="RUN")
+    p = command("examples", "Copy the example specs that ship with nnspec, with their data "
+                "files, to a folder.")
+    p.add_argument("folder", type=Path, nargs="?", default=Path("nnspec-examples"),
+                   metavar="DIR", help="where to copy them (default: ./nnspec-examples)")
     p = command("predict", "Predict with the chosen configuration's saved model.")
     p.add_argument("run", type=Path, metavar="RUN")
     p.add_argument("data", type=Path, metavar="DATA", help="a CSV (same feature columns) or "
-                   ".npz (array X)")
+                   ".npz (array X); with the target column (array y), its metrics are printed")
     p.add_argument("--out", type=Path, help="write the predictions CSV here (default: stdout)")
+    p.add_argument("--proba", action="store_true",
+                   help="add the predicted probabilities (p_<class>, or p_<i> per label)")
+    p.add_argument("--json", action="store_true",
+                   help="print the metrics as one JSON object on stdout (DATA must hold the "
+                        "target; the predictions go to --out only)")
     return top
 
 
@@ -183,7 +196,7 @@ def _check(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
         try:
-            exp = spec_lang.load(path)
+            exp = spec_lang.load(_example_or(path))
             lines = checks.run_checks(exp, gradients=args.gradients, overfit=args.overfit)
         except SpecError as exc:
             print(str(exc), file=sys.stderr)
@@ -224,7 +237,11 @@ def _run(args: argparse.Namespace) -> int:
     from runtime.cli import checks
     from runtime.execution import executor, runner
     from runtime.report import console
-    exp = spec_lang.load(args.file)
+    from runtime.cli.examples import resolve
+    path, shipped = resolve(args.file)
+    if shipped:
+        print(f"running the example {args.file} ({path})", file=sys.stderr)
+    exp = spec_lang.load(path)
     out = args.out or Path("runs") / exp.name
     check_out_folder(out)
     checks.run_checks(exp)         # data errors before any worker starts (exit 1)
@@ -304,15 +321,47 @@ def _report(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from runtime.model import predict
-    frame = predict.predict_file(args.run, args.data)
+    result = predict.predict_data(args.run, args.data, proba=args.proba)
+    if args.json and not result.metrics:
+        raise NnspecError(f"{args.data}: no target to score (the model's target column, or "
+                          "an .npz array y): --json prints the metrics, which need it")
     if args.out:
-        frame.to_csv(args.out, index=False)
-    else:
-        frame.to_csv(sys.stdout, index=False)
+        result.frame.to_csv(args.out, index=False)
+    elif not args.json:
+        result.frame.to_csv(sys.stdout, index=False)
+    if args.json:
+        import json
+        print(json.dumps({"n": result.n, "target": result.target, "metrics": result.metrics}))
+    elif result.metrics:           # beside a CSV on stdout, on stderr: the CSV stays clean
+        line = f"metrics on {result.n} examples ({result.target}): " + ", ".join(
+            f"{name} {value:.6g}" for name, value in result.metrics.items())
+        print(line, file=sys.stdout if args.out else sys.stderr)
+    return 0
+
+
+def _example_or(path: Path) -> Path:
+    """`path`, or the shipped example a bare name means (`runtime.cli.examples.resolve`);
+    `path` again when it is neither (reading it then says what is wrong)."""
+    from runtime.cli.examples import resolve
+    try:
+        return resolve(path)[0]
+    except NnspecError:
+        return path
+
+
+def _examples(args: argparse.Namespace) -> int:
+    from runtime.cli.examples import copy_examples
+    copied = copy_examples(args.folder)
+    for relative in copied:
+        print(args.folder / relative)
+    first = "quickstart.spec" if Path("quickstart.spec") in copied else copied[0]
+    print(f"copied {len(copied)} files; try: nnspec run {args.folder / first}",
+          file=sys.stderr)
     return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "examples": _examples,
     "check": _check, "fmt": _fmt, "run": _run, "show": _show, "report": _report,
     "predict": _predict}
 

@@ -102,7 +102,8 @@ def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
             outputs.append(output)
             logits.append(z)
             y_test = data.y[test]
-    model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names)
+    model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names,
+                       data.target)
     scores = score_test(data.task, y_test, outputs, logits) \
         if outputs and y_test is not None else {}
     return scores, model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ class Job:
     outer: int | None = None
     fidelity: float = 1.0
     step: str = ""
+    # Per-epoch pruning bounds from the trials finished when this job was handed out: they
+    # decide how it trains, not what it is (not part of its identity).
+    prune: Any = field(default=None, compare=False, hash=False)
 
     @property
     def param_dict(self) -> dict[str, Any]:
@@ -59,14 +62,16 @@ def provide_dataset(spec: Any, base_dir: str, data: Dataset) -> None:
 
 
 def _stamp(spec: Any, base_dir: str) -> tuple:
-    """A data file's size and modification time (empty for bundled sets and generators)."""
+    """The data files' sizes and modification times, the fixed valid and test files' too
+    (empty for bundled sets and generators)."""
     if getattr(spec, "source", None) != "file" or not spec.path:
         return ()
+    paths = [spec.path, getattr(spec, "valid", None), getattr(spec, "test", None)]
     try:
-        stat = (Path(base_dir) / spec.path).stat()
+        stats = [(Path(base_dir) / p).stat() for p in paths if p]
     except OSError:
         return ()                                      # load_dataset says what is wrong
-    return stat.st_size, stat.st_mtime_ns
+    return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
 
 
 def _keep(cache: dict, key: Any, value: Any) -> None:
@@ -79,12 +84,14 @@ _FOLDS: dict[tuple[Any, int, int], tuple[Dataset, tuple[Fold, ...]]] = {}
 
 
 def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...]:
-    """Every fold of the protocol, the same for all trials (split by the experiment's seed);
-    made once per loaded data set (keyed by its identity: arrays are not hashable)."""
+    """Every fold of the protocol, the same for all trials (split by the protocol's own seed,
+    else `seed`, the experiment's first seed: `runtime.data.protocol.split_seed`); made once
+    per loaded data set (keyed by its identity: arrays are not hashable)."""
+    from runtime.data.protocol import make_folds, split_seed
     data = dataset(spec, base_dir)
+    seed = split_seed(protocol, seed)
     key = (protocol, id(data), seed)
     if key not in _FOLDS or _FOLDS[key][0] is not data:
-        from runtime.data.protocol import make_folds
         _keep(_FOLDS, key, (data, tuple(make_folds(protocol, data, seed))))
     return _FOLDS[key][1]
 
@@ -148,7 +155,7 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     from runtime.engine.training import fit
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     data, prep, _, _ = train_data(config, exp, job)
-    return fit(config, data, job.seed), config, prep
+    return fit(config, data, job.seed, prune=job.prune), config, prep
 
 
 def run_job(exp: Experiment, job: Job

@@ -62,14 +62,21 @@ def _plain(value: Any) -> Any:
 
 
 def data_identity(spec: DataSpec, base_dir: Path | str) -> dict[str, Any]:
-    """The data's identity: for a file, the digest of its bytes (not its path); for a bundled
-    set or a generator, its settings and the scikit-learn version that makes it."""
+    """The data's identity: for a file, the digest of its bytes (not its path), and of the
+    fixed valid and test files' (`valid_sha256`, `test_sha256`); for a bundled set or a
+    generator, its settings and the scikit-learn version that makes it. Unset valid / test
+    fields are left out, so keys made before they existed still match."""
+    fields = {k: v for k, v in dataclasses.asdict(spec).items()
+              if k not in ("valid", "test") or v is not None}
     if spec.source == "file" and spec.path:
-        path = Path(base_dir) / spec.path
-        fields = {**dataclasses.asdict(spec), "path": None}
-        return {**fields, "sha256": file_digest(path)}
+        fields.update(path=None, sha256=file_digest(Path(base_dir) / spec.path))
+        for part in ("valid", "test"):
+            if getattr(spec, part, None):
+                fields.update({part: None,
+                               f"{part}_sha256": file_digest(Path(base_dir) / getattr(spec, part))})
+        return fields
     import sklearn
-    return {**dataclasses.asdict(spec), "sklearn": sklearn.__version__}
+    return {**fields, "sklearn": sklearn.__version__}
 
 
 def file_digest(path: Path) -> str:
@@ -97,10 +104,17 @@ def data_digest(exp: Experiment) -> str:
 def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
               outer: int | None, fidelity: float) -> str:
     """The store key of one (configuration, seed, fold, fidelity) of `exp`."""
+    from runtime.data.protocol import split_seed
     config = exp.bind(params)
     plain = _plain(config)
     plain["data"] = data_identity(config.data, exp.base_dir)     # what it holds, not where
+    # The seed the split uses, however it was set (`split ... seed 0` and the default with
+    # `seeds ... start 0` make the same folds): one field, not the protocol's own.
+    plain["protocol"].pop("seed", None)
     content = {"config": plain, "seed": seed, "fold": fold, "outer": outer,
                "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
-               "split_seed": exp.seed_start, "engine": ENGINE_REVISION}
+               "split_seed": split_seed(config.protocol, exp.seed_start),
+               "engine": ENGINE_REVISION}
+    if exp.search.prune is not None:   # a pruned outcome depends on the rule that pruned it
+        content["prune"] = _plain(exp.search.prune)
     return hashlib.sha256(canonical_text(content).encode()).hexdigest()

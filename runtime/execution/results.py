@@ -9,7 +9,10 @@ import pandas as pd
 
 FIRST = ["trial", "seed", "fold", "outer", "state", "step", "fidelity"]
 LAST = ["best_epoch", "epochs", "updates", "duration_s", "error"]
-STATES = ("complete", "diverged", "failed", "pruned")
+STATES = ("complete", "stalled", "pruned", "diverged", "failed")
+# Ended early, but evaluated: ranked by their last score, after every configuration that
+# completed.
+EVALUATED = ("complete", "stalled", "pruned")
 
 
 def metric_column(metric: str) -> str:
@@ -40,10 +43,11 @@ def make_table(rows: Iterable[dict[str, Any]], metric: str, maximize: bool) -> p
 
 
 def config_score(values: Iterable[float | None], states: Iterable[str]) -> float | None:
-    """The mean of a configuration's metric over its seeds and folds, or None when any of them
-    failed or diverged (such a configuration ranks last)."""
+    """The mean of a configuration's metric over its seeds and folds (a stalled or pruned one
+    at the score it stopped with), or None when any of them failed or diverged (such a
+    configuration ranks last)."""
     values, states = list(values), list(states)
-    if not values or any(s != "complete" for s in states):
+    if not values or any(s not in EVALUATED for s in states):
         return None
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return float(np.mean(finite)) if len(finite) == len(values) else None
@@ -85,15 +89,18 @@ def _summary_row(key: Any, part: pd.DataFrame, groups: list[str], params: list[s
 
 
 def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool) -> pd.Series:
-    """Rank within each outer fold: highest fidelity first, then the metric, ties (frequent
-    for an error rate on a small validation set) broken by the validation loss."""
+    """Rank within each outer fold: configurations whose every seed and fold completed first
+    (a stalled or pruned one is chosen only when none did), then the highest fidelity, then the
+    metric, ties (frequent for an error rate on a small validation set) broken by the
+    validation loss."""
     sign = -1.0 if maximize else 1.0
     key = summary[f"mean_{metric}"] * sign
     loss = summary.get("mean_valid_loss", pd.Series(0.0, index=summary.index))
-    frame = pd.DataFrame({"f": -summary["fidelity"], "m": key.fillna(np.inf),
+    frame = pd.DataFrame({"c": (summary["n_complete"] < summary["n"]).astype(int),
+                          "f": -summary["fidelity"], "m": key.fillna(np.inf),
                           "l": loss.fillna(np.inf),
                           "o": summary["outer"] if "outer" in summary else 0})
-    order = frame.sort_values(["o", "f", "m", "l"], kind="stable").index
+    order = frame.sort_values(["o", "c", "f", "m", "l"], kind="stable").index
     ranks = pd.Series(0, index=summary.index)
     for outer in frame["o"].unique():
         members = [i for i in order if frame.at[i, "o"] == outer]
@@ -104,23 +111,28 @@ def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool
 
 class Score(float):
     """A configuration's score as a search strategy is told it (lower is better): the selection
-    metric (negated when maximized), carrying the documented tie-break, the mean validation
-    loss. Comparisons use both, so every `<`, `min` and `sorted` of a strategy, the border
-    check and `extend` rank configurations exactly as `summarize` does (earliest first when
-    both tie); arithmetic and Optuna see the plain metric."""
+    metric (negated when maximized), carrying the rest of the one ranking: whether a seed or
+    fold ended early (stalled, pruned: such a score ranks after every completed one) and the
+    documented tie-break, the mean validation loss. Comparisons use all three, so every `<`,
+    `min` and `sorted` of a strategy, the border check and `extend` rank configurations exactly
+    as `summarize` does (earliest first when all tie); arithmetic and Optuna see the plain
+    metric."""
 
     tiebreak: float
+    early: bool
 
-    def __new__(cls, value: float, tiebreak: float = math.inf) -> "Score":
+    def __new__(cls, value: float, tiebreak: float = math.inf, early: bool = False
+                ) -> "Score":
         score = super().__new__(cls, value)
         score.tiebreak = tiebreak if math.isfinite(tiebreak) else math.inf
+        score.early = bool(early)
         return score
 
-    def __reduce__(self) -> tuple[type, tuple[float, float]]:   # pickles (workers, Dask)
-        return Score, (float(self), self.tiebreak)
+    def __reduce__(self) -> tuple[type, tuple[float, float, bool]]:   # pickles (workers, Dask)
+        return Score, (float(self), self.tiebreak, self.early)
 
-    def _key(self) -> tuple[float, float]:
-        return float(self), self.tiebreak
+    def _key(self) -> tuple[bool, float, float]:
+        return self.early, float(self), self.tiebreak
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Score):
@@ -142,9 +154,10 @@ class Score(float):
     __hash__ = float.__hash__
 
 
-def _score_key(value: float) -> tuple[float, float]:
-    """(metric, tie-break) of a Score; a plain number has the worst tie-break."""
-    return value._key() if isinstance(value, Score) else (float(value), math.inf)
+def _score_key(value: float) -> tuple[bool, float, float]:
+    """(ended early, metric, tie-break) of a Score; a plain number completed, with the worst
+    tie-break."""
+    return value._key() if isinstance(value, Score) else (False, float(value), math.inf)
 
 
 def border_message(name: str, side: str) -> str:

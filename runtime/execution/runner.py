@@ -18,11 +18,14 @@ from spec_lang.experiment import Experiment
 
 from runtime.execution import executor
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
+from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
+from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import final_model, keep_member, prune_members
-from runtime.execution.jobs import Job, dataset, folds, job_key
+from runtime.execution.jobs import Job, dataset, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.provenance import provenance, spec_text
+from runtime.execution.pruning import CurveBank
 from runtime.execution.results import (Score, config_score, make_table, metric_column,
                                        summarize)
 from runtime.execution.store import Lease, RunStore, json_safe, owner_id
@@ -31,7 +34,6 @@ Progress = Callable[[dict[str, Any]], None]
 # How many configurations a sequential strategy (TPE) proposes before hearing back. Fixed, not
 # the number of jobs, so that the same spec gives the same table whatever `--jobs` is.
 ASK_BATCH = 4
-POLL_S = 0.2      # how often a process waits for trials that another process is training
 KEPT_CONFIGURATIONS = 3   # configurations whose trained networks stay on disk during a search
 EPOCH_MARGIN = 0.05       # a best epoch in the last 5% of a capped training is "at the cap"
 
@@ -46,38 +48,40 @@ class _Search:
     history: list[tuple[Any, float | None]] = field(default_factory=list)
 
     def run(self) -> dict[str, str | None]:
-        """Search, then widen bordering intervals and go on, up to `extend` times."""
+        """Search, then widen bordering intervals and go on, up to `extend` times (not once
+        the budget is spent)."""
         from runtime.search import extend_search, make_strategy
         search, borders = self.exp.search, {}
         for round_ in range(search.extend + 1):
             strategy = make_strategy(search, seed=search.seed + round_, batch_size=ASK_BATCH)
-            while batch := strategy.ask():
-                strategy.tell(self._evaluate(batch))
+            Drive(self, strategy).run()
             borders = _real_borders(search, self.history) if search.dims else {}
-            if round_ == search.extend or not any(borders.values()):
+            if round_ == search.extend or not any(borders.values()) or \
+                    self.runner.spend.spent():
                 break
             search = extend_search(search, borders)
             self.runner.note(f"best value on the border of {_describe(borders)}: widening "
                              f"(extension {round_ + 1} of {self.exp.search.extend})")
         return borders
 
-    def _evaluate(self, batch: list[Any]) -> list[tuple[Any, float | None]]:
-        jobs = {id(cand): self._jobs(cand) for cand in batch}
-        rows = self.runner.collect([j for js in jobs.values() for j in js])
-        self.runner.prune_members()
+    def scored(self, asked: list[tuple[Any, list[Job]]]) -> list[tuple[Any, float | None]]:
+        """What a strategy is told of configurations whose rows are all in: the one ranking's
+        score (None when a seed or fold failed or diverged)."""
         metric, sign = self.runner.metric, -1.0 if self.runner.maximize else 1.0
         told: list[tuple[Any, float | None]] = []
-        for cand in batch:
-            mine = [rows[j] for j in jobs[id(cand)]]
-            score = config_score([r.get(metric_column(metric)) for r in mine],
-                                 [r["state"] for r in mine])
-            loss = config_score([r.get("valid_loss") for r in mine], [r["state"] for r in mine])
+        for cand, jobs in asked:
+            mine = [self.runner.rows[row_key(j)] for j in jobs]
+            states = [r["state"] for r in mine]
+            score = config_score([r.get(metric_column(metric)) for r in mine], states)
+            loss = config_score([r.get("valid_loss") for r in mine], states)
+            early = any(state != "complete" for state in states)
             told.append((cand, None if score is None else
-                         Score(sign * score, math.inf if loss is None else loss)))
+                         Score(sign * score, math.inf if loss is None else loss, early)))
         self.history += told
         return told
 
-    def _jobs(self, cand: Any) -> list[Job]:
+    def jobs(self, cand: Any) -> list[Job]:
+        """The jobs of one configuration: every seed on every fold of this outer fold."""
         values = canonical_params(cand.params)    # one configuration despite float drift
         params = tuple(values.items())
         trial = self.runner.trial_number(self.outer, params, cand.fidelity)
@@ -113,6 +117,10 @@ class _Runner:
         self.owner = owner_id()
         self.lease = Lease(self.store.path, self.owner)
         self.lease.start()
+        self.spend = Spend(exp.search.budget, self.started)
+        self.members_since_prune = 0
+        prune = exp.search.prune
+        self.bank = None if prune is None else CurveBank(prune, self.metric, self.maximize)
 
     def _data_changed(self, digest: str) -> None:
         earlier = [r for r in self.store.runs() if r["data_digest"]]
@@ -122,6 +130,7 @@ class _Runner:
     def prune_members(self) -> None:
         """Keep on disk only the members of the configurations that can still be chosen:
         the best `KEPT_CONFIGURATIONS` of each outer fold by the one ranking."""
+        self.members_since_prune = 0
         summary = summarize(make_table(self.rows.values(), self.metric, self.maximize))
         if summary.empty:
             return
@@ -158,56 +167,30 @@ class _Runner:
         all_folds = folds(cfg.protocol, cfg.data, str(self.exp.base_dir), self.exp.seed_start)
         return [f.fold for f in all_folds if f.outer == outer]
 
-    def collect(self, jobs: list[Job]) -> dict[Job, dict[str, Any]]:
-        """Rows of `jobs`: from this run, from the store (a deterministic outcome, or one that
-        another process sharing the store trained meanwhile), or trained here now. A job is
-        claimed in the store before it is trained, so processes sharing a run folder split the
-        work; a failed trial of an earlier run is trained again."""
-        todo: dict[Job, str] = {}                       # job -> its store key
-        pending: set[tuple] = set()
-        for job in jobs:
-            if _row_key(job) not in self.rows and _row_key(job) not in pending:
-                pending.add(_row_key(job))
-                todo[job] = self.keys[_row_key(job)] = job_key(self.exp, job)
-        while todo:
-            started: list[Job] = []
-            claim = self._claimer(todo, started)
-            for job, row, curves, member in executor.stream(
-                    self.exp, claim, n_jobs=self.n_jobs, client=self.client):
-                if member is not None:                   # before the row: never a row whose
-                    keep_member(self.exp, self.out, todo[job], member)   # member is lost
-                row["attempts"] = self.store.put(todo.pop(job), row, curves, self.run_id)
-                self._record(job, row, False)           # committed before reported
-            if todo and not started:
-                time.sleep(POLL_S)                      # the rest is trained elsewhere
-        return {job: self.rows[_row_key(job)] for job in jobs}
+    def store_outcome(self, job: Job, row: dict[str, Any], curves: dict[str, list[float]],
+                      member: Any) -> None:
+        """A job trained here: its member kept, its row committed, then recorded."""
+        key = self.keys[row_key(job)]
+        if member is not None:                  # before the row: never a row whose member
+            keep_member(self.exp, self.out, key, member)     # is lost
+            self.members_since_prune += 1
+        row["attempts"] = self.store.put(key, row, curves, self.run_id)
+        self._record(job, row, False, curves)       # committed before reported
 
-    def _claimer(self, todo: dict[Job, str], started: list[Job]) -> Callable[[], Job | None]:
-        """The executor's `next_job`: the next job of `todo` this process may train, claimed
-        in the store at the moment a worker is free for it; on the way, jobs whose result has
-        meanwhile been stored (by another process sharing the folder) are recorded."""
-        waiting = iter(list(todo))
+    def record_stored(self, job: Job, key: str) -> None:
+        """A job whose result is in the store (cached, or trained meanwhile by another
+        process sharing the folder)."""
+        row = _as_job_row(job, self.store.get(key) or {})
+        self._record(job, row, True, self.store.curves(key) if self.bank else {})
 
-        def next_job() -> Job | None:
-            for job in waiting:
-                outcome = self.store.claim(todo[job], self.owner, self.replay_since)
-                if outcome == "done":
-                    self._record(job, _as_job_row(job, self.store.get(todo.pop(job)) or {}),
-                                 True)
-                elif outcome == "mine":
-                    started.append(job)
-                    return job
-            return None
-        return next_job
-
-    def _record(self, job: Job, row: dict[str, Any], cached: bool) -> None:
-        self.rows[_row_key(job)] = row
+    def _record(self, job: Job, row: dict[str, Any], cached: bool,
+                curves: dict[str, list[float]]) -> None:
+        self.rows[row_key(job)] = row
+        self.spend.epochs += int(row.get("epochs") or 0)
+        if self.bank is not None:
+            self.bank.add(job.fidelity, row.get("state", ""), curves)
         self.progress({"event": "trial", "row": row, "cached": cached, "done": len(self.rows),
                        "metric": metric_column(self.metric), "maximize": self.maximize})
-
-
-def _row_key(job: Job) -> tuple:
-    return job.outer, job.trial, job.seed, job.fold
 
 
 def _as_job_row(job: Job, stored: dict[str, Any]) -> dict[str, Any]:
@@ -287,16 +270,26 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool
         outers = _outers(exp)
         searches = {o: _Search(exp, o, runner) for o in outers}
         borders = {o: s.run() for o, s in searches.items()}
+        if runner.spend.spent():
+            runner.note(f"the budget is spent ({_spent(runner.spend)}): "
+                        f"{runner.spend.not_started} configurations asked for did not start")
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
         best = _finish(exp, runner, summary, borders, outers)
         best.update(_outcome(table), run_id=runner.run_id)
+        if exp.search.budget is not None:
+            best["budget"] = runner.spend.report()
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
         status = "finished"
     finally:
         runner.close(status)
     return table
+
+
+def _spent(spend: Spend) -> str:
+    words = [f"{spend.seconds():.0f} s"] + ([f"{spend.epochs} epochs"] if spend.epochs else [])
+    return " and ".join(words)
 
 
 def _n_jobs(jobs: int | None) -> int:

@@ -6,6 +6,10 @@ The runner drives any strategy the same way::
     while batch := strategy.ask():
         strategy.tell([(cand, evaluate(cand)) for cand in batch])   # None = failed
 
+An asynchronous strategy (`strategy.asynchronous`: asha, hyperband) may be asked again before
+the last batch is told, and told in any order; its ask() returns [] when it has nothing to give
+*now*: it is finished when ask() returns [] and nothing asked is still untold.
+
 Scores are minimized. Same `Search` and seed give the same candidates in the same order.
 Imports only `spec_lang` (and Optuna, for `tpe`): strategies know nothing of training.
 """
@@ -19,7 +23,9 @@ from spec_lang.sizes import size_problem
 from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
+from .asha import ASHASearch
 from .halving import HalvingSearch
+from .hyperband import HyperbandSearch
 from .random_search import draw_configs, make_random
 from .space import (Candidate, Result, Scores, Strategy, grid_values, is_active, sample,
                     sample_params, space_size)
@@ -29,7 +35,8 @@ from .zoom import ZoomSearch
 __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", "extend_search",
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
            "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
-           "CoordinateSearch", "ZoomSearch", "HalvingSearch", "TPESearch"]
+           "CoordinateSearch", "ZoomSearch", "HalvingSearch", "ASHASearch", "HyperbandSearch",
+           "TPESearch"]
 
 
 def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
@@ -56,6 +63,10 @@ def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy
         return ZoomSearch(search)
     if name == "halving":
         return HalvingSearch(search, rng)
+    if name == "asha":
+        return ASHASearch(search, rng)
+    if name == "hyperband":
+        return HyperbandSearch(search, rng)
     return TPESearch(search, seed, batch_size)
 
 

@@ -61,7 +61,8 @@ def test_version_prints_the_package_version(capsys):
 # ------------------------------------------------------------------------------- --scheduler
 @pytest.mark.parametrize("address, expected", [
     ("127.0.0.1", "give the scheduler's host and port"),
-    ("local", "give the scheduler's host and port"),
+    ("local", "`--cluster local:N`"),
+    ("local:2", "`--cluster local:N`"),
     ("http://127.0.0.1:8786", "starts with tcp:// or tls://, not http://"),
     ("tcp://127.0.0.1", "give the scheduler's host and port"),
     ("tcp://127.0.0.1:0", "PORT from 1 to 65535"),
@@ -203,7 +204,7 @@ def test_predict_piped_to_head_exits_quietly(finished_run, tmp_path):
     from sklearn.datasets import load_iris
     np.savez(tmp_path / "many.npz", X=np.tile(load_iris().data, (700, 1)))
     done = subprocess.run(f'"{sys.executable}" -m runtime predict "{finished_run}" '
-                          f'"{tmp_path / "many.npz"}" | head -1; exit "${{PIPESTATUS[0]}}"',
+                          f'"{tmp_path / "many.npz"}" --proba | head -1; exit "${{PIPESTATUS[0]}}"',
                           shell=True, executable="/bin/bash", capture_output=True, text=True,
                           cwd=ROOT)
     assert done.stdout.startswith("prediction,p_") and done.stdout.count("\n") == 1

@@ -1,0 +1,142 @@
+"""Driving one search strategy: each configuration it asks for becomes jobs (its seeds and
+folds), handed out one by one as workers free up; each configuration is told its score as
+soon as all of its jobs are in.
+
+A synchronous strategy (grid, random, coordinate, zoom, halving, TPE) is asked for its next
+batch only once the previous batch has been told, in asking order, so its decisions, and the
+table, are the same whatever --jobs is. An asynchronous one (asha, hyperband) is asked
+whenever the queue runs dry and told each result as it arrives, so no worker waits for a rung.
+A job is claimed in the store at the moment a worker is free for it (processes sharing a run
+folder split the work); pruning bounds are made at that moment too, from the trials finished
+so far; and once the budget is spent no configuration that has not started does.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from runtime.execution import executor
+from runtime.execution.jobs import Job, job_key
+
+if TYPE_CHECKING:
+    from runtime.execution.runner import _Runner, _Search
+
+POLL_S = 0.2          # how often a process waits for trials that another process is training
+PRUNE_MEMBERS_EVERY = 8   # configurations' networks kept between two passes over them
+
+
+def row_key(job: Job) -> tuple:
+    """The table row a job fills: (outer, trial, seed, fold)."""
+    return job.outer, job.trial, job.seed, job.fold
+
+
+@dataclass(eq=False)
+class _Asked:
+    """A configuration asked for and not yet told: its jobs, and the rows still to come."""
+
+    cand: Any
+    jobs: list[Job]
+    missing: set[tuple] = field(default_factory=set)
+    started: bool = False
+
+
+class Drive:
+    """One strategy driven to its end (or to the budget's)."""
+
+    def __init__(self, search: "_Search", strategy: Any) -> None:
+        self.search, self.strategy = search, strategy
+        self.runner: "_Runner" = search.runner
+        self.synchronous = not getattr(strategy, "asynchronous", False)
+        self.queue: deque[tuple[_Asked, Job]] = deque()
+        self.asked: list[_Asked] = []
+        self.running: set[tuple] = set()        # rows being trained by this process
+
+    def run(self) -> None:
+        """Hand out jobs and tell results until the strategy has nothing more to ask."""
+        runner = self.runner
+        while True:
+            held: list[tuple[_Asked, Job]] = []
+            for job, row, curves, member in executor.stream(
+                    runner.exp, lambda: self._next(held), n_jobs=runner.n_jobs,
+                    client=runner.client):
+                runner.store_outcome(job, row, curves, member)
+                self._arrived(job)
+            if not held:
+                break
+            time.sleep(POLL_S)                  # the rest is trained by another process
+            self.queue.extendleft(reversed(held))
+        runner.prune_members()
+
+    # ------------------------------------------------------------------------------ jobs
+    def _next(self, held: list[tuple[_Asked, Job]]) -> Job | None:
+        """The next job this process may train now, or None (nothing to give for now)."""
+        runner = self.runner
+        while self.queue or self._ask():
+            asked, job = self.queue.popleft()
+            key = row_key(job)
+            if key in runner.rows:               # the same row, asked again (or cached)
+                self._arrived(job)
+                continue
+            if key in self.running:
+                continue                         # its row is on its way, for another asking
+            if not asked.started and runner.spend.spent():
+                self._drop(asked)
+                continue
+            store_key = runner.keys.setdefault(key, job_key(runner.exp, job))
+            outcome = runner.store.claim(store_key, runner.owner, runner.replay_since)
+            if outcome == "done":
+                runner.record_stored(job, store_key)
+                self._arrived(job)
+            elif outcome == "held":
+                held.append((asked, job))
+            else:
+                asked.started = True
+                self.running.add(key)
+                bounds = runner.bank.bounds(job.fidelity) if runner.bank else None
+                return replace(job, prune=bounds)
+        return None
+
+    def _ask(self) -> bool:
+        """Queue the strategy's next configurations; False when it has none to give now."""
+        if self.runner.spend.spent() or (self.synchronous and self.asked):
+            return False
+        batch = self.strategy.ask()
+        for cand in batch:
+            jobs = self.search.jobs(cand)
+            asked = _Asked(cand, jobs, {row_key(j) for j in jobs})
+            self.asked.append(asked)
+            self.queue.extend((asked, j) for j in jobs)
+        return bool(batch)
+
+    def _drop(self, asked: _Asked) -> None:
+        """A configuration the budget leaves unstarted: never trained, never told."""
+        self.asked.remove(asked)
+        self.queue = deque(e for e in self.queue if e[0] is not asked)
+        self.runner.spend.not_started += 1
+        self._tell_ready()
+
+    # --------------------------------------------------------------------------- results
+    def _arrived(self, job: Job) -> None:
+        """A row is in: tell the configurations it completes."""
+        key = row_key(job)
+        self.running.discard(key)
+        for asked in self.asked:
+            asked.missing.discard(key)
+        self._tell_ready()
+
+    def _tell_ready(self) -> None:
+        """Tell the strategy the configurations whose rows are all in (a synchronous one: only
+        once its whole batch is)."""
+        ready = [a for a in self.asked if not a.missing]
+        if self.synchronous and len(ready) < len(self.asked):
+            return                                # the batch is told whole, in order
+        if not ready:
+            return
+        self.asked = [a for a in self.asked if a.missing]
+        self.strategy.tell(self.search.scored([(a.cand, a.jobs) for a in ready]))
+        # Only full-fidelity complete trials leave a network on disk: pass over the kept ones
+        # (a summary of the whole table) once several configurations' worth have come in.
+        if self.runner.members_since_prune >= PRUNE_MEMBERS_EVERY * len(ready[0].jobs):
+            self.runner.prune_members()

@@ -1,0 +1,61 @@
+"""Pruning on learning curves (the `prune` statement): the per-epoch bounds a new trial is
+handed, made from the validation curves of the trials finished so far.
+
+Semantics of Optuna's MedianPruner / PercentilePruner (read, not copied): a trial is stopped
+at epoch e when its validation metric there is worse than the `percentile` of the finished
+trials' values at epoch e (median: 50; a lower percentile keeps fewer). Only `complete` trials
+at the same fidelity count as finished (a pruned or stalled curve never lowers the bar); no
+trial is pruned before `startup` trials have finished, nor in its first `warmup` epochs, nor at
+an epoch that fewer than `startup` finished trials reached (early stopping ends curves at
+different epochs). The bounds are fixed when the job is handed out, so a trial is judged
+against the trials finished before it started: which trials are pruned depends on the order
+results arrive in, so a pruning search is asynchronous (its table may differ with --jobs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from spec_lang.config import Prune
+
+from runtime.types import PruneBounds
+
+
+class CurveBank:
+    """The validation curves of the finished trials, by fidelity."""
+
+    def __init__(self, rule: Prune, metric: str, maximize: bool) -> None:
+        self.rule, self.metric, self.maximize = rule, metric, maximize
+        self._curves: dict[float, list[np.ndarray]] = {}
+
+    def add(self, fidelity: float, state: str, curves: dict[str, list[float]]) -> None:
+        """Remember a finished job's curve of the selection metric (complete jobs only)."""
+        values = curves.get(f"valid_{self.metric}")
+        if state == "complete" and values:
+            self._curves.setdefault(float(fidelity), []).append(
+                np.asarray(values, dtype=np.float64))
+
+    def bounds(self, fidelity: float) -> PruneBounds | None:
+        """The bounds for a job at `fidelity` starting now; None while too few trials have
+        finished to judge it."""
+        curves = self._curves.get(float(fidelity), [])
+        startup = self.rule.startup
+        if len(curves) < startup:
+            return None
+        table = np.full((len(curves), max(len(c) for c in curves)), np.nan)
+        for row, curve in zip(table, curves):
+            row[:len(curve)] = curve
+        reached = np.sum(~np.isnan(table), axis=0)
+        q = 100.0 - self.rule.percentile if self.maximize else self.rule.percentile
+        bounds = np.full(table.shape[1], np.nan)
+        judged = reached >= startup
+        if judged.any():
+            bounds[judged] = np.nanpercentile(table[:, judged], q, axis=0)
+        bounds[:self.rule.warmup] = np.nan
+        return PruneBounds(self.metric, tuple(float(b) for b in bounds),
+                           self._label(len(curves)))
+
+    def _label(self, n: int) -> str:
+        if self.rule.rule == "median":
+            return f"the median of the {n} finished trials at that epoch"
+        return (f"the best {self.rule.percentile:g} % of the {n} finished trials at that "
+                "epoch")

@@ -1,0 +1,97 @@
+"""Asynchronous successive halving (ASHA; Li et al., "A System for Massively Parallel
+Hyperparameter Tuning", MLSys 2020, algorithm 2).
+
+Rungs 0..K-1 have the fidelities of successive halving (`halving.fidelities`). Whenever a
+worker is free, the runner asks; ASHA answers with one configuration:
+
+- a promotion, searched from the top rung down: a configuration in the best
+  floor(n_k / eta) of the n_k results rung k has so far, not yet promoted, moves to rung k+1;
+- otherwise a new configuration (drawn like random search, `trials` of them, default 27) at
+  rung 0;
+- otherwise nothing for now ([]): the rest waits for results still running.
+
+No rung waits to be full, so no worker idles at a rung boundary; the price is that a
+configuration may be promoted on fewer results than synchronous halving would have seen, and
+that which one is promoted depends on the order results arrive in (`asynchronous = True`: the
+table may differ with --jobs). A promoted configuration is trained again from the start at the
+higher fidelity. Failed results are never promoted.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from spec_lang.config import Search
+
+from .halving import DEFAULT_TRIALS, fidelities, rung_count
+from .random_search import iter_draws
+from .space import Candidate, Result, params_key, score_key
+
+
+class Rungs:
+    """The results each rung has so far, and which of them were promoted."""
+
+    def __init__(self, count: int) -> None:
+        self.results: list[list[Result]] = [[] for _ in range(count)]
+        self.promoted: list[set[tuple]] = [set() for _ in range(count)]
+
+    def record(self, rung: int, result: Result) -> None:
+        """One result of rung `rung`."""
+        self.results[rung].append(result)
+
+    def promotable(self, rung: int, eta: float) -> Candidate | None:
+        """The best configuration of `rung` that is in its top floor(n / eta) and was not
+        promoted yet (ties: the earliest result), or None."""
+        told = self.results[rung]
+        top = int(len(told) // eta + 1e-9)
+        ranked = sorted(range(len(told)), key=lambda i: (score_key(told[i][1]), i))[:top]
+        for i in ranked:
+            cand, score = told[i]
+            if score_key(score)[0] == 0 and params_key(cand.params) not in self.promoted[rung]:
+                return cand
+        return None
+
+    def promote(self, rung: int, cand: Candidate) -> None:
+        """Mark `cand` of `rung` as promoted."""
+        self.promoted[rung].add(params_key(cand.params))
+
+
+class ASHASearch:
+    """ASHA over `search.trials` configurations (default 27), one decision per ask."""
+
+    asynchronous = True
+
+    def __init__(self, search: Search, rng: np.random.Generator) -> None:
+        if search.eta <= 1:
+            raise ValueError(f"asha eta must be > 1. Got {search.eta}.")
+        n = search.trials if search.trials is not None else DEFAULT_TRIALS
+        self._eta = search.eta
+        self.fidelities = fidelities(rung_count(n, self._eta), self._eta, search.min_fidelity)
+        self._draws: Iterator[dict[str, Any]] = iter_draws(search.dims, n, rng)
+        self._rungs = Rungs(len(self.fidelities))
+        self._rung_of: dict[tuple, int] = {}
+        self.history: list[Result] = []
+
+    def ask(self) -> list[Candidate]:
+        """One promotion or one new configuration; [] when neither is possible now."""
+        for rung in reversed(range(len(self.fidelities) - 1)):
+            cand = self._rungs.promotable(rung, self._eta)
+            if cand is not None:
+                self._rungs.promote(rung, cand)
+                return [self._at(cand.params, rung + 1)]
+        params = next(self._draws, None)
+        return [] if params is None else [self._at(params, 0)]
+
+    def tell(self, results: list[Result]) -> None:
+        """Record results in the rungs they were asked for (any order, any number)."""
+        for cand, score in results:
+            rung = self._rung_of.get(cand.key())
+            if rung is not None:
+                self._rungs.record(rung, (cand, score))
+            self.history.append((cand, score))
+
+    def _at(self, params: dict[str, Any], rung: int) -> Candidate:
+        cand = Candidate(dict(params), self.fidelities[rung], f"rung {rung}")
+        self._rung_of[cand.key()] = rung
+        return cand

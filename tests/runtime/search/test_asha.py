@@ -1,0 +1,70 @@
+"""Asynchronous successive halving: promotions as results arrive (Li et al. 2020, alg. 2)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from runtime.search import make_strategy
+from spec_lang.config import Dim, Search
+
+DIMS = (Dim("lr", "prior", low=1e-4, high=1e-1, prior="log_uniform"),)
+
+
+def asha(n: int = 9, eta: float = 3.0, **kw) -> object:
+    return make_strategy(Search("asha", trials=n, dims=DIMS, eta=eta, **kw), seed=0)
+
+
+def loss(cand) -> float:
+    return abs(math.log10(cand.params["lr"]) + 2)        # best lr: 1e-2
+
+
+def test_a_promotion_is_given_while_other_results_are_still_running() -> None:
+    strategy = asha(9)
+    running = [strategy.ask()[0] for _ in range(4)]     # four workers busy at rung 0
+    assert [c.fidelity for c in running] == pytest.approx([1 / 9] * 4)
+    strategy.tell([(c, loss(c)) for c in running[:3]])  # three finish; the fourth is slow
+    promoted = strategy.ask()[0]
+    best = min(running[:3], key=loss)
+    assert promoted.params == best.params and promoted.fidelity == pytest.approx(1 / 3)
+    assert promoted.step == "rung 1"
+    # nothing else of rung 0 is promotable yet (floor(3 / 3) = 1 was): a new draw comes next
+    assert strategy.ask()[0].fidelity == pytest.approx(1 / 9)
+
+
+def test_only_the_top_fraction_is_promoted_and_failures_never() -> None:
+    strategy = asha(9)
+    first = [strategy.ask()[0] for _ in range(3)]
+    strategy.tell([(first[0], None), (first[1], None), (first[2], None)])
+    nxt = strategy.ask()[0]
+    assert nxt.fidelity == pytest.approx(1 / 9)          # failures are never promoted
+
+
+def drive(strategy) -> list:
+    """Asked one at a time and told at once (one worker)."""
+    told = []
+    while batch := strategy.ask():
+        strategy.tell([(c, loss(c)) for c in batch])
+        told += batch
+    return told
+
+
+def test_a_whole_run_draws_n_configurations_and_reaches_full_fidelity() -> None:
+    told = drive(asha(27))
+    first_rung = [c for c in told if c.fidelity == pytest.approx(1 / 27)]
+    assert len(first_rung) == 27
+    full = [c for c in told if c.fidelity == 1.0]
+    assert full, "the top rung is reached"
+    # every promoted configuration was among the best third of its rung when promoted
+    assert len({tuple(c.params.items()) for c in full}) == len(full)
+
+
+def test_same_seed_same_order_of_decisions() -> None:
+    assert [(c.params, c.fidelity) for c in drive(asha(12))] == \
+        [(c.params, c.fidelity) for c in drive(asha(12))]
+
+
+def test_asha_is_asynchronous_and_checks_eta() -> None:
+    assert asha().asynchronous
+    with pytest.raises(ValueError, match="eta must be > 1"):
+        make_strategy(Search("asha", trials=9, dims=DIMS, eta=1.0), seed=0)

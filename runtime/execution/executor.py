@@ -10,13 +10,15 @@ from typing import Any, Callable, Iterator
 from spec_lang.experiment import Experiment
 
 from runtime.errors import NnspecError
-from runtime.execution.jobs import Job, MemberState, dataset, run_job
+from runtime.execution.jobs import Job, MemberState, dataset, failed_row, run_job
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
 WORKER_IDLE_S = 300       # idle local workers stay this long, for the next batch or run
 DASK_CHECK_S = 2.0        # how often a Dask run looks at its cluster while it waits
 NO_WORKERS_S = 60.0       # a cluster with no worker for this long ends the run
+KILLED_WORKERS = ("KilledWorker: the Dask workers training this trial died, every time it was "
+                  "retried (out of memory? see the workers' logs)")
 
 
 def default_jobs() -> int:
@@ -155,16 +157,16 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
         _ship(exp, client)
     except Exception as exc:
         raise _cluster_lost(exc) from None
-    running: set[Any] = set()
+    running: dict[Any, Job] = {}
     idle_since: float | None = None
     while True:
         slots = _dask_slots(client)
         while len(running) < slots and (job := next_job()) is not None:
-            running.add(client.submit(_on_dask_worker, exp, job, pure=False))
+            running[client.submit(_on_dask_worker, exp, job, pure=False)] = job
         if not running:
             return
         try:
-            done = wait(running, timeout=DASK_CHECK_S, return_when="FIRST_COMPLETED").done
+            done = wait(list(running), timeout=DASK_CHECK_S, return_when="FIRST_COMPLETED").done
         except TimeoutError:
             done = set()
         except Exception as exc:                         # the scheduler went away
@@ -176,13 +178,17 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
             continue
         idle_since = None
         for future in done:
-            running.discard(future)
+            job = running.pop(future)
             try:
-                yield future.result()
+                outcome = future.result()
             except Exception as exc:
-                if future.status in ("cancelled", "lost") or _is_comm_error(exc):
+                if type(exc).__name__ == "KilledWorker":      # this trial kills its workers
+                    outcome = (job, failed_row(job, KILLED_WORKERS), {}, None)
+                elif future.status in ("cancelled", "lost") or _is_comm_error(exc):
                     raise _cluster_lost(exc) from None
-                raise
+                else:
+                    raise
+            yield outcome
 
 
 def _dask_slots(client: Any, empty: int = 1) -> int:

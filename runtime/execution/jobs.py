@@ -158,23 +158,34 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     return fit(config, data, job.seed, prune=job.prune), config, prep
 
 
+def job_row(job: Job) -> dict[str, Any]:
+    """The identifying columns of a job's row: trial, seed, fold (outer), step, fidelity and
+    its parameters."""
+    row: dict[str, Any] = {"trial": job.trial, "seed": job.seed, "fold": job.fold}
+    if job.outer is not None:
+        row["outer"] = job.outer
+    row.update(step=job.step, fidelity=job.fidelity)
+    row.update({f"param_{k}": v for k, v in job.params})
+    return row
+
+
+def failed_row(job: Job, error: str, seconds: float = 0.0) -> dict[str, Any]:
+    """The row of a job that could not be trained, saying why."""
+    return {**job_row(job), "state": "failed", "error": error, "duration_s": seconds}
+
+
 def run_job(exp: Experiment, job: Job
             ) -> tuple[dict[str, Any], dict[str, list[float]], MemberState | None]:
     """The results-table row and curves of one job, and the trained member when it could be
     part of the final model (complete, at full fidelity); a failure becomes a row, not an
     error."""
     start = time.perf_counter()
-    row: dict[str, Any] = {"trial": job.trial, "seed": job.seed, "fold": job.fold}
-    if job.outer is not None:
-        row["outer"] = job.outer
-    row.update(step=job.step, fidelity=job.fidelity)
-    row.update({f"param_{k}": v for k, v in job.params})
+    row = job_row(job)
     try:
         result, _, prep = fit_job(exp, job)
     except Exception as exc:  # a bad configuration is a row, never a crash of the run
-        row.update(state="failed", error=f"{type(exc).__name__}: {exc}",
-                   duration_s=time.perf_counter() - start)
-        return row, {}, None
+        return failed_row(job, f"{type(exc).__name__}: {exc}",
+                          time.perf_counter() - start), {}, None
     row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
                **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
                best_epoch=result.best_epoch, epochs=result.epochs, updates=result.updates,

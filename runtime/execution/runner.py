@@ -251,11 +251,22 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     with dask_client(client, cluster) as dask:
         if dask is None:
             executor.warm_up(n_jobs)
+        elif cluster is not None and progress is not None and _dashboard(dask):
+            progress({"event": "message", "message": f"started a local Dask cluster "
+                      f"({cluster}); its dashboard: {_dashboard(dask)}"})
         _check_data(exp)
         if fresh:
             clear_artifacts(out_dir)
         return _run(exp, out_dir, _Runner(exp, out_dir, n_jobs, dask, progress),
                     retry_failed)
+
+
+def _dashboard(client: Any) -> str:
+    """The dashboard's address ("" when the cluster serves none: bokeh is not installed)."""
+    try:
+        return str(client.dashboard_link or "")
+    except Exception:                       # no HTTP server, or no link to make of it
+        return ""
 
 
 def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool

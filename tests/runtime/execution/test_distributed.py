@@ -362,3 +362,62 @@ def test_a_malformed_address_is_one_line_and_exit_2(tiny_spec, tmp_path, capsys,
     assert len(errors) == 1 and errors[0].startswith(f"nnspec run: error: argument {option}: ")
     assert expected in errors[0] and "Traceback" not in "\n".join(err)
     assert not (tmp_path / "never").exists()            # refused before anything was made
+
+
+KILLER_SPEC = """experiment killer
+data digits
+network
+    dense 256 relu
+train
+    sgd lr $lr momentum 0.9
+    batch 16
+    epochs 40 early_stop off
+search grid
+    lr in 0.01, 0.02
+seeds 1
+"""
+
+
+def test_a_trial_that_kills_its_worker_every_time_is_a_failed_row(tmp_path):
+    """With no failure allowed, the trial whose worker is killed mid-training ends in Dask's
+    KilledWorker: a failed row saying so, and the run goes on (never a traceback)."""
+    import threading
+
+    import dask
+    spec = tmp_path / "killer.spec"
+    spec.write_text(KILLER_SPEC)
+    killed: list[int] = []
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address="127.0.0.1:0") \
+            as cluster, distributed.Client(cluster) as client:
+        def kill_the_first_trial() -> None:
+            deadline = time.monotonic() + RUN_S
+            while time.monotonic() < deadline and not killed:
+                if any(client.processing().values()):
+                    time.sleep(0.5)                       # well inside a multi-second trial
+                    pid = next(iter(client.run(os.getpid).values()))
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.05)
+        watcher = threading.Thread(target=kill_the_first_trial, daemon=True)
+        watcher.start()
+        table = runtime.run(spec, out=tmp_path / "out", client=client)
+        watcher.join(RUN_S)
+    assert killed, "no trial was in flight to kill"
+    failed = table[table["state"] == "failed"]
+    assert len(failed) == 1 and failed["error"].iloc[0].startswith("KilledWorker")
+    assert (table["state"] == "complete").sum() == 1        # the other trial still trained
+
+
+@pytest.mark.parametrize("strategy", ["asha 9 eta 3", "hyperband eta 3 min_fidelity 0.2"])
+def test_asynchronous_strategies_run_on_a_cluster(strategy, dask_cluster, tmp_path):
+    """ASHA and Hyperband on the real cluster: every rung reached, each row trained once."""
+    from spec_lang import loads
+    dask_cluster.ensure(2)
+    spec = loads("data iris\nnetwork\n    dense 8 tanh\ntrain\n    sgd lr $lr\n"
+                 "    epochs 9 early_stop off\n"
+                 f"search {strategy}\n    lr ~ log_uniform 1e-3 .. 1\nseeds 1\n")
+    table = runtime.run(spec, out=tmp_path / "async", client=dask_cluster.address)
+    assert table["fidelity"].max() == 1.0 and table["fidelity"].nunique() >= 2
+    assert (table["attempts"] == 1).all() and not table.duplicated(["trial", "seed"]).any()

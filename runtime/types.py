@@ -44,7 +44,9 @@ class Fold:
 
 @dataclass(frozen=True)
 class TrainData:
-    """Preprocessed arrays for one trial (the engine casts X to its dtype)."""
+    """Preprocessed arrays for one trial (the engine casts X to its dtype). w_train / w_valid:
+    per-example sample weights (n,), finite and >= 0 (None: unweighted); see
+    `runtime.engine.losses` and `runtime.engine.metrics`."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -52,6 +54,8 @@ class TrainData:
     y_valid: np.ndarray
     task: str
     n_classes: int = 0
+    w_train: np.ndarray | None = None
+    w_valid: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,13 @@ class Preprocessor:
 
 
 def fit_preprocess(steps: tuple[PreprocessStep, ...], X_train: np.ndarray,
-                   feature_names: tuple[str, ...] = ()) -> Preprocessor:
+                   feature_names: tuple[str, ...] = (),
+                   sample_weight: np.ndarray | None = None) -> Preprocessor:
     """Fit `steps` in order on the training features only and return the fitted Preprocessor.
 
     `feature_names` lets Log name its columns; they follow the data through every step except PCA
-    (whose outputs are `pc0`, `pc1`, ...).
+    (whose outputs are `pc0`, `pc1`, ...). `sample_weight` (n,) weights the rows of standardize's
+    mean and variance (as repeated rows would); the other steps are fitted unweighted.
     """
     X = np.asarray(X_train, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] == 0:
@@ -172,7 +174,11 @@ def fit_preprocess(steps: tuple[PreprocessStep, ...], X_train: np.ndarray,
     kinds, fitted = [], []
     for step in steps:
         kind, fit = STEPS[type(step)]
-        arrays = fit(step, X, names)
+        if kind == "standardize" and sample_weight is not None:
+            scaler = StandardScaler().fit(X, sample_weight=sample_weight)
+            arrays = {"mean": scaler.mean_, "scale": scaler.scale_}
+        else:
+            arrays = fit(step, X, names)
         X = APPLY[kind](arrays, X)    # the next step is fitted on this step's training output
         kinds.append(kind)
         fitted.append(arrays)

@@ -14,7 +14,17 @@ terms averaged. Three heads:
 
 `loss_grad` is the hot path: it overwrites z with the outputs, writes dJ/dz into `delta`, times
 an optional `scale` (how an optimizer folds -lr into the backward pass for free) and returns the
-reported loss of the batch. `criterion` is the slow, exact float64 value used by the
+reported loss of the batch.
+
+Sample weights: `loss_grad(..., w=)` and `criterion(..., w=)` take a column w (n, 1) of
+per-example multipliers, already divided by the mean weight of the whole training set (the
+engine does that once, `training.fit`). Each example's loss term and its gradient are multiplied
+by w_i and the batch is still divided by its number of terms: the data loss of a batch b is
+sum_b w_i l_i / |b| (l_i the example's mean over its units). Over the whole training set that is
+sum w_i l_i / sum w_i, the weighted mean, so integer weights equal repeated examples and scaling
+every weight changes nothing; over a mini-batch it is an unbiased estimate of it (a batch's own
+weight sum would bias it, and would make weights inert under online learning, `batch 1`).
+w None is the unweighted code path, untouched. `criterion` is the slow, exact float64 value used by the
 gradient check. `loss_logits` gives what `runtime.engine.metrics.evaluate` reads to compute the
 loss metric from the logits (log-softmax, log-sigmoid), never from rounded probabilities: a
 confidently wrong example costs about |z|, not the log of a clipped probability.
@@ -27,6 +37,14 @@ from runtime.engine.activations import constant
 
 # Row sums below this mean some terms lost precision to underflow: tiny / eps of the dtype.
 _SAFE_SUM = {np.dtype(t).char: np.finfo(t).tiny / np.finfo(t).eps for t in (np.float32, np.float64)}
+
+
+def _weighted_mean(terms: np.ndarray, w: np.ndarray | None) -> float:
+    """mean over all entries of terms (n, k), each row times w_i (w (n, 1), or None), float64."""
+    terms = np.asarray(terms, dtype=np.float64)
+    if w is None:
+        return float(np.mean(terms))
+    return float(np.sum(terms * np.asarray(w, dtype=np.float64).reshape(-1, 1)) / terms.size)
 
 
 class Head:
@@ -52,12 +70,14 @@ class Head:
         return None
 
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
-                  scale: float = 1.0) -> float:
-        """Reported batch loss; z <- outputs, delta <- scale * dJ/dz (n, n_out)."""
+                  scale: float = 1.0, w: np.ndarray | None = None) -> float:
+        """Reported batch loss; z <- outputs, delta <- scale * dJ/dz (n, n_out); with w (n, 1)
+        each example's term weighted (see the module docstring)."""
         raise NotImplementedError
 
-    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
-        """The training criterion's data term at logits z (not modified), in float64."""
+    def criterion(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """The training criterion's data term at logits z (not modified), in float64 (w as in
+        `loss_grad`)."""
         raise NotImplementedError
 
     def state(self) -> dict[str, np.ndarray]:
@@ -90,8 +110,8 @@ class SoftmaxCrossEntropy(Head):
         z /= z.sum(axis=1, keepdims=True)
 
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
-                  scale: float = 1.0) -> float:
-        """Mean of log(sum exp z) - z_true; delta = scale (p - y) / n.
+                  scale: float = 1.0, w: np.ndarray | None = None) -> float:
+        """Mean of log(sum exp z) - z_true; delta = scale (p - y) / n (times w_i per row).
 
         The logits are shifted by one max over the whole batch, not row by row: a reduction
         along rows of ~10 values is slow in NumPy (20 us at 512 rows) while a full one is not.
@@ -100,27 +120,36 @@ class SoftmaxCrossEntropy(Head):
         row-wise from the logits saved in `delta`."""
         np.copyto(delta, z)
         z -= np.maximum.reduce(z, axis=None)     # (ufunc.reduce: no Python wrapper, per batch)
-        true = np.vdot(z, y)                      # sum of the (shifted) true-class logits
+        true = self._true(z, y, w)                # sum of the (shifted) true-class logits
         np.exp(z, out=z)
         total = np.dot(z, constant(1.0, (z.shape[1], 1), z.dtype))      # row sums (n, 1)
         if np.minimum.reduce(total, axis=None) < _SAFE_SUM[z.dtype.char]:
             np.copyto(z, delta)
             z -= z.max(axis=1, keepdims=True)
-            true = np.vdot(z, y)
+            true = self._true(z, y, w)
             np.exp(z, out=z)
             total = z.sum(axis=1, keepdims=True)
-        loss = (np.add.reduce(np.log(total), axis=None) - true) / z.shape[0]
+        log_total = np.log(total)
+        lse = np.add.reduce(log_total, axis=None) if w is None else np.vdot(w, log_total)
+        loss = (lse - true) / z.shape[0]
         z /= total
         np.subtract(z, y, out=delta)
+        if w is not None:
+            delta *= w
         delta *= scale / z.shape[0]
         return float(loss)
 
-    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
-        """Mean cross-entropy from the logits."""
+    @staticmethod
+    def _true(z: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> np.floating:
+        """sum_i w_i z_i,true (w None: all 1) for one-hot y, a scalar of z's dtype."""
+        return np.vdot(z, y) if w is None else np.vdot(w, np.einsum("ij,ij->i", z, y))
+
+    def criterion(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """Mean cross-entropy from the logits (weighted by w)."""
         z = np.asarray(z, dtype=np.float64)
         top = z.max(axis=1, keepdims=True)
         lse = np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
-        return float(np.mean(lse - (z * y).sum(axis=1)))
+        return _weighted_mean((lse - (z * y).sum(axis=1))[:, None], w)
 
 
 class SigmoidCrossEntropy(Head):
@@ -157,19 +186,27 @@ class SigmoidCrossEntropy(Head):
         return np.concatenate([np.zeros_like(z), z], axis=1) if self.binary else z.copy()
 
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
-                  scale: float = 1.0) -> float:
-        """Mean of softplus(z) - z y (stable BCE); delta = scale (sigmoid(z) - y) / (n L)."""
+                  scale: float = 1.0, w: np.ndarray | None = None) -> float:
+        """Mean of softplus(z) - z y (stable BCE); delta = scale (sigmoid(z) - y) / (n L)
+        (times w_i per row)."""
         count = z.size
-        loss = (np.logaddexp(0, z).sum() - np.vdot(z, y)) / count
+        if w is None:
+            loss = (np.logaddexp(0, z).sum() - np.vdot(z, y)) / count
+        else:
+            terms = np.logaddexp(0, z, out=delta)          # delta: scratch until overwritten
+            terms -= z * y
+            loss = np.dot(w[:, 0], terms).sum() / count
         self.output(z)
         np.subtract(z, y, out=delta)
+        if w is not None:
+            delta *= w
         delta *= scale / count
         return float(loss)
 
-    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
-        """Mean binary cross-entropy from the logits."""
+    def criterion(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """Mean binary cross-entropy from the logits (weighted by w)."""
         z = np.asarray(z, dtype=np.float64)
-        return float(np.mean(np.logaddexp(0, z) - z * y))
+        return _weighted_mean(np.logaddexp(0, z) - z * y, w)
 
     def state(self) -> dict[str, np.ndarray]:
         """Adds whether this is a binary head."""
@@ -189,12 +226,18 @@ class SquaredError(Head):
         self._var: dict[np.dtype, np.ndarray] = {}
 
     @classmethod
-    def fitted(cls, y: np.ndarray) -> SquaredError:
-        """A head standardizing with the mean and std of the training targets y (std 0 -> 1)."""
+    def fitted(cls, y: np.ndarray, w: np.ndarray | None = None) -> SquaredError:
+        """A head standardizing with the mean and std of the training targets y (std 0 -> 1),
+        weighted by the sample weights w (n,) when given (as repeated examples would be)."""
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        scale = y2.std(axis=0)
+        if w is None:
+            mean, scale = y2.mean(axis=0), y2.std(axis=0)
+        else:
+            w64 = np.asarray(w, dtype=np.float64).reshape(-1)
+            mean = np.average(y2, axis=0, weights=w64)
+            scale = np.sqrt(np.average((y2 - mean) ** 2, axis=0, weights=w64))
         scale[scale == 0] = 1.0
-        return cls(y2.mean(axis=0), scale, flat=np.ndim(y) == 1)
+        return cls(mean, scale, flat=np.ndim(y) == 1)
 
     def encode(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
         """(y - mean) / scale as (n, m)."""
@@ -207,21 +250,25 @@ class SquaredError(Head):
         return y[:, 0].copy() if self.flat else y
 
     def loss_grad(self, z: np.ndarray, y: np.ndarray, delta: np.ndarray,
-                  scale: float = 1.0) -> float:
-        """mse in original units; delta = scale (z - y) / (n m)."""
+                  scale: float = 1.0, w: np.ndarray | None = None) -> float:
+        """mse in original units; delta = scale (z - y) / (n m) (times w_i per row)."""
         count = z.size
         np.subtract(z, y, out=delta)
         var = self._var.get(z.dtype)
         if var is None:
             var = self._var.setdefault(z.dtype, (self.scale ** 2).astype(z.dtype))
-        loss = np.dot(np.einsum("ij,ij->j", delta, delta), var) / count
+        if w is None:
+            loss = np.dot(np.einsum("ij,ij->j", delta, delta), var) / count
+        else:
+            loss = np.dot(np.einsum("ij,ij,i->j", delta, delta, w[:, 0]), var) / count
+            delta *= w
         delta *= scale / count
         return float(loss)
 
-    def criterion(self, z: np.ndarray, y: np.ndarray) -> float:
-        """0.5 * mean squared residual in standardized units."""
+    def criterion(self, z: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        """0.5 * mean squared residual in standardized units (weighted by w)."""
         r = np.asarray(z, dtype=np.float64) - y
-        return float(0.5 * np.mean(r * r))
+        return 0.5 * _weighted_mean(r * r, w)
 
     def state(self) -> dict[str, np.ndarray]:
         """Adds the target statistics."""
@@ -229,15 +276,17 @@ class SquaredError(Head):
                 "head_flat": np.array(self.flat)}
 
 
-def make_head(task: str, n_classes: int, y_train: np.ndarray) -> Head:
-    """The head for `task` (classification with n_classes, multilabel, regression)."""
+def make_head(task: str, n_classes: int, y_train: np.ndarray,
+              w_train: np.ndarray | None = None) -> Head:
+    """The head for `task` (classification with n_classes, multilabel, regression); a
+    regression head standardizes with the w_train-weighted target statistics."""
     if task == "classification":
         k = max(int(n_classes), int(np.max(y_train)) + 1 if len(y_train) else 0, 2)
         return SigmoidCrossEntropy(1, binary=True) if k == 2 else SoftmaxCrossEntropy(k)
     if task == "multilabel":
         return SigmoidCrossEntropy(np.shape(y_train)[1], binary=False)
     if task == "regression":
-        return SquaredError.fitted(y_train)
+        return SquaredError.fitted(y_train, w_train)
     raise ValueError(f"Unknown task '{task}'. Known: classification, multilabel, regression.")
 
 

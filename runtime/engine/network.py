@@ -3,7 +3,7 @@
 Parameters live in one contiguous vector, all weight matrices first, then all biases, so weight
 penalties touch one slice and optimizers update everything in a few whole-vector calls. Gradients
 mirror that layout. A `Workspace` holds every per-batch buffer (inputs, targets, activations,
-deltas, dropout masks) for a given number of rows; `Workspace.rows(m)` gives views of its first m
+deltas, dropout masks, the sample weights of a weighted fit) for a given number of rows; `Workspace.rows(m)` gives views of its first m
 rows for the last, smaller batch, so training allocates nothing per batch.
 """
 from __future__ import annotations
@@ -21,22 +21,26 @@ PREDICT_ROWS = 2048                        # rows per chunk when predicting
 class Workspace:
     """Buffers for batches of n examples: a[0] the input batch (n, n_in), a[i + 1] the output of
     layer i, d[i] = dJ/da[i] (d[0] unused: no input gradient), masks[i] the dropout mask of
-    layer i (a dense layer's scratch buffer), y the encoded targets (n, n_out)."""
+    layer i (a dense layer's scratch buffer), y the encoded targets (n, n_out), w the batch's
+    sample weights (n, 1) (None: an unweighted fit; see `runtime.engine.losses`)."""
 
-    def __init__(self, n: int, a: list, d: list, masks: list, y: np.ndarray) -> None:
-        self.n, self.a, self.d, self.masks, self.y = n, a, d, masks, y
+    def __init__(self, n: int, a: list, d: list, masks: list, y: np.ndarray,
+                 w: np.ndarray | None = None) -> None:
+        self.n, self.a, self.d, self.masks, self.y, self.w = n, a, d, masks, y, w
         self.inputs: list[np.ndarray] = list(a[:-1])         # what each layer last read
         # Views of fewer rows; `self` is not stored here: that cycle would keep every buffer
         # alive until the garbage collector's next pass (worker memory climbed by hundreds of MB).
         self._views: dict[int, Workspace] = {}
 
     @classmethod
-    def allocate(cls, net: Network, rows: int) -> Workspace:
-        """Fresh (uninitialized) buffers for `rows` examples of `net`."""
+    def allocate(cls, net: Network, rows: int, weighted: bool = False) -> Workspace:
+        """Fresh (uninitialized) buffers for `rows` examples of `net` (and their sample weights
+        when `weighted`)."""
         empty = lambda width: np.empty((rows, width), dtype=net.dtype)  # noqa: E731
         widths = [net.n_in] + [layer.n_out for layer in net.layers]
         return cls(rows, [empty(w) for w in widths], [None] + [empty(w) for w in widths[1:]],
-                   [empty(layer.n_out) for layer in net.layers], empty(net.head.n_out))
+                   [empty(layer.n_out) for layer in net.layers], empty(net.head.n_out),
+                   empty(1) if weighted else None)
 
     def rows(self, m: int) -> Workspace:
         """A workspace of views of the first m rows (cached; C-contiguous like the buffers)."""
@@ -44,7 +48,8 @@ class Workspace:
             return self
         if m not in self._views:
             cut = lambda arrays: [None if v is None else v[:m] for v in arrays]  # noqa: E731
-            self._views[m] = Workspace(m, cut(self.a), cut(self.d), cut(self.masks), self.y[:m])
+            self._views[m] = Workspace(m, cut(self.a), cut(self.d), cut(self.masks), self.y[:m],
+                                       None if self.w is None else self.w[:m])
         return self._views[m]
 
 
@@ -96,11 +101,12 @@ class Network:
     # ---------------------------------------------------------------------------- construction
     @classmethod
     def build(cls, config: Config, task: str, n_classes: int, X: np.ndarray, y: np.ndarray,
-              rng: np.random.Generator) -> Network:
+              rng: np.random.Generator, w: np.ndarray | None = None) -> Network:
         """A freshly initialized network for `config` (its expanded `network`, `output`,
-        `train.dtype`) on inputs X (n, d) and training targets y (sets the head's encoding)."""
+        `train.dtype`) on inputs X (n, d) and training targets y with sample weights w (sets
+        the head's encoding)."""
         net = cls(X.shape[1], hidden_layers(config.network, X.shape[1]),
-                  make_head(task, n_classes, y), config.output.lr_scale, config.train.dtype)
+                  make_head(task, n_classes, y, w), config.output.lr_scale, config.train.dtype)
         dense_specs = [s for s in config.network if isinstance(s, DenseSpec)] + [config.output]
         for layer, spec in zip(net.dense, dense_specs):
             act = getattr(spec, "activation", "linear")
@@ -117,9 +123,9 @@ class Network:
             scales[w] = scales[b] = layer.lr_scale
         return scales
 
-    def workspace(self, rows: int) -> Workspace:
-        """Fresh buffers for batches of `rows` examples."""
-        return Workspace.allocate(self, rows)
+    def workspace(self, rows: int, weighted: bool = False) -> Workspace:
+        """Fresh buffers for batches of `rows` examples (with a weight column if `weighted`)."""
+        return Workspace.allocate(self, rows, weighted)
 
     # -------------------------------------------------------------------------------- compute
     def forward(self, ws: Workspace, train: bool, rng: np.random.Generator | None) -> np.ndarray:
@@ -134,7 +140,8 @@ class Network:
     def backward(self, ws: Workspace, activity_l1: float = 0.0) -> None:
         """Back-propagate dJ/dz of the output (in ws.d[-1]) into self.grads.
         The activity penalty activity_l1 * mean_n sum |a| of each hidden dense output adds
-        activity_l1 * sign(a) / n to dJ/da before that layer's activation derivative.
+        activity_l1 * sign(a) / n to dJ/da before that layer's activation derivative (times the
+        example's weight w_i when ws.w is set: the penalty is a per-example term too).
         (Everything is linear in ws.d[-1]: a scaled output delta gives scaled gradients, as long
         as activity_l1 is scaled the same way.)"""
         last = len(self.layers) - 1
@@ -144,7 +151,10 @@ class Network:
             # masks[i]: the dropout mask, or a dense layer's scratch for its activation derivative
             layer.backward(ws.inputs[i], ws.a[i + 1], ws.d[i + 1], dx, ws.masks[i])
             if dx is not None and activity_l1 and isinstance(self.layers[i - 1], Dense):
-                dx += np.sign(ws.a[i]) * (activity_l1 / ws.n)
+                if ws.w is None:
+                    dx += np.sign(ws.a[i]) * (activity_l1 / ws.n)
+                else:
+                    dx += np.sign(ws.a[i]) * (ws.w * (activity_l1 / ws.n))
 
     def add_weight_penalties(self, l2: float, l1: float) -> None:
         """grads += l2 W + l1 sign(W) on every weight matrix (not biases)."""
@@ -156,12 +166,12 @@ class Network:
 
     def loss_grad(self, ws: Workspace, rng: np.random.Generator | None, l2: float = 0.0,
                   l1: float = 0.0, activity_l1: float = 0.0, scale: float = 1.0) -> float:
-        """One forward/backward pass on the batch in ws (a[0], y): fills self.grads with
-        `scale` x the gradient of the training criterion
-            data loss + l2/2 sum ||W||^2 + l1 sum |W| + activity_l1 sum_hidden mean_n sum |a|;
-        returns the batch's reported data loss."""
+        """One forward/backward pass on the batch in ws (a[0], y, and w if set): fills
+        self.grads with `scale` x the gradient of the training criterion
+            data loss + l2/2 sum ||W||^2 + l1 sum |W| + activity_l1 sum_hidden mean_n sum |a|
+        (data loss and activity term weighted by ws.w); returns the batch's reported data loss."""
         z = self.forward(ws, True, rng)
-        loss = self.head.loss_grad(z, ws.y, ws.d[-1], scale)
+        loss = self.head.loss_grad(z, ws.y, ws.d[-1], scale, ws.w)
         self.backward(ws, activity_l1 * scale)
         if l2 or l1:
             self.add_weight_penalties(l2 * scale, l1 * scale)

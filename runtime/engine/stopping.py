@@ -86,22 +86,25 @@ class Baseline:
 
 def constant_baseline(data: TrainData) -> Baseline:
     """The constant predictor fitted on data's training targets, scored on its validation
-    targets with `evaluate` (see the module docstring)."""
+    targets with `evaluate` (see the module docstring); weighted by the sample weights
+    data.w_train / w_valid when set (the mae's median stays unweighted)."""
     task, y_train, y_valid = data.task, np.asarray(data.y_train), np.asarray(data.y_valid)
+    wt, wv = data.w_train, data.w_valid
     if task == "classification":
         k = max(data.n_classes, int(max(y_train.max(initial=0), y_valid.max(initial=0))) + 1)
-        prior = np.bincount(y_train.astype(np.int64), minlength=k) / len(y_train)
-        metrics = evaluate(task, y_valid, np.broadcast_to(prior, (len(y_valid), k)))
+        prior = np.bincount(y_train.astype(np.int64), minlength=k) / len(y_train) if wt is None \
+            else np.bincount(y_train.astype(np.int64), wt, minlength=k) / np.sum(wt)
+        metrics = evaluate(task, y_valid, np.broadcast_to(prior, (len(y_valid), k)), weights=wv)
         return Baseline(metrics, dict.fromkeys(metrics, "predicting the class prior"))
     if task == "multilabel":
-        prior = y_train.astype(np.float64).mean(axis=0)
-        metrics = evaluate(task, y_valid, np.broadcast_to(prior, y_valid.shape))
+        prior = np.average(y_train.astype(np.float64), axis=0, weights=wt)
+        metrics = evaluate(task, y_valid, np.broadcast_to(prior, y_valid.shape), weights=wv)
         return Baseline(metrics, dict.fromkeys(metrics, "predicting each label's prior"))
     y64 = y_train.astype(np.float64)
     constant = lambda c: np.broadcast_to(c, y_valid.shape)            # noqa: E731
-    metrics = evaluate(task, y_valid, constant(y64.mean(axis=0)))
+    metrics = evaluate(task, y_valid, constant(np.average(y64, axis=0, weights=wt)), weights=wv)
     what = dict.fromkeys(metrics, "predicting the training mean")
-    metrics["mae"] = evaluate(task, y_valid, constant(np.median(y64, axis=0)))["mae"]
+    metrics["mae"] = evaluate(task, y_valid, constant(np.median(y64, axis=0)), weights=wv)["mae"]
     what["mae"] = "predicting the training median"
     return Baseline(metrics, what)
 

@@ -16,6 +16,11 @@ reports mse in original target units), valid_loss the cross-entropy from the log
 `runtime.engine.metrics`), lr the rate of the epoch's last update and time_s the seconds since
 supervised training started.
 
+Sample weights (`data.w_train` / `data.w_valid`, None: unweighted): the training weights are
+divided once by their mean and gathered with each batch (`runtime.engine.losses`), so
+train_loss is the weighted mean of the examples' losses; the validation metrics, the selection
+and the stall baseline are weighted by w_valid. Pre-training ignores the weights.
+
 Divergence: a non-finite batch loss, an epoch's train_loss above `train.divergence` x the initial
 loss (the untrained network's loss on up to 512 evenly strided training examples), or a
 non-finite validation loss ends training with state "diverged" and a reason naming the rate of
@@ -61,31 +66,59 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     if prune is not None:
         check_bounds(prune, data.task)
     rng = np.random.default_rng(seed)
+    W = training_weights(data)
     net = build_network(config, data, rng)
     X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
     if config.pretrain is not None:
         pretrain(net, X, config.pretrain, rng)
-    return Trainer(config, net, rng, len(X)).run(X, Y, data, progress, prune)
+    return Trainer(config, net, rng, len(X), W is not None).run(X, Y, data, progress, prune, W)
+
+
+def training_weights(data: TrainData) -> np.ndarray | None:
+    """data.w_train divided by its mean as a float64 column (n, 1), None when unweighted.
+    ValueError unless both weight vectors are finite, >= 0, one per row, not all 0."""
+    for name, w, n in (("w_train", data.w_train, len(data.X_train)),
+                       ("w_valid", data.w_valid, len(data.X_valid))):
+        if w is None or (n == 0 and np.size(w) == 0):
+            continue
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"TrainData.{name} has shape {w.shape}; expected ({n},)")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+            raise ValueError(f"TrainData.{name}: sample weights must be finite and >= 0, "
+                             f"and not all zero")
+    if data.w_train is None:
+        return None
+    w = np.asarray(data.w_train, dtype=np.float64)
+    return (w / w.mean()).reshape(-1, 1)
 
 
 def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
     """The initialized network for `config` on `data` (draws the initial weights from rng)."""
-    return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng)
+    return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng,
+                         data.w_train)
 
 
-def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
-    """The data loss of `net` (no dropout) on an evenly strided subset of at most 512 rows."""
+def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray,
+                 W: np.ndarray | None = None) -> float:
+    """The data loss of `net` (no dropout) on an evenly strided subset of at most 512 rows
+    (weighted by W (n, 1) when given and the subset's weights are not all zero)."""
     rows = slice(None, None, max(1, math.ceil(len(X) / INITIAL_LOSS_ROWS)))
-    ws = net.workspace(len(X[rows]))
+    w = None if W is None else W[rows]
+    w = w / w.mean() if w is not None and w.sum() > 0 else None
+    ws = net.workspace(len(X[rows]), w is not None)
     ws.a[0][...], ws.y[...] = X[rows], Y[rows]
-    return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1])
+    if w is not None and ws.w is not None:
+        ws.w[...] = w
+    return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1], 1.0, ws.w)
 
 
 class Trainer:
     """The epoch loop of one fit: batches, updates, schedule, evaluation, stopping."""
 
-    def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int) -> None:
+    def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int,
+                 weighted: bool = False) -> None:
         self.config, self.net, self.rng, self.train = config, net, rng, config.train
         self.batch = n if self.train.batch is None else max(1, min(self.train.batch, n))
         self.per_epoch = math.ceil(n / self.batch)
@@ -94,16 +127,19 @@ class Trainer:
         opt = self.train.optimizer
         self.lr_at = make_schedule(self.train.schedule, opt.lr, self.per_epoch, self.cap)
         self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
-        self.ws = net.workspace(self.batch)
+        self.ws = net.workspace(self.batch, weighted)
         self.updates = 0
 
-    def epoch(self, X: np.ndarray, Y: np.ndarray) -> float:
+    def epoch(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None) -> float:
         """One pass over (X, Y) in shuffled mini-batches; the mean of the batch losses weighted by
-        the batch sizes (nan at the first non-finite batch loss, which ends the pass). Stops early
-        at the update cap."""
+        the batch sizes (by the batches' sample-weight sums with sample weights W (n, 1), mean 1:
+        the weighted mean of the examples' losses); nan at the first non-finite batch loss, which
+        ends the pass. Stops early at the update cap."""
         net, train, opt, ws_full, B = self.net, self.train, self.optimizer, self.ws, self.batch
         order = self.rng.permutation(len(X))
         total, seen = 0.0, 0
+        weights = ws_full.w            # the batch weights' buffer (None: unweighted)
+        total_w = 0.0
         for start in range(0, len(X), B):
             if self.updates >= self.cap:
                 break
@@ -111,6 +147,8 @@ class Trainer:
             ws = ws_full if len(idx) == B else ws_full.rows(len(idx))
             X.take(idx, axis=0, out=ws.a[0], mode="clip")    # valid indices: clip skips a check
             Y.take(idx, axis=0, out=ws.y, mode="clip")
+            if W is not None and weights is not None:
+                W.take(idx, axis=0, out=ws.w, mode="clip")
             lr = self.lr_at(self.updates)
             loss = net.loss_grad(ws, self.rng, train.l2, train.l1, train.activity_l1,
                                  opt.grad_scale(lr))
@@ -119,18 +157,27 @@ class Trainer:
             opt.update(net.params, net.grads, lr)
             self.updates += 1
             total += loss * len(idx)
-            seen += len(idx)
-        return total / max(seen, 1)
+            if weights is None:
+                seen += len(idx)
+            else:                      # the weights' sum: the weighted mean over the epoch
+                total_w += float(np.add.reduce(weights[:len(idx)], axis=None))
+        if weights is None:
+            return total / max(seen, 1)
+        return total / total_w if total_w > 0 else 0.0
 
     def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-            prune: PruneBounds | None = None) -> FitResult:
+            prune: PruneBounds | None = None, W: np.ndarray | None = None) -> FitResult:
         """Epochs until the epoch or update cap, early stopping, divergence, a stall or
-        pruning."""
+        pruning; W (n, 1) the training sample weights divided by their mean, or None."""
+        if W is not None:
+            W = np.ascontiguousarray(W, dtype=self.net.dtype).reshape(-1, 1)
+            if self.ws.w is None:                     # built unweighted: add the weight buffer
+                self.ws = self.net.workspace(self.batch, True)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._run(X, Y, data, progress, prune)
+            return self._run(X, Y, data, progress, prune, W)
 
     def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-             prune: PruneBounds | None) -> FitResult:
+             prune: PruneBounds | None, W: np.ndarray | None) -> FitResult:
         """The epoch loop: train, evaluate, record, check divergence, offer the best, then
         check a stall and the pruning bounds."""
         metric = selection_metric(data.task, self.config.metric)
@@ -140,14 +187,14 @@ class Trainer:
         selecting = stop is not None and len(X_valid) > 0            # else: the last epoch
         stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
         prune = prune if len(X_valid) else None
-        start_loss = initial_loss(self.net, X, Y)
+        start_loss = initial_loss(self.net, X, Y, W)
         curves: dict[str, list[float]] = {}
         best, state, reason, epoch, clock = Best(), "complete", "", 0, time.perf_counter()
         while state == "complete" and epoch < self.train.epochs and self.updates < self.cap:
             epoch += 1
-            train_loss = self.epoch(X, Y)
-            metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid)) \
-                if len(X_valid) else {}
+            train_loss = self.epoch(X, Y, W)
+            metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid),
+                               weights=data.w_valid) if len(X_valid) else {}
             row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
             _append(curves, row)
             reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))

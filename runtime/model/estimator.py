@@ -16,6 +16,11 @@ and `random_state` (scikit-learn's name for the seed: when set, it is the seed) 
 block), and `set_params(lr=..., epochs=...)` stores the value into `params` (a new dict), which
 `get_params(deep=False)`, and so `clone`, carries along. A name that is both a dimension and a
 setting (`lr` when the spec says `sgd lr $lr`) is the dimension.
+
+`fit(X, y, sample_weight=None)`: the weights (checked by scikit-learn's `_check_sample_weight`:
+finite, >= 0, one per row, not all zero) follow their rows into both parts of the hold-out; they
+weight the standardization, the training loss (`runtime.engine.losses`) and the validation
+metrics that select the epoch (`runtime.engine.metrics`). Each part must keep some weight.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 import spec_lang
 from spec_lang import config as c
@@ -121,6 +126,15 @@ def _validate(est: BaseEstimator, X: Any, y: Any = "no_validation", **kw: Any) -
     return validate_data(est, X, y, **kw)
 
 
+def _weights(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
+    """The checked float64 copy of `sample_weight` (scikit-learn's ValueErrors for a wrong
+    length or shape, negative, non-finite or all-zero weights), None when not given."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+                                copy=True)
+
+
 class SpecEstimator(BaseEstimator):
     """What the classifier and the regressor share: the spec, its parameters, the fit."""
 
@@ -204,18 +218,21 @@ class SpecEstimator(BaseEstimator):
         return config
 
     # ------------------------------------------------------------------------------------ fit
-    def _fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "SpecEstimator":
-        """Hold out the validation part, fit the preprocessing on the rest, train. The column
-        names of a DataFrame given to `fit` (`feature_names_in_`) name the preprocessing's
-        columns (`log columns "leaf_count"`); scikit-learn checks that `predict` gets the same
-        columns in the same order."""
+    def _fit(self, X: np.ndarray, y: np.ndarray, n_classes: int,
+             w: np.ndarray | None = None) -> "SpecEstimator":
+        """Hold out the validation part, fit the preprocessing on the rest, train (with the
+        checked sample weights w, split with their rows). The column names of a DataFrame given
+        to `fit` (`feature_names_in_`) name the preprocessing's columns (`log columns
+        "leaf_count"`); scikit-learn checks that `predict` gets the same columns in the same
+        order."""
         config = self.bound_config()
-        X_train, X_valid, y_train, y_valid = self._holdout(X, y, config)
+        X_train, X_valid, y_train, y_valid, w_train, w_valid = self._holdout(X, y, w, config)
         names = tuple(str(n) for n in getattr(self, "feature_names_in_", ()))
-        prep = fit_preprocess(config.preprocess, X_train, names)
+        prep = fit_preprocess(config.preprocess, X_train, names, w_train)
         X_train = prep.transform(X_train)
         X_valid = prep.transform(X_valid) if len(X_valid) else np.empty((0, X_train.shape[1]))
-        data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes)
+        data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes,
+                         w_train, w_valid)
         result = fit_network(config, data, self.seed_used())
         if result.state != "complete":
             what = result.reason if result.state == "stalled" else \
@@ -228,12 +245,26 @@ class SpecEstimator(BaseEstimator):
         self.curves_, self.state_ = result.curves, result.state
         return self
 
-    def _holdout(self, X: np.ndarray, y: np.ndarray, config: c.Config) -> tuple:
-        """(X_train, X_valid, y_train, y_valid); nothing is held out without early stopping."""
+    def _holdout(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
+                 config: c.Config) -> tuple:
+        """(X_train, X_valid, y_train, y_valid, w_train, w_valid), the w parts None when w is;
+        nothing is held out without early stopping. A part whose weights are all zero is a
+        ValueError."""
         if config.train.early_stop is None:
-            return X, X[:0], y, y[:0]
-        return train_test_split(X, y, test_size=valid_fraction(config.protocol),
-                                random_state=self.seed_used(), stratify=self._stratify(y))
+            return X, X[:0], y, y[:0], w, None if w is None else w[:0]
+        share = valid_fraction(config.protocol)
+        arrays = (X, y) if w is None else (X, y, w)
+        parts = train_test_split(*arrays, test_size=share, random_state=self.seed_used(),
+                                 stratify=self._stratify(y))
+        if w is None:
+            return (*parts, None, None)
+        for part, what in ((parts[4], "training part"), (parts[5], "validation part")):
+            if not part.sum() > 0:
+                raise ValueError(f"{type(self).__name__}: the sample weights of the {what} of "
+                                 f"the hold-out ({share:.0%} of the rows held out for early "
+                                 f"stopping, split with seed {self.seed_used()}) are all zero;"
+                                 f" give those rows weight, or use another random_state")
+        return parts
 
     def _stratify(self, y: np.ndarray) -> np.ndarray | None:
         """The labels to stratify the hold-out by (none for regression)."""
@@ -251,17 +282,24 @@ class SpecClassifier(ClassifierMixin, SpecEstimator):
 
     _task = "classification"
 
-    def fit(self, X: Any, y: Any) -> "SpecClassifier":
-        """Train on (X, y): `classes_` are the sorted distinct labels."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SpecClassifier":
+        """Train on (X, y), each row weighted by `sample_weight` (n,) when given (see the
+        module docstring): `classes_` are the sorted distinct labels."""
         X, y = _validate(self, X, y, dtype=np.float64)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        w = _weights(sample_weight, X)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in "
                              f"the data; got 1 class ({self.classes_[0]!r})")
-        return self._fit(X, encoder.transform(y).astype(np.int64), len(self.classes_))
+        labels = encoder.transform(y).astype(np.int64)
+        if w is not None and np.count_nonzero(np.bincount(labels, w)) < 2:
+            weighted = self.classes_[np.bincount(labels, w) > 0]
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes with "
+                             f"a non-zero sample_weight; got 1 class ({weighted.tolist()[0]!r})")
+        return self._fit(X, labels, len(self.classes_), w)
 
     def _stratify(self, y: np.ndarray) -> np.ndarray | None:
         """Stratify the hold-out when every class can be in both parts."""
@@ -283,10 +321,12 @@ class SpecRegressor(RegressorMixin, SpecEstimator):
 
     _task = "regression"
 
-    def fit(self, X: Any, y: Any) -> "SpecRegressor":
-        """Train on (X, y)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SpecRegressor":
+        """Train on (X, y), each row weighted by `sample_weight` (n,) when given (see the
+        module docstring)."""
         X, y = _validate(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
-        return self._fit(X, np.asarray(y, dtype=np.float64), 0)
+        w = _weights(sample_weight, X)
+        return self._fit(X, np.asarray(y, dtype=np.float64), 0, w)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values, shaped like the training targets' rows."""

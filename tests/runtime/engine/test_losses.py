@@ -102,3 +102,82 @@ def test_softmax_with_rows_far_apart_is_exact() -> None:
     np.testing.assert_allclose(delta, numeric_grad(head, z.astype(np.float64), y, h=1e-3),
                                atol=1e-6)
     assert np.all(np.isfinite(delta))
+
+
+# ------------------------------------------------------------------------------ sample weights
+def numeric_weighted_grad(head, z: np.ndarray, y: np.ndarray, w: np.ndarray,
+                          h: float = 1e-6) -> np.ndarray:
+    grad = np.empty_like(z)
+    for idx in np.ndindex(z.shape):
+        plus, minus = z.copy(), z.copy()
+        plus[idx] += h
+        minus[idx] -= h
+        grad[idx] = (head.criterion(plus, y, w) - head.criterion(minus, y, w)) / (2 * h)
+    return grad
+
+
+WEIGHTS = np.array([[2.0], [0.0], [1.0], [3.0], [0.5], [0.5]])      # one a zero
+
+
+@pytest.mark.parametrize("head, y", heads_and_targets(), ids=["softmax", "binary", "multilabel",
+                                                             "squared"])
+def test_weighted_delta_is_the_gradient_of_the_weighted_criterion(head, y: np.ndarray) -> None:
+    z = np.random.default_rng(1).normal(size=y.shape) * 2
+    delta = np.empty_like(z)
+    loss = head.loss_grad(z.copy(), y, delta, -0.5, WEIGHTS)
+    np.testing.assert_allclose(delta, -0.5 * numeric_weighted_grad(head, z, y, WEIGHTS),
+                               rtol=1e-6, atol=1e-10)
+    assert not delta[1].any()                             # weight 0: no gradient at all
+    if not isinstance(head, SquaredError):                # (squared reports original units)
+        assert loss == pytest.approx(head.criterion(z, y, WEIGHTS), rel=1e-12)
+
+
+@pytest.mark.parametrize("head, y", heads_and_targets(), ids=["softmax", "binary", "multilabel",
+                                                             "squared"])
+def test_integer_weights_equal_repeated_examples(head, y: np.ndarray) -> None:
+    """Weights normalized to mean 1 over the batch (as training does): loss and the gradient
+    summed over each example's copies equal those of the repeated batch, in float64."""
+    counts = np.array([2, 0, 1, 3, 1, 1])
+    z = np.random.default_rng(2).normal(size=y.shape)
+    w = (counts / counts.mean())[:, None]
+    delta_w, delta_r = np.empty_like(z), np.empty((counts.sum(), z.shape[1]))
+    loss_w = head.loss_grad(z.copy(), y, delta_w, 1.0, w)
+    loss_r = head.loss_grad(np.repeat(z, counts, axis=0), np.repeat(y, counts, axis=0), delta_r)
+    assert loss_w == pytest.approx(loss_r, rel=1e-13)
+    summed = np.add.reduceat(delta_r, np.r_[0, np.cumsum(counts)[:-1]][counts > 0], axis=0)
+    np.testing.assert_allclose(delta_w[counts > 0], summed, rtol=1e-12, atol=1e-15)
+    assert head.criterion(z, y, w) == pytest.approx(
+        head.criterion(np.repeat(z, counts, axis=0), np.repeat(y, counts, axis=0)), rel=1e-13)
+
+
+def test_unit_weights_give_the_unweighted_loss_and_delta_in_float32() -> None:
+    for head, y in heads_and_targets():
+        z = np.random.default_rng(4).normal(size=y.shape).astype(np.float32)
+        y32, ones = y.astype(np.float32), np.ones((len(z), 1), np.float32)
+        plain, weighted = np.empty_like(z), np.empty_like(z)
+        a = head.loss_grad(z.copy(), y32, plain, 0.3)
+        b = head.loss_grad(z.copy(), y32, weighted, 0.3, ones)
+        assert b == pytest.approx(a, rel=1e-6)
+        np.testing.assert_allclose(weighted, plain, rtol=1e-6)
+        assert weighted.dtype == np.float32
+
+
+def test_weighted_softmax_with_rows_far_apart_is_exact() -> None:
+    """The row-wise fallback (a row underflowing the batch's shift) keeps the weights."""
+    head = SoftmaxCrossEntropy(3)
+    z = np.array([[500.0, 0.0, -3.0], [-400.0, -401.0, -399.0]])
+    y = head.encode(np.array([0, 1]), np.float64)
+    w = np.array([[0.5], [1.5]])
+    delta = np.empty_like(z)
+    loss = head.loss_grad(z.copy(), y, delta, 1.0, w)
+    assert loss == pytest.approx(head.criterion(z, y, w), rel=1e-12)
+    np.testing.assert_allclose(delta, numeric_weighted_grad(head, z, y, w, h=1e-4), atol=1e-8)
+
+
+def test_weighted_target_statistics_equal_repeated_targets() -> None:
+    rng = np.random.default_rng(5)
+    y, counts = rng.normal(3, 2, size=(7, 2)), np.array([1, 0, 4, 2, 1, 3, 1])
+    weighted = make_head("regression", 0, y, counts.astype(float))
+    repeated = SquaredError.fitted(np.repeat(y, counts, axis=0))
+    np.testing.assert_allclose(weighted.mean, repeated.mean, rtol=1e-13)
+    np.testing.assert_allclose(weighted.scale, repeated.scale, rtol=1e-13)

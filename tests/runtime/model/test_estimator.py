@@ -220,7 +220,11 @@ def _float32_tolerance(estimator: object) -> dict[str, str]:
     """float32 BLAS products may differ in the last bit with the number of rows predicted at
     once; scikit-learn compares float64 outputs at rtol 1e-7 (a spec can say `dtype float64`)."""
     return {"check_methods_subset_invariance": "float32 network: last-bit differences",
-            "check_methods_sample_order_invariance": "float32 network: last-bit differences"}
+            "check_methods_sample_order_invariance": "float32 network: last-bit differences",
+            # n weighted rows and sum(w) repeated ones make different mini-batches (batch 16)
+            # and hold-outs; test_sample_weight runs it on a full-batch float64 spec, passing.
+            "check_sample_weight_equivalence_on_dense_data":
+                "mini-batch SGD and a random hold-out: not a function of the weighted sums"}
 
 
 @parametrize_with_checks([SpecClassifier(SPEC), SpecRegressor(SPEC)],

@@ -30,7 +30,27 @@ from spec_lang.config import Optimizer as OptimizerSpec
 
 
 class UpdateRule:
-    """Base: state lives in subclasses; gradients arrive unscaled."""
+    """Base: state lives in subclasses; gradients arrive unscaled. `STATE` names the
+    attributes that carry over from one update to the next (what a warm start restores)."""
+
+    STATE: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, np.ndarray | int]:
+        """Copies of the state carried between updates."""
+        out: dict[str, np.ndarray | int] = {}
+        for name in self.STATE:
+            value = getattr(self, name)
+            out[name] = value.copy() if isinstance(value, np.ndarray) else int(value)
+        return out
+
+    def load(self, state: dict[str, np.ndarray | int]) -> None:
+        """Continue from `state` (as `state()` gave it)."""
+        for name in self.STATE:
+            current = getattr(self, name)
+            if isinstance(current, np.ndarray):
+                np.copyto(current, state[name])
+            else:
+                setattr(self, name, int(state[name]))
 
     def grad_scale(self, lr: float) -> float:
         """1: `update` wants the plain gradient g."""
@@ -43,6 +63,8 @@ class UpdateRule:
 
 class SGD(UpdateRule):
     """Plain, classical-momentum or Nesterov SGD (see the module docstring)."""
+
+    STATE = ("velocity",)
 
     def __init__(self, size: int, dtype: np.dtype, momentum: float = 0.0, nesterov: bool = False,
                  scale: np.ndarray | None = None) -> None:
@@ -75,6 +97,8 @@ class SGD(UpdateRule):
 class AdaGrad(UpdateRule):
     """Per-parameter rate lr / sqrt(sum of past squared gradients) (Duchi et al. 2011)."""
 
+    STATE = ("acc",)
+
     def __init__(self, size: int, dtype: np.dtype, eps: float = 1e-8,
                  scale: np.ndarray | None = None) -> None:
         self.eps, self.scale = eps, scale
@@ -90,6 +114,8 @@ class AdaGrad(UpdateRule):
 
 class RMSProp(UpdateRule):
     """lr / sqrt(running mean of squared gradients), decay rho (Tieleman & Hinton 2012)."""
+
+    STATE = ("acc",)
 
     def __init__(self, size: int, dtype: np.dtype, rho: float = 0.9, eps: float = 1e-8,
                  scale: np.ndarray | None = None) -> None:
@@ -108,6 +134,8 @@ class RMSProp(UpdateRule):
 
 class Adam(UpdateRule):
     """Bias-corrected moment estimates (Kingma & Ba 2015)."""
+
+    STATE = ("m", "s", "t")
 
     def __init__(self, size: int, dtype: np.dtype, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, scale: np.ndarray | None = None) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -141,6 +142,14 @@ class StallCheck:
     def _better(self, m: str, value: float) -> bool:
         base, margin = self.baseline.metrics[m], self.margin[m]
         return value > base + margin if is_maximized(m) else value < base - margin
+
+    def memory(self) -> dict[str, Any]:
+        """What the check remembers of the epochs so far (for a warm start)."""
+        return {"best": dict(self.best), "beaten": self.beaten}
+
+    def recall(self, memory: dict[str, Any]) -> None:
+        """Continue from `memory()` of an earlier fit of the same data."""
+        self.best, self.beaten = dict(memory["best"]), bool(memory["beaten"])
 
     def observe(self, metrics: dict[str, float]) -> None:
         """Record one epoch's validation metrics."""

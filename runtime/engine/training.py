@@ -49,19 +49,22 @@ from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain
 from runtime.engine.schedules import make_schedule
+from runtime.engine.warm_start import Checkpoint
 from runtime.engine.stopping import PERFECT, Best, StallCheck, check_bounds, pruned
 from runtime.types import FitResult, PruneBounds, TrainData
-from spec_lang.config import Config
+from spec_lang.config import Auto, Config
 
 Progress = Callable[[int, dict[str, float]], None]
 INITIAL_LOSS_ROWS = 512
 
 
 def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None = None,
-        prune: PruneBounds | None = None) -> FitResult:
+        prune: PruneBounds | None = None, resume: Checkpoint | None = None) -> FitResult:
     """Train the network `config` describes on `data` with `seed` (see the module docstring);
     `prune` bounds the validation metric per epoch. Returns the best epoch's (restored) network
-    and metrics, with state complete, diverged, stalled or pruned (and then a reason).
+    and metrics, with state complete, diverged, stalled or pruned (and then a reason), and,
+    when the epoch or update cap stopped it, the `checkpoint` a longer fit can `resume` from
+    (`runtime.engine.warm_start`: the same seed, data and configuration but for the caps).
     Raises ValueError when `prune` is in a metric the task does not have."""
     if prune is not None:
         check_bounds(prune, data.task)
@@ -70,9 +73,10 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     net = build_network(config, data, rng)
     X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
-    if config.pretrain is not None:
+    if config.pretrain is not None and resume is None:     # its effect is in resume.params
         pretrain(net, X, config.pretrain, rng)
-    return Trainer(config, net, rng, len(X), W is not None).run(X, Y, data, progress, prune, W)
+    trainer = Trainer(config, net, rng, len(X), W is not None)
+    return trainer.run(X, Y, data, progress, prune, W, resume)
 
 
 def training_weights(data: TrainData) -> np.ndarray | None:
@@ -125,6 +129,10 @@ class Trainer:
         total = self.train.epochs * self.per_epoch
         self.cap = total if self.train.updates is None else min(total, self.train.updates)
         opt = self.train.optimizer
+        if isinstance(opt.lr, Auto):   # never train (or store) a trial whose rate is unknown
+            raise ValueError("lr auto is chosen by the learning-rate range test before the "
+                             "search (runtime.run, runtime.execution.lr_auto); this "
+                             "configuration still says auto")
         self.lr_at = make_schedule(self.train.schedule, opt.lr, self.per_epoch, self.cap)
         self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
         self.ws = net.workspace(self.batch, weighted)
@@ -166,7 +174,8 @@ class Trainer:
         return total / total_w if total_w > 0 else 0.0
 
     def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-            prune: PruneBounds | None = None, W: np.ndarray | None = None) -> FitResult:
+            prune: PruneBounds | None = None, W: np.ndarray | None = None,
+            resume: Checkpoint | None = None) -> FitResult:
         """Epochs until the epoch or update cap, early stopping, divergence, a stall or
         pruning; W (n, 1) the training sample weights divided by their mean, or None."""
         if W is not None:
@@ -174,10 +183,11 @@ class Trainer:
             if self.ws.w is None:                     # built unweighted: add the weight buffer
                 self.ws = self.net.workspace(self.batch, True)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._run(X, Y, data, progress, prune, W)
+            return self._run(X, Y, data, progress, prune, W, resume)
 
     def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-             prune: PruneBounds | None, W: np.ndarray | None) -> FitResult:
+             prune: PruneBounds | None, W: np.ndarray | None,
+             resume: Checkpoint | None = None) -> FitResult:
         """The epoch loop: train, evaluate, record, check divergence, offer the best, then
         check a stall and the pruning bounds."""
         metric = selection_metric(data.task, self.config.metric)
@@ -187,9 +197,14 @@ class Trainer:
         selecting = stop is not None and len(X_valid) > 0            # else: the last epoch
         stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
         prune = prune if len(X_valid) else None
-        start_loss = initial_loss(self.net, X, Y, W)
-        curves: dict[str, list[float]] = {}
-        best, state, reason, epoch, clock = Best(), "complete", "", 0, time.perf_counter()
+        if resume is None:
+            start_loss = initial_loss(self.net, X, Y, W)
+            curves: dict[str, list[float]] = {}
+            best, epoch, clock = Best(), 0, time.perf_counter()
+        else:
+            start_loss, curves, best, epoch = self._restore(resume, stall)
+            clock = time.perf_counter() - resume.seconds
+        state, reason, patience_out = "complete", "", False
         while state == "complete" and epoch < self.train.epochs and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y, W)
@@ -209,7 +224,33 @@ class Trainer:
             state, reason = self._verdict(stall, prune, epoch, metrics, best, patience_out)
             if patience_out:
                 break
-        return self._result(best, curves, state, reason, epoch)
+        checkpoint = None
+        if state == "complete" and not patience_out:     # the cap stopped it: it may go on
+            checkpoint = Checkpoint(
+                self.net.params.copy(), self.optimizer.state(), dict(self.rng.bit_generator.state),
+                self.updates, epoch, start_loss, time.perf_counter() - clock, best.epoch,
+                best.score, best.loss, None if best.params is None else best.params.copy(),
+                dict(best.row), dict(best.metrics), {k: list(v) for k, v in curves.items()},
+                None if stall is None else stall.memory())
+        result = self._result(best, curves, state, reason, epoch)
+        result.checkpoint = checkpoint
+        return result
+
+    def _restore(self, resume: Checkpoint, stall: StallCheck | None
+                 ) -> tuple[float, dict[str, list[float]], Best, int]:
+        """Continue where `resume` stopped: weights, optimizer, generator, counts, the stall
+        check's memory; returns the initial loss, the curves, the best so far and the epoch."""
+        np.copyto(self.net.params, resume.params)
+        self.optimizer.load(resume.optimizer)
+        self.rng.bit_generator.state = resume.rng
+        self.updates = resume.updates
+        if stall is not None and resume.stall is not None:
+            stall.recall(resume.stall)
+        best = Best(resume.best_epoch, resume.best_score, resume.best_loss,
+                    None if resume.best_params is None else resume.best_params.copy(),
+                    dict(resume.best_row), dict(resume.best_metrics))
+        return resume.start_loss, {k: list(v) for k, v in resume.curves.items()}, best, \
+            resume.epoch
 
     def _verdict(self, stall: StallCheck | None, prune: PruneBounds | None, epoch: int,
                  metrics: dict[str, float], best: Best, patience_out: bool) -> tuple[str, str]:

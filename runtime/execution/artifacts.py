@@ -37,7 +37,7 @@ def clear_artifacts(folder: Path) -> list[str]:
         if (folder / name).exists():
             (folder / name).unlink()
             removed.append(name)
-    for name in ("members", "report"):               # kept networks, an earlier report
+    for name in ("members", "checkpoints", "report"):   # kept networks, an earlier report
         if (folder / name).is_dir():
             shutil.rmtree(folder / name)
             removed.append(name)

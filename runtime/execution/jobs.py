@@ -31,6 +31,9 @@ class Job:
     # Per-epoch pruning bounds from the trials finished when this job was handed out: they
     # decide how it trains, not what it is (not part of its identity).
     prune: Any = field(default=None, compare=False, hash=False)
+    # The checkpoint (its arrays) of the same network trained at a lower fidelity, to continue
+    # from: the same result as training from the start (`engine.warm_start`), fewer epochs.
+    start: Any = field(default=None, compare=False, hash=False)
 
     @property
     def param_dict(self) -> dict[str, Any]:
@@ -146,16 +149,19 @@ def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = F
 
 # A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):
 # what a worker sends back so that the final phase reuses the network instead of training it
-# again (runtime.model.saved.Member is rebuilt from it).
+# again (runtime.model.saved.Member is rebuilt from it). A job at a lower fidelity sends back
+# {"resume": checkpoint arrays} instead, for a promotion to continue from.
 MemberState = dict[str, dict[str, np.ndarray]]
 
 
 def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     """Train the job's network (raises on an unusable configuration); with its preprocessing."""
     from runtime.engine.training import fit
+    from runtime.engine.warm_start import Checkpoint
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     data, prep, _, _ = train_data(config, exp, job)
-    return fit(config, data, job.seed, prune=job.prune), config, prep
+    resume = None if job.start is None else Checkpoint.from_arrays(job.start)
+    return fit(config, data, job.seed, prune=job.prune, resume=resume), config, prep
 
 
 def job_row(job: Job) -> dict[str, Any]:
@@ -192,7 +198,16 @@ def run_job(exp: Experiment, job: Job
                duration_s=time.perf_counter() - start, error=result.reason or "")
     keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
+    if job.fidelity < 1.0 and result.checkpoint is not None and continues(exp, job):
+        member = {"resume": result.checkpoint.arrays()}   # a promotion may go on from here
     return row, result.curves, member
+
+
+def continues(exp: Experiment, job: Job) -> bool:
+    """Whether the job's training is the start of its training at a higher fidelity: fidelity
+    in epochs, and a schedule that does not depend on the planned updates."""
+    from runtime.engine.warm_start import resumable
+    return exp.search.fidelity == "epochs" and resumable(exp.bind(job.param_dict))
 
 
 def preflight(exp: Experiment) -> tuple[Config, TrainData]:

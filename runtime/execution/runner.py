@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +16,7 @@ import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
-from runtime.execution import executor
+from runtime.execution import checkpoints, executor
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
 from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
@@ -24,6 +24,7 @@ from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import final_model, keep_member, prune_members
 from runtime.execution.jobs import Job, dataset, folds
 from runtime.execution.keys import canonical_params
+from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
 from runtime.execution.provenance import provenance, spec_text
 from runtime.execution.pruning import CurveBank
 from runtime.execution.results import (Score, config_score, make_table, metric_column,
@@ -119,6 +120,9 @@ class _Runner:
         self.lease.start()
         self.spend = Spend(exp.search.budget, self.started)
         self.members_since_prune = 0
+        # Lower-fidelity checkpoints by network (outer, params, seed, fold): [(fidelity, key)]
+        self.resumes: dict[tuple, list[tuple[float, str]]] = {}
+        self.warm_starts = 0
         prune = exp.search.prune
         self.bank = None if prune is None else CurveBank(prune, self.metric, self.maximize)
 
@@ -171,7 +175,10 @@ class _Runner:
                       member: Any) -> None:
         """A job trained here: its member kept, its row committed, then recorded."""
         key = self.keys[row_key(job)]
-        if member is not None:                  # before the row: never a row whose member
+        if member is not None and "resume" in member:    # a lower rung's, to continue from
+            checkpoints.save(self.out, key, member["resume"])
+            self._resumable(job, key)
+        elif member is not None:                # before the row: never a row whose member
             keep_member(self.exp, self.out, key, member)     # is lost
             self.members_since_prune += 1
         row["attempts"] = self.store.put(key, row, curves, self.run_id)
@@ -182,6 +189,25 @@ class _Runner:
         process sharing the folder)."""
         row = _as_job_row(job, self.store.get(key) or {})
         self._record(job, row, True, self.store.curves(key) if self.bank else {})
+        if job.fidelity < 1.0 and checkpoints.path(self.out, key).exists():
+            self._resumable(job, key)               # kept by the run that was interrupted
+
+    def _resumable(self, job: Job, key: str) -> None:
+        self.resumes.setdefault((job.outer, job.params, job.seed, job.fold), []).append(
+            (job.fidelity, key))
+
+    def warm_start(self, job: Job) -> Job:
+        """`job` with the checkpoint of the same network at the highest lower fidelity kept
+        (the same result as from the start, in fewer epochs), or as it is."""
+        lower = [(f, k) for f, k in self.resumes.get((job.outer, job.params, job.seed,
+                                                      job.fold), []) if f < job.fidelity]
+        if not lower:
+            return job
+        start = checkpoints.load(self.out, max(lower)[1])
+        if start is None:
+            return job
+        self.warm_starts += 1
+        return replace(job, start=start)
 
     def _record(self, job: Job, row: dict[str, Any], cached: bool,
                 curves: dict[str, list[float]]) -> None:
@@ -246,6 +272,7 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     on this machine for the run.
     """
     exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
+    exp, lr_auto = resolve_lr_auto(exp)     # `lr auto`: its range test, before workers start
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
     n_jobs = _n_jobs(jobs)
     with dask_client(client, cluster) as dask:
@@ -258,7 +285,7 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         if fresh:
             clear_artifacts(out_dir)
         return _run(exp, out_dir, _Runner(exp, out_dir, n_jobs, dask, progress),
-                    retry_failed)
+                    retry_failed, lr_auto)
 
 
 def _dashboard(client: Any) -> str:
@@ -269,18 +296,23 @@ def _dashboard(client: Any) -> str:
         return ""
 
 
-def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool
-         ) -> pd.DataFrame:
+def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
+         lr_auto: Chosen | None = None) -> pd.DataFrame:
     """The search, the final phase and the artifacts of one run; its record closed at the end
     (finished, or failed when anything raised)."""
     if not retry_failed:
         runner.replay_since = 0.0
     status = "failed"
+    if lr_auto is not None:
+        runner.note(lr_auto.message)
     try:
         write_text_atomic(out_dir / "spec.spec", spec_text(exp))
         outers = _outers(exp)
         searches = {o: _Search(exp, o, runner) for o in outers}
         borders = {o: s.run() for o, s in searches.items()}
+        if runner.warm_starts:
+            runner.note(f"{runner.warm_starts} promotions continued the lower rung's network "
+                        "instead of training its first epochs again")
         if runner.spend.spent():
             runner.note(f"the budget is spent ({_spent(runner.spend)}): "
                         f"{runner.spend.not_started} configurations asked for did not start")
@@ -290,8 +322,11 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool
         best.update(_outcome(table), run_id=runner.run_id)
         if exp.search.budget is not None:
             best["budget"] = runner.spend.report()
+        if lr_auto is not None:
+            best["lr_auto"] = lr_auto.record()
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
+        checkpoints.clear(out_dir)                  # no promotion is left to continue
         status = "finished"
     finally:
         runner.close(status)

@@ -134,3 +134,41 @@ def test_synchronous_strategies_give_the_same_table_with_one_and_two_jobs(strate
     one = runtime.run(spec_lang.loads(spec), out=tmp_path / "one", jobs=1)
     two = runtime.run(spec_lang.loads(spec), out=tmp_path / "two", jobs=2)
     pd.testing.assert_frame_equal(stable(one), stable(two))
+
+
+def epochs_trained(monkeypatch) -> list:
+    """Counts the epochs the engine trains in this process (jobs=1)."""
+    from runtime.engine import training
+    count: list = []
+    original = training.Trainer.epoch
+
+    def counted(self, *args, **kwargs):
+        count.append(1)
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(training.Trainer, "epoch", counted)
+    return count
+
+
+@pytest.mark.parametrize("strategy", ["halving 9 eta 3", "asha 9 eta 3",
+                                      "hyperband eta 3 min_fidelity 0.12"])
+def test_promotions_continue_the_lower_rung_with_the_same_results(strategy, tmp_path,
+                                                                   monkeypatch):
+    """A promotion continues the lower rung's network: the same rows and curves as training
+    from the start, in fewer epochs; the checkpoints are gone when the run is."""
+    spec = spec_lang.loads(SEARCH.format(strategy=strategy))
+    count = epochs_trained(monkeypatch)
+    warm = runtime.run(spec, out=tmp_path / "warm", jobs=1)
+    warm_epochs = len(count)
+    monkeypatch.setattr("runtime.execution.jobs.continues", lambda exp, job: False)
+    cold = runtime.run(spec, out=tmp_path / "cold", jobs=1)
+    cold_epochs = len(count) - warm_epochs
+    pd.testing.assert_frame_equal(stable(warm), stable(cold))
+    assert warm_epochs < cold_epochs
+    assert any("promotions continued" in m for m in warm.attrs["best"]["messages"])
+    assert not (tmp_path / "warm" / "checkpoints").exists()
+    stores = [RunStore(tmp_path / name / "store.sqlite") for name in ("warm", "cold")]
+    curves = [{row["trial"]: {k: v for k, v in c.items() if k != "time_s"}
+               for _, row, c in store.items()} for store in stores]
+    for store in stores:
+        store.close()
+    assert curves[0] == curves[1]

@@ -1,0 +1,84 @@
+"""Warm starts: a fit that stopped at its epoch cap continues for more epochs.
+
+Everything the epoch loop carries from one epoch to the next is in a `Checkpoint`: the live
+weights (not the restored best), the optimizer's buffers, the random generator's state, the
+update and epoch counts, the best epoch so far (weights, metrics), the curves, the initial loss
+and the stall check's memory. The learning rate is a function of the update count alone,
+except for the cosine schedule, whose period is the planned number of updates. So, for every
+other schedule, continuing a fit of E epochs to E' epochs gives bit for bit the fit a cap of E'
+would have given from the start; that is what lets successive halving, ASHA and Hyperband
+promote a configuration without training its first epochs again (`resumable`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spec_lang.config import Config
+
+
+def resumable(config: Config) -> bool:
+    """Whether a longer fit of `config` repeats a shorter one's epochs exactly (the schedule
+    does not depend on the planned updates)."""
+    return config.train.schedule.name != "cosine"
+
+
+@dataclass
+class Checkpoint:
+    """The epoch loop's state at the end of a fit that its epoch (or update) cap stopped."""
+
+    params: np.ndarray
+    optimizer: dict[str, Any]
+    rng: dict[str, Any]
+    updates: int
+    epoch: int
+    start_loss: float
+    seconds: float
+    best_epoch: int
+    best_score: float
+    best_loss: float
+    best_params: np.ndarray | None
+    best_row: dict[str, float] = field(default_factory=dict)
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    stall: dict[str, Any] | None = None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays (an .npz's members): the weights, the optimizer's buffers and one JSON
+        text for the rest."""
+        out = {"params": self.params}
+        if self.best_params is not None:
+            out["best_params"] = self.best_params
+        scalars: dict[str, Any] = {}
+        for name, value in self.optimizer.items():
+            if isinstance(value, np.ndarray):
+                out[f"optimizer_{name}"] = value
+            else:
+                scalars[name] = value
+        meta = {"optimizer": scalars, "rng": self.rng, "updates": self.updates,
+                "epoch": self.epoch, "start_loss": self.start_loss, "seconds": self.seconds,
+                "best_epoch": self.best_epoch, "best_score": self.best_score,
+                "best_loss": self.best_loss, "best_row": self.best_row,
+                "best_metrics": self.best_metrics, "curves": self.curves, "stall": self.stall}
+        out["meta"] = np.array(json.dumps(meta))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Any) -> "Checkpoint":
+        """The checkpoint `arrays()` gave (an open .npz, or a dict)."""
+        meta = json.loads(str(arrays["meta"][()]))
+        optimizer: dict[str, Any] = dict(meta["optimizer"])
+        for name in arrays:
+            if name.startswith("optimizer_"):
+                optimizer[name[len("optimizer_"):]] = np.array(arrays[name])
+        best = np.array(arrays["best_params"]) if "best_params" in arrays else None
+        return cls(params=np.array(arrays["params"]), optimizer=optimizer, rng=meta["rng"],
+                   updates=meta["updates"], epoch=meta["epoch"], start_loss=meta["start_loss"],
+                   seconds=meta["seconds"], best_epoch=meta["best_epoch"],
+                   best_score=meta["best_score"], best_loss=meta["best_loss"],
+                   best_params=best, best_row=meta["best_row"],
+                   best_metrics=meta["best_metrics"], curves=meta["curves"],
+                   stall=meta["stall"])

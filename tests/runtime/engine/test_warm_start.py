@@ -1,0 +1,74 @@
+"""Warm starts: continuing a capped fit gives bit for bit the fit a larger cap gives."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import spec_lang
+from runtime.engine.training import fit
+from runtime.engine.warm_start import Checkpoint, resumable
+from runtime.execution.jobs import preflight
+
+OPTIMIZERS = ["sgd lr 0.05 momentum 0.9", "sgd lr 0.05 momentum 0.9 nesterov",
+              "adam lr 0.003", "rmsprop lr 0.001", "adagrad lr 0.05"]
+
+
+def problem(optimizer: str, extra: str = "") -> tuple:
+    exp = spec_lang.loads("data iris\nnetwork\n    dense 16 tanh\n    dropout 0.2\ntrain\n"
+                          f"    {optimizer}\n    batch 8\n    epochs 12 early_stop patience 40"
+                          f"\n{extra}")
+    return preflight(exp)
+
+
+def capped(config, epochs: int):
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+
+
+def same_fit(a, b) -> None:
+    assert np.array_equal(a.model.params, b.model.params)
+    assert (a.state, a.best_epoch, a.epochs, a.updates) == (b.state, b.best_epoch, b.epochs,
+                                                            b.updates)
+    assert a.valid_metrics == b.valid_metrics and a.train_loss == b.train_loss
+    for name in a.curves:
+        if name != "time_s":
+            assert a.curves[name] == b.curves[name], name
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_continuing_a_capped_fit_is_the_longer_fit(optimizer) -> None:
+    config, data = problem(optimizer)
+    short = fit(capped(config, 4), data, 7)
+    assert short.checkpoint is not None and short.checkpoint.epoch == 4
+    same_fit(fit(config, data, 7, resume=short.checkpoint), fit(config, data, 7))
+
+
+def test_a_checkpoint_survives_a_round_trip_through_a_file(tmp_path) -> None:
+    config, data = problem("sgd lr 0.05 momentum 0.9")
+    short = fit(capped(config, 3), data, 1)
+    np.savez(tmp_path / "c.npz", **short.checkpoint.arrays())
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as stored:
+        again = Checkpoint.from_arrays(stored)
+    same_fit(fit(config, data, 1, resume=again), fit(config, data, 1))
+
+
+def test_two_steps_of_continuation_and_the_step_schedule() -> None:
+    config, data = problem("sgd lr 0.05 momentum 0.9", "    schedule step gamma 0.5 every 30\n")
+    first = fit(capped(config, 2), data, 4)
+    second = fit(capped(config, 6), data, 4, resume=first.checkpoint)
+    same_fit(fit(config, data, 4, resume=second.checkpoint), fit(config, data, 4))
+
+
+def test_a_fit_stopped_by_patience_leaves_no_checkpoint() -> None:
+    exp = spec_lang.loads("data iris\nnetwork\n    dense 4 tanh\ntrain\n    sgd lr 1e-6\n"
+                          "    epochs 200 early_stop patience 2 stall 0\n")
+    config, data = preflight(exp)
+    result = fit(config, data, 0)
+    assert result.epochs < 200 and result.checkpoint is None
+
+
+def test_the_cosine_schedule_depends_on_the_cap_so_it_does_not_resume() -> None:
+    cosine, _ = problem("sgd lr 0.05", "    schedule cosine\n")
+    plain, _ = problem("sgd lr 0.05", "    schedule one_over_t\n")
+    assert not resumable(cosine) and resumable(plain)

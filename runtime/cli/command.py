@@ -1,4 +1,4 @@
-"""The `nnspec` command: check, fmt, run, show, report, predict."""
+"""The `nnspec` command: check, fmt, run, show, report, compare, predict."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +22,7 @@ class UsageError(Exception):
 
 EXAMPLES = {
     "check": "examples:\n  nnspec check specs/*.spec\n  nnspec check --gradients --overfit "
-             "specs/quickstart.spec",
+             "specs/quickstart.spec\n  nnspec check --lr-range specs/lr_auto.spec --out lr.png",
     "fmt": "examples:\n  nnspec fmt specs/digits.spec\n  nnspec fmt --write specs/*.spec\n"
            "  nnspec fmt --check specs/*.spec   # exit 1 if any file is not canonical",
     "run": "examples:\n  nnspec run specs/quickstart.spec\n  nnspec run specs/digits.spec "
@@ -30,6 +30,8 @@ EXAMPLES = {
            "tcp://127.0.0.1:8786",
     "show": "examples:\n  nnspec show runs/quickstart\n  nnspec show runs/quickstart --top 20",
     "report": "examples:\n  nnspec report runs/quickstart   # writes runs/quickstart/report/",
+    "compare": "examples:\n  nnspec compare runs/digits runs/quickstart\n"
+               "  nnspec compare runs/a runs/b --out comparison.html",
     "examples": "examples:\n  nnspec examples              # into ./nnspec-examples\n"
                 "  nnspec examples my-specs && nnspec run my-specs/plants.spec",
     "predict": "examples:\n  nnspec predict runs/plants specs/data/plants.csv   # + its metrics\n"
@@ -55,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare backprop with finite differences (float64, a small batch)")
     p.add_argument("--overfit", action="store_true",
                    help="check that the network can overfit a tiny training subset")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per file on stdout (file, ok, lines, error)")
+    p.add_argument("--lr-range", action="store_true",
+                   help="a learning-rate range test: the largest rate that does not diverge, "
+                        "half of it as a suggestion, a search interval, and the loss against "
+                        "the rate as a PNG (beside the spec, or at --out)")
+    p.add_argument("--out", type=Path, metavar="PNG",
+                   help="with --lr-range and one FILE: where to write the plot")
     p = command("fmt", "Print a spec in canonical form (comments kept).")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     mode = p.add_mutually_exclusive_group()
@@ -79,13 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="forget the trials and artifacts an earlier run left in the folder")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
+    p.add_argument("--json", action="store_true",
+                   help="the run's events as JSON lines on stdout (started, start, trial, "
+                        "message, finished, then one result line); no table, no progress")
+    p.add_argument("--report", action="store_true",
+                   help="write RUN/report/index.html when the run has finished")
     p = command("show", "Print the summary and the chosen configuration of a finished run.")
     p.add_argument("run", type=Path, metavar="RUN")
     p.add_argument("--top", type=positive_int, default=10, metavar="N",
                    help="configurations to list (default 10)")
-    p = command("report", "Write plots of a finished run (learning curves, hyper-parameter "
-                "effects) to RUN/report/.")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object on stdout: best.json, the top summary rows, the "
+                        "provenance")
+    p = command("report", "Write RUN/report/index.html: one self-contained page of a finished "
+                "run (curves, hyper-parameter effects, importance, the network's weights).")
     p.add_argument("run", type=Path, metavar="RUN")
+    p = command("compare", "Print the chosen configurations and test scores of finished runs "
+                "side by side, and write them as one HTML page.")
+    p.add_argument("runs", type=Path, nargs="+", metavar="RUN")
+    p.add_argument("--out", type=Path, default=Path("compare.html"),
+                   help="the HTML page to write (default: ./compare.html)")
     p = command("examples", "Copy the example specs that ship with nnspec, with their data "
                 "files, to a folder.")
     p.add_argument("folder", type=Path, nargs="?", default=Path("nnspec-examples"),
@@ -195,20 +218,35 @@ def _check(args: argparse.Namespace) -> int:
     from runtime.cli import checks
     failed = False
     for path in args.files:
+        error = ""
+        lines: list[str] = []
         try:
             exp = spec_lang.load(_example_or(path))
-            lines = checks.run_checks(exp, gradients=args.gradients, overfit=args.overfit)
+            lines = checks.run_checks(exp, gradients=args.gradients, overfit=args.overfit,
+                                      lr_range=_lr_range_png(args, path))
         except SpecError as exc:
-            print(str(exc), file=sys.stderr)
-            failed = True
-            continue
+            error = str(exc)
         except NnspecError as exc:
-            print(f"{path}: {exc}", file=sys.stderr)
-            failed = True
-            continue
-        failed |= any(line.startswith("FAIL") for line in lines)
-        print(f"{path}: OK" if not lines else f"{path}:\n  " + "\n  ".join(lines))
+            error = f"{path}: {exc}"
+        bad = bool(error) or any(line.startswith("FAIL") for line in lines)
+        failed |= bad
+        if args.json:
+            import json
+            print(json.dumps({"file": str(path), "ok": not bad, "lines": lines,
+                              "error": error}))
+        elif error:
+            print(error, file=sys.stderr)
+        else:
+            print(f"{path}: OK" if not lines else f"{path}:\n  " + "\n  ".join(lines))
     return 1 if failed else 0
+
+
+def _lr_range_png(args: argparse.Namespace, path: Path) -> Path | None:
+    """`check --lr-range`'s PNG for `path` (None without --lr-range); --out: one FILE."""
+    from runtime.cli.lr_range import png_path
+    if args.out is not None and (not args.lr_range or len(args.files) > 1):
+        raise UsageError("--out names the --lr-range plot of one FILE")
+    return png_path(path, args.out) if args.lr_range else None
 
 
 def _fmt(args: argparse.Namespace) -> int:
@@ -244,24 +282,50 @@ def _run(args: argparse.Namespace) -> int:
     exp = spec_lang.load(path)
     out = args.out or Path("runs") / exp.name
     check_out_folder(out)
-    checks.run_checks(exp)         # data errors before any worker starts (exit 1)
-    make_out_folder(out)
     jobs = executor.default_jobs() if args.jobs == -1 else args.jobs
+    if not (args.scheduler or args.cluster):
+        # The workers start (and import) while this process loads and checks the data: their
+        # start overlaps the check instead of following it. A data error still trains
+        # nothing, and the exit stops them.
+        executor.warm_up(jobs or executor.default_jobs())
+    checks.run_checks(exp)         # data errors before anything trains (exit 1)
+    make_out_folder(out)
     try:
-        with console.RunProgress(exp, quiet=args.quiet) as progress:
+        with console.RunProgress(exp, quiet=args.quiet, jobs=jobs or executor.default_jobs(),
+                                 json_lines=args.json) as progress:
             table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
                                cluster=args.cluster, progress=progress, fresh=args.fresh)
     except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:
         raise NnspecError(f"lost the Dask scheduler during the run ({_first_line(exc)}): the "
                           f"trials that finished are stored in {out}; run again to "
                           "resume") from None
-    console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
     best = table.attrs["best"]
+    report = _run_report(out) if args.report else None
+    if args.json:
+        import json
+
+        from runtime.execution.store import json_safe
+        print(json.dumps(json_safe({"event": "result", "run": str(out), "best": best,
+                                    "report": report and str(report)}), default=str))
+    else:
+        console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
+        if report is not None:
+            print(f"wrote {report}", file=sys.stderr)
     if best.get("completed", 1) == 0:          # nothing to choose from: the run failed
         print(f"no trial completed; the most common error: {best.get('most_common_error')}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _run_report(out: Path) -> Path | None:
+    """`run --report`: the page of the run just finished (None when nothing completed)."""
+    from runtime.report import page
+    try:
+        return page.write_report(out)
+    except NnspecError as exc:
+        print(f"no report: {exc}", file=sys.stderr)
+        return None
 
 
 def check_out_folder(out: Path) -> None:
@@ -308,14 +372,24 @@ def _first_line(exc: BaseException) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     from runtime.report import console
-    console.show_run(args.run, top=args.top)
+    if args.json:
+        console.show_json(args.run, top=args.top)
+    else:
+        console.show_run(args.run, top=args.top)
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from runtime.report import plots
-    for path in plots.write_report(args.run):
-        print(path)
+    from runtime.report import page
+    print(page.write_report(args.run))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from runtime.report import compare
+    runs = compare.load_runs(args.runs)
+    compare.print_comparison(runs)
+    print(compare.write_comparison(runs, args.out))
     return 0
 
 
@@ -363,7 +437,7 @@ def _examples(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "examples": _examples,
     "check": _check, "fmt": _fmt, "run": _run, "show": _show, "report": _report,
-    "predict": _predict}
+    "compare": _compare, "predict": _predict}
 
 if __name__ == "__main__":
     sys.exit(main())

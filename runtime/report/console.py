@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from spec_lang.experiment import Experiment
 
 from runtime.errors import NnspecError
 from runtime.execution.results import border_message
+from runtime.report.progress import RunProgress
+
+__all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
+           "show_run", "show_json", "read_best", "read_summary"]
 
 
 class _Console(Console):
@@ -30,39 +31,6 @@ class _Console(Console):
 
 console = _Console(stderr=True)
 out = _Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
-
-
-class RunProgress:
-    """A progress line (trials done, best so far) fed by the runner's progress events."""
-
-    def __init__(self, exp: Experiment, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.best = math.inf
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            TextColumn("{task.completed} trials  {task.fields[best]}"),
-                            TimeElapsedColumn(), console=console, disable=quiet,
-                            transient=True)
-        self.task = self.bar.add_task(exp.name, total=None, best="")
-
-    def __enter__(self) -> "RunProgress":
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.__exit__(*exc)
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if event["event"] == "message":
-            if not self.quiet:
-                console.print(f"[yellow]note:[/] {event['message']}")
-            return
-        row, metric = event["row"], event["metric"]
-        sign = -1.0 if event["maximize"] else 1.0      # self.best holds sign * value
-        value = row.get(metric)
-        if row.get("state") == "complete" and value is not None and sign * value < self.best:
-            self.best = sign * value
-        best = f"best {metric} {sign * self.best:.4g}" if math.isfinite(self.best) else ""
-        self.bar.update(self.task, advance=1, best=best)
 
 
 def _fmt(value: Any) -> str:
@@ -149,6 +117,21 @@ def show_run(run_dir: Path, top: int = 10) -> None:
     from runtime.report.run_folder import provenance_lines
     for line in provenance_lines(run_dir, best):
         out.print(line, style="dim" if line.startswith("run ") else "yellow", highlight=False)
+
+
+def show_json(run_dir: Path, top: int = 10) -> None:
+    """`nnspec show RUN --json`: one JSON object on stdout with the chosen configuration
+    (best.json as written), the best `top` summary rows (by rank) and the provenance lines."""
+    from runtime.execution.store import json_safe
+    from runtime.report.run_folder import provenance_lines
+    best = read_best(run_dir / "best.json")
+    summary = read_summary(run_dir / "summary.csv", best["metric"])
+    rank = f"rank_{best['metric']}"
+    shown = summary.sort_values(rank, kind="stable") if rank in summary else summary
+    rows = json.loads(shown.head(top).to_json(orient="records"))
+    record = {"run": str(run_dir), "best": best, "summary": rows,
+              "provenance": provenance_lines(run_dir, best)}
+    sys.stdout.write(json.dumps(json_safe(record)) + "\n")
 
 
 def read_best(path: Path) -> dict[str, Any]:

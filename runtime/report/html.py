@@ -1,41 +1,97 @@
-"""The `index.html` of `nnspec report RUN`: best.json (chosen configuration, scores, border
-warnings), the plots `report` drew, and the top of summary.csv."""
+"""The HTML of the report page: one self-contained document (styles inline, every image a
+`data:image/png;base64` URI, no script, no external link but the run folder's own files), so
+it opens offline, from a copied folder or as an e-mail attachment."""
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from runtime.execution.results import border_message
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from runtime.report.run_folder import Run
 
-TOP_ROWS = 20            # summary rows shown in index.html
+TOP_ROWS = 50            # summary rows shown in index.html
+RUN_FILES = ("spec.spec", "trials.csv", "summary.csv", "best.json")
+
+STYLE = """body{font-family:sans-serif;margin:2em auto;max-width:84em;padding:0 1em;color:#222}
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:90%}th,td{padding:2px 8px;text-align:right}
+table.summary tr:nth-child(even){background:#f3f3f3}table.summary th{background:#e8e8e8}
+.warning{color:#a40}.note{color:#555}.meta{color:#555;font-size:90%}
+.headline{font-size:120%}figure{margin:0 0 1.5em 0}img{max-width:100%}
+figcaption{color:#444;font-size:90%;max-width:60em}.scroll{overflow-x:auto}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto}nav a{margin-right:1em}"""
+
+
+@dataclass
+class Image:
+    """One embedded plot: its id, PNG bytes and caption."""
+
+    ident: str
+    data: bytes
+    caption: str
+
+
+def img(image: Image) -> str:
+    """A figure with the image embedded as a data URI."""
+    uri = "data:image/png;base64," + base64.b64encode(image.data).decode("ascii")
+    return (f"<figure id='{html.escape(image.ident)}'><img src='{uri}' "
+            f"alt='{html.escape(image.ident)}'><figcaption>{html.escape(image.caption)}"
+            f"</figcaption></figure>")
+
+
+def num(value: Any) -> str:
+    """A value as the page shows it: 4 significant digits, blank for a missing one."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def readable_columns(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The summary as the page's table: rank and the selection metric first, parameters by
+    their names, words for the other columns."""
+    words = {f"rank_{metric}": "rank", f"mean_{metric}": f"{metric} mean",
+             f"std_{metric}": f"{metric} std", "n_complete": "complete", "n": "of",
+             "mean_epochs": "epochs", "mean_duration_s": "seconds", "outer": "outer fold"}
+    first = [c for c in (f"rank_{metric}", "outer", "trial") if c in summary]
+    params = [c for c in summary.columns if c.startswith("param_")]
+    rest = [c for c in ("fidelity", f"mean_{metric}", f"std_{metric}", "n_complete", "n",
+                        "mean_epochs", "mean_duration_s") if c in summary
+            and (c != "fidelity" or summary[c].nunique() > 1)]      # halving's rungs only
+    extra = [c for c in summary.columns if c.startswith(("mean_", "test_", "border_"))
+             and c not in rest]
+    shown = summary[first + params + rest + extra]
+    if f"rank_{metric}" in summary:
+        shown = shown.sort_values(f"rank_{metric}", kind="stable")
+    words.update({p: p[len("param_"):] for p in params})
+    return shown.rename(columns=words)
 
 
 def summary_html(run: Run, top: int = TOP_ROWS) -> str:
-    """The best `top` rows of summary.csv (by rank) as an HTML table."""
-    rank = f"rank_{run.metric}"
-    shown = run.summary.sort_values(rank) if rank in run.summary else run.summary
-    return shown.head(top).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
-                                   classes="summary", border=0)
+    """The best `top` configurations as an HTML table (id `configurations-table`)."""
+    shown = readable_columns(run.summary, run.metric).head(top)
+    return shown.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}",
+                         classes="summary", border=0, table_id="configurations-table")
 
 
 def best_html(run: Run) -> str:
-    """The chosen configuration(s), validation and test scores, border warnings and notes."""
-    parts = [f"<p class='note'>note: {html.escape(str(m))}</p>"
-             for m in run.best.get("messages", [])]
+    """The chosen configuration(s): the selection metric first, the parameters, the test
+    scores, border warnings and the run's notes."""
+    parts = []
     for item in run.chosen:
         where = "" if item.get("outer") is None else f" (outer fold {item['outer']})"
         valid = item.get("valid", {})
-        parts.append(f"<h3>chosen trial {item['trial']}{where}</h3>")
-        parts.append(_pairs_table(item.get("params") or {"(no search)": ""}, "params"))
-        parts.append(f"<p>validation {html.escape(str(valid.get('metric', run.metric)))}: "
-                     f"{_num(valid.get('mean'))} ± {_num(valid.get('std'))} "
-                     f"(n={valid.get('n', '')})</p>")
+        parts.append(f"<p class='headline'><b>{html.escape(str(valid.get('metric', '')))} "
+                     f"{num(valid.get('mean'))} ± {num(valid.get('std'))}</b> (validation, "
+                     f"n={valid.get('n', '')}) — chosen trial {item['trial']}{where}</p>")
+        parts.append(pairs_table(item.get("params") or {"(no search)": ""}, "params"))
         for name, side in (item.get("borders") or {}).items():
             if side:
                 parts.append(f"<p class='warning'>border: "
@@ -44,54 +100,65 @@ def best_html(run: Run) -> str:
     if test:
         title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \
             else "test (scored once, chosen configuration only)"
-        parts.append(f"<h3>{title}</h3>" + _scores_table(test))
-    parts.append("<details><summary>best.json</summary><pre>"
-                 + html.escape(json.dumps(run.best, indent=2)) + "</pre></details>")
+        parts.append(f"<h3>{title}</h3>" + scores_table(test))
+    parts += [f"<p class='note'>note: {html.escape(str(m))}</p>"
+              for m in run.best.get("messages", [])]
     return "\n".join(parts)
 
 
-def _pairs_table(values: dict[str, Any], css: str) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_num(v))}</td></tr>"
+def pairs_table(values: dict[str, Any], css: str) -> str:
+    """A two-column table of names and values."""
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(num(v))}</td></tr>"
                    for k, v in values.items())
     return f"<table class='{css}'>{rows}</table>"
 
 
-def _scores_table(test: dict[str, Any]) -> str:
-    """One row per test metric: mean ± std over the members, and the averaged prediction's."""
+def scores_table(test: dict[str, Any]) -> str:
+    """One row per test metric: mean ± std over the members, and the averaged prediction's
+    (the outer folds' std under nested cross-validation)."""
     head = "<tr><th>metric</th><th>mean ± std</th><th>ensemble</th></tr>"
     rows = "".join(
-        f"<tr><th>{html.escape(k[5:])}</th><td>{_num(v)} ± {_num(test.get('std_' + k))}</td>"
-        f"<td>{_num(test.get('ensemble_' + k))}</td></tr>"
+        f"<tr><th>{html.escape(k[5:])}</th><td>{num(v)} ± {num(test.get('std_' + k))}</td>"
+        f"<td>{num(test.get('ensemble_' + k))}</td></tr>"
         for k, v in test.items() if k.startswith("test_"))
     return f"<table class='scores'>{head}{rows}</table>"
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
+def outcomes_html(states: dict[str, int], messages: list[tuple[str, str, int]]) -> str:
+    """Trials per state and the most common messages of those that did not complete."""
+    order = ["complete", "failed", "diverged", "stalled", "pruned"]
+    names = order + sorted(set(states) - set(order))
+    head = "".join(f"<th>{html.escape(s)}</th>" for s in names)
+    cells = "".join(f"<td>{states.get(s, 0)}</td>" for s in names)
+    text = f"<table class='summary' id='states'><tr>{head}</tr><tr>{cells}</tr></table>"
+    if messages:
+        rows = "".join(f"<tr><td>{n}</td><td>{html.escape(s)}</td>"
+                       f"<td style='text-align:left'>{html.escape(e)}</td></tr>"
+                       for s, e, n in messages)
+        text += ("<p>most common messages:</p><table class='summary'><tr><th>trials</th>"
+                 f"<th>state</th><th>message</th></tr>{rows}</table>")
+    return text
 
 
-STYLE = """body{font-family:sans-serif;margin:2em;max-width:80em}
-table{border-collapse:collapse;font-size:90%}th,td{padding:2px 8px;text-align:right}
-table.summary tr:nth-child(even){background:#f3f3f3}.warning{color:#a40}.note{color:#555}
-figure{display:inline-block;margin:0 1em 1em 0}img{max-width:100%}
-.scroll{overflow-x:auto}"""
+def page(title: str, sections: list[tuple[str, str, str]], meta: str) -> str:
+    """The whole document: a title, the provenance line, a table of contents and the
+    (id, heading, body) sections."""
+    name = html.escape(title)
+    nav = "".join(f"<a href='#{i}'>{html.escape(h)}</a>" for i, h, _ in sections)
+    body = "\n".join(f"<section id='{i}'><h2>{html.escape(h)}</h2>\n{b}\n</section>"
+                     for i, h, b in sections)
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>nnspec report: {name}</title><style>{STYLE}</style></head><body>\n"
+            f"<h1>{name}</h1>\n<p class='meta'>{meta}</p>\n<nav>{nav}</nav>\n{body}\n"
+            "</body></html>\n")
 
 
-def index_html(run: Run, images: list[Path]) -> str:
-    """The report page: scores first, then the plots, then the summary table."""
-    name = html.escape(str(run.best.get("experiment", run.path.name)))
-    figures = "\n".join(f"<figure><img src='{p.name}' alt='{p.stem}'>"
-                        f"<figcaption>{p.stem}</figcaption></figure>" for p in images)
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>nnspec report: {name}"
-            f"</title><style>{STYLE}</style></head><body>\n<h1>{name}</h1>\n"
-            f"<h2>chosen configuration</h2>\n{best_html(run)}\n<h2>plots</h2>\n{figures}\n"
-            f"<h2>summary (top {TOP_ROWS} by {html.escape(run.metric)})</h2>\n"
-            f"<div class='scroll'>{summary_html(run)}</div>\n</body></html>\n")
+def files_html(present: list[str]) -> str:
+    """Links to the run folder's own files (beside report/)."""
+    return " · ".join(f"<a href='../{html.escape(n)}'>{html.escape(n)}</a>" for n in present)
 
 
-def write_index(run: Run, images: list[Path], path: Path) -> Path:
-    """Write the report page showing `images` (which sit beside it) to `path`; the path."""
-    path.write_text(index_html(run, images), encoding="utf-8")
-    return path
+def spec_html(text: str, best: dict[str, Any]) -> str:
+    """The spec as run, and best.json folded away."""
+    return (f"<pre>{html.escape(text)}</pre><details><summary>best.json</summary><pre>"
+            + html.escape(json.dumps(best, indent=2)) + "</pre></details>")

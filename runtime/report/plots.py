@@ -1,54 +1,86 @@
-"""`nnspec report RUN`: plots of a finished run and an `index.html` that shows them.
+"""The report's plots of the chosen configuration and of each hyper-parameter.
 
-Written to `RUN/report/`:
-  curves.png        learning curves (train loss, valid loss, valid metric, learning rate) of
-                    the chosen configuration's members (seed x fold), read from the run store
-  param_<name>.png  the validation metric (mean ± std per configuration) against each searched
-                    numeric hyper-parameter, the chosen point highlighted, failed or diverged
-                    configurations marked: a best value at the edge of the tried values shows
-                    a border problem
-  choice_<name>.png the same for a choice (non-numeric) hyper-parameter, as a box/strip plot
-  index.html        the page showing them (written by `runtime.report.html`)
+Every function returns a matplotlib `Figure` made through the object API (`Figure` and
+`FigureCanvasAgg`): no pyplot state, no global backend switch, so a notebook's backend stays as
+its user set it. `png(fig)` renders one to PNG bytes; the page embeds them as data URIs.
+
+- `plot_curves`: train loss, valid loss, the valid metric and the learning rate per epoch of
+  the chosen configuration's members (seed x fold), a dot at each member's best epoch.
+- `plot_numeric`: the validation metric against one numeric hyper-parameter, every trial
+  (mean ± std over seeds and folds) coloured by fidelity when the strategy has rungs, failed or
+  diverged ones as crosses along the top, a trend (the mean per distinct value when values
+  repeat, as in a grid; a Gaussian-kernel smoothing of the points, its bandwidth chosen by
+  leave-one-out cross-validation, when every value is new, as in a random search; under
+  halving, over rung 0 only, where every configuration had the same cost), the chosen configuration starred with a vertical line at its value (red,
+  and the title says so, when it lies on the border of the values tried).
+- `plot_choice`: per value of a choice, a box over its configurations, the points, the mean per
+  value joined by a line, the chosen one starred.
 """
 from __future__ import annotations
 
+import io
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-# The object API with the Agg canvas: files only, no display, and no global backend switch
-# (pyplot's state machine would change the embedding program's matplotlib).
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-from runtime.report import html
-from runtime.report.run_folder import Member, Run, chosen_members, load_run
+from runtime.report.run_folder import Member, Run
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale
+SMOOTH_POINTS = 100      # where the kernel smoothing is evaluated
 
 
-# ------------------------------------------------------------------------------------- plots
-def plot_curves(members: list[Member], metric: str, path: Path) -> Path:
+def new_figure(width: float, height: float) -> Figure:
+    """A Figure with its own Agg canvas (matplotlib imported here: `import runtime` stays
+    cheap)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png(fig: Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def maximized(metric: str) -> bool:
+    """Whether a larger value of the selection column is better."""
+    return metric.removeprefix("valid_").removeprefix("mean_") in ("accuracy", "f1", "r2")
+
+
+def readable(name: str) -> str:
+    """A column name in words: valid_error -> validation error."""
+    return name.replace("valid_", "validation ").replace("_", " ")
+
+
+# ------------------------------------------------------------------------ chosen curves
+def plot_curves(members: list[Member], metric: str) -> Figure:
     """Train loss, valid loss, the valid metric and the learning rate per epoch, one line per
     member; a dot marks each member's best (restored) epoch."""
     shown = _curve_metric(members, metric)
     panels = [("train_loss", "training loss"), ("valid_loss", "validation loss"),
-              (shown, shown.replace("_", " ")), ("lr", "learning rate")]
-    fig = Figure(figsize=(11, 7.5), layout="constrained")
+              (shown, readable(shown)), ("lr", "learning rate")]
+    fig = new_figure(11, 7)
     axes = fig.subplots(2, 2)
     for ax, (key, title) in zip(axes.flat, panels):
         for i, member in enumerate(members):
             _curve_line(ax, member, key, f"C{i % 10}")
-        ax.set(title=title, xlabel="epoch")
+        ax.set(title=title, xlabel="epoch", ylabel=title)
         if key != shown and _positive(members, key):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     if members:
         axes.flat[0].legend(fontsize="small")
-    fig.suptitle("learning curves of the chosen configuration")
-    return _save(fig, path)
+    fig.suptitle("learning curves of the chosen configuration (dot: the best epoch, restored)")
+    return fig
 
 
 def _curve_metric(members: list[Member], metric: str) -> str:
@@ -60,12 +92,19 @@ def _curve_metric(members: list[Member], metric: str) -> str:
     return others[0] if others else metric
 
 
+def curve(member: Member, key: str, along: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of one stored curve (None values as NaN); empty arrays when it is missing."""
+    values, x = member.curves.get(key) or [], member.curves.get(along) or []
+    n = min(len(values), len(x))
+    as_float = lambda v: np.array([np.nan if e is None else e for e in v[:n]], float)  # noqa
+    return as_float(x), as_float(values)
+
+
 def _curve_line(ax: Any, member: Member, key: str, color: str) -> None:
-    epochs, values = member.curves.get("epoch", []), member.curves.get(key, [])
-    if not values:
+    x, y = curve(member, key)
+    if not y.size:
         return
-    y = np.array([np.nan if v is None else v for v in values], dtype=float)
-    ax.plot(epochs[:len(y)], y, color=color, label=member.label, lw=1.3)
+    ax.plot(x, y, color=color, label=member.label, lw=1.3)
     best = int(member.row.get("best_epoch") or 0)
     if key != "lr" and 1 <= best <= len(y):
         ax.plot([best], [y[best - 1]], "o", color=color, ms=5)
@@ -77,6 +116,7 @@ def _positive(members: list[Member], key: str) -> bool:
     return bool(finite) and min(finite) > 0
 
 
+# ---------------------------------------------------------------------- hyper-parameters
 def numeric_values(column: pd.Series) -> pd.Series | None:
     """The column as floats when every value present is a number (not a boolean), else None."""
     present = column.dropna()
@@ -100,37 +140,18 @@ def configurations(run: Run) -> pd.DataFrame:
     return last.sort_index()
 
 
-def plot_numeric(run: Run, name: str, path: Path) -> Path:
-    """The validation metric against one numeric hyper-parameter: every configuration with its
-    spread over seeds and folds, the best per value joined by a line, the chosen one starred,
-    failed or diverged configurations as crosses along the top."""
-    metric, col = run.metric, f"param_{name}"
-    table = configurations(run)
-    table = table[table[col].notna()]
-    done = table[f"mean_{metric}"].notna()
-    x_all = pd.to_numeric(table[col]).to_numpy(float)
-    x = x_all[done.to_numpy()]
-    y = table.loc[done, f"mean_{metric}"].to_numpy(float)
-    err = table.loc[done, f"std_{metric}"].to_numpy(float)
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    ax.errorbar(x, y, yerr=err, fmt="o", color="C0", alpha=0.6, capsize=3,
-                label="configuration (mean ± std)")
-    if x.size:
-        ax.plot(*_envelope(x, y, _maximized(metric)), "-", color="C0", lw=1, alpha=0.8,
-                label="best per value")
-    failed = x_all[~done.to_numpy()]
-    if failed.size:
-        ax.plot(failed, np.full(failed.size, 0.97), "x", color="0.3", ms=8,
-                transform=ax.get_xaxis_transform(), label="failed or diverged")
-    for cx, cy in _chosen_points(run, table, col):
-        ax.plot([float(cx)], [cy], "*", color="C3", ms=16, zorder=5, label="chosen")
-    if log_scale(x_all):
-        ax.set_xscale("log")
-    ax.set(xlabel=name, ylabel=f"{metric} (mean ± std)", title=_title(run, name))
-    _dedupe_legend(ax)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+def fidelity_colors(summary: pd.DataFrame) -> dict[float, str]:
+    """One colour per fidelity (rung), from the viridis map: low fidelity dark, full yellow;
+    {} when the run has a single fidelity."""
+    if "fidelity" not in summary:
+        return {}
+    levels = sorted(summary["fidelity"].dropna().unique())
+    if len(levels) < 2:
+        return {}
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+    cmap = colormaps["viridis"]
+    return {float(f): to_hex(cmap(0.9 * i / (len(levels) - 1))) for i, f in enumerate(levels)}
 
 
 def log_scale(values: np.ndarray) -> bool:
@@ -141,56 +162,153 @@ def log_scale(values: np.ndarray) -> bool:
     return bool(values.size) and values.min() > 0 and values.max() / values.min() > LOG_SPAN
 
 
-def _envelope(x: np.ndarray, y: np.ndarray, maximize: bool) -> tuple[np.ndarray, np.ndarray]:
+def mean_per_value(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of x and the mean of y at each."""
     values = np.unique(x)
-    pick = np.max if maximize else np.min
-    return values, np.array([pick(y[x == v]) for v in values])
+    return values, np.array([y[x == v].mean() for v in values])
 
 
-def _maximized(metric: str) -> bool:
-    return metric.removeprefix("valid_") in ("accuracy", "f1", "r2")
+def nadaraya_watson(u: np.ndarray, y: np.ndarray, at: np.ndarray, h: float) -> np.ndarray:
+    """The Gaussian-kernel weighted mean of y at each point of `at` (bandwidth h)."""
+    weights = np.exp(-0.5 * ((at[:, None] - u[None, :]) / h) ** 2)
+    return weights @ y / np.maximum(weights.sum(axis=1), 1e-300)
 
 
-def plot_choice(run: Run, name: str, path: Path) -> Path:
-    """The validation metric per value of a choice hyper-parameter: a box over the
-    configurations having that value, each configuration a point, the chosen one starred."""
+def loo_bandwidth(u: np.ndarray, y: np.ndarray) -> float:
+    """The bandwidth, among 30 geometric steps from 1/50 to 1/2 of the range of u, with the
+    least leave-one-out squared error of the Nadaraya-Watson fit (a bandwidth that leaves a
+    point without neighbours, kernel weights summing below 1e-12, is not a candidate)."""
+    span = float(u.max() - u.min()) or 1.0
+    best, best_h = math.inf, span / 4
+    for h in np.geomspace(span / 50, span / 2, 30):
+        weights = np.exp(-0.5 * ((u[:, None] - u[None, :]) / h) ** 2)
+        np.fill_diagonal(weights, 0.0)
+        total = weights.sum(axis=1)
+        if (total < 1e-12).any():
+            continue                       # a point with no neighbour: too narrow
+        error = float(np.mean((weights @ y / total - y) ** 2))
+        if error < best:
+            best, best_h = error, float(h)
+    return best_h
+
+
+def kernel_smooth(x: np.ndarray, y: np.ndarray, log: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """A Nadaraya-Watson (Gaussian kernel) smoothing of y against x, in log10 x when `log`,
+    its bandwidth chosen by leave-one-out cross-validation; evaluated at SMOOTH_POINTS points
+    from the smallest x to the largest."""
+    u = np.log10(x) if log else np.asarray(x, float)
+    grid = np.linspace(u.min(), u.max(), SMOOTH_POINTS)
+    smooth = nadaraya_watson(u, np.asarray(y, float), grid, loo_bandwidth(u, y))
+    return (10 ** grid if log else grid), smooth
+
+
+def plot_numeric(run: Run, name: str) -> Figure:
+    """The validation metric against one numeric hyper-parameter (see the module docstring)."""
+    metric, col = run.metric, f"param_{name}"
+    table = run.summary[run.summary[col].notna()]
+    x_all = pd.to_numeric(table[col]).to_numpy(float)
+    done = table[f"mean_{metric}"].notna().to_numpy()
+    colors = fidelity_colors(table)
+    fig = new_figure(7.5, 4.6)
+    ax = fig.subplots()
+    groups: list[float | None] = list(sorted(colors)) if colors else [None]
+    for fid in groups:
+        part = done & (True if fid is None else (table["fidelity"] == fid).to_numpy())
+        label = "trial (mean ± std)" if fid is None else \
+            f"fidelity {fid:.3g} (rung {groups.index(fid)})"
+        ax.errorbar(x_all[part], table.loc[part, f"mean_{metric}"].to_numpy(float),
+                    yerr=table.loc[part, f"std_{metric}"].to_numpy(float), fmt="o",
+                    color=colors.get(fid, "C0") if fid is not None else "C0", alpha=0.75,
+                    capsize=3, label=label)
+    _trend(ax, table[done], col, metric, log_scale(x_all))
+    failed = x_all[~done]
+    if failed.size:
+        ax.plot(failed, np.full(failed.size, 0.97), "x", color="0.3", ms=8,
+                transform=ax.get_xaxis_transform(), label="failed or diverged")
+    _chosen_marks(ax, run, table, col, name)
+    if log_scale(x_all):
+        ax.set_xscale("log")
+    ax.set(xlabel=name, ylabel=f"{readable(metric)} (mean ± std)", title=_title(run, name))
+    _dedupe_legend(ax)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _trend(ax: Any, done: pd.DataFrame, col: str, metric: str, log: bool) -> None:
+    """The trend line over the completed trials of the fidelity most of them were trained at
+    (rung 0 under halving: every configuration, at one cost)."""
+    if "fidelity" in done and done["fidelity"].nunique() > 1:
+        done = done[done["fidelity"] == done["fidelity"].value_counts().idxmax()]
+    x = pd.to_numeric(done[col]).to_numpy(float)
+    y = done[f"mean_{metric}"].to_numpy(float)
+    if len(np.unique(x)) < 2:
+        return
+    if len(np.unique(x)) < len(x) or len(x) < 5:           # values repeat: a grid
+        ax.plot(*mean_per_value(x, y), "-", color="C1", lw=1.5, label="mean per value")
+    else:
+        ax.plot(*kernel_smooth(x, y, log), "-", color="C1", lw=1.5,
+                label="smoothed (Gaussian kernel)")
+
+
+def _chosen_marks(ax: Any, run: Run, table: pd.DataFrame, col: str, name: str) -> None:
+    """A star at each chosen configuration and a vertical line at its value: red and labelled
+    with the side when best.json says the value is on the border of those tried."""
+    for item, x, y in chosen_points(run, table, col):
+        side = (item.get("borders") or {}).get(name)
+        ax.plot([x], [y], "*", color="C3", ms=16, zorder=5, label="chosen")
+        label = f"chosen value, on the {side} border" if side else "chosen value"
+        ax.axvline(float(x), color="C3" if side else "0.5", ls="--", lw=1.2, label=label)
+
+
+def chosen_points(run: Run, table: pd.DataFrame, col: str
+                  ) -> list[tuple[dict[str, Any], Any, float]]:
+    """(chosen record, parameter value, mean metric) of each chosen configuration in `table`."""
+    points = []
+    for item in run.chosen:
+        rows = table[table["trial"] == item["trial"]]
+        if "outer" in rows and item.get("outer") is not None:
+            rows = rows[rows["outer"] == item["outer"]]
+        points += [(item, r[col], float(r[f"mean_{run.metric}"])) for _, r in rows.iterrows()
+                   if pd.notna(r[f"mean_{run.metric}"])]
+    return points
+
+
+def plot_choice(run: Run, name: str) -> Figure:
+    """The validation metric per value of a choice hyper-parameter (see the module
+    docstring)."""
     metric, col = run.metric, f"param_{name}"
     table = configurations(run)
     table = table[table[col].notna() & table[f"mean_{metric}"].notna()]
     labels = sorted(table[col].astype(str).unique())
     groups = [table[table[col].astype(str) == v][f"mean_{metric}"].to_numpy(float)
               for v in labels]
-    fig = Figure(figsize=(max(5.0, 1.4 * len(labels) + 2), 4.5), layout="constrained")
+    fig = new_figure(max(5.0, 1.4 * len(labels) + 2), 4.6)
     ax = fig.subplots()
     ax.boxplot(groups, showfliers=False, widths=0.5)
     ax.set_xticks(range(1, len(labels) + 1), labels)
     for i, values in enumerate(groups, 1):
         offsets = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else [0.0]
-        ax.plot(i + np.asarray(offsets), values, "o", color="C0", alpha=0.6)
-    for cx, cy in _chosen_points(run, table, col):
+        ax.plot(i + np.asarray(offsets), values, "o", color="C0", alpha=0.6,
+                label="configuration")
+    ax.plot(range(1, len(labels) + 1), [g.mean() for g in groups], "D-", color="C1",
+            label="mean per value")
+    for item, cx, cy in chosen_points(run, table, col):
+        side = (item.get("borders") or {}).get(name)
         ax.plot([labels.index(str(cx)) + 1], [cy], "*", color="C3", ms=16, zorder=5,
-                label="chosen")
-    ax.set(xlabel=name, ylabel=f"{metric} (mean per configuration)", title=_title(run, name))
+                label="chosen" + (f" (on the {side} border)" if side else ""))
+    ax.set(xlabel=name, ylabel=f"{readable(metric)} (mean per configuration)",
+           title=_title(run, name))
     _dedupe_legend(ax)
     ax.grid(alpha=0.3, axis="y")
-    return _save(fig, path)
-
-
-def _chosen_points(run: Run, table: pd.DataFrame, col: str) -> list[tuple[Any, float]]:
-    """(parameter value, mean metric) of each chosen configuration present in `table`."""
-    points = []
-    for item in run.chosen:
-        rows = table[table["trial"] == item["trial"]]
-        if "outer" in rows and item.get("outer") is not None:
-            rows = rows[rows["outer"] == item["outer"]]
-        points += [(r[col], float(r[f"mean_{run.metric}"])) for _, r in rows.iterrows()]
-    return points
+    return fig
 
 
 def _title(run: Run, name: str) -> str:
-    sides = {item.get("borders", {}).get(name) for item in run.chosen} - {None, ""}
+    sides = {str(side) for item in run.chosen
+             if (side := (item.get("borders") or {}).get(name))}
     if not sides:
-        return f"{run.metric} against {name}"
+        return f"{readable(run.metric)} against {name}"
     return f"{name}: best on the {'/'.join(sorted(sides))} border, widen the interval"
 
 
@@ -199,30 +317,3 @@ def _dedupe_legend(ax: Any) -> None:
     unique = dict(zip(labels, handles))
     if unique:
         ax.legend(unique.values(), unique.keys(), fontsize="small")
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)        # attaches the canvas: savefig needs no pyplot
-    fig.savefig(path, dpi=100)
-    return path
-
-
-# ------------------------------------------------------------------------------------ public
-def write_report(run_dir: Path | str) -> list[Path]:
-    """Write the plots and `index.html` of a finished run to `RUN/report/`; the paths written.
-
-    Raises NnspecError when `run_dir` is not a finished run."""
-    run = load_run(run_dir)
-    out = run.path / "report"
-    out.mkdir(exist_ok=True)
-    images = [plot_curves(chosen_members(run), run.metric, out / "curves.png")]
-    for col in [c for c in run.summary.columns if c.startswith("param_")]:
-        name = col[len("param_"):]
-        values = configurations(run)[col].dropna()
-        if values.astype(str).nunique() < 2:
-            continue                     # one value tried: nothing to compare
-        if numeric_values(run.summary[col]) is not None:
-            images.append(plot_numeric(run, name, out / f"param_{name}.png"))
-        else:
-            images.append(plot_choice(run, name, out / f"choice_{name}.png"))
-    return [*images, html.write_index(run, images, out / "index.html")]

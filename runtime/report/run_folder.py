@@ -4,6 +4,9 @@
 `store.sqlite` is there too); `chosen_members` reads the run store read-only and returns the
 stored curves of each chosen configuration's (seed, fold) trials as `Member`s, found by the
 store keys that `best.json` lists (the one key of a trial: no matching on numbers or names).
+`trial_curves` returns every row of trials.csv with its stored curves: a store row is this
+run's row when its seed, fold, outer fold, fidelity and parameter values are the row's (the
+store may also hold trials of earlier specs run in the folder, which match no row).
 """
 from __future__ import annotations
 
@@ -129,3 +132,36 @@ def chosen_members(run: Run) -> list[Member]:
 def _label(outer: int | None, seed: int, fold: int, folds: int) -> str:
     parts = ([] if outer is None else [f"outer {outer}"]) + [f"seed {seed}"]
     return ", ".join(parts + ([f"fold {fold}"] if folds > 1 else []))
+
+
+def _signature(row: dict[str, Any]) -> tuple:
+    """What identifies a row of this run in the store: seed, fold, outer, fidelity, params
+    (numbers to 12 significant digits: a CSV and the store's JSON may differ in the last)."""
+    def plain(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and value != value):
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(f"{float(value):.12g}")
+        return str(value)
+    params = tuple(sorted((k, plain(v)) for k, v in row.items() if k.startswith("param_")
+                          and plain(v) is not None))
+    return (plain(row.get("seed")), plain(row.get("fold")), plain(row.get("outer")),
+            plain(row.get("fidelity", 1.0)), params)
+
+
+def trial_curves(run: Run) -> list[Member]:
+    """Every row of trials.csv with its stored curves (empty when the store has none), in the
+    table's order; the store is opened read-only."""
+    store = RunStore(run.path / "store.sqlite", readonly=True)
+    try:
+        stored = {_signature(row): curves for _, row, curves in store.items()}
+    except sqlite3.Error as exc:
+        raise NnspecError(f"{store.path}: cannot read the run store ({exc})") from None
+    finally:
+        store.close()
+    members = []
+    for record in run.trials.to_dict("records"):
+        row = {k: v for k, v in record.items() if not (isinstance(v, float) and v != v)}
+        label = f"trial {row.get('trial')} seed {row.get('seed')}"
+        members.append(Member(label, row, stored.get(_signature(row), {})))
+    return members

@@ -15,6 +15,8 @@ Imports only `spec_lang` (and Optuna, for `tpe`): strategies know nothing of tra
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from spec_lang.config import MAX_TRIALS, STRATEGIES, Search
@@ -24,8 +26,8 @@ from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
 from .asha import ASHASearch
-from .halving import HalvingSearch
-from .hyperband import HyperbandSearch
+from .halving import DEFAULT_TRIALS, HalvingSearch, rung_count
+from .hyperband import HyperbandSearch, plan
 from .random_search import draw_configs, make_random
 from .space import (Candidate, Result, Scores, Strategy, grid_values, is_active, sample,
                     sample_params, space_size)
@@ -36,7 +38,7 @@ __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", 
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
            "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
            "CoordinateSearch", "ZoomSearch", "HalvingSearch", "ASHASearch", "HyperbandSearch",
-           "TPESearch"]
+           "TPESearch", "planned_trials"]
 
 
 def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
@@ -79,3 +81,30 @@ def _check_size(search: Search) -> None:
     if search.trials is not None and search.trials > MAX_TRIALS:
         raise ValueError(f"{search.strategy} search of {search.trials:,} trials: at most "
                          f"{MAX_TRIALS:,} can run.")
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """How many trials (configurations at a fidelity) the strategy asks for before any border
+    extension: (count, exact). Exact for none, random, tpe and grid; an upper
+    bound (exact False) for zoom and coordinate (they may stop early or ask a point again) and
+    for halving, asha and hyperband (a rung may hold fewer configurations after failures)."""
+    from spec_lang.sizes import visits
+    name = search.strategy
+    if name == "none" or not search.dims:
+        return 1, True
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    if name in ("random", "tpe"):
+        return n, True
+    if name in ("halving", "asha"):
+        # rung k holds ceil (halving) or floor (asha) of n / eta^k: ceil bounds both
+        sizes, size = [], n
+        for _ in range(rung_count(n, search.eta)):
+            sizes.append(size)
+            size = math.ceil(size / search.eta)
+        return sum(sizes), False
+    if name == "hyperband":
+        return sum(sum(b.sizes) for b in plan(search.eta, search.min_fidelity)), False
+    found = visits(search)
+    if found is None:
+        return 0, False
+    return found[0], name == "grid"

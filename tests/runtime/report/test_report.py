@@ -1,93 +1,321 @@
-"""`write_report` on a real (tiny) run: the PNGs open, index.html shows the chosen configuration
-and the summary table, and a folder that is not a finished run is a clear error."""
+"""The report page on small real runs: each plot checked for its content (series, axis labels,
+trend values, border marks against the chosen value, rung colours), the page self-contained,
+and a folder that is not a finished run a clear error."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 import runtime
 import spec_lang
 from runtime.errors import NnspecError
-from runtime.report.plots import (Run, chosen_members, configurations, load_run, log_scale,
-                            numeric_values, plot_numeric, write_report)
+from runtime.report import plots, search_plots
+from runtime.report.page import write_report
+from runtime.report.run_folder import Run, chosen_members, load_run, trial_curves
 
-SPEC = """\
-experiment tiny
-data iris
+GRID = """\
+experiment grid
+data digits
 split train 0.6 valid 0.2 test 0.2 stratified
 network
-    dense 8 $act
+    dense $width relu
 train
     sgd lr $lr momentum 0.9
-    batch 16
-    epochs 6
+    batch 64
+    epochs 4
 search grid
-    lr in 0.01, 0.1, 0.5
-    act in relu, tanh
+    lr in 0.001, 0.03, 0.3
+    width in 8, 16
 seeds 2
 """
 
+HALVING = """\
+experiment halving
+data digits
+network
+    dense 16 relu
+train
+    sgd lr $lr momentum 0.9
+    batch 64
+    epochs 9
+search halving 9 eta 3
+    lr ~ log_uniform 1e-3 .. 30
+seeds 1
+"""
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "tiny"
-    runtime.run(spec_lang.loads(SPEC), out=out, jobs=1)
+RANDOM = """\
+experiment random
+data iris
+network
+    dense 8 relu
+train
+    sgd lr $lr momentum 0.9
+    l2 $l2
+    epochs 5
+search random 12
+    lr ~ log_uniform 1e-4 .. 100
+    l2 ~ log_uniform 1e-6 .. 1e-2
+seeds 1
+"""
+
+
+def run_spec(tmp: Path, text: str, name: str) -> Path:
+    """Run a spec written to a file (so that the run folder's spec.spec is the real text)."""
+    spec = tmp / f"{name}.spec"
+    spec.write_text(text)
+    out = tmp / name
+    runtime.run(spec_lang.load(spec), out=out, jobs=1)
     return out
 
 
 @pytest.fixture(scope="module")
-def written(run_dir: Path) -> list[Path]:
-    return write_report(run_dir)
+def grid_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_spec(tmp_path_factory.mktemp("grid"), GRID, "grid")
 
 
-def test_writes_the_plots_and_the_page(run_dir: Path, written: list[Path]) -> None:
-    names = sorted(p.name for p in written)
-    assert names == ["choice_act.png", "curves.png", "index.html", "param_lr.png"]
-    assert all(p.parent == run_dir / "report" and p.stat().st_size > 0 for p in written)
+@pytest.fixture(scope="module")
+def halving_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_spec(tmp_path_factory.mktemp("halving"), HALVING, "halving")
 
 
-def test_pngs_are_valid_images(written: list[Path]) -> None:
-    for path in (p for p in written if p.suffix == ".png"):
-        with Image.open(path) as image:
-            image.verify()
-        with Image.open(path) as image:
-            assert image.format == "PNG" and image.width > 100 and image.height > 100
+@pytest.fixture(scope="module")
+def random_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_spec(tmp_path_factory.mktemp("random"), RANDOM, "random")
 
 
-def test_index_shows_chosen_params_scores_and_summary(run_dir: Path, written: list[Path]
-                                                      ) -> None:
-    page = (run_dir / "report" / "index.html").read_text(encoding="utf-8")
-    best = json.loads((run_dir / "best.json").read_text())
-    assert f"chosen trial {best['trial']}" in page
-    assert f"<th>act</th><td>{best['params']['act']}</td>" in page
-    assert f"<th>lr</th><td>{best['params']['lr']:g}</td>" in page
-    assert "test (scored once" in page and "accuracy" in page
-    for png in ("curves.png", "param_lr.png", "choice_act.png"):
-        assert f"src='{png}'" in page
-    table = page[page.index('class="dataframe summary"'):]
-    table = table[:table.index("</table>")]
-    assert "mean_valid_error" in table and "rank_valid_error" in table
-    assert table.count("<tr>") == 6                     # one row per configuration
+@pytest.fixture(scope="module")
+def page(grid_dir: Path) -> str:
+    return write_report(grid_dir).read_text(encoding="utf-8")
 
 
-def test_curves_come_from_the_chosen_trials_rows(run_dir: Path) -> None:
-    run = load_run(run_dir)
+def labelled(ax, label: str) -> list:
+    return [line for line in ax.get_lines() if line.get_label() == label]
+
+
+# ---------------------------------------------------------------------------- the curves
+def test_every_trial_has_its_curves_and_the_best_are_highlighted(grid_dir: Path) -> None:
+    run = load_run(grid_dir)
+    trials = trial_curves(run)
+    assert len(trials) == len(run.trials) == 12
+    assert all(len(t.curves["valid_error"]) == t.row["epochs"] for t in trials)
+    fig = search_plots.plot_all_curves(run, trials)
+    epochs_ax, seconds_ax = fig.axes
+    assert epochs_ax.get_xlabel() == "epoch" and seconds_ax.get_xlabel() == "seconds"
+    assert epochs_ax.get_ylabel() == "validation error"
+    for ax in (epochs_ax, seconds_ax):
+        assert len(ax.get_lines()) == 12                 # one line per (trial, seed)
+    best = search_plots.ranked_trials(run)
+    assert best[0] == run.best["trial"] and len(best) == 3
+    highlighted = [line for line in epochs_ax.get_lines() if line.get_label().startswith("#")]
+    assert len(highlighted) == 3 * 2                     # 3 configurations x 2 seeds
+    assert {line.get_label() for line in highlighted} == {
+        f"#{i + 1}: trial {t}" for i, t in enumerate(best)}
+    faint = labelled(epochs_ax, "other trials")
+    assert len(faint) == 6 and all(line.get_alpha() < 0.5 for line in faint)
+    # against seconds: the x values are the stored time_s curve
+    first = trials[0]
+    xs = [line.get_xdata() for line in seconds_ax.get_lines()]
+    assert any(np.allclose(x, first.curves["time_s"]) for x in xs)
+
+
+def test_chosen_curves_have_four_panels_one_line_per_member(grid_dir: Path) -> None:
+    run = load_run(grid_dir)
     members = chosen_members(run)
-    assert sorted(m.row["seed"] for m in members) == [0, 1]
-    assert all(m.row["trial"] == run.best["trial"] for m in members)
-    for member in members:
-        assert len(member.curves["train_loss"]) == member.row["epochs"]
-        assert {"valid_loss", "valid_error", "lr"} <= set(member.curves)
+    fig = plots.plot_curves(members, run.metric)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "training loss", "validation loss", "validation error", "learning rate"]
+    lines = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("seed")]
+    assert sorted(line.get_label() for line in lines) == ["seed 0", "seed 1"]
 
 
-def test_report_is_rewritten_idempotently(run_dir: Path, written: list[Path]) -> None:
-    assert write_report(run_dir) == written
+# ---------------------------------------------------------------------- hyper-parameters
+def test_grid_parameter_plot_shows_the_mean_per_value_and_the_chosen_value(grid_dir: Path
+                                                                           ) -> None:
+    run = load_run(grid_dir)
+    fig = plots.plot_numeric(run, "lr")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "lr" and ax.get_ylabel() == "validation error (mean ± std)"
+    assert ax.get_xscale() == "log"
+    (trend,) = labelled(ax, "mean per value")
+    summary = run.summary
+    expected = summary.groupby("param_lr")["mean_valid_error"].mean()   # independent
+    np.testing.assert_allclose(trend.get_xdata(), expected.index.to_numpy(float))
+    np.testing.assert_allclose(trend.get_ydata(), expected.to_numpy(float))
+    (star,) = labelled(ax, "chosen")
+    chosen = run.best["params"]["lr"]
+    assert star.get_xdata()[0] == pytest.approx(chosen)
+    assert star.get_ydata()[0] == pytest.approx(run.best["valid"]["mean"])
+    side = run.best["borders"].get("lr")
+    label = f"chosen value, on the {side} border" if side else "chosen value"
+    (mark,) = labelled(ax, label)
+    assert mark.get_xdata()[0] == pytest.approx(chosen)
+    points = ax.containers[0]                           # the errorbar of every trial
+    assert len(points.lines[0].get_xdata()) == len(summary)
+
+
+def border_run(tmp_path: Path) -> Run:
+    """A grid whose best learning rate is its smallest: best.json says 'low' for lr."""
+    summary = pd.DataFrame({
+        "trial": [0, 1, 2, 3], "param_lr": [0.001, 0.01, 0.1, 1.0],
+        "mean_valid_error": [0.1, 0.2, 0.3, np.nan], "std_valid_error": [0.01] * 4,
+        "rank_valid_error": [1, 2, 3, 4], "n": [1] * 4, "n_complete": [1, 1, 1, 0]})
+    best = {"trial": 0, "params": {"lr": 0.001}, "metric": "valid_error",
+            "borders": {"lr": "low"}, "valid": {"metric": "valid_error", "mean": 0.1}}
+    return Run(tmp_path, best, summary, pd.DataFrame())
+
+
+def test_a_border_is_marked_at_the_chosen_value_on_that_side(tmp_path: Path) -> None:
+    run = border_run(tmp_path)
+    ax = plots.plot_numeric(run, "lr").axes[0]
+    (mark,) = labelled(ax, "chosen value, on the low border")
+    assert mark.get_xdata()[0] == pytest.approx(run.summary["param_lr"].min())
+    assert mark.get_color() == "C3"
+    assert "low border" in ax.get_title()
+    (failed,) = labelled(ax, "failed or diverged")
+    assert list(failed.get_xdata()) == [1.0]
+
+
+def test_random_search_trend_is_a_smoothing_not_a_zigzag(random_dir: Path) -> None:
+    run = load_run(random_dir)
+    ax = plots.plot_numeric(run, "lr").axes[0]
+    assert not labelled(ax, "mean per value")
+    (trend,) = labelled(ax, "smoothed (Gaussian kernel)")
+    x = trend.get_xdata()
+    assert len(x) == plots.SMOOTH_POINTS and np.all(np.diff(x) > 0)
+
+
+def test_kernel_smoothing_against_a_direct_computation() -> None:
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(0, 10, 15))
+    y = np.sin(x) + rng.normal(0, 0.1, 15)
+    h = plots.loo_bandwidth(x, y)
+    grid, smooth = plots.kernel_smooth(x, y, log=False)
+    k = 37
+    weights = [np.exp(-0.5 * ((grid[k] - xi) / h) ** 2) for xi in x]
+    assert smooth[k] == pytest.approx(sum(w * yi for w, yi in zip(weights, y)) / sum(weights))
+    # the bandwidth minimizes the leave-one-out error among its candidates
+    def loo(width: float) -> float:
+        errors = []
+        for i in range(len(x)):
+            others = np.arange(len(x)) != i
+            w = np.exp(-0.5 * ((x[i] - x[others]) / width) ** 2)
+            if w.sum() < 1e-12:
+                return np.inf                 # a point without neighbours: not a candidate
+            errors.append((w @ y[others] / w.sum() - y[i]) ** 2)
+        return float(np.mean(errors))
+    span = x.max() - x.min()
+    candidates = np.geomspace(span / 50, span / 2, 30)
+    assert loo(h) == pytest.approx(min(loo(c) for c in candidates))
+    flat = plots.kernel_smooth(x, np.full(15, 2.0), log=False)[1]
+    np.testing.assert_allclose(flat, 2.0)
+
+
+def test_halving_rungs_are_coloured_by_fidelity(halving_dir: Path) -> None:
+    run = load_run(halving_dir)
+    colors = plots.fidelity_colors(run.summary)
+    fidelities = sorted(run.summary["fidelity"].unique())
+    assert sorted(colors) == pytest.approx(fidelities) and len(set(colors.values())) == 3
+    ax = plots.plot_numeric(run, "lr").axes[0]
+    from matplotlib.colors import to_hex
+    for rung, fid in enumerate(fidelities):
+        label = f"fidelity {fid:.3g} (rung {rung})"
+        container = next(c for c in ax.containers if c.get_label() == label)
+        marker_line = container.lines[0]
+        assert to_hex(marker_line.get_color()) == colors[fid]
+        assert len(marker_line.get_xdata()) == int((run.summary["fidelity"] == fid).sum()
+                                                   - run.summary.loc[run.summary["fidelity"]
+                                                   == fid, "mean_valid_error"].isna().sum())
+    # the trend is computed on rung 0 only (every configuration at one cost)
+    (trend,) = [line for line in ax.get_lines() if "smoothed" in line.get_label()
+                or line.get_label() == "mean per value"]
+    rung0 = run.summary[(run.summary["fidelity"] == fidelities[0])
+                        & run.summary["mean_valid_error"].notna()]
+    assert trend.get_xdata().min() == pytest.approx(rung0["param_lr"].min())
+    curves_fig = search_plots.plot_all_curves(run, trial_curves(run))
+    faint = labelled(curves_fig.axes[0], "other trials")
+    assert {to_hex(line.get_color()) for line in faint} <= set(colors.values())
+
+
+def test_choice_plot_has_a_mean_per_value_line(grid_dir: Path) -> None:
+    run = load_run(grid_dir)
+    run.summary["param_width"] = run.summary["param_width"].map({8: "narrow", 16: "wide"})
+    run.best["params"]["width"] = {8: "narrow", 16: "wide"}[run.best["params"]["width"]]
+    ax = plots.plot_choice(run, "width").axes[0]
+    (means,) = labelled(ax, "mean per value")
+    expected = run.summary.groupby("param_width")["mean_valid_error"].mean()
+    np.testing.assert_allclose(means.get_ydata(), expected.loc[["narrow", "wide"]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["narrow", "wide"]
+
+
+def test_parallel_coordinates_draw_one_line_per_configuration(grid_dir: Path) -> None:
+    run = load_run(grid_dir)
+    ax = search_plots.plot_parallel(run).axes[0]
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(lines) == run.summary["mean_valid_error"].notna().sum() == 6
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "log10 lr", "width", "validation error"]
+    for line in lines:
+        assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))
+
+
+def test_importance_finds_the_parameter_the_metric_depends_on(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    lr, noise = 10 ** rng.uniform(-4, 0, 40), rng.uniform(0, 1, 40)
+    summary = pd.DataFrame({"trial": range(40), "param_lr": lr, "param_noise": noise,
+                            "mean_valid_error": (np.log10(lr) + 2) ** 2 / 4,
+                            "std_valid_error": 0.0, "rank_valid_error": range(1, 41)})
+    run = Run(tmp_path, {"metric": "valid_error", "trial": 0}, summary, pd.DataFrame())
+    table = search_plots.importance(run)
+    assert list(table["parameter"]) == ["lr", "noise"]
+    assert table["mean"][0] > 10 * max(table["mean"][1], 1e-3)
+    fig = search_plots.plot_importance(table, "valid_error")
+    bars = fig.axes[0].patches
+    assert len(bars) == 2 and "R²" in fig.axes[0].get_xlabel()
+    few = Run(tmp_path, run.best, summary.head(5), pd.DataFrame())
+    assert search_plots.importance(few) is None
+
+
+def test_outcomes_count_states_and_messages(random_dir: Path) -> None:
+    run = load_run(random_dir)
+    states, messages = search_plots.outcome_counts(run)
+    assert states == run.trials["state"].value_counts().to_dict()
+    assert states.get("diverged", 0) > 0                  # lr up to 100 diverges
+    assert messages and messages[0][0] == "diverged" and messages[0][2] >= 1
+
+
+# -------------------------------------------------------------------------------- page
+def test_the_page_is_self_contained(page: str) -> None:
+    srcs = re.findall(r"<img src='([^']*)'", page)
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    figures = re.findall(r"<figure id='([^']*)'>", page)
+    assert figures == ["all-curves", "chosen-curves", "param-lr", "param-width", "parallel",
+                       "hist-weights", "hist-activations", "hist-gradients", "filters"]
+    assert len(srcs) == len(figures)
+    assert "importance: not computed" in page              # 6 configurations: too few
+    assert not re.search(r"(src|href)=['\"]https?:", page)
+    for section in ("summary", "outcomes", "curves", "parameters", "network",
+                    "configurations", "spec"):
+        assert f"<section id='{section}'>" in page
+    assert "experiment grid" in page                       # the spec as run
+    assert "nnspec 0." in page and "href='../trials.csv'" in page   # provenance and files
+    assert "permutation importance" in page and "RandomForestRegressor" in page
+
+
+def test_the_page_leads_with_the_selection_metric(page: str, grid_dir: Path) -> None:
+    best = json.loads((grid_dir / "best.json").read_text())
+    summary = page[page.index("<section id='summary'>"):]
+    assert summary.index("valid_error") < summary.index("<table")
+    assert f"chosen trial {best['trial']}" in summary
+    table = page[page.index('id="configurations-table"'):]
+    header = table[:table.index("</tr>")]
+    assert re.findall(r"<th>([^<]*)</th>", header)[:5] == [
+        "rank", "trial", "lr", "width", "valid_error mean"]
 
 
 def test_not_a_run_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -97,69 +325,39 @@ def test_not_a_run_folder_is_a_clear_error(tmp_path: Path) -> None:
         write_report(tmp_path / "missing")
 
 
-def test_a_run_without_its_store_is_not_finished(run_dir: Path, tmp_path: Path) -> None:
-    partial = tmp_path / "partial"
-    shutil.copytree(run_dir, partial, ignore=shutil.ignore_patterns("store.sqlite*"))
-    with pytest.raises(NnspecError, match="store.sqlite missing"):
-        write_report(partial)
-
-
-def test_an_unreadable_store_is_a_clear_error(run_dir: Path, tmp_path: Path) -> None:
+def test_an_unreadable_store_is_a_clear_error(grid_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
-    shutil.copytree(run_dir, broken, ignore=shutil.ignore_patterns("store.sqlite*", "report"))
+    shutil.copytree(grid_dir, broken, ignore=shutil.ignore_patterns("store.sqlite*", "report"))
     (broken / "store.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(NnspecError, match="not a run store"):
         write_report(broken)
 
 
-def test_the_report_leaves_the_store_unchanged(run_dir: Path, written: list[Path]) -> None:
-    store = run_dir / "store.sqlite"
+def test_the_report_leaves_the_store_unchanged(grid_dir: Path, page: str) -> None:
+    store = grid_dir / "store.sqlite"
     before = store.read_bytes()
-    write_report(run_dir)
+    write_report(grid_dir)
     assert store.read_bytes() == before
 
 
 def test_log_scale_only_for_wide_positive_values() -> None:
-    assert log_scale(np.array([1e-3, 1e-2, 1e-1]))
-    assert not log_scale(np.array([0.5, 0.9, 0.99]))
-    assert not log_scale(np.array([0.0, 1e-3, 1.0]))
-    assert not log_scale(np.array([]))
+    assert plots.log_scale(np.array([1e-3, 1e-2, 1e-1]))
+    assert not plots.log_scale(np.array([0.5, 0.9, 0.99]))
+    assert not plots.log_scale(np.array([0.0, 1e-3, 1.0]))
+    assert not plots.log_scale(np.array([]))
 
 
 def test_numeric_values_tells_numbers_from_choices() -> None:
-    assert numeric_values(pd.Series([16, 32, None])) is not None
-    assert numeric_values(pd.Series(["relu", "tanh"])) is None
-    assert numeric_values(pd.Series([True, False])) is None
+    assert plots.numeric_values(pd.Series([16, 32, None])) is not None
+    assert plots.numeric_values(pd.Series(["relu", "tanh"])) is None
+    assert plots.numeric_values(pd.Series([True, False])) is None
 
 
-def halving_run(tmp_path: Path) -> Run:
-    """A summary as successive halving leaves it: lr 1 promoted to full fidelity, lr 100
-    diverged in the first rung."""
-    summary = pd.DataFrame({
-        "trial": [0, 1, 2, 3], "param_lr": [0.01, 1.0, 100.0, 1.0],
-        "fidelity": [0.5, 0.5, 0.5, 1.0], "mean_valid_error": [0.3, 0.1, np.nan, 0.05],
-        "std_valid_error": [0.01, 0.02, 0.0, 0.01], "rank_valid_error": [3, 2, 4, 1]})
-    best = {"trial": 3, "params": {"lr": 1.0}, "metric": "valid_error",
-            "borders": {"lr": None}}
-    return Run(tmp_path, best, summary, pd.DataFrame())
-
-
-def test_configurations_keep_each_at_its_highest_fidelity(tmp_path: Path) -> None:
-    kept = configurations(halving_run(tmp_path))
-    assert list(kept["trial"]) == [0, 2, 3]
-
-
-def test_numeric_plot_with_failed_configurations(tmp_path: Path) -> None:
-    path = plot_numeric(halving_run(tmp_path), "lr", tmp_path / "lr.png")
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-
-
-def test_provenance_says_which_run_wrote_the_artifacts(run_dir: Path, tmp_path: Path) -> None:
+def test_provenance_says_which_run_wrote_the_artifacts(grid_dir: Path, tmp_path: Path) -> None:
     from runtime.execution.store import RunStore
-    from runtime.report.run_folder import load_run, provenance_lines
+    from runtime.report.run_folder import provenance_lines
     copy = tmp_path / "copy"
-    shutil.copytree(run_dir, copy)
+    shutil.copytree(grid_dir, copy)
     lines = provenance_lines(copy, load_run(copy).best)
     assert len(lines) == 1 and lines[0].startswith("run 1 of this folder") and "nnspec" in lines[0]
     store = RunStore(copy / "store.sqlite")

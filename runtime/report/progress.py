@@ -1,0 +1,215 @@
+"""Live progress of `nnspec run`, fed by the runner's progress events.
+
+Events (`runtime.execution.runner`): "start" (a job handed to a worker), "trial" (a row is in:
+`row`, `cached`, `done`, `metric`, `maximize`) and "message" (a note). The total is the number
+of rows the run will fill: the strategy's planned trials (`runtime.search.planned_trials`:
+exact for grid, random and TPE, an upper bound for the others) times seeds times folds (times
+outer folds). Three ways to show it:
+
+- stderr a terminal: a rich progress bar with done/total, the counts per state, running,
+  elapsed, an ETA and the best so far;
+- stderr piped (a log file, CI, a cluster job): plain timestamped lines, one when the run
+  starts, one at each new best and one every `interval` seconds (from a timer thread, so a
+  long trial still leaves a heartbeat), each with done/total;
+- `json`: every event as one JSON line on stdout (nothing on stderr).
+
+The ETA is the remaining rows times the mean duration of the rows trained so far in this run
+(cached rows took no time), divided by the number of parallel workers.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from spec_lang import config as c
+from spec_lang.experiment import Experiment
+
+STATES = ("complete", "failed", "diverged", "stalled", "pruned")
+INTERVAL_S = 30.0          # seconds between two plain lines when stderr is piped
+
+
+def planned_rows(exp: Experiment) -> tuple[int, bool]:
+    """The rows (trial x seed x fold) the run fills before any border extension, and whether
+    that number is exact (else an upper bound); (0, False) when there is no bound."""
+    from runtime.search import planned_trials
+    trials, exact = planned_trials(exp.search)
+    protocol = exp.config.protocol
+    if isinstance(protocol, c.Nested):
+        folds = protocol.outer * protocol.inner
+    elif isinstance(protocol, c.KFold):
+        folds = protocol.k
+    else:
+        folds = 1
+    return trials * len(exp.seed_list()) * folds, exact
+
+
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS (or M:SS under an hour)."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else \
+        f"{rest // 60}:{rest % 60:02d}"
+
+
+class RunProgress:
+    """The progress display of one run (a context manager and the runner's callback)."""
+
+    def __init__(self, exp: Experiment, quiet: bool = False, *, jobs: int = 1,
+                 json_lines: bool = False, interval: float = INTERVAL_S,
+                 console: Console | None = None) -> None:
+        from runtime.report.console import console as default_console
+        self.console = console or default_console
+        self.name, self.quiet, self.json, self.interval = exp.name, quiet, json_lines, interval
+        self.jobs = max(1, jobs)
+        self.total, self.exact = planned_rows(exp)
+        self.best = math.inf                # sign * value: lower is better
+        self.metric = ""
+        self.done, self.cached = 0, 0
+        self.states: Counter[str] = Counter()
+        self.running: set[tuple] = set()
+        self.durations: list[float] = []
+        self.messages: Counter[str] = Counter()
+        self.started = time.time()
+        self.live = not quiet and not json_lines and self.console.is_terminal
+        self.plain = not quiet and not json_lines and not self.live
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                            console=self.console, disable=not self.live, transient=True)
+        self.task = self.bar.add_task(exp.name, total=self.total or None, status="")
+
+    # ------------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "RunProgress":
+        self.started = time.time()
+        self.bar.__enter__()
+        self._emit({"event": "started", "experiment": self.name, "total": self.total,
+                    "exact": self.exact})
+        if self.plain:
+            self._line("started")
+            self._timer = threading.Thread(target=self._beat, daemon=True)
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join(timeout=5)
+        self.bar.__exit__(*exc)
+        if self.plain:
+            self._line("finished" if exc[0] is None else "stopped")
+        self._emit({"event": "finished" if exc[0] is None else "stopped", "done": self.done,
+                    "states": dict(self.states), "elapsed_s": time.time() - self.started})
+
+    def _beat(self) -> None:
+        """The plain line every `interval` seconds while the run goes on."""
+        while not self._stop.wait(self.interval):
+            self._line("")
+
+    # -------------------------------------------------------------------------- events
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        with self._lock:
+            if kind == "message":
+                self.messages[str(event["message"])] += 1
+                self._emit(event)
+                if not self.quiet and not self.json:
+                    self.console.print(f"[yellow]note:[/] {event['message']}")
+                return
+            if kind == "start":
+                self.running.add((event.get("outer"), event["trial"], event["seed"],
+                                  event["fold"]))
+                self._emit(event)
+                self._update()
+                return
+            improved = self._trial(event)
+        self._emit({**event, "total": self.total, "states": dict(self.states),
+                    "running": len(self.running), "best": self.best_value(),
+                    "new_best": improved})
+        self._update()
+        if improved and self.plain:
+            self._line("new best")
+
+    def _trial(self, event: dict[str, Any]) -> bool:
+        """Count one finished row; whether it is a new best."""
+        row, self.metric = event["row"], event["metric"]
+        self.running.discard((row.get("outer"), row.get("trial"), row.get("seed"),
+                              row.get("fold")))
+        self.done = int(event.get("done", self.done + 1))
+        self.total = max(self.total, self.done) if self.total else 0
+        state = str(row.get("state", ""))
+        self.states[state] += 1
+        if event.get("cached"):
+            self.cached += 1
+        elif isinstance(row.get("duration_s"), (int, float)):
+            self.durations.append(float(row["duration_s"]))
+        sign = -1.0 if event["maximize"] else 1.0
+        value = row.get(self.metric)
+        if state == "complete" and isinstance(value, (int, float)) and math.isfinite(value) \
+                and sign * value < self.best:
+            self.best = sign * value
+            self._sign = sign
+            return True
+        return False
+
+    def best_value(self) -> float | None:
+        """The best selection value so far, in the metric's own direction (None before one)."""
+        if not math.isfinite(self.best):
+            return None
+        return getattr(self, "_sign", 1.0) * self.best
+
+    def eta(self) -> float | None:
+        """Seconds left: remaining rows x mean trained duration / workers (None: unknown)."""
+        if not self.total or not self.durations:
+            return None
+        remaining = max(0, self.total - self.done)
+        return remaining * (sum(self.durations) / len(self.durations)) / self.jobs
+
+    # ------------------------------------------------------------------------- output
+    def status(self) -> str:
+        """The counts in words: done/total, running, per state, ETA, best."""
+        total = "?" if not self.total else f"{'' if self.exact else '≤'}{self.total}"
+        parts = [f"{self.done}/{total} trials", f"running {len(self.running)}"]
+        parts += [f"{s} {self.states[s]}" for s in STATES if s != "complete" and self.states[s]]
+        eta = self.eta()
+        parts.append(f"ETA {clock(eta)}" if eta is not None else "ETA ?")
+        best = self.best_value()
+        if best is not None:
+            parts.append(f"best {self.metric} {best:.4g}")
+        return "  ".join(parts)
+
+    def _update(self) -> None:
+        if self.live:
+            self.bar.update(self.task, completed=self.done, total=self.total or None,
+                            status=self.status())
+
+    def _line(self, what: str) -> None:
+        """One plain timestamped line on stderr."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        elapsed = clock(time.time() - self.started)
+        with self._lock:
+            text = f"{stamp} {self.name}: {self.status()}  elapsed {elapsed}"
+        self._write(sys.stderr, text + (f"  ({what})" if what else ""))
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.json:
+            from runtime.execution.store import json_safe
+            record = {"time": round(time.time(), 3), **event}
+            self._write(sys.stdout, json.dumps(json_safe(record), default=str))
+
+    @staticmethod
+    def _write(stream: TextIO, text: str) -> None:
+        try:
+            stream.write(text + "\n")
+            stream.flush()
+        except (BrokenPipeError, ValueError):      # a closed reader: progress is not vital
+            pass

@@ -95,7 +95,9 @@ class Drive:
                 asked.started = True
                 self.running.add(key)
                 bounds = runner.bank.bounds(job.fidelity) if runner.bank else None
-                return replace(job, prune=bounds)
+                runner.progress({"event": "start", "trial": job.trial, "seed": job.seed,
+                                 "fold": job.fold, "outer": job.outer})
+                return runner.warm_start(replace(job, prune=bounds))
         return None
 
     def _ask(self) -> bool:

@@ -204,8 +204,10 @@ class Trainer:
         else:
             start_loss, curves, best, epoch = self._restore(resume, stall)
             clock = time.perf_counter() - resume.seconds
-        state, reason, patience_out = "complete", "", False
-        while state == "complete" and epoch < self.train.epochs and self.updates < self.cap:
+        state, reason = "complete", ""
+        patience_out = resume is not None and resume.finished    # nothing is left to train
+        while not patience_out and state == "complete" and epoch < self.train.epochs \
+                and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y, W)
             metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid),
@@ -225,13 +227,13 @@ class Trainer:
             if patience_out:
                 break
         checkpoint = None
-        if state == "complete" and not patience_out:     # the cap stopped it: it may go on
+        if state == "complete":             # a cap stopped it (it may go on) or early stopping
             checkpoint = Checkpoint(
                 self.net.params.copy(), self.optimizer.state(), dict(self.rng.bit_generator.state),
                 self.updates, epoch, start_loss, time.perf_counter() - clock, best.epoch,
                 best.score, best.loss, None if best.params is None else best.params.copy(),
                 dict(best.row), dict(best.metrics), {k: list(v) for k, v in curves.items()},
-                None if stall is None else stall.memory())
+                None if stall is None else stall.memory(), patience_out)
         result = self._result(best, curves, state, reason, epoch)
         result.checkpoint = checkpoint
         return result

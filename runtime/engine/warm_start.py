@@ -6,7 +6,8 @@ update and epoch counts, the best epoch so far (weights, metrics), the curves, t
 and the stall check's memory. The learning rate is a function of the update count alone,
 except for the cosine schedule, whose period is the planned number of updates. So, for every
 other schedule, continuing a fit of E epochs to E' epochs gives bit for bit the fit a cap of E'
-would have given from the start; that is what lets successive halving, ASHA and Hyperband
+would have given from the start, and a fit that early stopping ended before its cap is already
+what any larger cap would give; that is what lets successive halving, ASHA and Hyperband
 promote a configuration without training its first epochs again (`resumable`).
 """
 from __future__ import annotations
@@ -28,7 +29,9 @@ def resumable(config: Config) -> bool:
 
 @dataclass
 class Checkpoint:
-    """The epoch loop's state at the end of a fit that its epoch (or update) cap stopped."""
+    """The epoch loop's state at the end of a complete fit. When its epoch (or update) cap
+    stopped it, a longer fit continues from here; when early stopping did (`finished`), a
+    longer fit would have stopped at the same epoch, so continuing trains nothing."""
 
     params: np.ndarray
     optimizer: dict[str, Any]
@@ -45,6 +48,7 @@ class Checkpoint:
     best_metrics: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[float]] = field(default_factory=dict)
     stall: dict[str, Any] | None = None
+    finished: bool = False     # early stopping ended it: a longer cap would stop there too
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (an .npz's members): the weights, the optimizer's buffers and one JSON
@@ -62,7 +66,8 @@ class Checkpoint:
                 "epoch": self.epoch, "start_loss": self.start_loss, "seconds": self.seconds,
                 "best_epoch": self.best_epoch, "best_score": self.best_score,
                 "best_loss": self.best_loss, "best_row": self.best_row,
-                "best_metrics": self.best_metrics, "curves": self.curves, "stall": self.stall}
+                "best_metrics": self.best_metrics, "curves": self.curves, "stall": self.stall,
+                "finished": self.finished}
         out["meta"] = np.array(json.dumps(meta))
         return out
 
@@ -81,4 +86,4 @@ class Checkpoint:
                    best_score=meta["best_score"], best_loss=meta["best_loss"],
                    best_params=best, best_row=meta["best_row"],
                    best_metrics=meta["best_metrics"], curves=meta["curves"],
-                   stall=meta["stall"])
+                   stall=meta["stall"], finished=bool(meta.get("finished", False)))

@@ -60,12 +60,22 @@ def test_two_steps_of_continuation_and_the_step_schedule() -> None:
     same_fit(fit(config, data, 4, resume=second.checkpoint), fit(config, data, 4))
 
 
-def test_a_fit_stopped_by_patience_leaves_no_checkpoint() -> None:
+def test_a_fit_early_stopping_ended_is_what_a_longer_cap_gives_without_training() -> None:
     exp = spec_lang.loads("data iris\nnetwork\n    dense 4 tanh\ntrain\n    sgd lr 1e-6\n"
                           "    epochs 200 early_stop patience 2 stall 0\n")
     config, data = preflight(exp)
+    short = fit(config, data, 0)
+    assert short.epochs < 200 and short.checkpoint.finished
+    longer = capped(config, 400)
+    continued, updates = fit(longer, data, 0, resume=short.checkpoint), short.updates
+    same_fit(continued, fit(longer, data, 0))
+    assert continued.updates == updates                   # not one more update was made
+
+
+def test_a_diverged_fit_leaves_no_checkpoint() -> None:
+    config, data = problem("sgd lr 1e6")
     result = fit(config, data, 0)
-    assert result.epochs < 200 and result.checkpoint is None
+    assert result.state == "diverged" and result.checkpoint is None
 
 
 def test_the_cosine_schedule_depends_on_the_cap_so_it_does_not_resume() -> None:

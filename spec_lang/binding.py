@@ -20,6 +20,9 @@ FIXED = {"experiment": "the experiment's name names its run folder",
          "prune": "the search's own settings are not hyper-parameters",
          "budget": "the search's own settings are not hyper-parameters",
          "seeds": "configurations are compared over the same seeds"}
+AUTO_TYPES = ("number", "int", "batch")       # where `auto` could be taken for a number
+AUTO_HINT = ("only an optimizer's learning rate can be auto (`sgd lr auto`): a range test "
+             "chooses it before the search")
 BLOCK_OWNERS = {"top": "the top level", "preprocess": "the preprocess block",
                 "network": "the network block", "train": "the train block"}
 
@@ -63,7 +66,16 @@ class Checker:
                        "ranges and lists of values belong in the search block: "
                        f"write ${arg.name} here and define it under 'search'")
             return INVALID
+        if isinstance(node, n.Name) and node.value == "auto" and arg.type in AUTO_TYPES:
+            return self._auto(arg, node, owner)
         return getattr(self, f"_as_{arg.type}")(arg, node, owner)
+
+    def _auto(self, arg: Arg, node: n.Value, owner: str) -> Any:
+        """`auto` where a number goes: the learning rate's only (`sgd lr auto`)."""
+        if arg.auto:
+            return c.AUTO
+        self.error(node.span, f"'{arg.name}' of '{owner}' cannot be auto", AUTO_HINT)
+        return INVALID
 
     def _wrong(self, arg: Arg, node: n.Value, owner: str, hint: str = "") -> Any:
         self.error(node.span, f"'{arg.name}' of '{owner}' must be {TYPE_WORDS[arg.type]}; "

@@ -35,6 +35,19 @@ class Pick:
     owner: str = ""
 
 
+@dataclass(frozen=True)
+class Auto:
+    """`lr auto`: a learning rate chosen at run time, before the search, by the learning-rate
+    range test (`runtime.execution.lr_auto`, which replaces it with the concrete rate before
+    any trial is keyed or trained; the engine refuses to train with it)."""
+
+    def __repr__(self) -> str:
+        return "auto"
+
+
+AUTO = Auto()
+
+
 # The most configurations a search may visit (trials, grid points, zoom levels x their grids,
 # coordinate sweeps x their grids): more cannot run in a lifetime, and would not fit in memory.
 MAX_TRIALS = 1_000_000

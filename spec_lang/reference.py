@@ -37,6 +37,8 @@ def _accepts(arg: Arg) -> str:
         parts.append(arg.interval())
     if arg.flag is not None and arg.type != "bool":
         parts.append(f"alone: `{arg.flag}`")
+    if arg.auto:
+        parts.append("or `auto` (a range test chooses it)")
     if arg.log:
         parts.append("searched on a log scale by default")
     return "; ".join(parts)

@@ -36,6 +36,7 @@ class Arg:
     choices: tuple[str, ...] = ()
     required: bool = False
     flag: Any = None                  # value when the option is written alone (bool: True)
+    auto: bool = False                # the word `auto` is a value (`lr auto`: config.AUTO)
 
     def interval(self) -> str:
         """The accepted interval in words: "> 0", "in [0, 1)", ">= 1"."""
@@ -270,7 +271,8 @@ NETWORK = {k.name: k for k in [
 ]}
 
 # ------------------------------------------------------------------------------------- training
-LR = Arg("lr", "number", 0.01, "learning rate", log=True, **_pos())
+LR = Arg("lr", "number", 0.01, "learning rate; `auto`: half the largest stable rate of a "
+         "range test run before the search", log=True, auto=True, **_pos())
 MOMENTUM = Arg("momentum", "number", 0.9, "momentum coefficient", low=0, high=1, high_open=True)
 NESTEROV = Arg("nesterov", "bool", False, "Nesterov's momentum instead of classical")
 BETA1 = Arg("beta1", "number", 0.9, "Adam first-moment decay", low=0, high=1, high_open=True)
@@ -286,7 +288,8 @@ OPTIMIZER_ARGS = {"sgd": (LR, MOMENTUM, NESTEROV), "adam": (ADAPTIVE_LR, BETA1, 
 OPTIMIZER_NAME = Arg("name", "name", "sgd", "sgd, adam, rmsprop or adagrad",
                      choices=c.OPTIMIZERS, required=True)
 NAMED_LR = replace(LR, default=None, doc="learning rate (default: the optimizer's own, 0.01 "
-                   "for sgd and adagrad, 0.001 for adam and rmsprop)")
+                   "for sgd and adagrad, 0.001 for adam and rmsprop); `auto`: half the largest "
+                   "stable rate of a range test run before the search")
 
 
 def own_defaults(name: str) -> dict[str, Any]:

@@ -267,7 +267,8 @@ class SearchBlock:
         if dim.kind == "choice":
             items = node.args[-1].items if isinstance(node.args[-1], n.List) else node.args[-1:]
             for item in items:
-                self.ck.literal(arg, item, owner)
+                if not self._auto_searched(arg, item):
+                    self.ck.literal(arg, item, owner)
             return
         rng = next(a for a in node.args if isinstance(a, n.Range))
         if arg.type not in ("number", "int", "batch"):
@@ -275,8 +276,20 @@ class SearchBlock:
                           "not a numeric range")
             return
         for bound in (rng.low, rng.high):
-            self.ck.literal(replace(arg, type="number") if arg.type == "batch" else arg,
-                            bound, owner)
+            if not self._auto_searched(arg, bound):
+                self.ck.literal(replace(arg, type="number") if arg.type == "batch" else arg,
+                                bound, owner)
+
+    def _auto_searched(self, arg: Arg, node: n.Value) -> bool:
+        """`auto` as a searched value of the learning rate: an error (True) — it is one value,
+        the range test's, not a point of a search."""
+        if not (arg.auto and isinstance(node, n.Name) and node.value == "auto"):
+            return False
+        self.ck.error(node.span, f"'{arg.name}' cannot be searched over auto",
+                      f"write `{arg.name} auto` in the optimizer statement (the range test "
+                      f"chooses one rate for every configuration), or search ${arg.name} over "
+                      "numbers")
+        return True
 
 
 def _limits(uses: list[Arg]) -> tuple[float | None, float | None]:

@@ -233,6 +233,11 @@ def _check_optimizer_options(ck: Checker, item: Item) -> None:
     """`optimizer adam momentum 0.9`: an option the named optimizer does not read."""
     kw, cmd, values = item
     name = values.get("name")
+    if isinstance(name, c.Param) and values.get("lr") is c.AUTO:
+        auto = next(a for a in cmd.args if isinstance(a, n.Name) and a.value == "auto")
+        ck.error(auto.span, f"'lr auto' needs a fixed optimizer, not ${name.name}",
+                 "the range test's rate suits one optimizer (sgd's and adam's differ tenfold): "
+                 f"name the optimizer, or search $lr along with ${name.name}")
     if kw.name != "optimizer" or not isinstance(name, str):
         return
     allowed = {a.name for a in OPTIMIZER_ARGS[name]}

@@ -9,6 +9,7 @@ import numbers
 from typing import Any
 
 from .errors import did_you_mean
+from .config import AUTO, Auto
 from .schema import BOOLS, Arg
 
 TYPE_WORDS = {"number": "a number", "int": "a whole number", "bool": "true or false",
@@ -64,7 +65,9 @@ def _outside(arg: Arg, owner: str, text: str) -> Invalid:
     return Invalid(f"'{arg.name}' of '{owner}' must be {arg.interval()}; got {text}", arg.doc)
 
 
-def _number(arg: Arg, value: Any, owner: str, text: str) -> float:
+def _number(arg: Arg, value: Any, owner: str, text: str) -> Any:
+    if arg.auto and (isinstance(value, Auto) or (isinstance(value, str) and value == "auto")):
+        return AUTO                        # `lr auto`: resolved before the search runs
     number = _finite(value)
     if number is None:
         raise _wrong(arg, owner, text)

@@ -4,28 +4,34 @@ aids (section 4) on a representative configuration: a finite-difference gradient
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
+from runtime.cli.lr_range import lr_range_lines, with_suggested_lr
 from runtime.execution.jobs import preflight
 
 GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
 
 
-def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False
-               ) -> list[str]:
+def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = False,
+               lr_range: Path | None = None) -> list[str]:
     """Lines to print (a line starting with FAIL is a failed check). Always runs the run's own
     preflight (`runtime.execution.jobs.preflight`: the data loads, the folds are made, the
     preprocessing fits and leaves trainable values; a DataError says what is wrong); [] when
-    nothing more was asked."""
+    nothing more was asked. `lr_range`: run the learning-rate range test and draw its plot
+    to this PNG (`runtime.cli.lr_range`)."""
     config, data = preflight(exp)
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
+        config = with_suggested_lr(exp, config)          # `lr auto`: the rate a run would use
         lines.append(_overfit_line(config, data, exp.seed_start))
+    if lr_range is not None:
+        lines += lr_range_lines(exp, lr_range)
     return lines
 
 

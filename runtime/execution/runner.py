@@ -212,7 +212,7 @@ class _Runner:
     def _record(self, job: Job, row: dict[str, Any], cached: bool,
                 curves: dict[str, list[float]]) -> None:
         self.rows[row_key(job)] = row
-        self.spend.epochs += int(row.get("epochs") or 0)
+        self.spend.epochs += int(row.get("epochs_trained", row.get("epochs")) or 0)
         if self.bank is not None:
             self.bank.add(job.fidelity, row.get("state", ""), curves)
         self.progress({"event": "trial", "row": row, "cached": cached, "done": len(self.rows),

@@ -1,0 +1,84 @@
+"""`lr auto`: the learning-rate range test run once, before the search, and its suggestion
+written into the experiment as a concrete rate.
+
+`resolve(exp)` is the runner's first step. When the spec's optimizer says `lr auto`, it runs
+`runtime.engine.lr_range.range_test` on the search's representative configuration, with the
+data and preprocessing of the first fold (the preflight's, `runtime.execution.jobs.preflight`)
+and the experiment's first seed, in this process with one BLAS thread (the same result
+whatever `--jobs` is; no worker has been given anything to train yet). It returns the
+experiment with `lr` replaced by the suggestion (half the largest stable rate), so every
+configuration of the search, every trial key (the bound configuration holds the rate) and the
+final model use that one rate. The test is not cached: it runs again on every run, so a
+changed data set gets its own rate, and trials trained at another rate are never served from
+the store (their keys differ).
+
+The rate suits the representative configuration: a search over settings that move the stable
+rate a lot (batch size, momentum, width, the optimizer's other settings) shares it. Under
+nested cross-validation the first fold's training part overlaps the other outer folds' test
+parts, so the outer estimate is slightly optimistic about the rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from spec_lang import config as c
+from spec_lang.experiment import Experiment
+
+from runtime.errors import NnspecError
+
+if TYPE_CHECKING:                  # the engine is imported when a range test runs
+    from runtime.engine.lr_range import RangeTest
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The rate `lr auto` chose, and the range test behind it."""
+
+    lr: float
+    test: RangeTest
+
+    @property
+    def message(self) -> str:
+        """The run's message: `lr auto: 0.0792 (half the largest stable rate 0.158)`."""
+        at_least = "at least " if self.test.capped else ""
+        return (f"lr auto: {self.lr:.3g} (half the largest stable rate {at_least}"
+                f"{self.test.largest_stable:.3g}; range test of {len(self.test.rates)} rates, "
+                f"{self.test.updates} updates each)")
+
+    def record(self) -> dict[str, Any]:
+        """What best.json keeps of it."""
+        t = self.test
+        return {"lr": self.lr, "largest_stable": t.largest_stable, "capped": t.capped,
+                "interval": list(t.interval or ()), "rates_tested": len(t.rates),
+                "updates_per_rate": t.updates, "initial_loss": t.initial_loss}
+
+
+def uses_auto(exp: Experiment) -> bool:
+    """Whether the experiment's optimizer says `lr auto` (also set from Python as "auto")."""
+    lr = exp.config.train.optimizer.lr
+    return isinstance(lr, c.Auto) or (isinstance(lr, str) and lr == "auto")
+
+
+def range_test_of(exp: Experiment, **options: Any) -> RangeTest:
+    """The range test of the experiment's representative configuration on its first fold's
+    preprocessed training part (see the module docstring); `options` go to `range_test`.
+    Raises DataError as the preflight does."""
+    from threadpoolctl import threadpool_limits
+
+    from runtime.engine.lr_range import range_test
+    from runtime.execution.jobs import preflight
+    config, data = preflight(exp)
+    with threadpool_limits(limits=1):
+        return range_test(config, data, exp.seed_start, **options)
+
+
+def resolve(exp: Experiment) -> tuple[Experiment, Chosen | None]:
+    """`exp` with `lr auto` replaced by the range test's suggestion, and what was chosen;
+    `exp` itself and None without `lr auto`. NnspecError when every rate diverged."""
+    if not uses_auto(exp):
+        return exp, None
+    test = range_test_of(exp)
+    if test.suggestion is None:
+        raise NnspecError(f"{exp.filename}: lr auto: {test.describe()}")
+    return exp.replace(train__optimizer__lr=test.suggestion), Chosen(test.suggestion, test)

@@ -87,4 +87,5 @@ class FitResult:
     valid_metrics: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[float]] = field(default_factory=dict)
     reason: str = ""                             # why it diverged, stalled or was pruned
-    checkpoint: Any = None                       # warm_start.Checkpoint when a cap stopped it
+    checkpoint: Any = None                       # warm_start.Checkpoint of a complete fit
+    resumed_at: int = 0                          # the epoch a warm start continued from

@@ -236,6 +236,7 @@ class Trainer:
                 None if stall is None else stall.memory(), patience_out)
         result = self._result(best, curves, state, reason, epoch)
         result.checkpoint = checkpoint
+        result.resumed_at = 0 if resume is None else resume.epoch
         return result
 
     def _restore(self, resume: Checkpoint, stall: StallCheck | None

@@ -194,7 +194,8 @@ def run_job(exp: Experiment, job: Job
                           time.perf_counter() - start), {}, None
     row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
                **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
-               best_epoch=result.best_epoch, epochs=result.epochs, updates=result.updates,
+               best_epoch=result.best_epoch, epochs=result.epochs,
+               epochs_trained=result.epochs - result.resumed_at, updates=result.updates,
                duration_s=time.perf_counter() - start, error=result.reason or "")
     keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None

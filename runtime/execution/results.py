@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 FIRST = ["trial", "seed", "fold", "outer", "state", "step", "fidelity"]
-LAST = ["best_epoch", "epochs", "updates", "duration_s", "error"]
+LAST = ["best_epoch", "epochs", "epochs_trained", "updates", "duration_s", "error"]
 STATES = ("complete", "stalled", "pruned", "diverged", "failed")
 # Ended early, but evaluated: ranked by their last score, after every configuration that
 # completed.

@@ -17,11 +17,13 @@ search grid
 seeds 2
 """
 
-VOLATILE = ["duration_s"]
+# How a row was computed, not what it holds: wall time, and the epochs trained for it (fewer
+# when a promotion continued a lower rung's checkpoint, which gives the same results).
+VOLATILE = ["duration_s", "epochs_trained"]
 
 
 def stable(table: pd.DataFrame) -> pd.DataFrame:
-    """The table without wall-clock columns (for equality across runs)."""
+    """The table without its volatile columns (for equality across runs)."""
     return table.drop(columns=[c for c in VOLATILE if c in table]).reset_index(drop=True)
 
 

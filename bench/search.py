@@ -92,7 +92,8 @@ def _strategy_run(data: str, epochs: int, strategy: str, extra: str = ""
         start = time.time()
         table = run(exp, out=out, jobs=2)
         wall = time.time() - start
-        return {"wall": wall, "epochs": int(table["epochs"].sum()),
+        trained = table["epochs_trained"] if "epochs_trained" in table else table["epochs"]
+        return {"wall": wall, "epochs": int(trained.sum()),
                 "trials": len(table), "finished": _finish_times(out, start)}
 
 

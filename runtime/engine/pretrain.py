@@ -20,7 +20,7 @@ deterministic reconstruction (autoencoder: clean input; rbm: mean-field up and d
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -111,25 +111,29 @@ STEPS: dict[str, Step] = {"autoencoder": autoencoder_step, "denoising": autoenco
 
 
 def pretrain_layer(layer: Dense, x: np.ndarray, spec: Pretrain,
-                   rng: np.random.Generator) -> dict[str, float]:
-    """Pre-train one dense layer on its inputs x (n, n_in); reconstruction errors before/after."""
+                   rng: np.random.Generator) -> dict[str, Any]:
+    """Pre-train one dense layer on its inputs x (n, n_in); the reconstruction error before,
+    after, and after each epoch ("epochs")."""
     if spec.method not in STEPS:
         raise ValueError(f"Unknown pre-training '{spec.method}'. Known: {', '.join(STEPS)}.")
     binary = bool(x.min(initial=0) >= 0 and x.max(initial=0) <= 1)   # rbm visible units
     c = np.zeros(layer.n_in, dtype=x.dtype)
     before = reconstruction_error(layer, c, x, spec.method, binary)
     step, batch = STEPS[spec.method], max(1, spec.batch)
+    errors = []
     for _ in range(spec.epochs):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch):
             step(layer, c, x[order[start:start + batch]], spec, rng, binary)
-    return {"before": before, "after": reconstruction_error(layer, c, x, spec.method, binary)}
+        errors.append(reconstruction_error(layer, c, x, spec.method, binary))
+    after = errors[-1] if errors else before
+    return {"before": before, "after": after, "epochs": errors}
 
 
 def pretrain(net: Network, X: np.ndarray, spec: Pretrain,
-             rng: np.random.Generator) -> dict[str, dict[str, float]]:
+             rng: np.random.Generator) -> dict[str, dict[str, Any]]:
     """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place.
-    Returns {"dense0": {"before": error, "after": error}, ...}."""
+    Returns {"dense0": {"before": error, "after": error, "epochs": [error per epoch]}, ...}."""
     report, x = {}, np.asarray(X, dtype=net.dtype)
     hidden = net.layers[:-1]
     for name, layer in zip(net.names, [lay for lay in hidden if isinstance(lay, Dense)]):

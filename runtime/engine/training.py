@@ -73,10 +73,19 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     net = build_network(config, data, rng)
     X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
+    layers = {}
     if config.pretrain is not None and resume is None:     # its effect is in resume.params
-        pretrain(net, X, config.pretrain, rng)
+        layers = pretrain(net, X, config.pretrain, rng)
     trainer = Trainer(config, net, rng, len(X), W is not None)
-    return trainer.run(X, Y, data, progress, prune, W, resume)
+    result = trainer.run(X, Y, data, progress, prune, W, resume)
+    # The reconstruction error of each pre-trained layer, before and after each of its epochs:
+    # in the curves (and a warm start's checkpoint, which skips pre-training).
+    for name, errors in layers.items():
+        curve = [errors["before"], *errors["epochs"]]
+        result.curves[f"pretrain_{name}"] = curve
+        if result.checkpoint is not None:
+            result.checkpoint.curves[f"pretrain_{name}"] = list(curve)
+    return result
 
 
 def training_weights(data: TrainData) -> np.ndarray | None:

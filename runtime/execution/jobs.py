@@ -197,6 +197,8 @@ def run_job(exp: Experiment, job: Job
                best_epoch=result.best_epoch, epochs=result.epochs,
                epochs_trained=result.epochs - result.resumed_at, updates=result.updates,
                duration_s=time.perf_counter() - start, error=result.reason or "")
+    row.update({f"{name}_error": curve[-1] for name, curve in result.curves.items()
+                if name.startswith("pretrain_")})       # each layer's reconstruction error
     keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if job.fidelity < 1.0 and result.checkpoint is not None and continues(exp, job):

@@ -111,6 +111,9 @@ def _network(run: Run) -> str:
                              partial(network_stats.plot_histograms, stats, quantity),
                              f"{quantity} per layer: grey at initialization, blue at the end "
                              "of training (the restored best epoch)"))
+    parts.append(_figure("pretraining", lambda: plots.plot_pretraining(chosen_members(run)),
+                         "pre-training: each layer's reconstruction error before and after "
+                         "each of its epochs, per member"))
     parts.append(_figure("filters", lambda: network_stats.plot_filters(stats),
                          "the first layer's filters (red positive, blue negative)"))
     if stats.filters is None:

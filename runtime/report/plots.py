@@ -83,6 +83,28 @@ def plot_curves(members: list[Member], metric: str) -> Figure:
     return fig
 
 
+def plot_pretraining(members: list[Member]) -> Figure | None:
+    """Each pre-trained layer's reconstruction error before and after each pre-training epoch,
+    one line per member (None when nothing was pre-trained)."""
+    layers = sorted({k for m in members for k in m.curves if k.startswith("pretrain_")})
+    if not layers:
+        return None
+    fig = new_figure(4.2 * len(layers), 3.2)
+    for i, layer in enumerate(layers):
+        ax = fig.add_subplot(1, len(layers), i + 1)
+        for j, member in enumerate(members):
+            errors = member.curves.get(layer) or []
+            ax.plot(range(len(errors)), errors, marker=".", color=f"C{j % 10}",
+                    label=member.label if len(members) > 1 else None)
+        ax.set_title(f"layer {layer[len('pretrain_'):]}")
+        ax.set_xlabel("pre-training epoch (0: before)")
+        ax.set_ylabel("reconstruction error")
+        ax.grid(alpha=0.3)
+        if len(members) > 1 and i == 0:
+            ax.legend(fontsize=7)
+    return fig
+
+
 def _curve_metric(members: list[Member], metric: str) -> str:
     """The selection metric's curve, or another validation curve when it is the loss."""
     keys = {k for m in members for k in m.curves}

@@ -82,3 +82,18 @@ def test_the_cosine_schedule_depends_on_the_cap_so_it_does_not_resume() -> None:
     cosine, _ = problem("sgd lr 0.05", "    schedule cosine\n")
     plain, _ = problem("sgd lr 0.05", "    schedule one_over_t\n")
     assert not resumable(cosine) and resumable(plain)
+
+
+def test_pre_training_is_recorded_per_layer_and_a_warm_start_keeps_it() -> None:
+    """Each pre-trained layer's reconstruction error before and after each of its epochs is in
+    the curves; a warm start (which does not pre-train again) carries them over."""
+    exp = spec_lang.loads("data iris\npreprocess\n    quantile\nnetwork\n    dense 8 sigmoid\n"
+                          "    dense 6 sigmoid\npretrain autoencoder epochs 4 lr 0.1\ntrain\n"
+                          "    sgd lr 0.05\n    epochs 6 early_stop off\n")
+    config, data = preflight(exp)
+    whole = fit(config, data, 2)
+    layers = sorted(k for k in whole.curves if k.startswith("pretrain_"))
+    assert len(layers) == 2 and all(len(whole.curves[k]) == 5 for k in layers)
+    assert all(whole.curves[k][-1] < whole.curves[k][0] for k in layers)   # it learned
+    short = fit(capped(config, 2), data, 2)
+    same_fit(fit(config, data, 2, resume=short.checkpoint), whole)

@@ -368,3 +368,23 @@ def test_provenance_says_which_run_wrote_the_artifacts(grid_dir: Path, tmp_path:
     lines = provenance_lines(copy, load_run(copy).best)
     assert "the latest run (run 2" in lines[1] and "interrupted" in lines[1]
     assert "these artifacts are from run 1" in lines[1]
+
+
+def test_pre_training_shows_each_layer_s_reconstruction_error(tmp_path: Path) -> None:
+    """A pre-trained run: one panel per pre-trained layer, one line per member, its points the
+    stored reconstruction errors (before, then after each pre-training epoch)."""
+    from runtime.report.plots import plot_pretraining
+    from runtime.report.run_folder import chosen_members, load_run
+    out = run_spec(tmp_path, "data iris\npreprocess\n    quantile\nnetwork\n    dense 8 sigmoid\n"
+                   "    dense 6 sigmoid\npretrain autoencoder epochs 3 lr 0.1\ntrain\n"
+                   "    sgd lr 0.1\n    epochs 4\nseeds 2\n", "pre")
+    members = chosen_members(load_run(out))
+    fig = plot_pretraining(members)
+    assert fig is not None and len(fig.axes) == 2
+    for ax, layer in zip(fig.axes, ("pretrain_dense0", "pretrain_dense1")):
+        assert ax.get_ylabel() == "reconstruction error" and len(ax.get_lines()) == 2
+        assert list(ax.get_lines()[0].get_ydata()) == members[0].curves[layer]
+        assert len(members[0].curves[layer]) == 4
+    assert plot_pretraining([m for m in chosen_members(load_run(run_spec(
+        tmp_path, "data iris\ntrain\n    epochs 2\nseeds 1\n", "plain")))]) is None
+    assert "<figure id='pretraining'>" in write_report(out).read_text()

@@ -95,9 +95,10 @@ class Drive:
                 asked.started = True
                 self.running.add(key)
                 bounds = runner.bank.bounds(job.fidelity) if runner.bank else None
+                beat = runner.heartbeat(store_key)
                 runner.progress({"event": "start", "trial": job.trial, "seed": job.seed,
-                                 "fold": job.fold, "outer": job.outer})
-                return runner.warm_start(replace(job, prune=bounds))
+                                 "fold": job.fold, "outer": job.outer, "heartbeat": beat})
+                return runner.warm_start(replace(job, prune=bounds, heartbeat=beat))
         return None
 
     def _ask(self) -> bool:

@@ -34,6 +34,8 @@ class Job:
     # The checkpoint (its arrays) of the same network trained at a lower fidelity, to continue
     # from: the same result as training from the start (`engine.warm_start`), fewer epochs.
     start: Any = field(default=None, compare=False, hash=False)
+    # Where to write per-epoch progress (`heartbeat`), for a local run's display; None: nowhere.
+    heartbeat: str | None = field(default=None, compare=False, hash=False)
 
     @property
     def param_dict(self) -> dict[str, Any]:
@@ -161,7 +163,14 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     data, prep, _, _ = train_data(config, exp, job)
     resume = None if job.start is None else Checkpoint.from_arrays(job.start)
-    return fit(config, data, job.seed, prune=job.prune, resume=resume), config, prep
+    beat = None
+    if job.heartbeat is not None:
+        from runtime.engine.metrics import selection_metric
+        from runtime.execution.heartbeat import beater
+        beat = beater(job.heartbeat, config.train.epochs,
+                      selection_metric(data.task, config.metric))
+    return fit(config, data, job.seed, prune=job.prune, resume=resume,
+               progress=beat), config, prep
 
 
 def job_row(job: Job) -> dict[str, Any]:

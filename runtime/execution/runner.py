@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
-from runtime.execution import checkpoints, executor
+from runtime.execution import checkpoints, executor, heartbeat
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
 from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
@@ -175,6 +176,7 @@ class _Runner:
                       member: Any) -> None:
         """A job trained here: its member kept, its row committed, then recorded."""
         key = self.keys[row_key(job)]
+        heartbeat.remove(heartbeat.path(self.out, key))
         if member is not None and "resume" in member:    # a lower rung's, to continue from
             checkpoints.save(self.out, key, member["resume"])
             self._resumable(job, key)
@@ -191,6 +193,11 @@ class _Runner:
         self._record(job, row, True, self.store.curves(key) if self.bank else {})
         if job.fidelity < 1.0 and checkpoints.path(self.out, key).exists():
             self._resumable(job, key)               # kept by the run that was interrupted
+
+    def heartbeat(self, key: str) -> str | None:
+        """Where the job of store key `key` writes its per-epoch progress: a file of the run
+        folder for local workers, None on Dask (its workers may be elsewhere)."""
+        return None if self.client is not None else str(heartbeat.path(self.out, key))
 
     def _resumable(self, job: Job, key: str) -> None:
         self.resumes.setdefault((job.outer, job.params, job.seed, job.fold), []).append(
@@ -327,6 +334,7 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
         checkpoints.clear(out_dir)                  # no promotion is left to continue
+        shutil.rmtree(out_dir / heartbeat.FOLDER, ignore_errors=True)
         status = "finished"
     finally:
         runner.close(status)

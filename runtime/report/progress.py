@@ -34,6 +34,7 @@ from spec_lang.experiment import Experiment
 
 STATES = ("complete", "failed", "diverged", "stalled", "pruned")
 INTERVAL_S = 30.0          # seconds between two plain lines when stderr is piped
+LIVE_REFRESH_S = 1.0       # seconds between two refreshes of the live display
 
 
 def planned_rows(exp: Experiment) -> tuple[int, bool]:
@@ -74,7 +75,7 @@ class RunProgress:
         self.metric = ""
         self.done, self.cached = 0, 0
         self.states: Counter[str] = Counter()
-        self.running: set[tuple] = set()
+        self.running: dict[tuple, str | None] = {}    # running job -> its heartbeat file
         self.durations: list[float] = []
         self.messages: Counter[str] = Counter()
         self.started = time.time()
@@ -96,6 +97,7 @@ class RunProgress:
                     "exact": self.exact})
         if self.plain:
             self._line("started")
+        if self.plain or self.live:
             self._timer = threading.Thread(target=self._beat, daemon=True)
             self._timer.start()
         return self
@@ -111,9 +113,15 @@ class RunProgress:
                     "states": dict(self.states), "elapsed_s": time.time() - self.started})
 
     def _beat(self) -> None:
-        """The plain line every `interval` seconds while the run goes on."""
-        while not self._stop.wait(self.interval):
-            self._line("")
+        """While the run goes on: the plain line every `interval` seconds, or the live display
+        refreshed every second (a long trial's epochs move it between events)."""
+        wait = self.interval if self.plain else LIVE_REFRESH_S
+        while not self._stop.wait(wait):
+            if self.plain:
+                self._line("")
+            else:
+                with self._lock:
+                    self._update()
 
     # -------------------------------------------------------------------------- events
     def __call__(self, event: dict[str, Any]) -> None:
@@ -126,8 +134,8 @@ class RunProgress:
                     self.console.print(f"[yellow]note:[/] {event['message']}")
                 return
             if kind == "start":
-                self.running.add((event.get("outer"), event["trial"], event["seed"],
-                                  event["fold"]))
+                self.running[(event.get("outer"), event["trial"], event["seed"],
+                              event["fold"])] = event.get("heartbeat")
                 self._emit(event)
                 self._update()
                 return
@@ -142,8 +150,8 @@ class RunProgress:
     def _trial(self, event: dict[str, Any]) -> bool:
         """Count one finished row; whether it is a new best."""
         row, self.metric = event["row"], event["metric"]
-        self.running.discard((row.get("outer"), row.get("trial"), row.get("seed"),
-                              row.get("fold")))
+        self.running.pop((row.get("outer"), row.get("trial"), row.get("seed"),
+                          row.get("fold")), None)
         self.done = int(event.get("done", self.done + 1))
         self.total = max(self.total, self.done) if self.total else 0
         state = str(row.get("state", ""))
@@ -185,7 +193,24 @@ class RunProgress:
         best = self.best_value()
         if best is not None:
             parts.append(f"best {self.metric} {best:.4g}")
+        longest = self.longest_running()
+        if longest:
+            parts.append(longest)
         return "  ".join(parts)
+
+    def longest_running(self) -> str:
+        """The epoch the earliest-started running trial has reached ("" when unknown)."""
+        from runtime.execution.heartbeat import read
+        for (_, trial, seed, _), beat in self.running.items():
+            last = read(beat) if beat else None
+            if last:
+                value = last.get("value")
+                shown = f" valid_{last['metric']} {value:.4g}" if isinstance(
+                    value, (int, float)) and math.isfinite(value) else ""
+                return f"(trial {trial} seed {seed}: epoch {last['epoch']}/{last['epochs']}" \
+                    f"{shown})"
+            return ""
+        return ""
 
     def _update(self) -> None:
         if self.live:

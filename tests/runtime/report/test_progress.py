@@ -148,3 +148,20 @@ def test_show_and_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_clock() -> None:
     assert clock(59.6) == "1:00" and clock(3725) == "1:02:05" and clock(-3) == "0:00"
+
+
+def test_a_long_trial_shows_its_epoch_between_events(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """One long trial, no event for seconds: the piped lines say which epoch it reached (its
+    worker's heartbeat file), and the heartbeats are gone when the run is."""
+    import runtime
+    exp = spec_lang.loads("data digits\nnetwork\n    dense 256 relu\ntrain\n    sgd lr 0.01\n"
+                          "    batch 8\n    epochs 40 early_stop off\nseeds 1\n")
+    with RunProgress(exp, interval=0.3) as progress:
+        runtime.run(exp, out=tmp_path / "run", jobs=1, progress=progress)
+    lines = capsys.readouterr().err.splitlines()
+    epochs = [int(m.group(1)) for line in lines
+              if (m := re.search(r"\(trial 0 seed 0: epoch (\d+)/40 valid_error ", line))]
+    assert len(epochs) >= 2 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
+    assert not (tmp_path / "run" / "running").exists()

@@ -53,7 +53,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)
     search = replace(search, prune=_prune(ck, one["prune"], search),
-                     budget=_budget(ck, one["budget"]))
+                     budget=_budget(ck, one["budget"], search))
     _check_params(ck, search, dim_nodes, blocks.failed)
     name = _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
@@ -72,7 +72,7 @@ def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
     _, cmd, values = item
     if "rule" not in values:
         return None                                       # reported by the binder
-    if values["rule"] == "percentile" and "percentile" not in values:
+    if values["rule"] == "percentile" and "percentile" not in values and len(cmd.args) < 2:
         ck.error_after(cmd.args[0].span, "expected the share of trials kept after "
                        "'percentile', in %", "for example: prune percentile 25")
     if values["rule"] == "median" and "percentile" in values:
@@ -87,20 +87,27 @@ def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
     return c.Prune(**{**fields, "rule": values["rule"]})
 
 
-def _budget(ck: Checker, item: Item | None) -> c.Budget | None:
-    """The `budget` statement: wall time with its unit, and/or epochs."""
+def _budget(ck: Checker, item: Item | None, search: c.Search) -> c.Budget | None:
+    """The `budget` statement: wall time with its unit, and/or epochs (under a search)."""
     if item is None:
         return None
     _, cmd, values = item
-    if "amount" in values and "unit" not in values:
+    if search.strategy == "none":
+        ck.error(cmd.keyword.span, "a budget stops new configurations from starting, yet "
+                 "there is no search", "add a search block, or remove `budget`")
+        return None
+    second = cmd.args[1] if len(cmd.args) > 1 else None
+    unit_refused = isinstance(second, (n.Name, n.Number, n.String)) and not (
+        isinstance(second, n.Name) and second.value == "epochs")   # the binder said why
+    if "amount" in values and "unit" not in values and not unit_refused:
         ck.error_after(cmd.args[0].span, "expected a unit after the budget's amount",
                        "seconds, minutes or hours; or `budget epochs N`")
         return None
-    if "unit" in values and "amount" not in values:
+    if "unit" in values and "amount" not in values and not isinstance(cmd.args[0], n.Number):
         ck.error(cmd.args[0].span, f"expected an amount before '{values['unit']}'",
                  f"for example: budget 10 {values['unit']}")
         return None
-    if not values:
+    if not values or ("amount" in values) != ("unit" in values):
         if cmd.args == ():
             ck.error_after(cmd.keyword.span, "expected what the budget allows",
                            "for example: budget 10 minutes, or budget epochs 5000")

@@ -18,7 +18,7 @@ import numpy as np
 from spec_lang.experiment import Experiment
 
 from runtime.execution.artifacts import write_atomic
-from runtime.execution.jobs import Job, MemberState, dataset, fold_of, job_key
+from runtime.execution.jobs import FINAL, Job, MemberState, dataset, fold_of, job_key
 from runtime.model.saved import Member, SavedModel
 
 MEMBERS = "members"      # the run folder's subfolder of kept networks
@@ -68,10 +68,12 @@ def prune_members(folder: Path, known: set[str], keep: set[str]) -> None:
 
 
 def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids: list[int],
-                outer: int | None, execute: Execute) -> tuple[dict[str, float], SavedModel]:
-    """The chosen configuration's members (kept ones loaded, missing ones trained through
-    `execute`), its test scores, and the model they make."""
-    jobs = [Job(-1, tuple(params.items()), seed, fold, outer)
+                outer: int | None, execute: Execute, fidelity: float = 1.0
+                ) -> tuple[dict[str, float], SavedModel]:
+    """The chosen configuration's members at the fidelity it was chosen at (kept ones loaded,
+    missing ones trained through `execute`: the same networks its trials trained), its test
+    scores, and the model they make."""
+    jobs = [Job(FINAL, tuple(params.items()), seed, fold, outer, fidelity)
             for seed in exp.seed_list() for fold in fold_ids]
     members: dict[Job, Member] = {}
     missing = []

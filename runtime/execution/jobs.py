@@ -17,6 +17,9 @@ from spec_lang.experiment import Experiment
 from runtime.types import Dataset, FitResult, Fold, TrainData
 
 
+FINAL = -1          # the trial number of the final phase's jobs (its members are kept)
+
+
 @dataclass(frozen=True)
 class Job:
     """What to train: the configuration `params`, at `fidelity`, with `seed`, on a fold."""
@@ -208,9 +211,12 @@ def run_job(exp: Experiment, job: Job
                duration_s=time.perf_counter() - start, error=result.reason or "")
     row.update({f"{name}_error": curve[-1] for name, curve in result.curves.items()
                 if name.startswith("pretrain_")})       # each layer's reconstruction error
-    keep = result.state == "complete" and result.model is not None and job.fidelity >= 1.0
+    final = job.trial == FINAL
+    keep = result.state == "complete" and result.model is not None and \
+        (job.fidelity >= 1.0 or final)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
-    if job.fidelity < 1.0 and result.checkpoint is not None and continues(exp, job):
+    if not final and job.fidelity < 1.0 and result.checkpoint is not None and \
+            continues(exp, job):
         member = {"resume": result.checkpoint.arrays()}   # a promotion may go on from here
     return row, result.curves, member
 

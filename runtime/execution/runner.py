@@ -394,8 +394,12 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         model = None
         if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
+            fidelity = float(top["fidelity"])
+            if fidelity < 1.0:
+                runner.note(f"no configuration was trained at full fidelity (the chosen one "
+                            f"at {fidelity:.3g}): the model is the network it trained")
             scores, model = final_model(exp, runner.out, params, runner.fold_ids(cfg, outer),
-                                        outer, runner.execute)
+                                        outer, runner.execute, fidelity)
             borders[outer] = {**borders[outer], **_epoch_cap(runner, cfg, outer, top)}
         else:
             runner.note("no configuration completed on every seed and fold: nothing is "

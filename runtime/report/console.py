@@ -29,7 +29,8 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-console = _Console(stderr=True)
+# Piped stderr (a log): notes stay one line each, greppable, instead of wrapping at 80 columns.
+console = _Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 out = _Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
 
 

@@ -8,7 +8,9 @@ worker is free, the runner asks; ASHA answers with one configuration:
   floor(n_k / eta) of the n_k results rung k has so far, not yet promoted, moves to rung k+1;
 - otherwise a new configuration (drawn like random search, `trials` of them, default 27) at
   rung 0;
-- otherwise nothing for now ([]): the rest waits for results still running.
+- otherwise nothing for now ([]): the rest waits for results still running;
+- at the very end (everything drawn and told), if no configuration reached the top rung, the
+  best of the highest rung is promoted, so that one is always trained fully.
 
 No rung waits to be full, so no worker idles at a rung boundary; the price is that a
 configuration may be promoted on fewer results than synchronous halving would have seen, and
@@ -26,7 +28,7 @@ from spec_lang.config import Search
 
 from .halving import DEFAULT_TRIALS, fidelities, rung_count
 from .random_search import iter_draws
-from .space import Candidate, Result, params_key, score_key
+from .space import Candidate, Result, params_key, score_key, space_size
 
 
 class Rungs:
@@ -66,22 +68,39 @@ class ASHASearch:
         if search.eta <= 1:
             raise ValueError(f"asha eta must be > 1. Got {search.eta}.")
         n = search.trials if search.trials is not None else DEFAULT_TRIALS
+        size = space_size(search.dims)
+        n = n if size is None else min(n, size)        # a small space: rungs from its size
         self._eta = search.eta
         self.fidelities = fidelities(rung_count(n, self._eta), self._eta, search.min_fidelity)
         self._draws: Iterator[dict[str, Any]] = iter_draws(search.dims, n, rng)
         self._rungs = Rungs(len(self.fidelities))
         self._rung_of: dict[tuple, int] = {}
+        self._waiting = 0                     # asked, not yet told
         self.history: list[Result] = []
 
     def ask(self) -> list[Candidate]:
-        """One promotion or one new configuration; [] when neither is possible now."""
+        """One promotion or one new configuration; [] when neither is possible now. Once
+        every configuration is drawn and every result is in, a search whose top rung is still
+        empty promotes the best of its highest rung (too few results were left to fill the
+        top floor(n / eta)), so that a configuration is always trained fully."""
         for rung in reversed(range(len(self.fidelities) - 1)):
             cand = self._rungs.promotable(rung, self._eta)
             if cand is not None:
-                self._rungs.promote(rung, cand)
-                return [self._at(cand.params, rung + 1)]
+                return [self._promote(rung, cand)]
         params = next(self._draws, None)
-        return [] if params is None else [self._at(params, 0)]
+        if params is not None:
+            return [self._at(params, 0)]
+        if self._waiting or self._rungs.results[-1]:
+            return []
+        for rung in reversed(range(len(self.fidelities) - 1)):
+            cand = self._rungs.promotable(rung, eta=1.0)      # the best not yet promoted
+            if cand is not None:
+                return [self._promote(rung, cand)]
+        return []
+
+    def _promote(self, rung: int, cand: Candidate) -> Candidate:
+        self._rungs.promote(rung, cand)
+        return self._at(cand.params, rung + 1)
 
     def tell(self, results: list[Result]) -> None:
         """Record results in the rungs they were asked for (any order, any number)."""
@@ -89,9 +108,11 @@ class ASHASearch:
             rung = self._rung_of.get(cand.key())
             if rung is not None:
                 self._rungs.record(rung, (cand, score))
+                self._waiting -= 1
             self.history.append((cand, score))
 
     def _at(self, params: dict[str, Any], rung: int) -> Candidate:
         cand = Candidate(dict(params), self.fidelities[rung], f"rung {rung}")
         self._rung_of[cand.key()] = rung
+        self._waiting += 1
         return cand

@@ -174,3 +174,16 @@ def test_promotions_continue_the_lower_rung_with_the_same_results(strategy, tmp_
     for store in stores:
         store.close()
     assert curves[0] == curves[1]
+
+
+def test_a_chosen_configuration_below_full_fidelity_is_the_network_it_trained(tmp_path):
+    """A budget spent before any rung reached full fidelity: the model is made of the chosen
+    trial's own networks (its members' keys are the ones best.json lists), and the run says
+    so."""
+    spec = SEARCH.format(strategy="halving 9 eta 3") + "budget epochs 5\n"
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    best = table.attrs["best"]
+    assert table["fidelity"].max() < 1.0
+    assert any("no configuration was trained at full fidelity" in m for m in best["messages"])
+    kept = {p.stem for p in (tmp_path / "members").glob("*.npz")}
+    assert {m["key"] for m in best["members"]} <= kept

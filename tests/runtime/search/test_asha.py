@@ -68,3 +68,27 @@ def test_asha_is_asynchronous_and_checks_eta() -> None:
     assert asha().asynchronous
     with pytest.raises(ValueError, match="eta must be > 1"):
         make_strategy(Search("asha", trials=9, dims=DIMS, eta=1.0), seed=0)
+
+
+def test_the_best_is_trained_fully_even_when_too_few_results_fill_the_top_rung() -> None:
+    """Seven of nine first-rung trials fail: rung 1 gets two results, floor(2/3) = 0 would
+    promote none; at the end the best of rung 1 is promoted anyway (and only once)."""
+    strategy = asha(9)
+    told, failing = [], set()
+    while batch := strategy.ask():
+        for cand in batch:
+            if cand.fidelity < 0.2 and len(failing) < 7:
+                failing.add(tuple(cand.params.items()))
+            bad = tuple(cand.params.items()) in failing
+            strategy.tell([(cand, None if bad else loss(cand))])
+            told.append(cand)
+    full = [c for c in told if c.fidelity == 1.0]
+    second = [c for c in told if c.fidelity == pytest.approx(1 / 3)]
+    assert len(second) == 2 and len(full) == 1
+    assert full[0].params == min(second, key=loss).params
+
+
+def test_a_space_smaller_than_n_counts_its_rungs_from_its_size() -> None:
+    small = make_strategy(Search("asha", trials=27, eta=3.0,
+                                 dims=(Dim("lr", "choice", values=(0.1, 0.01)),)), seed=0)
+    assert small.fidelities == [1.0]                    # 2 configurations: one rung, full

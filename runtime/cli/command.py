@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import spec_lang
 from spec_lang import SpecError
@@ -174,6 +175,7 @@ def entry() -> None:
     renamed, the store closed and the workers told to end by then; what is left, the
     interpreter's teardown of pandas, scikit-learn and the worker pool, took 2 of a 10-second
     search's seconds, so it is skipped (local workers end themselves with their parent)."""
+    signal.signal(signal.SIGTERM, _terminated)     # a batch system's polite stop
     status = main()
     from runtime.execution.executor import stop_workers
     stop_workers()                           # their semaphores are released, not leaked
@@ -183,6 +185,15 @@ def entry() -> None:
         except (BrokenPipeError, ValueError):
             pass
     os._exit(status)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run stops where it is, its record and its workers
+    closed, the finished trials stored (exit status 143, as a shell reports a SIGTERM)."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,9 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:         # `nnspec show RUN | head`: the reader has what it wanted
         _drop_stdout()
         return EXIT_SIGPIPE
-    except KeyboardInterrupt:
-        print("interrupted: finished trials are stored; run again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        word, status = ("terminated", 143) if isinstance(exc, Terminated) else \
+            ("interrupted", 130)
+        print(f"{word}: finished trials are stored; run again to resume", file=sys.stderr)
+        return status
 
 
 def _drop_stdout() -> None:

@@ -157,11 +157,11 @@ def test_a_long_trial_shows_its_epoch_between_events(tmp_path: Path,
     worker's heartbeat file), and the heartbeats are gone when the run is."""
     import runtime
     exp = spec_lang.loads("data digits\nnetwork\n    dense 256 relu\ntrain\n    sgd lr 0.01\n"
-                          "    batch 8\n    epochs 40 early_stop off\nseeds 1\n")
+                          "    batch 8\n    epochs 200 early_stop off\nseeds 1\n")
     with RunProgress(exp, interval=0.3) as progress:
         runtime.run(exp, out=tmp_path / "run", jobs=1, progress=progress)
     lines = capsys.readouterr().err.splitlines()
     epochs = [int(m.group(1)) for line in lines
-              if (m := re.search(r"\(trial 0 seed 0: epoch (\d+)/40 valid_error ", line))]
+              if (m := re.search(r"\(trial 0 seed 0: epoch (\d+)/200 valid_error ", line))]
     assert len(epochs) >= 2 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
     assert not (tmp_path / "run" / "running").exists()

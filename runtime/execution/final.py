@@ -18,6 +18,7 @@ import numpy as np
 from spec_lang.experiment import Experiment
 
 from runtime.execution.artifacts import write_atomic
+from runtime.errors import NnspecError
 from runtime.execution.jobs import FINAL, Job, MemberState, dataset, fold_of, job_key
 from runtime.model.saved import Member, SavedModel
 
@@ -85,8 +86,8 @@ def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids:
             missing.append(job)
     for job, row, _, state in execute(missing):
         if state is None:
-            raise RuntimeError(f"the chosen configuration did not train again as it did in "
-                               f"the search ({row.get('state')}: {row.get('error')})")
+            raise NnspecError(f"the chosen configuration did not train again as it did in "
+                              f"the search ({row.get('state')}: {row.get('error')})")
         keep_member(exp, folder, job_key(exp, job), state)
         members[job] = member_from_state(state)
     return _scored(exp, jobs, members)

@@ -195,8 +195,8 @@ def failed_row(job: Job, error: str, seconds: float = 0.0) -> dict[str, Any]:
 def run_job(exp: Experiment, job: Job
             ) -> tuple[dict[str, Any], dict[str, list[float]], MemberState | None]:
     """The results-table row and curves of one job, and the trained member when it could be
-    part of the final model (complete, at full fidelity); a failure becomes a row, not an
-    error."""
+    part of the final model (complete, stalled or pruned, at full fidelity); a failure becomes
+    a row, not an error."""
     start = time.perf_counter()
     row = job_row(job)
     try:
@@ -212,7 +212,9 @@ def run_job(exp: Experiment, job: Job
     row.update({f"{name}_error": curve[-1] for name, curve in result.curves.items()
                 if name.startswith("pretrain_")})       # each layer's reconstruction error
     final = job.trial == FINAL
-    keep = result.state == "complete" and result.model is not None and \
+    # Every network that can be chosen keeps its member: complete, and (chosen only when no
+    # configuration completed) stalled or pruned ones, whose retraining would not repeat them.
+    keep = result.state in ("complete", "stalled", "pruned") and result.model is not None and \
         (job.fidelity >= 1.0 or final)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \

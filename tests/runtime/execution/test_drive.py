@@ -187,3 +187,16 @@ def test_a_chosen_configuration_below_full_fidelity_is_the_network_it_trained(tm
     assert any("no configuration was trained at full fidelity" in m for m in best["messages"])
     kept = {p.stem for p in (tmp_path / "members").glob("*.npz")}
     assert {m["key"] for m in best["members"]} <= kept
+
+
+def test_a_run_where_every_configuration_stalled_saves_the_stalled_networks(tmp_path):
+    """Nothing completed, the chosen configuration stalled: its networks are the model (kept
+    from the search, never trained again: a retraining would stall again)."""
+    spec = ("data digits\nnetwork\n    dense 64 relu init he_normal\n"
+            "    dense 64 relu init he_normal\ntrain\n    sgd lr $lr momentum 0.9\n"
+            "    schedule constant\n    batch 16\n    epochs 100\n"
+            "search grid\n    lr in 0.5, 0.6\nseeds 1\n")
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    assert set(table["state"]) == {"stalled"}
+    best = table.attrs["best"]
+    assert "test_error" in best["test"] and (tmp_path / "model.npz").exists()

@@ -164,8 +164,9 @@ INITS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "
 class Dense:
     """A fully connected layer: `width` units, then `activation`.
 
-    `init` "auto" picks from the activation: Glorot uniform for tanh/softsign/linear, 4x that
-    range for sigmoid, He for the ReLU family. `scale` multiplies the initial weights,
+    `init` "auto" picks from the activation: Glorot uniform for tanh/softsign/linear/relu/
+    leaky_relu, 4x that range for sigmoid, He normal for softplus (docs/engine.md gives the
+    benchmark behind the ReLU choice). `scale` multiplies the initial weights,
     `lr_scale` this layer's learning rate.
     """
 
@@ -240,7 +241,7 @@ class Schedule:
     every: float | None = None
     min_lr: float = 0.0
     warmup: int = 0
-    auto_epochs: int = 10
+    auto_epochs: int = 30              # bench/quality.py: 10 decayed too soon (docs/engine.md)
 
 
 # The relative margin of improvement when neither `min_delta` nor `min_rel_delta` is written.

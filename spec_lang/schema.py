@@ -321,11 +321,11 @@ SCHEDULE = Keyword(
     "(lr * tau / max(t, tau)), exponential (lr * gamma^(t/every)), step "
     "(lr * gamma^floor(t/every)) or cosine; `warmup` updates ramp up first.",
     (Arg("name", "name", "one_over_t", "the schedule", choices=c.SCHEDULES, required=True),),
-    (Arg("tau", "number", None, "one_over_t: updates at a constant rate (default: 10 epochs)",
+    (Arg("tau", "number", None, "one_over_t: updates at a constant rate (default: 30 epochs)",
          log=True, **_pos()),
      Arg("gamma", "number", 0.1, "exponential, step: decay factor", low=0, high=1,
          low_open=True),
-     Arg("every", "number", None, "exponential, step: updates per decay (default: 10 epochs)",
+     Arg("every", "number", None, "exponential, step: updates per decay (default: 30 epochs)",
          **_pos()),
      Arg("min_lr", "number", 0.0, "cosine: the final learning rate", low=0),
      count("warmup", 0, "updates of linear warm-up", low=0)),

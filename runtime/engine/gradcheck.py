@@ -177,7 +177,7 @@ def overfit_check(config: Config, data: TrainData, seed: int, n: int = 20,
     rows = rng.permutation(len(data.X_train))[:n]
     X, y = data.X_train[rows], np.asarray(data.y_train)[rows]
     subset = TrainData(X, y, X, y, data.task, data.n_classes)
-    # A constant rate: the 1/T schedule's auto tau (10 epochs) would be 10 updates on so few
+    # A constant rate: the 1/T schedule's auto tau (30 epochs) would be 30 updates on so few
     # examples, and the check would fail for a schedule, not for the network.
     train = dataclasses.replace(config.train, epochs=epochs, updates=None, early_stop=None,
                                 l2=0.0, l1=0.0, activity_l1=0.0,

@@ -47,7 +47,7 @@ def test_zeros_and_scale() -> None:
 
 @pytest.mark.parametrize("activation, scheme", [
     ("tanh", "glorot_uniform"), ("softsign", "glorot_uniform"), ("linear", "glorot_uniform"),
-    ("sigmoid", "sigmoid_uniform"), ("relu", "he_normal"), ("leaky_relu", "he_normal"),
+    ("sigmoid", "sigmoid_uniform"), ("relu", "glorot_uniform"), ("leaky_relu", "glorot_uniform"),
     ("softplus", "he_normal")])
 def test_auto_follows_the_activation(activation: str, scheme: str) -> None:
     assert resolve_init("auto", activation) == scheme
@@ -63,3 +63,17 @@ def test_same_seed_same_weights_and_registry_matches_language() -> None:
     assert set(INITIALIZERS) | {"auto"} == set(INITS)
     with pytest.raises(ValueError, match="glorot_uniform"):
         resolve_init("xavier", "relu")
+
+
+def test_auto_has_a_choice_for_every_activation_of_the_language() -> None:
+    from runtime.engine.initializers import AUTO_INIT
+    from spec_lang.config import ACTIVATIONS
+    assert set(AUTO_INIT) == set(ACTIVATIONS)
+    assert set(AUTO_INIT.values()) <= set(INITIALIZERS)
+
+
+def test_auto_relu_weights_stay_in_the_glorot_range() -> None:
+    # the chapter's range, not He's wider sqrt(6 / fan_in) (docs/engine.md: the benchmark)
+    w = initial_weights("auto", "relu", (FAN_IN, FAN_OUT), 1.0, np.random.default_rng(0))
+    assert np.abs(w).max() <= GLOROT < np.sqrt(6 / FAN_IN)
+    assert np.abs(w).max() > 0.99 * GLOROT

@@ -64,7 +64,7 @@ def test_curves_and_result_fields(digits) -> None:
     assert result.valid_loss == result.curves["valid_loss"][best]
     assert result.valid_metrics == evaluate("classification", data.y_valid,
                                             *result.model.scored(data.X_valid))
-    # one_over_t with tau = 10 epochs: still lr0 at the end of epoch 4
+    # one_over_t with tau = 30 epochs: still lr0 at the end of epoch 4
     assert result.curves["lr"] == [0.01] * 4
 
 

@@ -296,7 +296,10 @@ def test_a_chosen_configuration_stopped_by_the_cap_is_flagged(tmp_path):
     assert "raise `epochs`" in border_message("epochs", "high")
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert (summary["border_epochs"] == "high").sum() == 1
-    roomy = TINY.replace("epochs 15 early_stop patience 5", "epochs 300 early_stop patience 3")
+    # tau 30 updates (10 epochs of iris's 90 training rows): a rate that decays soon enough for
+    # early stopping to end both configurations far below the cap
+    roomy = TINY.replace("epochs 15 early_stop patience 5",
+                         "schedule one_over_t tau 30\n    epochs 300 early_stop patience 3")
     best = runtime.run(spec_lang.loads(roomy), out=tmp_path / "b", jobs=1).attrs["best"]
     assert "epochs" not in best["borders"]
 

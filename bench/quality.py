@@ -1,0 +1,434 @@
+"""Test quality of nnspec's defaults against scikit-learn's MLP (issue 15):
+
+    python bench/quality.py [--quick] [--jobs 2] [--variants glorot,he_normal,...]
+
+Data: 12 classification and 4 regression sets usable without a download: scikit-learn's
+bundled sets, the files shipped in specs/data (plants.csv, blobs.npz, sparse.svm) and generated
+sets of varied shape (many classes, many features, noisy labels, imbalanced classes,
+heavy-tailed inputs). Each is split with several split seeds; for each split seed, on the SAME
+test examples:
+
+  nnspec      the plainest spec: `network` with two `dense 256 relu` layers, everything else
+              default (split 60/20/20 with `seed S`, 3 training seeds; the score is the saved
+              model's, the seeds' averaged prediction; `1 net` is the mean of the members)
+  adam        MLPClassifier / MLPRegressor(hidden_layer_sizes=(256, 256)), default settings
+  sgd         the same with the chapter's SGD: solver sgd, lr 0.01, momentum 0.9, batch 32,
+              early_stopping=True
+  search      nnspec with `search random 30` over lr, l2, width and depth (3 seeds)
+
+Both scikit-learn models are fitted on nnspec's train + valid rows (80%), inputs standardized on
+them (a Pipeline with StandardScaler), regression targets standardized too
+(TransformedTargetRegressor), as nnspec does internally. The bench checks, per set and seed,
+that nnspec's holdout (runtime.data.protocol.make_folds, the runner's own call) gives exactly
+the test indices of `train_test_split(test_size=0.2, stratify=y, random_state=seed)`.
+
+Scores: test accuracy (classification) and r2 (regression), in points (x100). Per set: the mean
+of each, the paired mean difference nnspec - best scikit-learn setting (the one with the higher
+mean on that set) with its standard error over split seeds, and a summary line.
+
+`--variants NAME,...` also runs nnspec with one default changed (see VARIANTS) and prints each
+one's paired difference from the default: the evidence for docs/engine.md's defaults.
+`--quick` uses fewer sets, 3 split seeds and `search random 6` (a few minutes on 2 cores).
+The full run takes about 30 minutes on 2 cores with `--search-seeds 3` (docs/engine.md has its
+table). An nnspec run that raises is recorded as nan with its message (`note:` lines), not fatal.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHIPPED = ROOT / "specs" / "data"
+HIDDEN = (256, 256)
+
+
+# ----------------------------------------------------------------------------------- data sets
+@dataclass(frozen=True)
+class DataSet:
+    """A benchmark set: `data` is the spec's data statement (a bundled name or a quoted path)."""
+
+    name: str
+    task: str                      # classification | regression
+    data: str
+    what: str
+
+
+def _heavy(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Student-t (3 degrees of freedom) columns times a lognormal scale: heavy tails."""
+    return rng.standard_t(3, size=(n, d)) * rng.lognormal(0.0, 1.0, size=d)
+
+
+def _generated(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The generated sets, fixed seeds (the split seeds vary, not the data)."""
+    from sklearn.datasets import make_classification, make_friedman1, make_regression
+    rng = np.random.default_rng(15)
+    sets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    sets["many_classes"] = make_classification(1500, 20, n_informative=12, n_classes=12,
+                                               n_clusters_per_class=1, random_state=1)
+    sets["many_features"] = make_classification(800, 300, n_informative=20, n_redundant=20,
+                                                n_classes=4, random_state=2)
+    sets["noisy_labels"] = make_classification(1000, 20, n_informative=8, flip_y=0.25,
+                                               n_classes=3, random_state=3)
+    sets["imbalanced"] = make_classification(1500, 20, n_informative=6, n_classes=3,
+                                             weights=[0.88, 0.09, 0.03], random_state=4)
+    Xc, yc = make_classification(1000, 15, n_informative=8, n_classes=3, random_state=5)
+    sets["heavy_tailed"] = (np.sinh(1.5 * Xc) * rng.lognormal(0, 1, 15), yc)
+    sets["friedman1"] = make_friedman1(1000, 10, noise=1.0, random_state=6)
+    Xr = _heavy(rng, 1000, 20)
+    w = rng.normal(size=20) * (rng.random(20) < 0.5)
+    z = np.tanh(Xr / Xr.std(axis=0)) @ w
+    sets["heavy_regression"] = (Xr, z + 0.3 * z ** 2 + rng.normal(0, 0.5, 1000))
+    sets["wide_regression"] = make_regression(600, 100, n_informative=15, noise=20.0,
+                                              random_state=7)[:2]
+    return sets
+
+
+def data_sets(folder: Path) -> list[DataSet]:
+    """Every set, generated ones written to `folder` as .npz (nnspec and scikit-learn both read
+    the rows nnspec loads from them)."""
+    for name, (X, y) in _generated(folder).items():
+        y = y.astype(np.int64) if y.dtype.kind in "iu" else y.astype(np.float64)
+        np.savez(folder / f"{name}.npz", X=X.astype(np.float64), y=y)
+    gen = lambda n: f'"{folder / (n + ".npz")}"'            # noqa: E731
+    c, r = "classification", "regression"
+    return [
+        DataSet("digits", c, "digits", "1797 x 64, 10 classes"),
+        DataSet("iris", c, "iris", "150 x 4, 3 classes"),
+        DataSet("wine", c, "wine", "178 x 13, 3 classes"),
+        DataSet("breast_cancer", c, "breast_cancer", "569 x 30, 2 classes"),
+        DataSet("plants", c, f'"{SHIPPED / "plants.csv"}" target "species"',
+                "specs/data CSV, 300 rows, a text column"),
+        DataSet("blobs", c, f'"{SHIPPED / "blobs.npz"}"', "specs/data npz, 240 x 5"),
+        DataSet("sparse", c, f'"{SHIPPED / "sparse.svm"}"', "specs/data svmlight, 200 x 40"),
+        DataSet("many_classes", c, gen("many_classes"), "1500 x 20, 12 classes"),
+        DataSet("many_features", c, gen("many_features"), "800 x 300, 4 classes"),
+        DataSet("noisy_labels", c, gen("noisy_labels"), "1000 x 20, 25% labels flipped"),
+        DataSet("imbalanced", c, gen("imbalanced"), "1500 x 20, classes 88/9/3%"),
+        DataSet("heavy_tailed", c, gen("heavy_tailed"), "1000 x 15, sinh-stretched inputs"),
+        DataSet("diabetes", r, "diabetes", "442 x 10"),
+        DataSet("friedman1", r, gen("friedman1"), "1000 x 10, noise 1"),
+        DataSet("heavy_regression", r, gen("heavy_regression"), "1000 x 20, Student-t inputs"),
+        DataSet("wide_regression", r, gen("wide_regression"), "600 x 100, 15 informative"),
+    ]
+
+
+QUICK_SETS = ("iris", "wine", "breast_cancer", "plants", "blobs", "noisy_labels", "imbalanced",
+              "heavy_tailed", "diabetes", "friedman1", "heavy_regression")
+
+
+# ------------------------------------------------------------------------------------ the specs
+SEARCH = """train
+    sgd lr $lr
+    l2 $l2
+search random {trials}
+    lr    ~ log_uniform 1e-3 .. 0.3
+    l2    ~ log_uniform 1e-7 .. 1e-2
+    width in 64, 128, 256, 512
+    depth in 1, 2, 3
+"""
+
+# One default changed at a time: name -> (dense line options, train block lines). {tau3} etc.
+# are filled with that many epochs' worth of updates of this set (ceil(n_train / 32) each);
+# "act=NAME" in the dense options replaces relu.
+VARIANTS: dict[str, tuple[str, str]] = {
+    "leaky_relu": ("act=leaky_relu", ""),
+    "softplus": ("act=softplus", ""),
+    "tanh": ("act=tanh", ""),
+    "he_normal": ("init he_normal", ""),
+    "he_uniform": ("init he_uniform", ""),
+    "glorot": ("init glorot_uniform", ""),
+    "patience10": ("", "epochs 100 early_stop patience 10"),
+    "stall0": ("", "epochs 100 early_stop stall 0"),
+    "patience40": ("", "epochs 100 early_stop patience 40"),
+    "rel_delta0": ("", "epochs 100 early_stop min_rel_delta 0"),
+    "rel_delta1%": ("", "epochs 100 early_stop min_rel_delta 1%"),
+    "epochs50": ("", "epochs 50"),
+    "epochs300": ("", "epochs 300"),
+    "tau3": ("", "schedule one_over_t tau {tau3}"),
+    "tau10": ("", "schedule one_over_t tau {tau10}"),
+    "tau30": ("", "schedule one_over_t tau {tau30}"),
+    "constant": ("", "schedule constant"),
+}
+
+
+def variant_parts(variant: str) -> tuple[str, str]:
+    """(dense options, train lines) of a VARIANTS name or several joined by '+'."""
+    parts = [VARIANTS[v] for v in variant.split("+") if v]
+    return (" ".join(d for d, _ in parts if d).strip(),
+            "\n    ".join(t for _, t in parts if t))
+
+
+def nnspec_spec(data: str, seed: int, variant: str = "", trials: int = 0,
+                n_train: int = 0) -> str:
+    """The spec text: the plainest one, one VARIANTS change, or the random search."""
+    head = f"data {data}\nsplit train 0.6 valid 0.2 test 0.2 seed {seed}\n"
+    if trials:
+        body = "network\n    repeat $depth\n        dense $width relu\n"
+        return head + body + SEARCH.format(trials=trials)
+    dense, train = variant_parts(variant)
+    per_epoch = math.ceil(n_train / 32)
+    train = train.format(**{f"tau{e}": e * per_epoch for e in (3, 10, 30)})
+    act = next((w[4:] for w in dense.split() if w.startswith("act=")), "relu")
+    dense = " ".join(w for w in dense.split() if not w.startswith("act="))
+    layers = "".join(f"    dense {w} {act} {dense}".rstrip() + "\n" for w in HIDDEN)
+    return head + "network\n" + layers + (f"train\n    {train}\n" if train else "")
+
+
+# ----------------------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class Task:
+    """One fit: `method` on one set and split seed."""
+
+    set: DataSet
+    seed: int
+    method: str                    # nnspec | adam | sgd | search | a VARIANTS name
+    trials: int = 0
+
+
+def check_split(ds: DataSet, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                 np.ndarray, int]:
+    """(X, y, train+valid rows, test rows, n_train) as nnspec loads and splits them; raises
+    AssertionError when nnspec's test rows are not train_test_split's."""
+    import spec_lang
+    from sklearn.model_selection import train_test_split
+
+    from runtime.data.protocol import make_folds, split_seed
+    from runtime.data.sources import load_dataset
+    exp = spec_lang.loads(nnspec_spec(ds.data, seed))
+    data = load_dataset(exp.config.data, Path(exp.base_dir))
+    fold = make_folds(exp.config.protocol, data,
+                      split_seed(exp.config.protocol, exp.seed_list()[0]))[0]
+    idx = np.arange(len(data.y))
+    strat = data.y if data.task == "classification" else None
+    rest, test = train_test_split(idx, test_size=0.2, stratify=strat, random_state=seed)
+    if not np.array_equal(np.sort(test), fold.test):
+        raise AssertionError(f"{ds.name} seed {seed}: nnspec's test rows differ from "
+                             "train_test_split's")
+    if not np.array_equal(np.sort(rest), np.union1d(fold.train, fold.valid)):
+        raise AssertionError(f"{ds.name} seed {seed}: train + valid rows differ")
+    return data.X, data.y, np.sort(rest), fold.test, len(fold.train)
+
+
+def run_task(task: Task) -> dict[str, float]:
+    """Fit one task; its test score(s) in points, and seconds."""
+    from threadpoolctl import threadpool_limits
+    start = time.perf_counter()
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y, rest, test, n_train = check_split(task.set, task.seed)
+        if task.method in SKLEARN:
+            # adam60 / sgd60: fitted on nnspec's train rows only (a diagnostic of the 60/80 gap)
+            rows = np.setdiff1d(rest, valid_rows(X, y, task)) if task.method.endswith("60") \
+                else rest
+            out = {"score": _sklearn(task, X, y, rows, test)}
+        else:
+            try:
+                out = _nnspec(task, n_train)
+            except Exception as exc:          # an nnspec bug: record it, keep benchmarking
+                out = {"score": math.nan, "single": math.nan, "epochs": math.nan,
+                       "not_complete": 1.0, "failed": f"{task.set.name} seed {task.seed} "
+                       f"{task.method}: {type(exc).__name__}: {exc}"}
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+SKLEARN = ("adam", "sgd", "adam60", "sgd60")
+
+
+def valid_rows(X: np.ndarray, y: np.ndarray, task: Task) -> np.ndarray:
+    """nnspec's validation rows for this set and split seed."""
+    import spec_lang
+
+    from runtime.data.protocol import make_folds
+    from runtime.data.sources import load_dataset
+    exp = spec_lang.loads(nnspec_spec(task.set.data, task.seed))
+    data = load_dataset(exp.config.data, Path(exp.base_dir))
+    return make_folds(exp.config.protocol, data, task.seed)[0].valid
+
+
+def _sklearn(task: Task, X: np.ndarray, y: np.ndarray, rest: np.ndarray,
+             test: np.ndarray) -> float:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    kw: dict[str, Any] = {"hidden_layer_sizes": HIDDEN, "random_state": task.seed}
+    if task.method.startswith("sgd"):
+        kw.update(solver="sgd", learning_rate_init=0.01, momentum=0.9, batch_size=32,
+                  early_stopping=True)
+    if task.set.task == "classification":
+        model: Any = make_pipeline(StandardScaler(), MLPClassifier(**kw))
+        model.fit(X[rest], y[rest])
+        return 100 * accuracy_score(y[test], model.predict(X[test]))
+    model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**kw)),
+                                       transformer=StandardScaler())
+    model.fit(X[rest], y[rest])
+    return 100 * r2_score(y[test], model.predict(X[test]))
+
+
+def _nnspec(task: Task, n_train: int) -> dict[str, float]:
+    import spec_lang
+    from runtime import run
+    variant = "" if task.method in ("nnspec", "search") else task.method
+    text = nnspec_spec(task.set.data, task.seed, variant, task.trials, n_train)
+    metric = "accuracy" if task.set.task == "classification" else "r2"
+    with tempfile.TemporaryDirectory() as tmp:
+        table = run(spec_lang.loads(text), out=Path(tmp) / "run", jobs=1)
+    best = table.attrs["best"].get("test") or {}
+    states = ", ".join(f"{k} {v}" for k, v in table["state"].value_counts().items())
+    if f"ensemble_test_{metric}" not in best:      # no model: every configuration failed
+        return {"score": math.nan, "single": math.nan, "epochs": float(table["epochs"].mean()),
+                "not_complete": 1.0, "failed": f"{task.set.name} seed {task.seed} "
+                f"{task.method}: no test score ({states})"}
+    return {"score": 100 * best[f"ensemble_test_{metric}"],
+            "single": 100 * best[f"test_{metric}"],
+            "epochs": float(table["epochs"].mean()),
+            "not_complete": float((table["state"] != "complete").mean())}
+
+
+# --------------------------------------------------------------------------------------- report
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    se = float(a.std(ddof=1) / math.sqrt(len(a))) if len(a) > 1 else math.nan
+    return float(a.mean()), se
+
+
+def report(sets: list[DataSet], results: dict[tuple[str, int, str], Any], variants: list[str],
+           reference: str = "nnspec") -> None:
+    """Print the per-set table, the summary lines and the variants' differences."""
+    seeds = sorted({k[1] for k in results})
+
+    for out in results.values():
+        if "failed" in out:
+            print(f"note: {out['failed']}: counted as nan, left out of its means")
+
+    def get(s: str, m: str, key: str = "score") -> list[float]:
+        return [results[(s, sd, m)][key] for sd in seeds if (s, sd, m) in results]
+
+    methods = {k[2] for k in results}
+    cols = ["nnspec", "1 net", *[m for m in SKLEARN if m in methods]] + \
+        (["search"] if "search" in methods else [])
+    print(f"\n{'set':17} {'metric':6} " + " ".join(f"{c:>7}" for c in cols) +
+          f"  {'nnspec - best sk':>21}" + ("  search - nnspec" if "search" in cols else ""))
+    beats = not_worse = ahead = 0
+    for ds in sets:
+        s = ds.name
+        means = {c: float(np.nanmean(get(s, "nnspec", "single") if c == "1 net" else get(s, c)))
+                 for c in cols}
+        sk = "adam" if means["adam"] >= means["sgd"] else "sgd"
+        diff, se = _mean_se([a - b for a, b in zip(get(s, "nnspec"), get(s, sk))])
+        line = f"{s:17} {'acc' if ds.task == 'classification' else 'r2':6} " + \
+            " ".join(f"{means[c]:7.2f}" for c in cols) + f"  {diff:+6.2f} ± {se:4.2f} ({sk:4})"
+        if "search" in cols:
+            n = len(get(s, "search"))
+            d2, se2 = _mean_se([a - b for a, b in zip(get(s, "search"), get(s, "nnspec")[:n])])
+            line += f"  {d2:+6.2f} ± {se2:4.2f}"
+            ahead += d2 >= 0.5
+        print(line)
+        beats += diff >= 0
+        not_worse += diff >= -2 * se if math.isfinite(se) else diff >= 0
+    m = len(sets)
+    print(f"\ndefault beats sklearn on {beats} of {m} sets (mean difference >= 0); "
+          f"within 2 standard errors or better on {not_worse} of {m}")
+    if "search" in cols:
+        print(f"search random is ahead of the default by >= 0.5 points on {ahead} of {m} sets")
+    for v in variants:
+        if v != reference:
+            _variant_line(sets, v, reference, get)
+
+
+def _variant_line(sets: list[DataSet], v: str, reference: str,
+                  get: Callable[..., list[float]]) -> None:
+    """A variant's paired difference from the reference, per set and on average."""
+    diffs = [_mean_se([a - b for a, b in zip(get(ds.name, v), get(ds.name, reference))])
+             for ds in sets]
+    better = sum(d > 0 for d, _ in diffs)
+    epochs = [float(np.nanmean(get(ds.name, m, "epochs"))) for m in (v, reference) for ds in sets]
+    early = float(np.mean([np.mean(get(ds.name, v, "not_complete")) for ds in sets]))
+    half = len(sets)
+    print(f"\nvariant {v} {variant_parts(v)} - {reference}: mean over sets "
+          f"{np.mean([d for d, _ in diffs]):+.2f} points, better on {better} of {len(sets)}, "
+          f"mean epochs {np.mean(epochs[:half]):.1f} ({reference} {np.mean(epochs[half:]):.1f}),"
+          f" not complete {100 * early:.0f}% of fits")
+    print("  " + ", ".join(f"{ds.name} {d:+.2f}±{se:.2f}" for ds, (d, se) in zip(sets, diffs)))
+
+
+# ----------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> None:
+    """Parse the options, run every task (in --jobs processes), print the report."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer sets, 3 seeds, search random 6")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--seeds", type=int, default=None, help="split seeds (default 5; quick 3)")
+    p.add_argument("--trials", type=int, default=None, help="search trials (30; quick 6; 0: "
+                   "no search)")
+    p.add_argument("--search-seeds", type=int, default=None, help="run the search on the "
+                   "first N split seeds only (default: all)")
+    p.add_argument("--sk60", action="store_true", help="also fit scikit-learn on nnspec's "
+                   "train rows only (adam60, sgd60: how much the 60/80 split costs)")
+    p.add_argument("--sets", default="", help="comma-separated set names (default: all)")
+    p.add_argument("--variants", default="", help=f"comma-separated: {', '.join(VARIANTS)}, "
+                   "or several joined by '+'")
+    p.add_argument("--reference", default="nnspec", help="the variant the others are compared "
+                   "with (default: nnspec, the defaults)")
+    args = p.parse_args(argv)
+    seeds = [100 * i for i in range(args.seeds or (3 if args.quick else 5))]
+    trials = args.trials if args.trials is not None else (6 if args.quick else 30)
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in variants for part in v.split("+") if part not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = data_sets(Path(tmp))
+        wanted = [s for s in args.sets.split(",") if s] or (QUICK_SETS if args.quick else [])
+        sets = [s for s in sets if not wanted or s.name in wanted]
+        methods = ["nnspec", "adam", "sgd", *(["adam60", "sgd60"] if args.sk60 else []),
+                   *variants] + (["search"] if trials else [])
+        n_search = args.search_seeds or len(seeds)
+        tasks = [Task(ds, sd, m, trials if m == "search" else 0)
+                 for m in reversed(methods) for ds in sets for sd in seeds   # slow ones first
+                 if m != "search" or sd in seeds[:n_search]]
+        print(f"{len(sets)} sets x {len(seeds)} split seeds {seeds}; methods {methods}"
+              f"{f'; search random {trials} on split seeds {seeds[:n_search]}' if trials else ''}"
+              f"; {args.jobs} jobs", flush=True)
+        start = time.perf_counter()
+        results = _run_all(tasks, args.jobs, lambda done: _tick(done, len(tasks), start))
+    report(sets, results, variants, args.reference)
+    secs = {m: sum(r["seconds"] for k, r in results.items() if k[2] == m) for m in methods}
+    print(f"\nwall {time.perf_counter() - start:.0f} s; CPU seconds per method: " +
+          ", ".join(f"{m} {s:.0f}" for m, s in secs.items()))
+
+
+def _tick(done: int, total: int, start: float) -> None:
+    if done % 20 == 0 or done == total:
+        print(f"  {done}/{total} fits, {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def _run_all(tasks: list[Task], jobs: int, tick: Callable[[int], None]
+             ) -> dict[tuple[str, int, str], Any]:
+    """Every task's result by (set, seed, method), in `jobs` processes."""
+    results: dict[tuple[str, int, str], Any] = {}
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, (task, out) in enumerate(zip(tasks, pool.map(run_task, tasks)), 1):
+            results[(task.set.name, task.seed, task.method)] = out
+            tick(i)
+    return results
+
+
+if __name__ == "__main__":
+    main()

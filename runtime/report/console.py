@@ -65,7 +65,9 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
     title = f"best configurations by {metric}" + (", per outer fold" if nested else "")
     table = Table(*cols, title=title)
     for _, row in shown.iterrows():
-        score = f"{_fmt(row[f'mean_{metric}'])} ± {_fmt(row[f'std_{metric}'])}"
+        mean = row[f"mean_{metric}"]          # nan: a seed or fold failed or diverged
+        score = "not completed" if pd.isna(mean) else \
+            f"{_fmt(mean)} ± {_fmt(row[f'std_{metric}'])}"
         table.add_row(*([_fmt_int(row["outer"])] if nested else []),
                       _fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params],
                       *([_fmt(row["fidelity"])] if fidelity else []), score,

@@ -40,6 +40,7 @@ class _Asked:
     jobs: list[Job]
     missing: set[tuple] = field(default_factory=set)
     started: bool = False
+    dropped: bool = False                   # left unstarted by the budget
 
 
 class Drive:
@@ -81,6 +82,8 @@ class Drive:
                 continue
             if key in self.running:
                 continue                         # its row is on its way, for another asking
+            if asked.dropped:
+                continue
             if not asked.started and runner.spend.spent():
                 self._drop(asked)
                 continue
@@ -95,7 +98,7 @@ class Drive:
                 asked.started = True
                 self.running.add(key)
                 bounds = runner.bank.bounds(job.fidelity) if runner.bank else None
-                beat = runner.heartbeat(store_key)
+                beat = runner.heartbeat_file(store_key)
                 runner.progress({"event": "start", "trial": job.trial, "seed": job.seed,
                                  "fold": job.fold, "outer": job.outer, "heartbeat": beat})
                 return runner.warm_start(replace(job, prune=bounds, heartbeat=beat))
@@ -114,9 +117,10 @@ class Drive:
         return bool(batch)
 
     def _drop(self, asked: _Asked) -> None:
-        """A configuration the budget leaves unstarted: never trained, never told."""
+        """A configuration the budget leaves unstarted: never trained, never told (its other
+        jobs are skipped as they come up in the queue)."""
+        asked.dropped = True
         self.asked.remove(asked)
-        self.queue = deque(e for e in self.queue if e[0] is not asked)
         self.runner.spend.not_started += 1
         self._tell_ready()
 
@@ -139,7 +143,7 @@ class Drive:
             return
         self.asked = [a for a in self.asked if a.missing]
         self.strategy.tell(self.search.scored([(a.cand, a.jobs) for a in ready]))
-        # Only full-fidelity complete trials leave a network on disk: pass over the kept ones
-        # (a summary of the whole table) once several configurations' worth have come in.
+        # Only full-fidelity trials that can be chosen leave a network on disk: pass over the
+        # kept ones (a summary of the whole table) once several configurations' worth came in.
         if self.runner.members_since_prune >= PRUNE_MEMBERS_EVERY * len(ready[0].jobs):
             self.runner.prune_members()

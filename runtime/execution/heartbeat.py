@@ -6,6 +6,7 @@ write or read one is ignored."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -51,3 +52,8 @@ def read(target: str) -> dict[str, Any] | None:
 def remove(target: Path) -> None:
     """The trial is over: its heartbeat goes."""
     target.unlink(missing_ok=True)
+
+
+def clear(run: Path) -> None:
+    """Remove every heartbeat of the run folder (the run is over)."""
+    shutil.rmtree(run / FOLDER, ignore_errors=True)

@@ -26,6 +26,7 @@ class CurveBank:
     def __init__(self, rule: Prune, metric: str, maximize: bool) -> None:
         self.rule, self.metric, self.maximize = rule, metric, maximize
         self._curves: dict[float, list[np.ndarray]] = {}
+        self._bounds: dict[float, PruneBounds | None] = {}    # until the next curve comes in
 
     def add(self, fidelity: float, state: str, curves: dict[str, list[float]]) -> None:
         """Remember a finished job's curve of the selection metric (complete jobs only)."""
@@ -33,10 +34,16 @@ class CurveBank:
         if state == "complete" and values:
             self._curves.setdefault(float(fidelity), []).append(
                 np.asarray(values, dtype=np.float64))
+            self._bounds.pop(float(fidelity), None)
 
     def bounds(self, fidelity: float) -> PruneBounds | None:
         """The bounds for a job at `fidelity` starting now; None while too few trials have
         finished to judge it."""
+        if float(fidelity) not in self._bounds:
+            self._bounds[float(fidelity)] = self._make(float(fidelity))
+        return self._bounds[float(fidelity)]
+
+    def _make(self, fidelity: float) -> PruneBounds | None:
         curves = self._curves.get(float(fidelity), [])
         startup = self.rule.startup
         if len(curves) < startup:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -194,7 +193,7 @@ class _Runner:
         if job.fidelity < 1.0 and checkpoints.path(self.out, key).exists():
             self._resumable(job, key)               # kept by the run that was interrupted
 
-    def heartbeat(self, key: str) -> str | None:
+    def heartbeat_file(self, key: str) -> str | None:
         """Where the job of store key `key` writes its per-epoch progress: a file of the run
         folder for local workers, None on Dask (its workers may be elsewhere)."""
         return None if self.client is not None else str(heartbeat.path(self.out, key))
@@ -334,7 +333,7 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
         checkpoints.clear(out_dir)                  # no promotion is left to continue
-        shutil.rmtree(out_dir / heartbeat.FOLDER, ignore_errors=True)
+        heartbeat.clear(out_dir)                    # no trial is running
         status = "finished"
     finally:
         runner.close(status)

@@ -15,11 +15,23 @@ validation examples, run three ways, each as a fresh process from start-up to ex
 
 Prints median wall seconds over interleaved rounds and the ratios against nnspec. `--large`
 runs the same grid on a generated set (make_classification: 20000 x 100, 10 classes, written
-once to an .npz that all three read) instead of digits.
+once to an .npz that all three read) instead of digits. `--phases N` adds N runs of
+`nnspec run --json` (the same work; its events carry their times) and prints where the wall
+time of the median one went:
+
+  start-up      process start -> "started" (imports, parsing, the workers' start, loading,
+                splitting and checking the data, the run folder)
+  to first job  "started" -> the first job handed out (the store, provenance, the strategy)
+  first result  the first job handed out -> its row (a worker ready and one trial trained)
+  trials        the first job handed out -> the last trial's row
+  final         the last row -> "finished" (the chosen network reused and scored on the test
+                part, trials.csv, summary.csv, best.json, model.npz written)
+  exit          "finished" -> the process gone (the result line, the workers told to end)
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -107,12 +119,40 @@ def wall(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
+PHASES = ("start-up", "to first job", "first result", "trials", "final", "exit")
+
+
+def phases(command: list[str], cwd: Path) -> dict[str, float]:
+    """The phases of one `nnspec run --json` (`command`), in seconds, from its events' times."""
+    start = time.time()
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=cwd)
+    end = time.time()
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    at = {kind: [e["time"] for e in events if e.get("event") == kind]
+          for kind in ("started", "start", "trial", "finished")}
+    started, first, finished = at["started"][0], at["start"][0], at["finished"][0]
+    return {"start-up": started - start, "to first job": first - started,
+            "first result": at["trial"][0] - first, "trials": at["trial"][-1] - first,
+            "final": finished - at["trial"][-1], "exit": end - finished, "wall": end - start}
+
+
+def print_phases(runs: list[dict[str, float]]) -> None:
+    """The phases of the run of median wall time."""
+    median = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
+    print(f"nnspec phases (the median of {len(runs)} runs by wall time, "
+          f"{median['wall']:.2f} s):")
+    for name in PHASES:
+        print(f"  {name:<13} {median[name]:>6.2f} s")
+
+
 def main() -> None:
     """Interleaved rounds of every way that can run here; medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true",
                         help="a generated 20000 x 100, 10-class set instead of digits")
+    parser.add_argument("--phases", type=int, default=0, metavar="N",
+                        help="also time the phases of N nnspec runs (--json events)")
     args = parser.parse_args()
     repeat = args.repeat
     folder = Path(tempfile.mkdtemp(prefix="nnspec-whole-"))
@@ -139,14 +179,22 @@ def main() -> None:
     except ImportError:
         print("pytorch: not installed (pip install torch==2.13.0), skipped")
     times: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(repeat):
+    traced: list[dict[str, float]] = []
+    json_run = [arg for arg in ways["nnspec"] if arg != "--quiet"] + ["--json"]
+    for round_ in range(max(repeat, args.phases)):   # interleaved: load drifts hit all alike
         for name, command in ways.items():
-            times[name].append(wall(command, folder))
-    base = statistics.median(times["nnspec"])
-    print(f"{'way':<10} {'median s':>9} {'x nnspec':>9}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<10} {median:>9.2f} {median / base:>9.2f}")
+            if round_ < repeat:
+                times[name].append(wall(command, folder))
+        if round_ < args.phases:
+            traced.append(phases(json_run, folder))
+    if repeat > 0:
+        base = statistics.median(times["nnspec"])
+        print(f"{'way':<10} {'median s':>9} {'x nnspec':>9}")
+        for name, values in times.items():
+            median = statistics.median(values)
+            print(f"{name:<10} {median:>9.2f} {median / base:>9.2f}")
+    if traced:
+        print_phases(traced)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Classification is stratified when the protocol says so; regression and multilabe
 Index arrays are sorted int64; the three parts of a Fold are disjoint, and no test row ever
 appears in its fold's train or valid part. The rows of a fixed validation or test file
 (`Dataset.fixed_valid`, `fixed_test`: after the data file's rows) are that part of every fold;
-the protocol splits only the data file's rows.
+the protocol splits only the data file's rows. scikit-learn is imported by the splitting
+functions, not with this module: a worker process that is sent its folds never imports it.
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import math
 from typing import Callable
 
 import numpy as np
-from sklearn.model_selection import KFold as SkKFold
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from runtime.errors import DataError
 from runtime.types import Dataset, Fold
@@ -113,6 +112,7 @@ def _split_off(idx: np.ndarray, labels: np.ndarray | None, fraction: float, seed
                         path=dataset.name)
     if labels is not None:
         _check_holdout_strata(labels, n_part, len(idx) - n_part, dataset, part)
+    from sklearn.model_selection import train_test_split
     kept, taken = train_test_split(idx, test_size=n_part, random_state=seed, shuffle=True,
                                    stratify=labels)
     return kept, taken
@@ -182,6 +182,8 @@ def _cv_splits(idx: np.ndarray, labels: np.ndarray | None, k: int, seed: int,
         raise DataError(f"{what} cross-validation with {k} folds needs at least {k} examples; "
                         f"there are {len(idx)}: lower the fold count or add examples",
                         path=dataset.name)
+    from sklearn.model_selection import KFold as SkKFold
+    from sklearn.model_selection import StratifiedKFold
     sub = None if labels is None else labels[idx]
     if sub is not None:
         _check_cv_strata(sub, k, dataset, what)

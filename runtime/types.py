@@ -25,6 +25,8 @@ class Dataset:
     fixed_valid: int = 0          # rows of a fixed validation file, after the data file's rows
     fixed_test: int = 0           # rows of a fixed test file, last
     target: str = ""              # the target's column name (CSV), "y" (npz), "label" (svmlight)
+    # CSV text column -> its sorted values; an embedded column's code k >= 1 is value k - 1
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

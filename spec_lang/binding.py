@@ -21,8 +21,8 @@ FIXED = {"experiment": "the experiment's name names its run folder",
          "budget": "the search's own settings are not hyper-parameters",
          "seeds": "configurations are compared over the same seeds"}
 AUTO_TYPES = ("number", "int", "batch")       # where `auto` could be taken for a number
-AUTO_HINT = ("only an optimizer's learning rate can be auto (`sgd lr auto`): a range test "
-             "chooses it before the search")
+AUTO_HINT = ("only an optimizer's learning rate (`sgd lr auto`: a range test chooses it "
+             "before the search) and an embedding's dim can be auto")
 BLOCK_OWNERS = {"top": "the top level", "preprocess": "the preprocess block",
                 "network": "the network block", "train": "the train block"}
 

@@ -56,7 +56,7 @@ MAX_TRIALS = 1_000_000
 # ----------------------------------------------------------------------------------------- data
 BUNDLED = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 GENERATORS = ("make_classification", "make_regression", "make_multilabel", "make_moons",
-              "make_circles", "make_friedman1")
+              "make_circles", "make_friedman1", "make_sparse")
 FILE_FORMATS = ("csv", "npz", "svmlight")
 TASKS = ("classification", "regression", "multilabel")
 
@@ -80,8 +80,12 @@ class DataSpec:
     informative: int | None = None
     noise: float = 0.0
     seed: int = 0                        # generator seed (fixed, independent of trial seeds)
+    nonzeros: int = 20                   # make_sparse: non-zero features per example
     valid: str | None = None             # a fixed validation file (file sources; same columns)
     test: str | None = None              # a fixed test file, scored once (same columns)
+    # CSV text columns read as category codes for the network's embedding tables; set by the
+    # validator from the network's `embed` statements (in their order), never written here.
+    embed: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------- protocol
@@ -201,6 +205,16 @@ class Repeat:
     body: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Embed:
+    """`embed columns "city", "shop" dim 8`: each CSV text column gets a learned table of
+    (categories seen in training + 1 "unknown" row) x `dim`, looked up and concatenated with the
+    numeric inputs of the first layer. `dim` AUTO: `runtime.engine.embedding.auto_dim`."""
+
+    columns: tuple[str, ...] = ()
+    dim: Any = AUTO                      # int >= 1, or AUTO
+
+
 Layer = Union[Dense, Dropout]
 DEFAULT_NETWORK: tuple[Layer, ...] = (Dense(100, "relu"),)
 
@@ -315,6 +329,7 @@ class Config:
     preprocess: tuple[PreprocessStep, ...] = DEFAULT_PREPROCESS
     network: tuple[Layer, ...] = DEFAULT_NETWORK
     output: Output = field(default_factory=Output)
+    embed: tuple[Embed, ...] = ()        # the network's `embed` statements
     train: Train = field(default_factory=Train)
     pretrain: Pretrain | None = None
     metric: str | None = None            # None: error (classification), loss (regression)

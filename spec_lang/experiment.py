@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import config as c
+from .embed import SOURCE_HINT, source_problem
 from .errors import Diagnostic, SpecValidationError, did_you_mean
 from .settings import SEEDS, STEP, sites
 from .sizes import size_problem
@@ -258,6 +259,14 @@ def _check(exp: Experiment) -> list[Invalid]:
         binder.coerce(arg, getattr(exp, name), owner)
     if not isinstance(exp.name, str) or not SAFE_NAME.fullmatch(exp.name):
         binder.problems.append(Invalid(f"'{exp.name}' cannot name a run folder", NAME_HINT))
+    columns = tuple(col for e in exp.config.embed for col in e.columns)
+    if columns != tuple(exp.config.data.embed):
+        binder.problems.append(Invalid(
+            f"the embedded columns ({', '.join(columns) or 'none'}) and the data's "
+            f"({', '.join(exp.config.data.embed) or 'none'}) differ",
+            "the data encodes the embed statements' columns: set data__embed to them, in order"))
+    if exp.config.data.embed and source_problem(exp.config.data) is not None:
+        binder.problems.append(Invalid(str(source_problem(exp.config.data)), SOURCE_HINT))
     size = size_problem(exp.search)
     if size is not None:
         binder.problems.append(Invalid(*size))

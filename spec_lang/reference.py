@@ -38,7 +38,7 @@ def _accepts(arg: Arg) -> str:
     if arg.flag is not None and arg.type != "bool":
         parts.append(f"alone: `{arg.flag}`")
     if arg.auto:
-        parts.append("or `auto` (a range test chooses it)")
+        parts.append("or `auto`")
     if arg.log:
         parts.append("searched on a log scale by default")
     return "; ".join(parts)

@@ -98,7 +98,7 @@ def _kw(values: dict[str, Any], *names: str) -> dict[str, Any]:
 def _data(v: dict[str, Any]) -> c.DataSpec:
     src = v.get("source", "digits")
     fields = _kw(v, "format", "target", "task", "categorical", "samples", "features", "classes",
-                 "informative", "noise", "seed", "valid", "test")
+                 "informative", "noise", "seed", "valid", "test", "nonzeros")
     if isinstance(src, tuple) and src[0] == "path":
         return c.DataSpec(source="file", path=src[1], **fields)
     return c.DataSpec(source=src, **fields)
@@ -130,6 +130,7 @@ TOP = {k.name: k for k in [
                    "features (default: half, at least 2)"),
              Arg("noise", "number", 0.0, "generators: noise level", low=0),
              count("seed", 0, "generators: random seed of the data", low=0),
+             count("nonzeros", 20, "make_sparse: non-zero features (words) per example"),
              Arg("valid", "string", None, "a fixed validation file, \"path\" (same columns as "
                  "the data file), instead of a validation fraction"),
              Arg("test", "string", None, "a fixed test file, \"path\" (same columns as the data "
@@ -266,6 +267,14 @@ NETWORK = {k.name: k for k in [
     Keyword("repeat", "Repeat the indented layers this many times (a depth).",
             (count("count", None, "number of copies", low=0, required=True),),
             block="network", block_required=True),
+    Keyword("embed", "Learned embeddings of CSV text columns instead of one-hot features: a "
+            "table of (categories seen in training + 1 unknown) rows x `dim` per column, looked "
+            "up and concatenated with the numeric inputs of the first layer.",
+            options=(Arg("columns", "columns", (), "the CSV text columns to embed, \"names\" "
+                         "(required)"),
+                     count("dim", c.AUTO, "the width of each column's embedding; `auto`: "
+                           "min(50, ceil(1.6 n^0.56)) for n categories", auto=True)),
+            build=lambda v: c.Embed(**v)),
     Keyword("output", "Settings of the output layer (its units, activation and loss follow "
             "from the task).", options=LAYER_INIT, build=lambda v: c.Output(**v)),
 ]}

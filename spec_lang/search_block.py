@@ -285,6 +285,8 @@ class SearchBlock:
         the range test's, not a point of a search."""
         if not (arg.auto and isinstance(node, n.Name) and node.value == "auto"):
             return False
+        if arg.name != "lr":
+            return False               # `embed ... dim $d`, `d in 4, auto`: a value like any
         self.ck.error(node.span, f"'{arg.name}' cannot be searched over auto",
                       f"write `{arg.name} auto` in the optimizer statement (the range test "
                       f"chooses one rate for every configuration), or search ${arg.name} over "

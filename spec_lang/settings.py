@@ -44,6 +44,7 @@ SITES: dict[type, dict[str, Site]] = {
     c.Dense: _args(NETWORK["dense"]),
     c.Dropout: _args(NETWORK["dropout"]),
     c.Output: _args(NETWORK["output"]),
+    c.Embed: _args(NETWORK["embed"]),
     c.Repeat: _args(NETWORK["repeat"]),
     c.Schedule: _args(SCHEDULE),
     c.EarlyStop: _args(TRAIN["epochs"], "count", "early_stop"),

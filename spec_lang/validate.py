@@ -13,6 +13,7 @@ from .binding import Checker
 from .errors import SpecValidationError, did_you_mean
 from .experiment import NAME_HINT, SAFE_NAME, Experiment
 from .schema import OPTIMIZER_ARGS, TOP, TRAIN, Keyword
+from .embed import check_source, embeds
 from .search_block import SearchBlock
 from .settings import EARLY_STOP, STEP
 
@@ -37,15 +38,25 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     blocks = SearchBlock(ck)
     search = blocks.build(search_item[1] if search_item else None,
                           search_item[2] if search_item else {})
-    network, output = (_network(ck, one["network"][1].body) if one["network"]
+    embed_items: list[Item] = []
+    network, output = (_network(ck, one["network"][1].body, embed_items) if one["network"]
                        else (c.DEFAULT_NETWORK, c.Output()))
+    embed, embed_nodes = embeds(ck, embed_items)
     data = _build(one["data"], c.DataSpec())
+    if embed_items:
+        check_source(ck, data, embed_nodes, embed_items[0][1].keyword.span, base_dir)
+        if one["pretrain"]:
+            ck.error(one["pretrain"][1].keyword.span, "pre-training does not go with embed: "
+                     "the first layer's inputs include embedding tables that are learnt "
+                     "only in supervised training", "remove `pretrain` or `embed`")
+        data = replace(data, embed=tuple(col for e in embed for col in e.columns))
     config = c.Config(
         data=data,
         protocol=_protocol(ck, protocol, one["data"], data),
         preprocess=_preprocess(ck, one["preprocess"]),
         network=network,
         output=output,
+        embed=embed,
         train=_train(ck, one["train"]),
         pretrain=_build(one["pretrain"], None),
         metric=one["metric"][2].get("name") if one["metric"] else None)
@@ -175,14 +186,22 @@ def _check_pca(ck: Checker, kw: Keyword, cmd: n.Command, values: dict[str, Any])
         ck.error(cmd.span, "give pca either 'components' or 'variance', not both")
 
 
-def _network(ck: Checker, body: tuple[n.Statement, ...]) -> tuple[tuple, c.Output]:
-    """The layers of a network (or repeat) block, and its output settings."""
+def _network(ck: Checker, body: tuple[n.Statement, ...], embed: list[Item] | None = None
+             ) -> tuple[tuple, c.Output]:
+    """The layers of a network (or repeat) block, and its output settings; `embed` (the top
+    level's) collects the embed statements, which feed the first layer wherever written."""
     layers: list[Any] = []
     output = c.Output()
     items = ck.commands(body, "network")
     ck.once(items, ("output",), "'output'")
     for kw, cmd, values in items:
-        if kw.name == "repeat":
+        if kw.name == "embed":
+            if embed is None:
+                ck.error(cmd.keyword.span, "embed belongs at the top of the network block, "
+                         "not in a repeat", "its tables feed the first layer once")
+            else:
+                embed.append((kw, cmd, values))
+        elif kw.name == "repeat":
             inner, _ = _network(ck, cmd.body)
             layers.append(c.Repeat(values.get("count", 1), inner))
         elif kw.name == "output":

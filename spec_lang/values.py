@@ -76,7 +76,9 @@ def _number(arg: Arg, value: Any, owner: str, text: str) -> Any:
     return number
 
 
-def _int(arg: Arg, value: Any, owner: str, text: str) -> int:
+def _int(arg: Arg, value: Any, owner: str, text: str) -> Any:
+    if arg.auto and (isinstance(value, Auto) or (isinstance(value, str) and value == "auto")):
+        return AUTO                        # `embed ... dim auto`: from the category count
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         whole = int(value)                 # exact, however large
     elif _finite(value) is None:

@@ -1,6 +1,8 @@
 """Data files: CSV (header row, named target, text columns one-hot encoded or refused), `.npz`
-(arrays X and y, read without pickle) and svmlight/libsvm (densified). Each reader returns a
-`Raw` table for `runtime.data.sources.finish`; every problem is a `DataError` naming the file and column.
+(arrays X and y, or a sparse X as `scipy.sparse.save_npz` writes it; read without pickle) and
+svmlight/libsvm. svmlight files and sparse `.npz` stay sparse (CSR, `runtime.sparse`). Each reader
+returns a `Raw` table for `runtime.data.sources.finish`; every problem is a `DataError` naming the
+file and column.
 """
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn import datasets as skd
 
 from runtime.errors import DataError
+from runtime.sparse import as_csr, is_sparse
 from spec_lang.config import FILE_FORMATS, DataSpec
 
-MAX_DENSE_BYTES = 2 * 1024**3        # svmlight files are densified; refuse beyond this
+SPARSE_NPZ_KEYS = {"format", "shape", "data", "indices", "indptr"}   # scipy.sparse.save_npz's
 
 
 EXTENSIONS = {".csv": "csv", ".npz": "npz", ".svm": "svmlight", ".svmlight": "svmlight",
@@ -28,7 +30,7 @@ EXTENSIONS = {".csv": "csv", ".npz": "npz", ".svm": "svmlight", ".svmlight": "sv
 class Raw(NamedTuple):
     """What a source yields before validation: features, target and how to name them."""
 
-    X: np.ndarray
+    X: Any                           # np.ndarray, or a CSR matrix for sparse files
     y: np.ndarray
     feature_names: tuple[str, ...]
     where: str                       # file or source name, for messages
@@ -120,10 +122,13 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
                         path=where, column=target)
     _check_missing(df[[target]], where)
     if like is None:
-        X, names, categories = _encode_features(features, spec.categorical, where)
+        _check_embedded(df, tuple(spec.embed), target, where)
+        X, names, categories = _encode_features(features, spec.categorical, where,
+                                                tuple(spec.embed))
     else:
         categories = like.categories
-        X, names = _encode_like(features, dict(categories), where, like.where)
+        X, names = _encode_like(features, dict(categories), where, like.where,
+                                like.feature_names)
     y = df[target].to_numpy()
     if not pd.api.types.is_numeric_dtype(df[target]):
         y = y.astype(str)
@@ -150,15 +155,19 @@ def _check_header(path: Path, where: str) -> None:
                         "column names must be unique", path=where, column=repeated[0])
 
 
-def _encode_features(df: pd.DataFrame, categorical: str, where: str
+def _encode_features(df: pd.DataFrame, categorical: str, where: str, embed: tuple[str, ...] = ()
                      ) -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
-    """Numeric columns as they are; text columns one-hot (`col=value`) or rejected. Also each
-    text column's categories (to encode a fixed valid / test file the same way)."""
+    """Numeric columns as they are; text columns one-hot (`col=value`) or rejected; the
+    `embed` columns last, in that order, as category codes (`code_name(col)`, see
+    `category_codes`). Also each text column's categories (to encode a fixed valid / test file
+    the same way)."""
     blocks: list[np.ndarray] = []
     names: list[str] = []
     categories: list[tuple[str, tuple[str, ...]]] = []
     for col in df.columns:
         series = df[col]
+        if str(col) in embed:
+            continue
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             blocks.append(series.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
             names.append(str(col))
@@ -168,9 +177,52 @@ def _encode_features(df: pd.DataFrame, categorical: str, where: str
         blocks.append(_one_hot(series, cats))
         names.extend(f"{col}={c}" for c in cats)
         categories.append((str(col), tuple(cats)))
-    X = np.hstack(blocks)
+    for col in embed:
+        _check_missing(df[[col]], where)
+        cats = sorted(df[col].astype(str).unique())
+        blocks.append(category_codes(df[col].astype(str).to_numpy(), tuple(cats))[:, None])
+        names.append(code_name(col))
+        categories.append((col, tuple(cats)))
+    X = np.hstack(blocks) if blocks else np.empty((len(df), 0))
     check_finite(X, tuple(names), where)
     return X, tuple(names), tuple(categories)
+
+
+CODE_MARK = "#code"       # the feature name of an embedded column's codes: "city#code"
+
+
+def code_name(column: str) -> str:
+    """The feature name of the category codes of the embedded text column `column`."""
+    return f"{column}{CODE_MARK}"
+
+
+def category_codes(values: np.ndarray, categories: tuple[str, ...]) -> np.ndarray:
+    """float64 codes of text `values`: 1 + the index of each in the sorted `categories`, and 0
+    (the embedding's "unknown" row) for a value not among them."""
+    cats = np.asarray(categories, dtype=str)
+    at = np.clip(np.searchsorted(cats, values), 0, max(len(cats) - 1, 0))
+    known = cats[at] == values if len(cats) else np.zeros(len(values), dtype=bool)
+    return np.where(known, at + 1, 0).astype(np.float64)
+
+
+def _check_embedded(df: pd.DataFrame, embed: tuple[str, ...], target: str, where: str) -> None:
+    """The embedded columns exist, are not the target and hold text (the spec's checker says
+    the same at file:line:col when it can read the file)."""
+    for col in embed:
+        if col not in df.columns:
+            cols = [str(c) for c in df.columns]
+            raise DataError(f"embed names no column of this file{did_you_mean(col, cols)}; the "
+                            f"columns are: {', '.join(cols)}", path=where, column=col)
+        if col == target:
+            raise DataError("embed names the target column; only inputs can be embedded",
+                            path=where, column=col)
+        if pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            raise DataError("embed needs a text column, but this one holds numbers",
+                            path=where, column=col)
+        if code_name(col) in df.columns:
+            raise DataError(f"the file also has a column '{code_name(col)}', the name nnspec "
+                            "gives the embedded column's codes: rename it", path=where,
+                            column=col)
 
 
 def _one_hot(series: pd.Series, cats: Any) -> np.ndarray:
@@ -178,13 +230,19 @@ def _one_hot(series: pd.Series, cats: Any) -> np.ndarray:
 
 
 def _encode_like(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], where: str,
-                 data_file: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """A fixed valid / test file's features encoded as the data file's were: its text columns
-    one-hot with the data file's categories, its numeric columns as numbers."""
+                 data_file: str, like_names: tuple[str, ...] = ()
+                 ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A fixed valid / test file's features encoded as the data file's were (`like_names`):
+    its text columns one-hot with the data file's categories, or as their codes (last) when
+    embedded (a value the data file lacks: 0, unknown), its numeric columns as numbers."""
     blocks: list[np.ndarray] = []
     names: list[str] = []
+    embedded = [n[:-len(CODE_MARK)] for n in like_names if n.endswith(CODE_MARK)
+                and n[:-len(CODE_MARK)] in categories]
     for col in df.columns:
         series = df[col]
+        if str(col) in embedded:
+            continue
         if str(col) in categories:
             _check_missing(series.to_frame(), where)
             cats = categories[str(col)]
@@ -197,6 +255,10 @@ def _encode_like(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], where
             raise DataError(f"holds text such as '{series.dropna().astype(str).iloc[0]}', but the "
                             f"column holds numbers in the data file {data_file}", path=where,
                             column=str(col))
+    for col in embedded:
+        _check_missing(df[[col]], where)
+        blocks.append(category_codes(df[col].astype(str).to_numpy(), categories[col])[:, None])
+        names.append(code_name(col))
     X = np.hstack(blocks)
     check_finite(X, tuple(names), where)
     return X, tuple(names)
@@ -245,6 +307,8 @@ def _read_npz(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         raise DataError(f"not a readable .npz file ({_first_line(exc)})", path=where) from None
     if not arrays:
         raise DataError("the archive holds no arrays (an .npz needs arrays X and y)", path=where)
+    if SPARSE_NPZ_KEYS <= arrays.keys():
+        return _sparse_npz(path, arrays, where, like)
     for key in ("X", "y"):
         if key not in arrays:
             raise DataError(f"no array named '{key}'{did_you_mean(key, list(arrays))}; the file "
@@ -271,6 +335,31 @@ def _read_npz(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     return Raw(X, y, names, where, "y", columns=names)
 
 
+def _sparse_npz(path: Path, arrays: dict[str, np.ndarray], where: str, like: Raw | None) -> Raw:
+    """An archive written by `scipy.sparse.save_npz` (the features, kept CSR) that also holds
+    the labels `y` (and optionally `feature_names`)."""
+    import scipy.sparse as sp
+    if "y" not in arrays:
+        raise DataError("holds a sparse matrix (scipy.sparse.save_npz) but no labels 'y': add "
+                        "them with np.savez(path, y=y, **np.load(path))", path=where, column="y")
+    try:
+        X = as_csr(sp.load_npz(path))
+    except (ValueError, NotImplementedError) as exc:
+        raise DataError(f"cannot read its sparse matrix ({_first_line(exc)})", path=where,
+                        column="X") from None
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        empty = "examples" if X.shape[0] == 0 else "features"
+        raise DataError(f"the sparse matrix holds no {empty} (shape {X.shape})", path=where,
+                        column="X")
+    names = _npz_names(arrays, X.shape[1], where)
+    if like is not None:
+        same_columns(names, like, where)
+        X = as_csr(X[:, [names.index(n) for n in like.columns]])
+        names = like.columns
+    check_finite(X, names, where)
+    return Raw(X, arrays["y"], names, where, "y", columns=names)
+
+
 def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[str, ...]:
     """An optional `feature_names` array of strings names the columns of X."""
     if "feature_names" not in arrays:
@@ -284,11 +373,10 @@ def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[s
 
 def _read_svmlight(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     where = spec.path or str(path)
-    try:
-        if like is None:
-            X, y = skd.load_svmlight_file(str(path))
-        else:    # read with the data file: the same width and the same 0/1-based indices
-            _, _, X, y = skd.load_svmlight_files([str(like.file), str(path)])
+    try:     # a fixed valid / test file: read with the data file (same width, same base)
+        files = [path] if like is None or like.file is None else [like.file, path]
+        read, base = read_svmlight(files)
+        X, y = read[-1]
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
                         path=where) from None
@@ -298,24 +386,33 @@ def _read_svmlight(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     if X.nnz == 0:
         raise DataError(f"the file holds {n} labels but no feature values (index:value pairs)",
                         path=where)
-    if n * d * 8 > MAX_DENSE_BYTES:
-        raise DataError(f"{n} examples x {d} features would take {n * d * 8 / 1024**3:.1f} GB "
-                        f"as a dense float64 array (limit {MAX_DENSE_BYTES / 1024**3:.0f} GB): "
-                        "nnspec trains on dense arrays", path=where)
-    X = X.toarray()
-    names = tuple(f"x{j}" for j in range(d))
+    names = tuple(f"x{j + base}" for j in range(d))     # the file's own feature indices
     if like is not None:     # more features, or indices read 0-based only with this file
         same_columns(names, like, where)
     check_finite(X, names, where)
     return Raw(X, y, names, where, "label", columns=names)
 
 
+def read_svmlight(paths: list[Path]) -> tuple[list[tuple[Any, np.ndarray]], int]:
+    """(X, labels) of each svmlight/libsvm file, read together, and the index of the first
+    feature: 1 (libsvm's convention) unless a file uses index 0 (scikit-learn's rule for
+    zero_based="auto"). Each X is CSR float64 of one width; its column j holds the files'
+    feature index j + that base."""
+    from sklearn.datasets import load_svmlight_files     # not at import: 1.5 s
+    loaded = load_svmlight_files([str(p) for p in paths], zero_based=True)
+    base = 0 if any(X.nnz and X.indices.min() == 0 for X in loaded[::2]) else 1
+    return [(as_csr(X[:, base:]), y) for X, y in zip(loaded[::2], loaded[1::2])], base
+
+
 FILE_READERS: dict[str, Callable[[Path, DataSpec, Raw | None], Raw]] = {
     "csv": _read_csv, "npz": _read_npz, "svmlight": _read_svmlight}
 
 
-def check_finite(X: np.ndarray, names: tuple[str, ...], where: str) -> None:
-    """NaN or inf in features: name every bad column, its count and first row."""
+def check_finite(X: Any, names: tuple[str, ...], where: str) -> None:
+    """NaN or inf in features (dense, or the stored values of a sparse X): name every bad
+    column, its count and first row."""
+    if is_sparse(X):
+        X, names = _bad_columns(X, names, lambda v: ~np.isfinite(v))
     bad = ~np.isfinite(X)
     cols = np.flatnonzero(bad.any(axis=0))
     if cols.size == 0:
@@ -340,12 +437,14 @@ def max_magnitude(dtype: str | np.dtype, n: int) -> float:
     return math.sqrt(float(np.finfo(dtype).max) / max(n, 1)) / 2
 
 
-def check_magnitude(X: np.ndarray, names: tuple[str, ...], where: str, *, dtype: str,
+def check_magnitude(X: Any, names: tuple[str, ...], where: str, *, dtype: str,
                     advice: str, stage: str = "", rows: np.ndarray | None = None) -> None:
     """Refuse values beyond `max_magnitude(dtype, len(X))`: name the first such column, how
     many values, the first data row and the bound. `X` is finite, (n, d); `stage` says where;
     `rows` are the file's row indices of X's rows (default: X is the whole file)."""
     bound = max_magnitude(dtype, X.shape[0])
+    if is_sparse(X):        # only stored values can be large: the columns holding one
+        X, names = _bad_columns(X, names, lambda v: np.abs(v) > bound)
     bad = np.abs(X) > bound
     cols = np.flatnonzero(bad.any(axis=0))
     if cols.size == 0:
@@ -360,6 +459,15 @@ def check_magnitude(X: np.ndarray, names: tuple[str, ...], where: str, *, dtype:
                     f"squares of values beyond {bound:.2g} sum past {dtype}'s largest number, "
                     f"so variances and losses overflow; {advice}", path=where,
                     column=names[j] if j < len(names) else f"x{j}")
+
+
+def _bad_columns(X: Any, names: tuple[str, ...], is_bad: Callable[[np.ndarray], np.ndarray]
+                 ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The columns of sparse X holding a stored value `is_bad` says is bad, dense, with their
+    names: the dense checks then name the same columns, counts and rows ((n, 0) when none is)."""
+    csr = as_csr(X)
+    cols = np.unique(csr.indices[is_bad(csr.data)])
+    return csr[:, cols].toarray(), tuple(names[j] if j < len(names) else f"x{j}" for j in cols)
 
 
 def _is_number(text: str) -> bool:

@@ -3,6 +3,7 @@
 `load_dataset` is the one entry point (the file readers live in `runtime.data.files`). Every
 problem with the data is a `DataError` that names the file (or source) and the column, raised
 before any training starts: a person's mistake in their data never surfaces as a traceback.
+scikit-learn's `datasets` is imported when a bundled set is loaded or a generator runs.
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from sklearn import datasets as skd
 
 from runtime.data.files import Raw, check_magnitude, data_row, did_you_mean, load_file
+from runtime.data.sparse_text import make_sparse
 from runtime.errors import DataError
+from runtime.sparse import as_csr, is_sparse
 from runtime.types import Dataset
 from spec_lang.config import BUNDLED, GENERATORS, TASKS, DataSpec
 
@@ -24,9 +26,9 @@ RESCALE = "rescale the column (another unit, or its log) or drop those rows"
 MAX_CLASSES = 50                     # inference: at most this many distinct integer values ...
 CLASS_RATIO = 5                      # ... and fewer than n / CLASS_RATIO of them -> classification
 
-LOADERS: dict[str, Callable[..., Any]] = {
-    "digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_wine,
-    "breast_cancer": skd.load_breast_cancer, "diabetes": skd.load_diabetes,
+LOADERS: dict[str, str] = {          # bundled set -> its loader in sklearn.datasets
+    "digits": "load_digits", "iris": "load_iris", "wine": "load_wine",
+    "breast_cancer": "load_breast_cancer", "diabetes": "load_diabetes",
 }
 BUNDLED_TASKS = {"digits": "classification", "iris": "classification", "wine": "classification",
                  "breast_cancer": "classification", "diabetes": "regression"}
@@ -65,14 +67,27 @@ def _load_files(spec: DataSpec, base_dir: Path) -> Dataset:
         return data
     X, y = [data.X], [data.y]
     for extra in parts.values():
-        features = np.ascontiguousarray(extra.X, dtype=np.float64)
+        features = _features(extra.X)
         check_magnitude(features, extra.feature_names, extra.where, dtype="float64",
                         advice=RESCALE)
         X.append(features)
         y.append(conform_target(extra, data))
-    return replace(data, X=np.ascontiguousarray(np.vstack(X)), y=np.concatenate(y),
-                   fixed_valid=len(parts["valid"].X) if "valid" in parts else 0,
-                   fixed_test=len(parts["test"].X) if "test" in parts else 0)
+    return replace(data, X=_stacked(X), y=np.concatenate(y),
+                   fixed_valid=parts["valid"].X.shape[0] if "valid" in parts else 0,
+                   fixed_test=parts["test"].X.shape[0] if "test" in parts else 0)
+
+
+def _features(X: Any) -> Any:
+    """Features as float64: C-contiguous if dense, canonical CSR if sparse."""
+    return as_csr(X) if is_sparse(X) else np.ascontiguousarray(X, dtype=np.float64)
+
+
+def _stacked(parts: list[Any]) -> Any:
+    """The rows of `parts` one after another (CSR if any part is sparse)."""
+    if any(is_sparse(p) for p in parts):
+        import scipy.sparse as sp
+        return as_csr(sp.vstack([as_csr(p) for p in parts], format="csr"))
+    return np.ascontiguousarray(np.vstack(parts))
 
 
 def conform_target(raw: Raw, data: Dataset) -> np.ndarray:
@@ -122,8 +137,15 @@ def _class_codes(y: np.ndarray, raw: Raw, data: Dataset) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- bundled, synthetic
+def _skd() -> Any:
+    """scikit-learn's `datasets` module, imported on first use (it imports SciPy and most of
+    scikit-learn: 1.5 s)."""
+    from sklearn import datasets
+    return datasets
+
+
 def _load_bundled(name: str) -> Raw:
-    bunch = LOADERS[name]()
+    bunch = getattr(_skd(), LOADERS[name])()
     names = tuple(str(f) for f in bunch.feature_names)
     classes = tuple(np.asarray(getattr(bunch, "target_names", ())).tolist())
     return Raw(bunch.data, bunch.target, names, name, "target", BUNDLED_TASKS[name], classes)
@@ -140,33 +162,35 @@ def _make_classification(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
     informative = _default_informative(spec)
     # sklearn needs classes * clusters <= 2 ** informative: fall back to one cluster per class.
     clusters = 2 if spec.classes * 2 <= 2 ** min(informative, 30) else 1
-    return skd.make_classification(
+    return _skd().make_classification(
         n_samples=spec.samples, n_features=spec.features, n_informative=informative,
         n_redundant=min(2, spec.features - informative), n_classes=spec.classes,
         n_clusters_per_class=clusters, flip_y=spec.noise, random_state=spec.seed)
 
 
 def _make_regression(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
-    return skd.make_regression(n_samples=spec.samples, n_features=spec.features,
-                               n_informative=_default_informative(spec), noise=spec.noise,
-                               random_state=spec.seed)
+    return _skd().make_regression(n_samples=spec.samples, n_features=spec.features,
+                                  n_informative=_default_informative(spec), noise=spec.noise,
+                                  random_state=spec.seed)
 
 
 def _make_multilabel(spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
-    return skd.make_multilabel_classification(n_samples=spec.samples, n_features=spec.features,
-                                              n_classes=spec.classes, random_state=spec.seed)
+    return _skd().make_multilabel_classification(
+        n_samples=spec.samples, n_features=spec.features, n_classes=spec.classes,
+        random_state=spec.seed)
 
 
-GENERATOR_FUNCS: dict[str, tuple[Callable[[DataSpec], tuple[np.ndarray, np.ndarray]], str]] = {
+GENERATOR_FUNCS: dict[str, tuple[Callable[[DataSpec], tuple[Any, np.ndarray]], str]] = {
     "make_classification": (_make_classification, "classification"),
     "make_regression": (_make_regression, "regression"),
     "make_multilabel": (_make_multilabel, "multilabel"),
-    "make_moons": (lambda s: skd.make_moons(s.samples, noise=s.noise, random_state=s.seed),
+    "make_sparse": (make_sparse, "classification"),
+    "make_moons": (lambda s: _skd().make_moons(s.samples, noise=s.noise, random_state=s.seed),
                    "classification"),
-    "make_circles": (lambda s: skd.make_circles(s.samples, noise=s.noise, factor=0.5,
-                                                random_state=s.seed), "classification"),
-    "make_friedman1": (lambda s: skd.make_friedman1(s.samples, s.features, noise=s.noise,
-                                                    random_state=s.seed), "regression"),
+    "make_circles": (lambda s: _skd().make_circles(s.samples, noise=s.noise, factor=0.5,
+                                                   random_state=s.seed), "classification"),
+    "make_friedman1": (lambda s: _skd().make_friedman1(s.samples, s.features, noise=s.noise,
+                                                       random_state=s.seed), "regression"),
 }
 
 
@@ -183,7 +207,7 @@ def _generate(spec: DataSpec) -> Raw:
 # ------------------------------------------------------------------------- validation, the task
 def finish(raw: Raw, task: str | None) -> Dataset:
     """Check a raw source (finite features, a usable target), settle the task, encode labels."""
-    X = np.ascontiguousarray(raw.X, dtype=np.float64)
+    X = _features(raw.X)
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise DataError(f"features must be a non-empty 2-D table; got shape {X.shape}",
                         path=raw.where)
@@ -207,7 +231,8 @@ def finish(raw: Raw, task: str | None) -> Dataset:
     n_classes = len(classes) if task == "classification" else (
         y.shape[1] if task == "multilabel" else 0)
     return Dataset(X, y, task, n_classes, raw.feature_names,
-                   classes if task == "classification" else (), raw.where, target=raw.target)
+                   classes if task == "classification" else (), raw.where, target=raw.target,
+                   categories=raw.categories)
 
 
 def infer_task(y: np.ndarray) -> str:

@@ -28,6 +28,7 @@ from runtime.engine.layers import Dense, Dropout as DropoutLayer
 from runtime.engine.metrics import evaluate
 from runtime.engine.network import Network, Workspace
 from runtime.engine.training import build_network, fit
+from runtime.sparse import as_csr, is_sparse
 from runtime.types import TrainData
 from spec_lang.config import Config, Dropout
 
@@ -118,32 +119,91 @@ def _stacked_rest(net: Network, ws: Workspace, layer: int, a: np.ndarray,
 def gradient_check(config: Config, data: TrainData, seed: int, n: int = 8,
                    entries: int = 16) -> dict[str, float]:
     """Worst relative error between back-propagated and finite-difference gradients per parameter
-    tensor ("dense0.W", "dense0.b", ..., "output.W", "output.b"), in float64 on n examples, over
+    tensor ("dense0.W", "dense0.b", ..., "output.W", "output.b", the embedding tables
+    "embed0.table", ...), in float64 on n examples, over
     a random sample of `entries` entries of each tensor (see the module docstring)."""
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, dtype="float64"))
     rng = np.random.default_rng(seed)
     net = build_network(config, data, rng)
-    rows = np.sort(rng.choice(len(data.X_train), size=min(n, len(data.X_train)), replace=False))
-    ws = net.workspace(len(rows))
-    ws.a[0][...] = np.asarray(data.X_train, dtype=np.float64)[rows]
+    n_rows = data.X_train.shape[0]
+    rows = np.sort(rng.choice(n_rows, size=min(n, n_rows), replace=False))
+    sparse = is_sparse(data.X_train)
+    ws = net.workspace(len(rows), sparse=sparse)
+    if sparse:
+        ws.a[0] = as_csr(data.X_train[rows], np.float64)
+    else:
+        ws.a[0][...] = np.asarray(data.X_train, dtype=np.float64)[rows]
     ws.y[...] = net.head.encode(np.asarray(data.y_train)[rows], net.dtype)
     penalties = (config.train.l2, config.train.l1, config.train.activity_l1)
     net.forward(ws, True, rng)                               # draws the dropout masks, once
     net.loss_grad(ws, None, *penalties)
     analytic = net.grads.copy()
+    if sparse:
+        ws = _densified(net, ws, analytic)
     net.forward(ws, True, None)             # ws: the unperturbed pass the stacked ones start from
     weight_penalty = _weight_penalty(net, *penalties[:2])    # once: O(all weights)
     worst = {}
     for name, dense in zip(net.names, net.dense):
         layer = net.layers.index(dense)
         for suffix, view in (("W", dense.W), ("b", dense.b)):
-            picks = _start(net, view) + np.sort(rng.choice(view.size, min(entries, view.size),
+            cells = np.arange(view.size)
+            if sparse and layer == 0 and suffix == "W":      # the rows the batch touches
+                cells = (dense.rows[:, None] * dense.n_out + np.arange(dense.n_out)).ravel()
+            picks = _start(net, view) + np.sort(rng.choice(cells, min(entries, cells.size),
                                                            replace=False))
             numeric = _numeric(net, ws, layer, picks, penalties, weight_penalty)
             errors = np.abs(analytic[picks] - numeric) / np.maximum(
                 np.abs(analytic[picks]) + np.abs(numeric), FLOOR)
             worst[f"{name}.{suffix}"] = float(errors.max())
+    if net.embedding is not None:
+        worst.update(_embedding_errors(net, ws, analytic, rng, entries, penalties))
     return worst
+
+
+def _embedding_errors(net: Network, ws: Workspace, analytic: np.ndarray,
+                      rng: np.random.Generator, entries: int, penalties: tuple
+                      ) -> dict[str, float]:
+    """Worst relative error per embedding table ("embed0.table", ...) over `entries` entries
+    of the rows the batch looks up (the others' data gradient is 0 by construction), each
+    from four full forward passes with that entry moved (a table feeds the first layer)."""
+    assert net.embedding is not None
+    worst = {}
+    codes = net.embedding.codes(ws.a[0])
+    for j, table in enumerate(net.embedding.tables):
+        used = np.unique(codes[:, j])
+        cells = (used[:, None] * table.shape[1] + np.arange(table.shape[1])).reshape(-1)
+        picks = _start(net, table) + np.sort(rng.choice(cells, min(entries, cells.size),
+                                                        replace=False))
+        numeric = np.empty(len(picks))
+        for i, p in enumerate(picks):
+            old, values = net.params[p], []
+            for h in STEPS:
+                net.params[p] = old + h
+                values.append(criterion(net, ws, *penalties))
+            net.params[p] = old
+            numeric[i] = (8 * (values[0] - values[1]) - (values[2] - values[3])) / (12 * STEP)
+        errors = np.abs(analytic[picks] - numeric) / np.maximum(
+            np.abs(analytic[picks]) + np.abs(numeric), FLOOR)
+        worst[f"embed{j}.table"] = float(errors.max())
+    net.forward(ws, True, None)                  # ws as it was: the unperturbed pass
+    return worst
+
+
+def _densified(net: Network, ws: Workspace, analytic: np.ndarray) -> Workspace:
+    """For a CSR batch: the first layer's row gradient (`Dense.g_rows`) written into `analytic`
+    (zeros elsewhere in its W), and a dense workspace holding the same batch, targets and masks
+    for the finite differences (n rows of the input densified: n is small)."""
+    first, (w_slice, _) = net.dense[0], net.slices[0]
+    gW = analytic[w_slice].reshape(first.n_in, first.n_out)
+    gW[...] = 0.0
+    gW[first.rows] = first.g_rows
+    dense = net.workspace(ws.n)
+    dense.a[0][...] = ws.a[0].toarray()
+    dense.y[...] = ws.y
+    for mine, theirs in zip(dense.masks, ws.masks):
+        if mine is not None:
+            mine[...] = theirs
+    return dense
 
 
 def _numeric(net: Network, ws: Workspace, layer: int, picks: np.ndarray, penalties: tuple,
@@ -174,7 +234,7 @@ def overfit_check(config: Config, data: TrainData, seed: int, n: int = 20,
     when the training loss falls below 5% of its initial value, or (classification,
     multilabel) no training example is wrong."""
     rng = np.random.default_rng(seed)
-    rows = rng.permutation(len(data.X_train))[:n]
+    rows = rng.permutation(data.X_train.shape[0])[:n]
     X, y = data.X_train[rows], np.asarray(data.y_train)[rows]
     subset = TrainData(X, y, X, y, data.task, data.n_classes)
     # A constant rate: the 1/T schedule's auto tau (30 epochs) would be 30 updates on so few

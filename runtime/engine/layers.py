@@ -8,6 +8,8 @@ serves training batches, the last smaller batch (views of the same buffers) and 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from runtime.engine.activations import get_activation
@@ -28,15 +30,22 @@ class Dense:
         self.lr_scale = lr_scale
         self.rate = 0.0
         self.W = self.b = self.gW = self.gb = np.empty(0)
+        self.rows = np.empty(0, dtype=np.int64)   # a sparse batch's gradient (_sparse_backward)
+        self.g_rows = np.empty((0, n_out))
 
     def bind(self, W: np.ndarray, b: np.ndarray, gW: np.ndarray, gb: np.ndarray) -> None:
         """Use these arrays (views of the network's flat vectors) as parameters and gradients."""
         self.W, self.b, self.gW, self.gb = W, b, gW, gb
 
-    def forward(self, x: np.ndarray, out: np.ndarray, mask: np.ndarray | None, train: bool,
+    def forward(self, x: Any, out: np.ndarray, mask: np.ndarray | None, train: bool,
                 rng: np.random.Generator | None) -> np.ndarray:
-        """out <- f(x W + b), returns out. (mask, train, rng: unused, same signature as Dropout.)"""
-        np.dot(x, self.W, out=out)
+        """out <- f(x W + b), returns out; x dense, or a CSR batch for the first layer of a
+        network on sparse inputs (a sparse x dense product). (mask, train, rng: unused, same
+        signature as Dropout.)"""
+        if type(x) is np.ndarray:
+            np.dot(x, self.W, out=out)
+        else:
+            out[...] = x @ self.W
         out += self.b
         self.act.forward(out)
         return out
@@ -48,10 +57,27 @@ class Dense:
         if scratch is None:
             raise ValueError("a dense layer's backward pass needs a scratch buffer")
         self.act.backward(a, delta, scratch)
+        if type(x) is not np.ndarray:
+            self._sparse_backward(x, delta, dx)
+            return
         np.dot(x.T, delta, out=self.gW)
         np.add.reduce(delta, axis=0, out=self.gb)       # = np.sum, minus its Python wrapper
         if dx is not None:
             np.dot(delta, self.W.T, out=dx)
+
+    def _sparse_backward(self, x: Any, delta: np.ndarray, dx: np.ndarray | None) -> None:
+        """The gradient on a CSR batch x (n, n_in): only the rows of W whose features occur in
+        the batch can be non-zero, so they are computed alone, as `rows` (k,) (sorted feature
+        indices) and `g_rows` (k, n_out) = x[:, rows]^T delta; `gW` is left untouched (the
+        optimizer updates those rows: `runtime.engine.optimizers.UpdateRule.update_rows`)."""
+        if dx is not None:
+            raise ValueError("a dense layer reading sparse inputs must be the first layer")
+        import scipy.sparse as sp
+        self.rows, local = np.unique(x.indices, return_inverse=True)
+        compact = sp.csr_matrix((x.data, local.reshape(-1), x.indptr),
+                                shape=(x.shape[0], len(self.rows)))
+        self.g_rows = np.asarray(compact.T @ delta, dtype=delta.dtype)
+        np.add.reduce(delta, axis=0, out=self.gb)
 
 
 class Dropout:

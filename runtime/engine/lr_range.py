@@ -47,7 +47,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.engine.pretrain import pretrain
-from runtime.engine.training import Trainer, build_network, initial_loss, training_weights
+from runtime.engine.training import (Trainer, build_network, initial_loss, inputs,
+                                     training_weights)
+from runtime.sparse import is_sparse
 from runtime.types import TrainData
 from spec_lang import config as c
 
@@ -115,7 +117,8 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
     rng = np.random.default_rng(seed)
     W = training_weights(data)
     net = build_network(config, data, rng)
-    X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
+    X = inputs(data.X_train, net.dtype)             # CSR stays CSR
+    n = X.shape[0]
     Y = net.head.encode(data.y_train, net.dtype)
     if config.pretrain is not None:
         pretrain(net, X, config.pretrain, rng)
@@ -130,8 +133,8 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
         reason = ""
         for rate in rate_grid(low, high, per_decade):
             net.params[...] = start
-            trainer = Trainer(_at_rate(config, rate, updates, len(X)), net,
-                              np.random.default_rng(seed), len(X), W is not None)
+            trainer = Trainer(_at_rate(config, rate, updates, n), net,
+                              np.random.default_rng(seed), n, W is not None, is_sparse(X))
             fitted = trainer.run(X, Y, no_valid, None, W=W)
             loss = initial_loss(net, X, Y, W)
             diverged = fitted.state == "diverged" or not math.isfinite(loss) or loss > limit

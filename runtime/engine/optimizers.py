@@ -31,9 +31,13 @@ from spec_lang.config import Optimizer as OptimizerSpec
 
 class UpdateRule:
     """Base: state lives in subclasses; gradients arrive unscaled. `STATE` names the
-    attributes that carry over from one update to the next (what a warm start restores)."""
+    attributes that carry over from one update to the next (what a warm start restores);
+    `ARRAYS` those of them that are per-parameter vectors (what a row update gathers)."""
 
     STATE: tuple[str, ...] = ()
+    ARRAYS: tuple[str, ...] = ()
+    SCRATCH: tuple[str, ...] = ()     # per-parameter buffers whose values do not carry over
+    scale: np.ndarray | None = None
 
     def state(self) -> dict[str, np.ndarray | int]:
         """Copies of the state carried between updates."""
@@ -57,47 +61,88 @@ class UpdateRule:
         return 1.0
 
     def update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
-        """Apply one step to `params` in place."""
+        """Apply one step to `params` in place (`grads` may be overwritten)."""
+        self._tick()
+        self._step(params, grads, lr, self._views(slice(None)), self.scale)
+
+    def update_rows(self, params: np.ndarray, grads: np.ndarray, lr: float, block: slice,
+                    width: int, rows: np.ndarray, g_rows: np.ndarray) -> None:
+        """One step where the weights params[block] (a (-1, width) matrix: a first layer on
+        sparse inputs) have a gradient only on `rows` (sorted, unique), `g_rows` (k, width),
+        and the rest of the vector its full gradient in `grads`. Lazy, as PyTorch's SparseAdam
+        and TensorFlow's LazyAdam: the block's other rows, and their optimizer state, are left
+        as they are (plain SGD: exactly the full update, their gradient being 0)."""
+        self._tick()
+        for part in (slice(0, block.start), slice(block.stop, params.size)):
+            if part.stop > part.start:
+                self._step(params[part], grads[part], lr, self._views(part),
+                           None if self.scale is None else self.scale[part])
+        as_rows = lambda v: v[block].reshape(-1, width)               # noqa: E731
+        W = as_rows(params)
+        w = W[rows]
+        state = {name: as_rows(getattr(self, name))[rows] for name in self.ARRAYS}
+        state.update({name: np.empty_like(w) for name in self.SCRATCH})
+        scale = None if self.scale is None else as_rows(self.scale)[rows]
+        self._step(w, g_rows, lr, state, scale)
+        W[rows] = w
+        for name in self.ARRAYS:
+            as_rows(getattr(self, name))[rows] = state[name]
+
+    def _tick(self) -> None:
+        """Count one update (Adam's bias correction)."""
+
+    def _views(self, part: slice) -> dict[str, np.ndarray]:
+        """The per-parameter state and scratch arrays restricted to `part` (views)."""
+        return {name: getattr(self, name)[part] for name in self.ARRAYS + self.SCRATCH}
+
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float,
+              state: dict[str, np.ndarray], scale: np.ndarray | None) -> None:
+        """The rule on matching arrays: params, grads (overwritten), the state arrays and the
+        learning-rate multipliers (None: all 1)."""
         raise NotImplementedError
 
 
 class SGD(UpdateRule):
     """Plain, classical-momentum or Nesterov SGD (see the module docstring)."""
 
-    STATE = ("velocity",)
+    STATE = ARRAYS = ("velocity",)
+    SCRATCH = ("tmp",)
 
     def __init__(self, size: int, dtype: np.dtype, momentum: float = 0.0, nesterov: bool = False,
                  scale: np.ndarray | None = None) -> None:
         self.momentum, self.nesterov, self.scale = momentum, nesterov, scale
         self.velocity = np.zeros(size, dtype=dtype)
-        self.step = np.empty(size, dtype=dtype) if nesterov else None
+        self.tmp = np.empty(size if nesterov else 0, dtype=dtype)
 
     def grad_scale(self, lr: float) -> float:
         """-lr: `update` wants the step direction -lr g."""
         return -lr
 
-    def update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float,
+              state: dict[str, np.ndarray], scale: np.ndarray | None) -> None:
         """One step from grads = -lr g (see grad_scale); grads is overwritten."""
-        if self.scale is not None:
-            grads *= self.scale
+        if scale is not None:
+            grads *= scale
         if self.momentum == 0.0:
             params += grads
             return
-        v = self.velocity
+        v = state["velocity"]
         v *= self.momentum
         v += grads                                  # v = mu v - lr g
         if not self.nesterov:
             params += v
             return
-        np.multiply(v, self.momentum, out=self.step)
-        self.step += grads                          # mu v - lr g
-        params += self.step
+        tmp = state["tmp"]
+        np.multiply(v, self.momentum, out=tmp)
+        tmp += grads                                # mu v - lr g
+        params += tmp
 
 
 class AdaGrad(UpdateRule):
     """Per-parameter rate lr / sqrt(sum of past squared gradients) (Duchi et al. 2011)."""
 
-    STATE = ("acc",)
+    STATE = ARRAYS = ("acc",)
+    SCRATCH = ("tmp",)
 
     def __init__(self, size: int, dtype: np.dtype, eps: float = 1e-8,
                  scale: np.ndarray | None = None) -> None:
@@ -105,17 +150,20 @@ class AdaGrad(UpdateRule):
         self.acc = np.zeros(size, dtype=dtype)
         self.tmp = np.empty(size, dtype=dtype)
 
-    def update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float,
+              state: dict[str, np.ndarray], scale: np.ndarray | None) -> None:
         """One step; `grads` is overwritten."""
-        np.multiply(grads, grads, out=self.tmp)
-        self.acc += self.tmp
-        _scaled_step(params, grads, self.acc, lr, self.eps, self.tmp, self.scale)
+        acc, tmp = state["acc"], state["tmp"]
+        np.multiply(grads, grads, out=tmp)
+        acc += tmp
+        _scaled_step(params, grads, acc, lr, self.eps, tmp, scale)
 
 
 class RMSProp(UpdateRule):
     """lr / sqrt(running mean of squared gradients), decay rho (Tieleman & Hinton 2012)."""
 
-    STATE = ("acc",)
+    STATE = ARRAYS = ("acc",)
+    SCRATCH = ("tmp",)
 
     def __init__(self, size: int, dtype: np.dtype, rho: float = 0.9, eps: float = 1e-8,
                  scale: np.ndarray | None = None) -> None:
@@ -123,19 +171,23 @@ class RMSProp(UpdateRule):
         self.acc = np.zeros(size, dtype=dtype)
         self.tmp = np.empty(size, dtype=dtype)
 
-    def update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float,
+              state: dict[str, np.ndarray], scale: np.ndarray | None) -> None:
         """One step; `grads` is overwritten."""
-        np.multiply(grads, grads, out=self.tmp)
-        self.acc *= self.rho
-        self.tmp *= 1.0 - self.rho
-        self.acc += self.tmp
-        _scaled_step(params, grads, self.acc, lr, self.eps, self.tmp, self.scale)
+        acc, tmp = state["acc"], state["tmp"]
+        np.multiply(grads, grads, out=tmp)
+        acc *= self.rho
+        tmp *= 1.0 - self.rho
+        acc += tmp
+        _scaled_step(params, grads, acc, lr, self.eps, tmp, scale)
 
 
 class Adam(UpdateRule):
     """Bias-corrected moment estimates (Kingma & Ba 2015)."""
 
     STATE = ("m", "s", "t")
+    ARRAYS = ("m", "s")
+    SCRATCH = ("tmp",)
 
     def __init__(self, size: int, dtype: np.dtype, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, scale: np.ndarray | None = None) -> None:
@@ -145,23 +197,26 @@ class Adam(UpdateRule):
         self.tmp = np.empty(size, dtype=dtype)
         self.t = 0
 
-    def update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
-        """One step; `grads` is overwritten."""
+    def _tick(self) -> None:
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        self.m *= b1
-        np.multiply(grads, 1.0 - b1, out=self.tmp)
-        self.m += self.tmp
-        np.multiply(grads, grads, out=self.tmp)
-        self.s *= b2
-        self.tmp *= 1.0 - b2
-        self.s += self.tmp
+
+    def _step(self, params: np.ndarray, grads: np.ndarray, lr: float,
+              state: dict[str, np.ndarray], scale: np.ndarray | None) -> None:
+        """One step; `grads` is overwritten."""
+        b1, b2, m, s, tmp = self.beta1, self.beta2, state["m"], state["s"], state["tmp"]
+        m *= b1
+        np.multiply(grads, 1.0 - b1, out=tmp)
+        m += tmp
+        np.multiply(grads, grads, out=tmp)
+        s *= b2
+        tmp *= 1.0 - b2
+        s += tmp
         # w -= lr_t m / (sqrt(s) + eps_t) with lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and
         # eps_t = eps sqrt(1 - b2^t): algebraically the bias-corrected rule above.
         c2 = np.sqrt(1.0 - b2 ** self.t)
-        np.copyto(grads, self.m)
-        _scaled_step(params, grads, self.s, lr * c2 / (1.0 - b1 ** self.t), self.eps * c2,
-                     self.tmp, self.scale)
+        np.copyto(grads, m)
+        _scaled_step(params, grads, s, lr * c2 / (1.0 - b1 ** self.t), self.eps * c2, tmp,
+                     scale)
 
 
 def _scaled_step(params: np.ndarray, grads: np.ndarray, acc: np.ndarray, lr: float, eps: float,

@@ -17,6 +17,20 @@ are then the starting point of supervised fine-tuning. Plain SGD at `lr` on mini
 The decoder bias c (and the RBM's visible bias) is discarded after pre-training.
 Reconstruction error, for every method: 0.5 * mean over examples of ||x^ - x||^2 with x^ the
 deterministic reconstruction (autoencoder: clean input; rbm: mean-field up and down once).
+
+Sparse inputs (a CSR X (n, d), d up to 10^5-10^6, `runtime.sparse`): the first layer never sees
+a dense (n, d) or (batch, d) matrix. The encoder is the sparse x dense product; the decoder is
+evaluated only at a sample of the input columns per mini-batch, reconstruction sampling (Dauphin,
+Glorot & Bengio 2011): every column with a non-zero in the batch (k of them) plus s of the
+d - k all-zero columns drawn uniformly without replacement, s = min(d - k, max(k, MIN_ZERO_SAMPLE))
+(as many zeros as non-zero columns, and at least 64 so that small batches still see the pull of
+the zeros towards 0), their squared errors weighted by (d - k) / s. The sampled criterion
+is then an unbiased estimate of the full one (and its gradient of the full gradient); only the
+rows of W and entries of c in the sample get a gradient. Masking noise zeroes stored values.
+The reported reconstruction error is exact, computed without densifying
+(`sparse_reconstruction_error`). rbm refuses sparse inputs (`SPARSE_RBM`): its negative phase
+needs the mean of every visible unit, a dense (batch, d) matrix, and p(h | v) sums over all of
+them, which a column sample does not estimate without bias inside the sigmoid.
 """
 from __future__ import annotations
 
@@ -27,13 +41,19 @@ import numpy as np
 from runtime.engine.activations import sigmoid
 from runtime.engine.layers import Dense
 from runtime.engine.network import Network
+from runtime.sparse import as_csr, is_sparse
 from spec_lang.config import Pretrain
 
-Step = Callable[[Dense, np.ndarray, np.ndarray, Pretrain, np.random.Generator, bool], None]
+Step = Callable[[Dense, np.ndarray, Any, Pretrain, np.random.Generator, bool], None]
+MIN_ZERO_SAMPLE = 64        # zero columns reconstructed per sparse batch, at least
+SPARSE_RBM = ("pre-training 'rbm' cannot read sparse inputs: contrastive divergence needs the "
+              "mean of all {d} visible units for every example of a batch (a dense matrix); use "
+              "`pretrain autoencoder` or `pretrain denoising`, which reconstruct a sample of the "
+              "inputs on sparse data")
 
 
-def encode(layer: Dense, x: np.ndarray) -> np.ndarray:
-    """f(x W + b) (n, n_out), a new array."""
+def encode(layer: Dense, x: Any) -> np.ndarray:
+    """f(x W + b) (n, n_out), a new array (x dense or CSR)."""
     h = x @ layer.W + layer.b
     layer.act.forward(h)
     return h
@@ -106,35 +126,126 @@ def reconstruction_error(layer: Dense, c: np.ndarray, x: np.ndarray, method: str
     return 0.5 * float(np.sum((x_hat - x) ** 2)) / max(len(x), 1)
 
 
+def sample_columns(x: Any, rng: np.random.Generator, zeros: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The input columns a CSR batch x (m, d) reconstructs: (cols, weights, k) with cols[:k] the
+    k columns holding a non-zero in the batch (sorted) and cols[k:] `zeros` (default
+    min(d - k, max(k, MIN_ZERO_SAMPLE))) of the other d - k, drawn uniformly without
+    replacement (all of them, in order and without a draw, when that is every one); weights
+    1 for the first k and (d - k) / zeros for the rest."""
+    d = x.shape[1]
+    nonzero = np.unique(x.indices)
+    k, n_zero = len(nonzero), d - len(nonzero)
+    s = min(n_zero, max(k, MIN_ZERO_SAMPLE) if zeros is None else zeros)
+    ranks = np.arange(n_zero) if s == n_zero else rng.choice(n_zero, size=s, replace=False)
+    # the rank-j zero column is j plus the number of non-zero columns c_i with c_i - i <= j
+    zero_cols = ranks + np.searchsorted(nonzero - np.arange(k), ranks, side="right")
+    weights = np.ones(k + s, dtype=x.dtype)
+    weights[k:] = n_zero / max(s, 1)
+    return np.concatenate([nonzero, zero_cols]), weights, k
+
+
+def _compact(x: Any, nonzero: np.ndarray, width: int) -> Any:
+    """x (m, d) with its columns renumbered to their place in the sorted `nonzero` (m, width);
+    every stored column of x must be in `nonzero`."""
+    import scipy.sparse as sp
+    return sp.csr_matrix((x.data, np.searchsorted(nonzero, x.indices), x.indptr),
+                         shape=(x.shape[0], width))
+
+
+def sparse_autoencoder_grads(layer: Dense, c: np.ndarray, x_in: Any, x: Any, cols: np.ndarray,
+                             weights: np.ndarray, k: int
+                             ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The sampled tied autoencoder criterion 0.5 / m * sum_i sum_j weights_j (x^_ij - x_ij)^2
+    over the columns j = cols (`sample_columns`) and its gradients: (loss, gW (len(cols), n_out)
+    for the rows W[cols], gb, gc (len(cols),) for c[cols]). x_in: the encoder's CSR input
+    (m, d) (x, or x with stored values zeroed), x: the CSR target, non-zero only in cols[:k]."""
+    m = x.shape[0]
+    h = encode(layer, x_in)
+    W_s = layer.W[cols]
+    r = h @ W_s.T + c[cols]
+    r -= _compact(x, cols[:k], len(cols)).toarray()          # the target, at the sample only
+    wr = r * weights
+    loss = 0.5 * float(np.sum(wr * r)) / m
+    wr /= m
+    dh = wr @ W_s
+    layer.act.backward(h, dh, np.empty_like(dh))
+    gW = wr.T @ h                                            # decoder part
+    gW += np.asarray(_compact(x_in, cols[:k], len(cols)).T @ dh)   # encoder: non-zero rows
+    return loss, gW, dh.sum(axis=0), wr.sum(axis=0)
+
+
+def sparse_autoencoder_step(layer: Dense, c: np.ndarray, x: Any, spec: Pretrain,
+                            rng: np.random.Generator, binary: bool = False) -> None:
+    """One SGD step of the (denoising) tied autoencoder on a CSR batch x, reconstructing a
+    sample of its columns (`sample_columns`); only W[cols], b and c[cols] change."""
+    cols, weights, k = sample_columns(x, rng)
+    x_in = x
+    if spec.method == "denoising" and spec.noise > 0:         # masking noise on stored values
+        x_in = x.copy()
+        x_in.data *= rng.random(x.nnz) >= spec.noise
+    _, gW, gb, gc = sparse_autoencoder_grads(layer, c, x_in, x, cols, weights, k)
+    layer.W[cols] -= spec.lr * gW
+    layer.b -= spec.lr * gb
+    c[cols] -= spec.lr * gc
+
+
+def sparse_reconstruction_error(layer: Dense, c: np.ndarray, x: Any) -> float:
+    """0.5 * mean over rows of ||x^ - x||^2 for the autoencoder on a CSR x (n, d), exact and
+    without a dense (n, d): ||x^||^2 = sum_i h_i (W^T W) h_i^T + 2 h W^T c + n ||c||^2 with
+    W^T W (n_out, n_out), <x^, x> = sum((x^T h) * W) + (column sums of x) . c."""
+    n, h, W = x.shape[0], encode(layer, x), layer.W
+    f64 = np.float64
+    hat = np.sum((h @ (W.T @ W)) * h, dtype=f64) + 2 * np.sum(h @ (W.T @ c), dtype=f64) \
+        + n * float(np.dot(c, c))
+    cross = np.sum(np.asarray(x.T @ h) * W, dtype=f64) \
+        + float(np.dot(np.asarray(x.sum(axis=0)).ravel(), c))
+    total = float(hat - 2 * cross + np.sum(np.square(x.data, dtype=f64)))
+    return 0.5 * max(total, 0.0) / max(n, 1)
+
+
 STEPS: dict[str, Step] = {"autoencoder": autoencoder_step, "denoising": autoencoder_step,
                           "rbm": rbm_step}
 
 
-def pretrain_layer(layer: Dense, x: np.ndarray, spec: Pretrain,
+def pretrain_layer(layer: Dense, x: Any, spec: Pretrain,
                    rng: np.random.Generator) -> dict[str, Any]:
-    """Pre-train one dense layer on its inputs x (n, n_in); the reconstruction error before,
-    after, and after each epoch ("epochs")."""
+    """Pre-train one dense layer on its inputs x (n, n_in), dense or CSR (autoencoder and
+    denoising only: reconstruction sampling); the reconstruction error before, after, and after
+    each epoch ("epochs"), exact in both cases."""
     if spec.method not in STEPS:
         raise ValueError(f"Unknown pre-training '{spec.method}'. Known: {', '.join(STEPS)}.")
-    binary = bool(x.min(initial=0) >= 0 and x.max(initial=0) <= 1)   # rbm visible units
+    sparse = is_sparse(x)
+    if sparse and spec.method == "rbm":
+        raise ValueError(SPARSE_RBM.format(d=x.shape[1]))
+    binary = not sparse and bool(x.min(initial=0) >= 0 and x.max(initial=0) <= 1)   # rbm
     c = np.zeros(layer.n_in, dtype=x.dtype)
-    before = reconstruction_error(layer, c, x, spec.method, binary)
-    step, batch = STEPS[spec.method], max(1, spec.batch)
+
+    def error() -> float:
+        if sparse:
+            return sparse_reconstruction_error(layer, c, x)
+        return reconstruction_error(layer, c, x, spec.method, binary)
+
+    before = error()
+    step = sparse_autoencoder_step if sparse else STEPS[spec.method]
+    n, batch = x.shape[0], max(1, spec.batch)
     errors = []
     for _ in range(spec.epochs):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
             step(layer, c, x[order[start:start + batch]], spec, rng, binary)
-        errors.append(reconstruction_error(layer, c, x, spec.method, binary))
+        errors.append(error())
     after = errors[-1] if errors else before
     return {"before": before, "after": after, "epochs": errors}
 
 
-def pretrain(net: Network, X: np.ndarray, spec: Pretrain,
+def pretrain(net: Network, X: Any, spec: Pretrain,
              rng: np.random.Generator) -> dict[str, dict[str, Any]]:
-    """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place.
+    """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place; X
+    dense or sparse (kept CSR for the first layer, whose outputs are dense; ValueError for rbm).
     Returns {"dense0": {"before": error, "after": error, "epochs": [error per epoch]}, ...}."""
-    report, x = {}, np.asarray(X, dtype=net.dtype)
+    report: dict[str, dict[str, Any]] = {}
+    x = as_csr(X, net.dtype) if is_sparse(X) else np.asarray(X, dtype=net.dtype)
     hidden = net.layers[:-1]
     for name, layer in zip(net.names, [lay for lay in hidden if isinstance(lay, Dense)]):
         with np.errstate(over="ignore", invalid="ignore"):

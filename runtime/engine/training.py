@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from runtime.engine.pretrain import pretrain
 from runtime.engine.schedules import make_schedule
 from runtime.engine.warm_start import Checkpoint
 from runtime.engine.stopping import PERFECT, Best, StallCheck, check_bounds, pruned
+from runtime.sparse import as_csr, is_sparse
 from runtime.types import FitResult, PruneBounds, TrainData
 from spec_lang.config import Auto, Config
 
@@ -71,12 +72,12 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     rng = np.random.default_rng(seed)
     W = training_weights(data)
     net = build_network(config, data, rng)
-    X = np.ascontiguousarray(data.X_train, dtype=net.dtype)
+    X = inputs(data.X_train, net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
     layers = {}
     if config.pretrain is not None and resume is None:     # its effect is in resume.params
         layers = pretrain(net, X, config.pretrain, rng)
-    trainer = Trainer(config, net, rng, len(X), W is not None)
+    trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X))
     result = trainer.run(X, Y, data, progress, prune, W, resume)
     # The reconstruction error of each pre-trained layer, before and after each of its epochs:
     # in the curves (and a warm start's checkpoint, which skips pre-training).
@@ -91,8 +92,8 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
 def training_weights(data: TrainData) -> np.ndarray | None:
     """data.w_train divided by its mean as a float64 column (n, 1), None when unweighted.
     ValueError unless both weight vectors are finite, >= 0, one per row, not all 0."""
-    for name, w, n in (("w_train", data.w_train, len(data.X_train)),
-                       ("w_valid", data.w_valid, len(data.X_valid))):
+    for name, w, n in (("w_train", data.w_train, data.X_train.shape[0]),
+                       ("w_valid", data.w_valid, data.X_valid.shape[0])):
         if w is None or (n == 0 and np.size(w) == 0):
             continue
         w = np.asarray(w, dtype=np.float64)
@@ -107,6 +108,12 @@ def training_weights(data: TrainData) -> np.ndarray | None:
     return (w / w.mean()).reshape(-1, 1)
 
 
+def inputs(X: Any, dtype: np.dtype) -> Any:
+    """Features in the network's dtype: C-contiguous, or canonical CSR when sparse (a sparse
+    training set stays sparse all the way to the first layer: `runtime.sparse`)."""
+    return as_csr(X, dtype) if is_sparse(X) else np.ascontiguousarray(X, dtype=dtype)
+
+
 def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
     """The initialized network for `config` on `data` (draws the initial weights from rng)."""
     return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng,
@@ -117,11 +124,16 @@ def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray,
                  W: np.ndarray | None = None) -> float:
     """The data loss of `net` (no dropout) on an evenly strided subset of at most 512 rows
     (weighted by W (n, 1) when given and the subset's weights are not all zero)."""
-    rows = slice(None, None, max(1, math.ceil(len(X) / INITIAL_LOSS_ROWS)))
+    rows = slice(None, None, max(1, math.ceil(X.shape[0] / INITIAL_LOSS_ROWS)))
     w = None if W is None else W[rows]
     w = w / w.mean() if w is not None and w.sum() > 0 else None
-    ws = net.workspace(len(X[rows]), w is not None)
-    ws.a[0][...], ws.y[...] = X[rows], Y[rows]
+    sparse = is_sparse(X)
+    ws = net.workspace(len(Y[rows]), w is not None, sparse)
+    if sparse:
+        ws.a[0] = X[rows]
+    else:
+        ws.a[0][...] = X[rows]
+    ws.y[...] = Y[rows]
     if w is not None and ws.w is not None:
         ws.w[...] = w
     return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1], 1.0, ws.w)
@@ -131,8 +143,9 @@ class Trainer:
     """The epoch loop of one fit: batches, updates, schedule, evaluation, stopping."""
 
     def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int,
-                 weighted: bool = False) -> None:
+                 weighted: bool = False, sparse: bool = False) -> None:
         self.config, self.net, self.rng, self.train = config, net, rng, config.train
+        self.sparse = sparse          # CSR inputs: batches are CSR, the first layer row-sparse
         self.batch = n if self.train.batch is None else max(1, min(self.train.batch, n))
         self.per_epoch = math.ceil(n / self.batch)
         total = self.train.epochs * self.per_epoch
@@ -144,7 +157,7 @@ class Trainer:
                              "configuration still says auto")
         self.lr_at = make_schedule(self.train.schedule, opt.lr, self.per_epoch, self.cap)
         self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
-        self.ws = net.workspace(self.batch, weighted)
+        self.ws = net.workspace(self.batch, weighted, sparse)
         self.updates = 0
 
     def epoch(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None) -> float:
@@ -153,16 +166,20 @@ class Trainer:
         the weighted mean of the examples' losses); nan at the first non-finite batch loss, which
         ends the pass. Stops early at the update cap."""
         net, train, opt, ws_full, B = self.net, self.train, self.optimizer, self.ws, self.batch
-        order = self.rng.permutation(len(X))
+        n = X.shape[0]
+        order = self.rng.permutation(n)
         total, seen = 0.0, 0
         weights = ws_full.w            # the batch weights' buffer (None: unweighted)
         total_w = 0.0
-        for start in range(0, len(X), B):
+        for start in range(0, n, B):
             if self.updates >= self.cap:
                 break
             idx = order[start:start + B]
             ws = ws_full if len(idx) == B else ws_full.rows(len(idx))
-            X.take(idx, axis=0, out=ws.a[0], mode="clip")    # valid indices: clip skips a check
+            if self.sparse:
+                ws.a[0] = X[idx]
+            else:
+                X.take(idx, axis=0, out=ws.a[0], mode="clip")    # valid: clip skips a check
             Y.take(idx, axis=0, out=ws.y, mode="clip")
             if W is not None and weights is not None:
                 W.take(idx, axis=0, out=ws.w, mode="clip")
@@ -171,7 +188,7 @@ class Trainer:
                                  opt.grad_scale(lr))
             if not math.isfinite(loss):
                 return math.nan
-            opt.update(net.params, net.grads, lr)
+            self._update(lr)
             self.updates += 1
             total += loss * len(idx)
             if weights is None:
@@ -182,6 +199,17 @@ class Trainer:
             return total / max(seen, 1)
         return total / total_w if total_w > 0 else 0.0
 
+    def _update(self, lr: float) -> None:
+        """The optimizer's step: on the whole vector, or, on sparse inputs, with the first
+        layer's gradient on the rows of the batch's features only."""
+        net = self.net
+        if not self.sparse:
+            self.optimizer.update(net.params, net.grads, lr)
+            return
+        first = net.dense[0]
+        self.optimizer.update_rows(net.params, net.grads, lr, net.slices[0][0], first.n_out,
+                                   first.rows, first.g_rows)
+
     def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
             prune: PruneBounds | None = None, W: np.ndarray | None = None,
             resume: Checkpoint | None = None) -> FitResult:
@@ -190,7 +218,7 @@ class Trainer:
         if W is not None:
             W = np.ascontiguousarray(W, dtype=self.net.dtype).reshape(-1, 1)
             if self.ws.w is None:                     # built unweighted: add the weight buffer
-                self.ws = self.net.workspace(self.batch, True)
+                self.ws = self.net.workspace(self.batch, True, self.sparse)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return self._run(X, Y, data, progress, prune, W, resume)
 
@@ -201,11 +229,11 @@ class Trainer:
         check a stall and the pruning bounds."""
         metric = selection_metric(data.task, self.config.metric)
         sign = -1.0 if is_maximized(metric) else 1.0
-        X_valid = np.ascontiguousarray(data.X_valid, dtype=self.net.dtype)
+        X_valid = inputs(data.X_valid, self.net.dtype)
         stop = self.train.early_stop
-        selecting = stop is not None and len(X_valid) > 0            # else: the last epoch
+        selecting = stop is not None and X_valid.shape[0] > 0            # else: the last epoch
         stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
-        prune = prune if len(X_valid) else None
+        prune = prune if X_valid.shape[0] else None
         if resume is None:
             start_loss = initial_loss(self.net, X, Y, W)
             curves: dict[str, list[float]] = {}
@@ -220,7 +248,7 @@ class Trainer:
             epoch += 1
             train_loss = self.epoch(X, Y, W)
             metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid),
-                               weights=data.w_valid) if len(X_valid) else {}
+                               weights=data.w_valid) if X_valid.shape[0] else {}
             row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
             _append(curves, row)
             reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))

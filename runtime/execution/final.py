@@ -56,7 +56,8 @@ def member_from_state(state: MemberState) -> Member:
 def keep_member(exp: Experiment, folder: Path, key: str, state: MemberState) -> Path:
     """Write one trained member to `folder/members/<key>.npz` (a one-member SavedModel)."""
     data = dataset(exp.config.data, str(exp.base_dir))
-    model = SavedModel([member_from_state(state)], data.task, data.classes, data.feature_names)
+    model = SavedModel([member_from_state(state)], data.task, data.classes, data.feature_names,
+                       data.target, data.categories)
     return write_atomic(folder / MEMBERS / f"{key}.npz", model.save)
 
 
@@ -106,7 +107,7 @@ def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
             logits.append(z)
             y_test = data.y[test]
     model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names,
-                       data.target)
+                       data.target, data.categories)
     scores = score_test(data.task, y_test, outputs, logits) \
         if outputs and y_test is not None else {}
     return scores, model

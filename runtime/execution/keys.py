@@ -65,9 +65,14 @@ def data_identity(spec: DataSpec, base_dir: Path | str) -> dict[str, Any]:
     """The data's identity: for a file, the digest of its bytes (not its path), and of the
     fixed valid and test files' (`valid_sha256`, `test_sha256`); for a bundled set or a
     generator, its settings and the scikit-learn version that makes it. Unset valid / test
-    fields are left out, so keys made before they existed still match."""
+    fields, and `nonzeros` for other sources than make_sparse, are left out, so keys made before
+    they existed still match."""
     fields = {k: v for k, v in dataclasses.asdict(spec).items()
               if k not in ("valid", "test") or v is not None}
+    if spec.source != "make_sparse":       # only make_sparse reads it: keys stay as they were
+        fields.pop("nonzeros")
+    if not spec.embed:                     # nothing embedded: keys stay as they were
+        fields.pop("embed")
     if spec.source == "file" and spec.path:
         fields.update(path=None, sha256=file_digest(Path(base_dir) / spec.path))
         for part in ("valid", "test"):
@@ -108,6 +113,8 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
     config = exp.bind(params)
     plain = _plain(config)
     plain["data"] = data_identity(config.data, exp.base_dir)     # what it holds, not where
+    if not config.embed:               # no embed statement: keys stay as they were
+        plain.pop("embed")
     # The seed the split uses, however it was set (`split ... seed 0` and the default with
     # `seeds ... start 0` make the same folds): one field, not the protocol's own.
     plain["protocol"].pop("seed", None)

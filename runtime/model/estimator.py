@@ -21,6 +21,10 @@ setting (`lr` when the spec says `sgd lr $lr`) is the dimension.
 finite, >= 0, one per row, not all zero) follow their rows into both parts of the hold-out; they
 weight the standardization, the training loss (`runtime.engine.losses`) and the validation
 metrics that select the epoch (`runtime.engine.metrics`). Each part must keep some weight.
+
+`X` may be a `scipy.sparse` matrix of any format: it is converted to CSR and stays sparse through
+the preprocessing (`standardize` scales without centring; `pca`, `quantile` and `log` are
+refused) to the first layer (`runtime.sparse`).
 """
 from __future__ import annotations
 
@@ -217,6 +221,11 @@ class SpecEstimator(BaseEstimator):
             config = dataclasses.replace(config, metric=None)   # the task's default metric
         return config
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True      # scipy.sparse X stays CSR to the first layer
+        return tags
+
     # ------------------------------------------------------------------------------------ fit
     def _fit(self, X: np.ndarray, y: np.ndarray, n_classes: int,
              w: np.ndarray | None = None) -> "SpecEstimator":
@@ -226,11 +235,18 @@ class SpecEstimator(BaseEstimator):
         "leaf_count"`); scikit-learn checks that `predict` gets the same columns in the same
         order."""
         config = self.bound_config()
+        if config.embed:       # the estimators take numeric arrays: no text column to embed
+            columns = ", ".join(col for e in config.embed for col in e.columns)
+            raise ValueError(f"{type(self).__name__}: the spec embeds the CSV text columns "
+                             f"{columns} (`embed`), but an estimator takes numeric arrays only: "
+                             "remove `embed` and encode those columns in the Pipeline "
+                             "(sklearn.preprocessing.OneHotEncoder), or train with `nnspec run`")
         X_train, X_valid, y_train, y_valid, w_train, w_valid = self._holdout(X, y, w, config)
         names = tuple(str(n) for n in getattr(self, "feature_names_in_", ()))
         prep = fit_preprocess(config.preprocess, X_train, names, w_train)
         X_train = prep.transform(X_train)
-        X_valid = prep.transform(X_valid) if len(X_valid) else np.empty((0, X_train.shape[1]))
+        X_valid = prep.transform(X_valid) if X_valid.shape[0] else \
+            np.empty((0, X_train.shape[1]))
         data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes,
                          w_train, w_valid)
         result = fit_network(config, data, self.seed_used())
@@ -273,7 +289,7 @@ class SpecEstimator(BaseEstimator):
     def _outputs(self, X: Any) -> np.ndarray:
         """The network's float64 predictions for X (validated as scikit-learn does)."""
         check_is_fitted(self, "network_")
-        X = _validate(self, X, reset=False, dtype=np.float64)
+        X = _validate(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         return self.network_.predict(self.preprocessor_.transform(X)).astype(np.float64)
 
 
@@ -285,7 +301,7 @@ class SpecClassifier(ClassifierMixin, SpecEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SpecClassifier":
         """Train on (X, y), each row weighted by `sample_weight` (n,) when given (see the
         module docstring): `classes_` are the sorted distinct labels."""
-        X, y = _validate(self, X, y, dtype=np.float64)
+        X, y = _validate(self, X, y, dtype=np.float64, accept_sparse="csr")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         w = _weights(sample_weight, X)
@@ -324,7 +340,8 @@ class SpecRegressor(RegressorMixin, SpecEstimator):
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SpecRegressor":
         """Train on (X, y), each row weighted by `sample_weight` (n,) when given (see the
         module docstring)."""
-        X, y = _validate(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
+        X, y = _validate(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True,
+                         accept_sparse="csr")
         w = _weights(sample_weight, X)
         return self._fit(X, np.asarray(y, dtype=np.float64), 0, w)
 

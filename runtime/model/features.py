@@ -8,6 +8,12 @@ column `col` holds `value` (the text compared as training compares it: `str`, st
 leading spaces as the CSV reader does), else 0. Other columns (the target, anything extra) are
 ignored. A value of a text column that training never saw gets zeros in all of that column's
 features, which no network was trained on: `UnseenCategoryWarning` says so, once per call.
+
+An embedded text column `col` (`embed columns "col"`) is the one feature `col#code`: 1 + the
+index of its value among the data file's sorted values (`categories`), 0 for a value the data
+file never held. The member's preprocessing renumbers the codes over its training rows and sends
+any other to the embedding's "unknown" row; a value the data file never held is named by
+`UnseenCategoryWarning` as well (it is looked up as "unknown").
 """
 from __future__ import annotations
 
@@ -19,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from runtime.data.files import check_finite
+from runtime.data.files import CODE_MARK, category_codes, check_finite
 from runtime.errors import DataError
+from runtime.sparse import as_csr, is_sparse
 
 SHOWN = 3                     # unseen values named in a warning, per column
+Categories = tuple[tuple[str, tuple[str, ...]], ...]     # text column -> its sorted values
 
 
 class UnseenCategoryWarning(UserWarning):
@@ -38,12 +46,13 @@ def is_table(X: Any) -> bool:
 
 
 def feature_matrix(X: Any, feature_names: tuple[str, ...], n_features: int,
-                   where: str = "X") -> np.ndarray:
+                   where: str = "X", categories: Categories = ()) -> np.ndarray:
     """The float64 matrix (n, n_features) of X for a model trained on `feature_names` (may be
-    () when unknown): a table by name, anything else by position. DataError (naming `where`, the
-    column and the row) for a missing column, a wrong width or a non-finite value."""
+    () when unknown): a table by name, anything else by position; `categories` are the sorted
+    values of the embedded text columns. DataError (naming `where`, the column and the row) for
+    a missing column, a wrong width or a non-finite value."""
     if is_table(X) and feature_names:
-        matrix = _from_table(X, feature_names, where)
+        matrix = _from_table(X, feature_names, where, dict(categories))
     else:
         matrix = _from_array(X, n_features, feature_names, where)
     names = feature_names or tuple(f"x{j}" for j in range(matrix.shape[1]))
@@ -53,9 +62,10 @@ def feature_matrix(X: Any, feature_names: tuple[str, ...], n_features: int,
 
 def _from_array(X: Any, n_features: int, feature_names: tuple[str, ...],
                 where: str) -> np.ndarray:
-    """X as a float64 (n, n_features) matrix, columns in the training order."""
+    """X as a float64 (n, n_features) matrix, columns in the training order (a sparse X
+    stays sparse: canonical CSR)."""
     try:
-        matrix = np.asarray(X, dtype=np.float64)
+        matrix = as_csr(X) if is_sparse(X) else np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"the features must be numbers ({exc}); a DataFrame with the training "
                         "columns' names may hold the text columns", path=where) from None
@@ -68,8 +78,11 @@ def _from_array(X: Any, n_features: int, feature_names: tuple[str, ...],
     return matrix
 
 
-def _from_table(frame: Any, feature_names: tuple[str, ...], where: str) -> np.ndarray:
-    """The features of a DataFrame by column name, text columns one-hot as in training."""
+def _from_table(frame: Any, feature_names: tuple[str, ...], where: str,
+                categories: dict[str, tuple[str, ...]] | None = None) -> np.ndarray:
+    """The features of a DataFrame by column name, text columns one-hot or as codes (embedded
+    ones) as in training."""
+    categories = categories or {}
     missing = sorted({_base(n, frame.columns) for n in feature_names} - set(frame.columns))
     if missing:
         raise DataError(f"the model needs the column(s) {_listed(tuple(missing))}, which the "
@@ -85,14 +98,23 @@ def _from_table(frame: Any, feature_names: tuple[str, ...], where: str) -> np.nd
         if name in frame.columns:
             columns.append(_numbers(frame[name], where))
             continue
+        if _embedded(name, frame.columns, categories):
+            base = name[:-len(CODE_MARK)]
+            columns.append(category_codes(_text(frame[base], where).to_numpy(),
+                                          categories[base]))
+            continue
         base, _, level = name.partition("=")
         columns.append((_text(frame[base], where) == level).to_numpy(np.float64))
     for base in dict.fromkeys(_base(n, frame.columns) for n in feature_names):
-        if base not in feature_names:                    # a one-hot encoded text column
+        if base in categories and base + CODE_MARK in feature_names:     # embedded
+            unseen += _unseen(frame[base], tuple(f"{base}={v}" for v in categories[base]),
+                              base, where)
+        elif base not in feature_names:                  # a one-hot encoded text column
             unseen += _unseen(frame[base], feature_names, base, where)
     if unseen:
-        warnings.warn(f"{where}: values that training never saw, encoded as all zeros (the "
-                      f"network has not learnt what they mean): {'; '.join(unseen)}",
+        warnings.warn(f"{where}: values that training never saw, encoded as all zeros or, "
+                      "in an embedded column, as its unknown row (the network has not learnt "
+                      f"what they mean): {'; '.join(unseen)}",
                       UnseenCategoryWarning, stacklevel=_caller_level())
     return np.column_stack(columns) if columns else np.empty((len(frame), 0))
 
@@ -122,8 +144,19 @@ def _caller_level() -> int:
 
 
 def _base(name: str, columns: Any) -> str:
-    """The table column a feature comes from: itself, or `col` for a one-hot `col=value`."""
-    return name if name in columns or "=" not in name else name.partition("=")[0]
+    """The table column a feature comes from: itself, `col` for a one-hot `col=value` or for
+    an embedded column's codes `col#code`."""
+    if name in columns:
+        return name
+    if name.endswith(CODE_MARK) and "=" not in name:
+        return name[:-len(CODE_MARK)]
+    return name if "=" not in name else name.partition("=")[0]
+
+
+def _embedded(name: str, columns: Any, categories: dict[str, tuple[str, ...]]) -> bool:
+    """Whether feature `name` is the codes of an embedded column the table holds."""
+    return name.endswith(CODE_MARK) and name[:-len(CODE_MARK)] in categories and \
+        name[:-len(CODE_MARK)] in columns
 
 
 def _text(series: Any, where: str) -> Any:

@@ -1,7 +1,8 @@
 """`nnspec predict RUN DATA`: the chosen configuration's model applied to new examples.
 
-DATA is a CSV file (columns found by name, text columns one-hot encoded as in training) or an
-`.npz` holding an array `X` (columns in the training order). Every problem is one `DataError`
+DATA is a CSV file (columns found by name, text columns one-hot encoded as in training), an
+`.npz` holding an array `X` (columns in the training order) or a sparse matrix as
+`scipy.sparse.save_npz` writes it, or an svmlight/libsvm file (kept sparse). Every problem is one `DataError`
 or `NnspecError` naming the file (and the column and row): a missing or unreadable file, a file
 that is not UTF-8, a missing column, a wrong width, a value that is missing, not a number or
 not finite. Values of a text column that training never saw are said once, on stderr.
@@ -23,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runtime.data.files import SPARSE_NPZ_KEYS
 from runtime.errors import DataError
+from runtime.sparse import as_csr
 from runtime.model.features import UnseenCategoryWarning
 from runtime.model.saved import SavedModel, normalized
 
@@ -48,6 +51,56 @@ def features_from_csv(path: Path, model: SavedModel) -> np.ndarray:
     return model.features(frame, where=str(path))
 
 
+SVMLIGHT = (".svm", ".svmlight", ".libsvm", ".txt")      # as training reads them
+
+
+def features_from_svmlight(path: Path, model: SavedModel) -> Any:
+    """The model's (sparse, CSR) feature matrix from an svmlight/libsvm file (`read_svmlight`)."""
+    return model.features(read_svmlight(path, model)[0], where=str(path))
+
+
+def read_svmlight(path: Path, model: SavedModel) -> tuple[Any, np.ndarray]:
+    """(X, labels) of an svmlight/libsvm file: X CSR with the model's columns, found by the
+    file's own feature indices (a model trained on svmlight names its features x<index>, so a
+    0- or 1-based file is read as training read its own). Indices the model never saw (a word
+    new since training) are left out, with a warning; a model whose features are not named by
+    index reads the file by position."""
+    from runtime.data.files import read_svmlight as read_files
+    _check_file(path)
+    try:
+        [(X, y)], base = read_files([path])
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
+                        path=str(path)) from None
+    wanted = _file_indices(model.feature_names)
+    if wanted is None:
+        return X, y
+    X = _widened(X, base, int(wanted.max()) + 1)
+    unseen = X.shape[1] - len(wanted)
+    known = np.zeros(X.shape[1], dtype=bool)
+    known[wanted] = True
+    extra = np.flatnonzero(~known[np.unique(X.indices)]) if unseen else np.empty(0)
+    if extra.size:
+        warnings.warn(UnseenCategoryWarning(
+            f"{path}: {extra.size} feature index(es) the model was not trained on are ignored"))
+    return as_csr(X[:, wanted]), y
+
+
+def _file_indices(names: tuple[str, ...]) -> np.ndarray | None:
+    """The file indices of features named x<index> (svmlight training), else None."""
+    if not names or not all(n[:1] == "x" and n[1:].isdigit() for n in names):
+        return None
+    return np.array([int(n[1:]) for n in names], dtype=np.int64)
+
+
+def _widened(X: Any, base: int, width: int) -> Any:
+    """X (columns from index `base`) as columns from index 0, at least `width` wide."""
+    import scipy.sparse as sp
+    left = sp.csr_matrix((X.shape[0], base))
+    right = sp.csr_matrix((X.shape[0], max(0, width - base - X.shape[1])))
+    return as_csr(sp.hstack([left, X, right], format="csr"))
+
+
 def features_from_npz(path: Path, model: SavedModel) -> np.ndarray:
     """The model's feature matrix from the array `X` of an `.npz` (columns in training order;
     (n, h, w) images are flattened as in training)."""
@@ -57,6 +110,9 @@ def features_from_npz(path: Path, model: SavedModel) -> np.ndarray:
                         "numpy.savez writes it)", path=str(path))
     try:
         with np.load(path, allow_pickle=False) as arrays:
+            if SPARSE_NPZ_KEYS <= set(arrays.files):      # scipy.sparse.save_npz's arrays
+                import scipy.sparse as sp
+                return model.features(sp.load_npz(path), where=str(path))
             if "X" not in arrays.files:
                 raise DataError(f"no array named 'X'; the file holds: "
                                 f"{', '.join(arrays.files) or 'nothing'}", path=str(path))
@@ -108,8 +164,10 @@ def predict_file(run_dir: Path, data: Path, proba: bool = True) -> pd.DataFrame:
 def predict_data(run_dir: Path, data: Path, *, proba: bool = False) -> Prediction:
     """`predict_file`, and the metrics of the predictions when `data` holds the target."""
     model = SavedModel.load(run_dir)
-    is_npz = data.suffix.lower() == ".npz"
-    read = features_from_npz if is_npz else features_from_csv
+    suffix = data.suffix.lower()
+    is_npz, is_svmlight = suffix == ".npz", suffix in SVMLIGHT
+    read = features_from_npz if is_npz else (
+        features_from_svmlight if is_svmlight else features_from_csv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnseenCategoryWarning)
         X = read(data, model)
@@ -122,8 +180,9 @@ def predict_data(run_dir: Path, data: Path, *, proba: bool = False) -> Predictio
     scored = [m.scored(X) for m in model.members]
     output = np.mean([np.asarray(out, dtype=np.float64) for out, _ in scored], axis=0)
     frame = frame_of(model, normalized(output) if model.task == "classification" else output,
-                     len(X), proba=proba)
-    labels, target = (_npz_target(data) if is_npz else _csv_target(data, model))
+                     X.shape[0], proba=proba)
+    labels, target = (_npz_target(data) if is_npz else (read_svmlight(data, model)[1], "label") if is_svmlight
+                      else _csv_target(data, model))
     if labels is None:
         return Prediction(frame)
     return Prediction(frame, score(model, _encoded(labels, model, data, target), output,

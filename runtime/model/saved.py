@@ -53,6 +53,9 @@ class SavedModel:
     classes: tuple[Any, ...] = ()
     feature_names: tuple[str, ...] = ()
     target: str = ""      # the training target's column ("" when unknown: an older model)
+    # The data file's sorted values of each embedded text column (`embed`): how a table's text
+    # becomes the codes the members read (runtime.model.features).
+    categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -63,7 +66,7 @@ class SavedModel:
         """The float64 feature matrix of X (an array in the training column order, or a
         DataFrame by column name); DataError naming `where` when it does not fit."""
         from runtime.model.features import feature_matrix
-        return feature_matrix(X, self.feature_names, self.n_features, where)
+        return feature_matrix(X, self.feature_names, self.n_features, where, self.categories)
 
     def predict_output(self, X: Any) -> np.ndarray:
         """Class probabilities (classification: float64, rows summing to 1; multilabel) or
@@ -96,6 +99,13 @@ class SavedModel:
             "classes_numeric": np.array(_numeric(self.classes)),
             "feature_names": np.array(self.feature_names, dtype=str),
             "target": np.array(self.target)}
+        from runtime.data.files import code_name
+        embedded = [(col, cats) for col, cats in self.categories
+                    if code_name(col) in self.feature_names]
+        if embedded:
+            arrays["embedded_columns"] = np.array([col for col, _ in embedded], dtype=str)
+            arrays.update({f"embedded/{j}": np.array(cats, dtype=str)
+                           for j, (_, cats) in enumerate(embedded)})
         for i, member in enumerate(self.members):
             arrays.update({f"m{i}/prep/{k}": v for k, v in member.prep.state().items()})
             arrays.update({f"m{i}/net/{k}": v for k, v in member.net.state().items()})
@@ -167,7 +177,10 @@ def _from_arrays(arrays: dict[str, np.ndarray]) -> SavedModel:
         classes = tuple(np.asarray(arrays["classes_numeric"]).reshape(-1).tolist())
     names = tuple(str(n) for n in np.asarray(arrays["feature_names"]).reshape(-1))
     target = str(arrays["target"]) if "target" in arrays else ""    # older models lack it
-    model = SavedModel(members, task, classes, names, target)
+    embedded = [str(c) for c in np.asarray(arrays.get("embedded_columns", [])).reshape(-1)]
+    categories = tuple((col, tuple(str(v) for v in np.asarray(arrays[f"embedded/{j}"])
+                                   .reshape(-1))) for j, col in enumerate(embedded))
+    model = SavedModel(members, task, classes, names, target, categories)
     _check_fits(model)
     return model
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from runtime.report.plots import new_figure
 from runtime.report.run_folder import Run
+from runtime.sparse import as_csr, is_sparse
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -100,7 +101,7 @@ def _record(run: Run, exp: Any, item: dict[str, Any], members: list[dict[str, An
                   item.get("outer"))
         data, prep, _, _ = train_data(config, exp, job)
         initial = build_network(config, data, np.random.default_rng(m["seed"]))
-        rows = slice(None, None, max(1, math.ceil(len(data.X_train) / SAMPLE_ROWS)))
+        rows = slice(None, None, max(1, math.ceil(data.X_train.shape[0] / SAMPLE_ROWS)))
         X, y = data.X_train[rows], data.y_train[rows]
         for net, snap in ((initial, start), (trained.net, end)):
             _snapshot(net, X, y, config.train, m["seed"], snap)
@@ -133,8 +134,12 @@ def _snapshot(net: Any, X: np.ndarray, y: np.ndarray, train: Any, seed: int,
     from runtime.engine.layers import Dense
     for name, layer in zip(net.names, net.dense):
         snap.weights.setdefault(name, []).append(layer.W.ravel().copy())
-    ws = net.workspace(len(X))
-    ws.a[0][...] = X
+    sparse = is_sparse(X)
+    ws = net.workspace(X.shape[0], sparse=sparse)
+    if sparse:
+        ws.a[0] = as_csr(X, net.dtype)
+    else:
+        ws.a[0][...] = X
     ws.y[...] = net.head.encode(y, net.dtype)
     net.forward(ws, False, None)
     dense_seen = 0
@@ -145,8 +150,10 @@ def _snapshot(net: Any, X: np.ndarray, y: np.ndarray, train: Any, seed: int,
             dense_seen += 1
     with np.errstate(all="ignore"):
         net.loss_grad(ws, np.random.default_rng(seed), train.l2, train.l1, train.activity_l1)
-    for name, layer in zip(net.names, net.dense):
-        snap.gradients.setdefault(name, []).append(layer.gW.ravel().copy())
+    for i, (name, layer) in enumerate(zip(net.names, net.dense)):
+        # on sparse inputs the first layer's gradient is computed on the features present
+        grad = layer.g_rows if sparse and i == 0 else layer.gW
+        snap.gradients.setdefault(name, []).append(grad.ravel().copy())
 
 
 def first_layer_filters(net: Any, prep: Any, raw: np.ndarray
@@ -157,7 +164,7 @@ def first_layer_filters(net: Any, prep: Any, raw: np.ndarray
     W = np.asarray(net.dense[0].W, dtype=np.float64)
     units = min(MAX_FILTERS, W.shape[1])
     side = math.isqrt(raw.shape[1])
-    if side >= 2 and side * side == raw.shape[1]:
+    if side >= 2 and side * side == raw.shape[1] and not is_sparse(raw):   # sparse: no images
         J = affine_jacobian(prep, raw)
         if J is not None:
             spread = raw.std(axis=0)

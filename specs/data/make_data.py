@@ -6,6 +6,9 @@ timestamps), so re-running it never changes the tree.
 - plants.csv  300 rows. Numeric: height_cm, leaf_width_mm, leaf_count (integer),
               rainfall_mm (heavy right tail, for `log`); text: soil (clay | loam | sand, one-hot);
               target: species (fern | moss | palm), the last column.
+- shops.csv   400 rows. Numeric: footfall (visitors that day), promo (0 / 1); text: city (5
+              values), shop (24 values, each in one city; for `embed`); target: sales
+              (regression), a city effect + a shop effect + footfall and promo terms + noise.
 - blobs.npz   X (240, 5) float64, y (240,) int64 in {0, 1, 2}, feature_names (5,) unicode.
 - sparse.svm  200 examples, 40 features, about 10% non-zero, labels -1 / +1 (libsvm format,
               1-based feature indices).
@@ -39,6 +42,28 @@ def plants_csv() -> str:
     for i in range(n):
         lines.append(f"{height[i]:.2f},{leaf_width[i]:.2f},{leaf_count[i]},{rainfall[i]:.1f},"
                      f"{SOILS[soil[i]]},{SPECIES[species[i]]}")
+    return "\n".join(lines) + "\n"
+
+
+CITIES = np.array(["Lille", "Lyon", "Nantes", "Nice", "Paris"])
+
+
+def shops_csv() -> str:
+    """A regression table whose target depends on two text columns (city, shop), for `embed`."""
+    rng = np.random.default_rng(3)
+    n, n_shops = 400, 24
+    shop_city = rng.integers(0, len(CITIES), n_shops)
+    city_effect = rng.normal(0.0, 30.0, len(CITIES))
+    shop_effect = rng.normal(0.0, 20.0, n_shops)
+    shop = rng.integers(0, n_shops, n)
+    footfall = rng.poisson(300, n)
+    promo = (rng.random(n) < 0.3).astype(int)
+    sales = (200.0 + city_effect[shop_city[shop]] + shop_effect[shop] + 0.4 * (footfall - 300)
+             + 25.0 * promo + rng.normal(0.0, 5.0, n))
+    lines = ["footfall,promo,city,shop,sales"]
+    for i in range(n):
+        lines.append(f"{footfall[i]},{promo[i]},{CITIES[shop_city[shop[i]]]},"
+                     f"shop{shop[i] + 1:02d},{sales[i]:.2f}")
     return "\n".join(lines) + "\n"
 
 
@@ -79,9 +104,11 @@ def write_all(out_dir: Path = HERE) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv, npz, svm = out_dir / "plants.csv", out_dir / "blobs.npz", out_dir / "sparse.svm"
     csv.write_text(plants_csv(), encoding="utf-8", newline="\n")
+    shops = out_dir / "shops.csv"
+    shops.write_text(shops_csv(), encoding="utf-8", newline="\n")
     save_npz(npz, blobs_arrays())
     svm.write_bytes(sparse_svm())
-    return [csv, npz, svm]
+    return [csv, shops, npz, svm]
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ def test_shipped_npz_and_svmlight() -> None:
     sparse = load_file(SHIPPED, "sparse.svm")
     assert (sparse.X.shape, sparse.task, sparse.classes) == ((200, 40), "classification",
                                                              (-1.0, 1.0))
-    assert sparse.X.flags.c_contiguous and sparse.X.dtype == np.float64
+    assert sparse.X.format == "csr" and sparse.X.dtype == np.float64     # never densified
+    assert sparse.X.has_canonical_format
 
 
 def test_make_data_is_deterministic(tmp_path: Path) -> None:
@@ -267,13 +268,21 @@ def test_target_given_for_npz(tmp_path: Path) -> None:
     assert "d.npz" in message and "target" in message
 
 
-def test_svmlight_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_svmlight_problems(tmp_path: Path) -> None:
     base = write(tmp_path, "bad.svm", "1 1:0.5\nthis is not svmlight\n")
     assert "bad.svm" in error_of(base, "bad.svm")
-    write(tmp_path, "ok.svm", "1 1:0.5 3:2\n0 2:1\n")
-    monkeypatch.setattr(datafiles, "MAX_DENSE_BYTES", 8)
-    message = error_of(tmp_path, "ok.svm")
-    assert "ok.svm" in message and "dense" in message
+    write(tmp_path, "nan.svm", "1 1:0.5 3:2\n0 2:nan\n")
+    message = error_of(tmp_path, "nan.svm")
+    assert "nan.svm: column 'x2'" in message and "data row 2" in message
+
+
+def test_a_wide_svmlight_file_stays_sparse(tmp_path: Path) -> None:
+    """Two million columns: a dense copy would take 32 MB; the CSR holds 3 values."""
+    write(tmp_path, "wide.svm", "1 5:2 2000000:1\n0 7:0.5\n")
+    data = load_file(tmp_path, "wide.svm")
+    assert data.X.format == "csr" and data.X.shape == (2, 2_000_000) and data.X.nnz == 3
+    assert data.feature_names[4] == "x5" and data.feature_names[-1] == "x2000000"
+    assert data.X[0, 4] == 2 and data.X[1, 6] == 0.5
 
 
 def test_unknown_source() -> None:
@@ -306,7 +315,8 @@ def test_values_too_large_to_train_on_are_refused(tmp_path: Path) -> None:
     assert "big.csv: column 'a'" in message and "data row 4" in message
     lines = "".join(f"{i % 2} 1:{1e300 if i == 5 else i} 2:1\n" for i in range(40))
     message = error_of(write(tmp_path, "big.svm", lines), "big.svm")
-    assert "big.svm: column 'x0'" in message and "data row 6" in message
+    # svmlight columns are named by the file's own indices: 1:... is x1
+    assert "big.svm: column 'x1'" in message and "data row 6" in message
 
 
 def test_a_regression_target_too_large_is_refused_but_large_labels_are_not(tmp_path: Path

@@ -224,6 +224,8 @@ def _float32_tolerance(estimator: object) -> dict[str, str]:
             # n weighted rows and sum(w) repeated ones make different mini-batches (batch 16)
             # and hold-outs; test_sample_weight runs it on a full-batch float64 spec, passing.
             "check_sample_weight_equivalence_on_dense_data":
+                "mini-batch SGD and a random hold-out: not a function of the weighted sums",
+            "check_sample_weight_equivalence_on_sparse_data":
                 "mini-batch SGD and a random hold-out: not a function of the weighted sums"}
 
 
@@ -231,3 +233,29 @@ def _float32_tolerance(estimator: object) -> dict[str, str]:
                          expected_failed_checks=_float32_tolerance)
 def test_sklearn_estimator_checks(estimator: object, check: object) -> None:
     check(estimator)
+
+
+def test_a_sparse_matrix_stays_sparse_and_trains_as_the_dense_one_under_plain_sgd() -> None:
+    """Any scipy format is taken (as CSR); plain SGD in float64 makes the same network as the
+    densified matrix, and the fitted model predicts sparse and dense rows alike."""
+    import scipy.sparse as sp
+    from runtime.data.sparse_text import make_sparse
+    from spec_lang.config import DataSpec
+    X, y = make_sparse(DataSpec(source="make_sparse", samples=600, features=3000, classes=3))
+    spec = ("experiment s\npreprocess none\nnetwork\n    dense 16 relu\ntrain\n"
+            "    sgd lr 0.05 momentum 0\n    dtype float64\n    epochs 8\n")
+    sparse = SpecClassifier(spec).fit(sp.coo_matrix(X[:450]), y[:450])
+    dense = SpecClassifier(spec).fit(X[:450].toarray(), y[:450])
+    np.testing.assert_allclose(sparse.network_.params, dense.network_.params, rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(sparse.predict_proba(X[450:]),
+                               sparse.predict_proba(X[450:].toarray()), rtol=1e-10)
+    assert sparse.score(X[450:], y[450:]) > 0.6
+
+
+def test_a_step_that_would_densify_a_sparse_matrix_is_refused() -> None:
+    import scipy.sparse as sp
+    spec = "experiment s\npreprocess\n    pca\nnetwork\n    dense 8 relu\n"
+    X = sp.random(40, 30, density=0.2, format="csr", random_state=0)
+    with pytest.raises(Exception, match="preprocess pca would make the sparse features dense"):
+        SpecClassifier(spec).fit(X, np.arange(40) % 2)

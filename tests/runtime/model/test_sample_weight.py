@@ -241,7 +241,8 @@ def test_bad_engine_weights_are_one_value_error(field: str, value: np.ndarray,
 
 # --------------------------------------------------------------------------------- estimators
 SAMPLE_WEIGHT_CHECKS = [
-    checks.check_sample_weight_equivalence_on_dense_data, checks.check_sample_weights_list,
+    checks.check_sample_weight_equivalence_on_dense_data,
+    checks.check_sample_weight_equivalence_on_sparse_data, checks.check_sample_weights_list,
     checks.check_sample_weights_shape, checks.check_sample_weights_not_overwritten,
     checks.check_sample_weights_pandas_series, checks.check_sample_weights_not_an_array,
     checks.check_all_zero_sample_weights_error]

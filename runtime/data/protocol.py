@@ -1,13 +1,13 @@
 """Evaluation protocols: which rows train, validate and test, for holdout, k-fold and nested CV.
 
-All splits come from scikit-learn splitters shuffled with the split seed (`split_seed`: the
-protocol's own `seed`, else the first training seed), so the same seed gives the same folds.
+All splits are scikit-learn's splitters (`runtime.data.splits`, the same indices without
+importing it) shuffled with the split seed (`split_seed`: the protocol's own `seed`, else the
+first training seed), so the same seed gives the same folds.
 Classification is stratified when the protocol says so; regression and multilabel never are.
 Index arrays are sorted int64; the three parts of a Fold are disjoint, and no test row ever
 appears in its fold's train or valid part. The rows of a fixed validation or test file
 (`Dataset.fixed_valid`, `fixed_test`: after the data file's rows) are that part of every fold;
-the protocol splits only the data file's rows. scikit-learn is imported by the splitting
-functions, not with this module: a worker process that is sent its folds never imports it.
+the protocol splits only the data file's rows. scikit-learn is not imported.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from runtime.data import splits
 from runtime.errors import DataError
 from runtime.types import Dataset, Fold
 from spec_lang.config import Holdout, KFold, Nested, Protocol
@@ -112,10 +113,7 @@ def _split_off(idx: np.ndarray, labels: np.ndarray | None, fraction: float, seed
                         path=dataset.name)
     if labels is not None:
         _check_holdout_strata(labels, n_part, len(idx) - n_part, dataset, part)
-    from sklearn.model_selection import train_test_split
-    kept, taken = train_test_split(idx, test_size=n_part, random_state=seed, shuffle=True,
-                                   stratify=labels)
-    return kept, taken
+    return splits.train_test_split(idx, n_part, seed, stratify=labels)
 
 
 def _check_holdout_strata(labels: np.ndarray, n_part: int, n_rest: int, dataset: Dataset,
@@ -182,16 +180,13 @@ def _cv_splits(idx: np.ndarray, labels: np.ndarray | None, k: int, seed: int,
         raise DataError(f"{what} cross-validation with {k} folds needs at least {k} examples; "
                         f"there are {len(idx)}: lower the fold count or add examples",
                         path=dataset.name)
-    from sklearn.model_selection import KFold as SkKFold
-    from sklearn.model_selection import StratifiedKFold
     sub = None if labels is None else labels[idx]
     if sub is not None:
         _check_cv_strata(sub, k, dataset, what)
-        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        parts = splits.stratified_kfold(sub, k, seed)
     else:
-        splitter = SkKFold(n_splits=k, shuffle=True, random_state=seed)
-    return [(_sorted(idx[tr]), _sorted(idx[va]))
-            for tr, va in splitter.split(np.zeros((len(idx), 1)), sub)]
+        parts = splits.kfold(len(idx), k, seed)
+    return [(_sorted(idx[tr]), _sorted(idx[va])) for tr, va in parts]
 
 
 def _check_cv_strata(labels: np.ndarray, k: int, dataset: Dataset, what: str) -> None:

@@ -3,10 +3,15 @@
 `load_dataset` is the one entry point (the file readers live in `runtime.data.files`). Every
 problem with the data is a `DataError` that names the file (or source) and the column, raised
 before any training starts: a person's mistake in their data never surfaces as a traceback.
-scikit-learn's `datasets` is imported when a bundled set is loaded or a generator runs.
+Bundled sets are read from the files scikit-learn ships, without importing it (a second of
+start-up, SciPy with it), exactly as its `load_*` functions read them; scikit-learn's
+`datasets` is imported when a generator runs.
 """
 from __future__ import annotations
 
+import csv
+import gzip
+import importlib.util
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -138,17 +143,99 @@ def _class_codes(y: np.ndarray, raw: Raw, data: Dataset) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- bundled, synthetic
 def _skd() -> Any:
-    """scikit-learn's `datasets` module, imported on first use (it imports SciPy and most of
-    scikit-learn: 1.5 s)."""
+    """scikit-learn's `datasets` module, imported on first use by a generator (it imports
+    SciPy and most of scikit-learn: 1.5 s)."""
     from sklearn import datasets
     return datasets
 
 
 def _load_bundled(name: str) -> Raw:
+    read = BUNDLED_READERS[name]
+    where = _bundled_dir()
+    try:
+        X, y, names, classes = read(where) if where is not None else _from_sklearn(name)
+    except OSError:                  # files moved in some scikit-learn: ask its loader
+        X, y, names, classes = _from_sklearn(name)
+    return Raw(X, y, names, name, "target", BUNDLED_TASKS[name], classes)
+
+
+Bundled = tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[Any, ...]]
+
+
+def _from_sklearn(name: str) -> Bundled:
     bunch = getattr(_skd(), LOADERS[name])()
-    names = tuple(str(f) for f in bunch.feature_names)
-    classes = tuple(np.asarray(getattr(bunch, "target_names", ())).tolist())
-    return Raw(bunch.data, bunch.target, names, name, "target", BUNDLED_TASKS[name], classes)
+    return (bunch.data, bunch.target, tuple(str(f) for f in bunch.feature_names),
+            tuple(np.asarray(getattr(bunch, "target_names", ())).tolist()))
+
+
+def _bundled_dir() -> Path | None:
+    """scikit-learn's `datasets/data` folder, found without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+
+
+def _read_csv_set(file: str, names: tuple[str, ...]) -> Callable[[Path], Bundled]:
+    """A reader of a set stored as scikit-learn's `load_csv_data` reads it: a header of
+    n_samples, n_features and the class names, then the features and an integer label a row."""
+    def read(where: Path) -> Bundled:
+        with open(where / file, encoding="utf-8", newline="") as f:
+            rows = csv.reader(f)
+            header = next(rows)
+            n, width = int(header[0]), int(header[1])
+            X, y = np.empty((n, width)), np.empty(n, dtype=int)
+            for i, row in enumerate(rows):
+                X[i] = np.asarray(row[:-1], dtype=np.float64)
+                y[i] = np.asarray(row[-1], dtype=int)
+        return X, y, names, tuple(header[2:])
+    return read
+
+
+def _read_digits(where: Path) -> Bundled:
+    with gzip.open(where / "digits.csv.gz", "rt", encoding="utf-8") as f:
+        data = np.loadtxt(f, delimiter=",")
+    names = tuple(f"pixel_{r}_{c}" for r in range(8) for c in range(8))
+    return data[:, :-1], data[:, -1].astype(int), names, tuple(range(10))
+
+
+def _read_diabetes(where: Path) -> Bundled:
+    """load_diabetes(scaled=True): each feature centred, scaled to unit variance (as
+    `sklearn.preprocessing.scale`, step by step for the same bits), then divided by sqrt(n)."""
+    with gzip.open(where / "diabetes_data_raw.csv.gz", "rt", encoding="utf-8") as f:
+        X = np.loadtxt(f)
+    with gzip.open(where / "diabetes_target.csv.gz", "rt", encoding="utf-8") as f:
+        y = np.loadtxt(f)
+    mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+    X -= mean
+    left = np.nanmean(X, axis=0)
+    if not np.allclose(left, 0):
+        X -= left
+    std[std < 10 * np.finfo(std.dtype).eps] = 1.0
+    X /= std
+    left = np.nanmean(X, axis=0)
+    if not np.allclose(left, 0):
+        X -= left
+    X /= X.shape[0] ** 0.5
+    return X, y, ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"), ()
+
+
+# The feature names are constants in scikit-learn's loaders (datasets/_base.py).
+_CANCER = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
+           "concave points", "symmetry", "fractal dimension")
+BUNDLED_READERS: dict[str, Callable[[Path], Bundled]] = {
+    "digits": _read_digits,
+    "iris": _read_csv_set("iris.csv", ("sepal length (cm)", "sepal width (cm)",
+                                       "petal length (cm)", "petal width (cm)")),
+    "wine": _read_csv_set("wine_data.csv", (
+        "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
+        "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
+        "od280/od315_of_diluted_wines", "proline")),
+    "breast_cancer": _read_csv_set("breast_cancer.csv", (
+        *(f"mean {m}" for m in _CANCER), *(f"{m} error" for m in _CANCER),
+        *(f"worst {m}" for m in _CANCER))),
+    "diabetes": _read_diabetes,
+}
 
 
 def _default_informative(spec: DataSpec) -> int:

@@ -80,8 +80,14 @@ def data_identity(spec: DataSpec, base_dir: Path | str) -> dict[str, Any]:
                 fields.update({part: None,
                                f"{part}_sha256": file_digest(Path(base_dir) / getattr(spec, part))})
         return fields
-    import sklearn
-    return {**fields, "sklearn": sklearn.__version__}
+    return {**fields, "sklearn": sklearn_version()}
+
+
+@functools.lru_cache(maxsize=1)
+def sklearn_version() -> str:
+    """`sklearn.__version__`, read from the installed distribution without importing it."""
+    from importlib.metadata import version
+    return version("scikit-learn")
 
 
 def file_digest(path: Path) -> str:

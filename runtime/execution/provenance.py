@@ -10,7 +10,7 @@ from typing import Any
 
 from spec_lang.experiment import Experiment
 
-from runtime.execution.keys import canonical_text, data_digest
+from runtime.execution.keys import canonical_text, data_digest, sklearn_version
 
 
 def spec_text(exp: Experiment) -> str:
@@ -36,10 +36,9 @@ def experiment_digest(exp: Experiment) -> str:
 def provenance(exp: Experiment) -> dict[str, Any]:
     """The `runs` row of a run starting now (less its times and status)."""
     import numpy
-    import sklearn
 
     import runtime
     return {"spec": spec_text(exp), "digest": experiment_digest(exp),
             "data_digest": data_digest(exp), "nnspec": runtime.__version__,
             "python": platform.python_version(), "numpy": numpy.__version__,
-            "sklearn": sklearn.__version__, "host": socket.gethostname()}
+            "sklearn": sklearn_version(), "host": socket.gethostname()}

@@ -17,6 +17,7 @@ from . import config as c
 from . import nodes as n
 from .binding import Checker
 from .errors import did_you_mean
+from .values import is_number
 
 CHECK_BYTES = 64 * 1024 * 1024          # larger files are checked by the loader only
 
@@ -114,16 +115,8 @@ def _text_columns(path: Path, wanted: set[str]) -> tuple[list[str], set[str]]:
         text: set[str] = set()
         for row in rows:
             for col, i in at.items():
-                if col not in text and i < len(row) and row[i] and not _is_number(row[i]):
+                if col not in text and i < len(row) and row[i] and not is_number(row[i]):
                     text.add(col)
             if len(text) == len(at):
                 break
     return header, text
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True

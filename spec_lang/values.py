@@ -28,6 +28,15 @@ class Invalid(ValueError):
         self.message, self.hint = message, hint
 
 
+def is_number(text: str) -> bool:
+    """Whether `text` reads as a number (as float() reads it: "1e3", "nan", " 2 ")."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def show(value: Any) -> str:
     """A value as a message quotes it: names bare, strings quoted, numbers as Python writes
     them."""

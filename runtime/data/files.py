@@ -19,6 +19,7 @@ import pandas as pd
 from runtime.errors import DataError
 from runtime.sparse import as_csr, is_sparse
 from spec_lang.config import FILE_FORMATS, DataSpec
+from spec_lang.values import is_number
 
 SPARSE_NPZ_KEYS = {"format", "shape", "data", "indices", "indptr"}   # scipy.sparse.save_npz's
 
@@ -139,7 +140,7 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
 def _check_csv_shape(df: pd.DataFrame, where: str) -> None:
     if df.shape[0] == 0:
         raise DataError("the file has a header row but no data rows", path=where)
-    if all(_is_number(str(c)) for c in df.columns):
+    if all(is_number(str(c)) for c in df.columns):
         raise DataError(f"the first row ({', '.join(map(str, df.columns[:4]))}, ...) looks like "
                         "data: a CSV file needs a header row naming the columns", path=where)
 
@@ -469,13 +470,6 @@ def _bad_columns(X: Any, names: tuple[str, ...], is_bad: Callable[[np.ndarray], 
     cols = np.unique(csr.indices[is_bad(csr.data)])
     return csr[:, cols].toarray(), tuple(names[j] if j < len(names) else f"x{j}" for j in cols)
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def data_row(index: int) -> int:

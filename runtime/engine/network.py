@@ -128,7 +128,7 @@ class Network:
         """A freshly initialized network for `config` (its expanded `network`, `output`,
         `train.dtype`) on inputs X (n, d) and training targets y with sample weights w (sets
         the head's encoding)."""
-        embeds = getattr(config, "embed", ())
+        embeds = config.embed
         embedding = embedding_for(tuple(col for e in embeds for col in e.columns),
                                   tuple(e.dim for e in embeds for _ in e.columns),
                                   X) if embeds else None

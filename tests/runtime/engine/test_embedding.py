@@ -99,7 +99,8 @@ def test_initialization_rows_n01_over_dim_and_unknown_row_zero() -> None:
     assert abs(norms.mean() - 1.0) < 0.05              # expected squared norm 1, whatever dim
 
 
-def test_backprop_of_tables_matches_central_differences_over_every_parameter() -> None:
+def test_backprop_of_tables_matches_central_differences_over_every_parameter(
+        central_differences) -> None:
     net, X, y = build(config(network=(Dense(6, "tanh"), Dropout(0.3), Dense(5, "sigmoid"))))
     l2, l1 = 0.02, 0.01
     ws = net.workspace(12)
@@ -113,14 +114,7 @@ def test_backprop_of_tables_matches_central_differences_over_every_parameter() -
 
     net.loss_grad(ws, None, l2, l1)
     analytic, h = net.grads.copy(), 1e-6
-    numeric = np.empty_like(analytic)
-    for i in range(net.params.size):
-        saved = net.params[i]
-        net.params[i] = saved + h
-        up = criterion()
-        net.params[i] = saved - h
-        numeric[i] = (up - criterion()) / (2 * h)
-        net.params[i] = saved
+    numeric = central_differences(net.params, criterion, h)
     e = net.embedding
     assert e is not None
     tables = slice(net.n_weights - e.n_params, net.n_weights)

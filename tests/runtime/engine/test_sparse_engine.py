@@ -69,8 +69,9 @@ def dense_copy(data: TrainData) -> TrainData:
 
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 def test_plain_sgd_on_csr_trains_the_same_network_as_on_the_dense_matrix(data, l2) -> None:
-    """Plain SGD, no lazy-penalty difference: l2 0 exactly; with l2 the untouched rows differ
-    (lazy decay), so only the bias and upper layers and touched rows are compared then."""
+    """Plain SGD without l2: the very same network. With l2 the penalty is lazy (a first-layer
+    row decays only in the batches holding its feature), so the first layer's W differs, while
+    the biases stay close."""
     sparse, dense = fit(plain(l2=l2), data, 7), fit(plain(l2=l2), dense_copy(data), 7)
     assert sparse.updates == dense.updates > 0
     a, b = sparse.model, dense.model

@@ -369,11 +369,11 @@ data digits
 network
     dense 256 relu
 train
-    sgd lr $lr momentum 0.9
+    sgd lr 0.01 momentum 0.9
     batch 16
-    epochs 40 early_stop off
+    epochs $epochs early_stop off
 search grid
-    lr in 0.01, 0.02
+    epochs in 400, 4
 seeds 1
 """
 
@@ -395,7 +395,8 @@ def test_a_trial_that_kills_its_worker_every_time_is_a_failed_row(tmp_path):
             deadline = time.monotonic() + RUN_S
             while time.monotonic() < deadline and not killed:
                 if any(client.processing().values()):
-                    time.sleep(0.5)                       # well inside a multi-second trial
+                    time.sleep(0.5)         # well inside the first trial's 400 epochs: it
+                    # is still in flight (killed just after it finished, it is recomputed)
                     pid = next(iter(client.run(os.getpid).values()))
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
@@ -407,6 +408,7 @@ def test_a_trial_that_kills_its_worker_every_time_is_a_failed_row(tmp_path):
     assert killed, "no trial was in flight to kill"
     failed = table[table["state"] == "failed"]
     assert len(failed) == 1 and failed["error"].iloc[0].startswith("KilledWorker")
+    assert failed["param_epochs"].iloc[0] == 400
     assert (table["state"] == "complete").sum() == 1        # the other trial still trained
 
 

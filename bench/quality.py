@@ -368,6 +368,11 @@ def _variant_line(sets: list[DataSet], v: str, reference: str,
 
 
 # ----------------------------------------------------------------------------------------- main
+def _variant_list() -> str:
+    """The variants' names for argparse's help, whose own %-formatting would read their '%'."""
+    return ", ".join(VARIANTS).replace("%", "%%")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the options, run every task (in --jobs processes), print the report."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -381,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sk60", action="store_true", help="also fit scikit-learn on nnspec's "
                    "train rows only (adam60, sgd60: how much the 60/80 split costs)")
     p.add_argument("--sets", default="", help="comma-separated set names (default: all)")
-    p.add_argument("--variants", default="", help=f"comma-separated: {', '.join(VARIANTS)}, "
+    p.add_argument("--variants", default="", help=f"comma-separated: {_variant_list()}, "
                    "or several joined by '+'")
     p.add_argument("--reference", default="nnspec", help="the variant the others are compared "
                    "with (default: nnspec, the defaults)")

@@ -312,6 +312,13 @@ class Pretrain:
     batch: int = 32
     noise: float = 0.25                  # denoising: masking probability
     cd: int = 1                          # rbm: contrastive-divergence steps
+    # Per hidden dense layer, its own settings (`search layerwise` fixes them stage by stage);
+    # a layer beyond the tuple takes the fields above.
+    layers: tuple["Pretrain", ...] = ()
+
+    def of_layer(self, index: int) -> "Pretrain":
+        """The settings hidden dense layer `index` (0-based) is pre-trained with."""
+        return self.layers[index] if index < len(self.layers) else self
 
 
 METRICS = {"classification": ("error", "loss", "accuracy", "f1"),
@@ -337,7 +344,9 @@ class Config:
 
 # --------------------------------------------------------------------------------------- search
 STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "asha", "hyperband",
-              "tpe")
+              "tpe", "layerwise")
+# What a `search layerwise` stage chooses a layer's pre-training by (Bengio 2012, 3.3.4).
+LAYERWISE_CRITERIA = ("reconstruction", "supervised")
 # Strategies that decide as results arrive: their table may depend on --jobs and timing.
 ASYNCHRONOUS = ("asha", "hyperband")
 PRUNE_RULES = ("median", "percentile")
@@ -416,6 +425,11 @@ class Search:
     eta: float = 3.0                     # halving: keep the best 1/eta per rung
     fidelity: str = "epochs"             # halving: epochs | data
     min_fidelity: float | None = None    # halving: lowest fidelity fraction (None: 1/eta^rungs)
+    # layerwise: the dimensions the `pretrain` statement uses (searched layer by layer) and
+    # the hidden dense layers they are searched for (filled by the validator)
+    pretrained: tuple[str, ...] = ()
+    layers: int = 0
+    criterion: str = "reconstruction"    # layerwise: what a layer's stage is chosen by
     extend: int = 0                      # border check: widen and continue up to this many times
     seed: int = 0
     prune: Prune | None = None           # pruning on learning curves (the `prune` statement)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import config as c
+from . import layerwise
 from .embed import SOURCE_HINT, source_problem
 from .errors import Diagnostic, SpecValidationError, did_you_mean
 from .settings import SEEDS, STEP, sites
@@ -68,12 +69,26 @@ class Experiment:
         A parameter absent from `params` (an inactive conditional dimension) leaves the field at
         its default. Repeats are expanded; searched preprocessing steps are built. Each value is
         converted and checked as its setting's (`batch all` is None); raises `BindError`.
+        A layerwise search's parameters (`spec_lang.layerwise`) bind each hidden layer's
+        pre-training and cut a stage's network.
         """
-        binder = _Binder(dict(params))
+        plain, per_layer, stage = layerwise.split(params)
+        binder = _Binder(plain)
         config = binder.value(self.config)
-        if binder.problems:
-            raise BindError([Diagnostic(0, 0, p.message, p.hint) for p in binder.problems],
+        problems = binder.problems
+        if per_layer and self.config.pretrain is not None:
+            layers = []
+            for layer in range(1, max(per_layer) + 1):
+                own = _Binder({**plain, **per_layer.get(layer, {})})
+                layers.append(own.value(self.config.pretrain))
+                problems += own.problems
+            config = dataclasses.replace(config, pretrain=dataclasses.replace(
+                config.pretrain, layers=tuple(layers)))
+        if problems:
+            raise BindError([Diagnostic(0, 0, p.message, p.hint) for p in problems],
                             self.filename)
+        if stage is not None:
+            config = layerwise.stage_config(config, stage, self.search.criterion)
         return config
 
     def replace(self, **changes: Any) -> "Experiment":

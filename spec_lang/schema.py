@@ -185,9 +185,10 @@ TOP = {k.name: k for k in [
                  required=True),)),
     Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
             (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving, "
-                 "asha, hyperband or tpe", choices=c.STRATEGIES, required=True),
+                 "asha, hyperband, tpe or layerwise", choices=c.STRATEGIES, required=True),
              count("trials", None, "random, tpe: configurations to try; halving: first rung; "
-                   "asha: configurations started", high=c.MAX_TRIALS)),
+                   "asha: configurations started; layerwise: configurations per stage",
+                   high=c.MAX_TRIALS)),
             (Arg("shuffle", "bool", False, "grid: visit the points in a seeded random order"),
              count("sweeps", 3, "coordinate: passes over the dimensions"),
              Arg("order", "names", (), "coordinate: the order of the dimensions"),
@@ -202,6 +203,8 @@ TOP = {k.name: k for k in [
                  "shortens", choices=("epochs", "data")),
              Arg("min_fidelity", "number", None, "halving, asha, hyperband: the lowest rung's "
                  "fraction", low=0, high=1, low_open=True),
+             Arg("criterion", "name", "reconstruction", "layerwise: what chooses a layer's "
+                 "pre-training (reconstruction or supervised)", choices=c.LAYERWISE_CRITERIA),
              count("extend", 0, "widen intervals whose best value lies on the border, up to "
                    "this many times (`extend` alone: 3)", low=0, flag=3),
              count("seed", 0, "seed of the strategy's random choices", low=0)),

@@ -18,9 +18,9 @@ FIDELITY_STRATEGIES = ("halving", "asha", "hyperband")
 STRATEGY_OPTIONS = {"shuffle": ("grid",), "sweeps": ("coordinate",), "order": ("coordinate",),
                     "levels": ("zoom",), "factor": ("zoom",), "points": ("zoom", "coordinate"),
                     "eta": FIDELITY_STRATEGIES, "fidelity": FIDELITY_STRATEGIES,
-                    "min_fidelity": FIDELITY_STRATEGIES}
+                    "min_fidelity": FIDELITY_STRATEGIES, "criterion": ("layerwise",)}
 NEEDS_TRIALS = ("random", "tpe")
-TAKES_TRIALS = ("random", "tpe", "halving", "asha")
+TAKES_TRIALS = ("random", "tpe", "halving", "asha", "layerwise")
 INTEGER_TYPES = ("int", "batch")
 
 

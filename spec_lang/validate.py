@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as c
+from . import layerwise
 from . import nodes as n
 from .binding import Checker
 from .errors import SpecValidationError, did_you_mean
@@ -66,6 +67,8 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     search = replace(search, prune=_prune(ck, one["prune"], search),
                      budget=_budget(ck, one["budget"], search))
     _check_params(ck, search, dim_nodes, blocks.failed)
+    if search.strategy == "layerwise" and search_item is not None:
+        search = layerwise.check(ck, search, config, search_item[1].args[0].span, ck.uses)
     name = _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
         raise SpecValidationError(ck.diagnostics, spec.filename, source)

@@ -208,11 +208,12 @@ STEPS: dict[str, Step] = {"autoencoder": autoencoder_step, "denoising": autoenco
                           "rbm": rbm_step}
 
 
-def pretrain_layer(layer: Dense, x: Any, spec: Pretrain,
-                   rng: np.random.Generator) -> dict[str, Any]:
+def pretrain_layer(layer: Dense, x: Any, spec: Pretrain, rng: np.random.Generator,
+                   x_valid: Any = None) -> dict[str, Any]:
     """Pre-train one dense layer on its inputs x (n, n_in), dense or CSR (autoencoder and
     denoising only: reconstruction sampling); the reconstruction error before, after, and after
-    each epoch ("epochs"), exact in both cases."""
+    each epoch ("epochs"), exact in both cases; with `x_valid` (the validation inputs of the
+    layer), their error before and after each epoch too ("valid")."""
     if spec.method not in STEPS:
         raise ValueError(f"Unknown pre-training '{spec.method}'. Known: {', '.join(STEPS)}.")
     sparse = is_sparse(x)
@@ -221,12 +222,13 @@ def pretrain_layer(layer: Dense, x: Any, spec: Pretrain,
     binary = not sparse and bool(x.min(initial=0) >= 0 and x.max(initial=0) <= 1)   # rbm
     c = np.zeros(layer.n_in, dtype=x.dtype)
 
-    def error() -> float:
+    def error(data: Any) -> float:
         if sparse:
-            return sparse_reconstruction_error(layer, c, x)
-        return reconstruction_error(layer, c, x, spec.method, binary)
+            return sparse_reconstruction_error(layer, c, data)
+        return reconstruction_error(layer, c, data, spec.method, binary)
 
-    before = error()
+    before = error(x)
+    valid = [] if x_valid is None else [error(x_valid)]
     step = sparse_autoencoder_step if sparse else STEPS[spec.method]
     n, batch = x.shape[0], max(1, spec.batch)
     errors = []
@@ -234,21 +236,33 @@ def pretrain_layer(layer: Dense, x: Any, spec: Pretrain,
         order = rng.permutation(n)
         for start in range(0, n, batch):
             step(layer, c, x[order[start:start + batch]], spec, rng, binary)
-        errors.append(error())
+        errors.append(error(x))
+        if x_valid is not None:
+            valid.append(error(x_valid))
     after = errors[-1] if errors else before
-    return {"before": before, "after": after, "epochs": errors}
+    report = {"before": before, "after": after, "epochs": errors}
+    return report if x_valid is None else {**report, "valid": valid}
 
 
-def pretrain(net: Network, X: Any, spec: Pretrain,
-             rng: np.random.Generator) -> dict[str, dict[str, Any]]:
-    """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place; X
-    dense or sparse (kept CSR for the first layer, whose outputs are dense; ValueError for rbm).
-    Returns {"dense0": {"before": error, "after": error, "epochs": [error per epoch]}, ...}."""
+def pretrain(net: Network, X: Any, spec: Pretrain, rng: np.random.Generator,
+             X_valid: Any = None) -> dict[str, dict[str, Any]]:
+    """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place, each
+    with its own settings (`spec.of_layer`); X dense or sparse (kept CSR for the first layer,
+    whose outputs are dense; ValueError for rbm). Returns {"dense0": {"before": error, "after":
+    error, "epochs": [error per epoch], "valid": [validation error before and per epoch, when
+    X_valid has rows]}, ...}."""
     report: dict[str, dict[str, Any]] = {}
-    x = as_csr(X, net.dtype) if is_sparse(X) else np.asarray(X, dtype=net.dtype)
-    hidden = net.layers[:-1]
-    for name, layer in zip(net.names, [lay for lay in hidden if isinstance(lay, Dense)]):
+    x, xv = _as_input(X, net.dtype), None
+    if X_valid is not None and X_valid.shape[0]:
+        xv = _as_input(X_valid, net.dtype)
+    hidden = [lay for lay in net.layers[:-1] if isinstance(lay, Dense)]
+    for index, (name, layer) in enumerate(zip(net.names, hidden)):
         with np.errstate(over="ignore", invalid="ignore"):
-            report[name] = pretrain_layer(layer, x, spec, rng)
+            report[name] = pretrain_layer(layer, x, spec.of_layer(index), rng, xv)
         x = encode(layer, x)
+        xv = None if xv is None else encode(layer, xv)
     return report
+
+
+def _as_input(X: Any, dtype: np.dtype) -> Any:
+    return as_csr(X, dtype) if is_sparse(X) else np.asarray(X, dtype=dtype)

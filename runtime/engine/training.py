@@ -76,16 +76,19 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     Y = net.head.encode(data.y_train, net.dtype)
     layers = {}
     if config.pretrain is not None and resume is None:     # its effect is in resume.params
-        layers = pretrain(net, X, config.pretrain, rng)
+        layers = pretrain(net, X, config.pretrain, rng, data.X_valid)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X))
     result = trainer.run(X, Y, data, progress, prune, W, resume)
-    # The reconstruction error of each pre-trained layer, before and after each of its epochs:
-    # in the curves (and a warm start's checkpoint, which skips pre-training).
+    # The reconstruction error of each pre-trained layer, before and after each of its epochs,
+    # on the training and the validation inputs: in the curves (and a warm start's
+    # checkpoint, which skips pre-training).
     for name, errors in layers.items():
-        curve = [errors["before"], *errors["epochs"]]
-        result.curves[f"pretrain_{name}"] = curve
+        made = {f"pretrain_{name}": [errors["before"], *errors["epochs"]]}
+        if "valid" in errors:
+            made[f"pretrain_{name}_valid"] = list(errors["valid"])
+        result.curves.update(made)
         if result.checkpoint is not None:
-            result.checkpoint.curves[f"pretrain_{name}"] = list(curve)
+            result.checkpoint.curves.update({k: list(v) for k, v in made.items()})
     return result
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from spec_lang.config import Config
 from spec_lang.experiment import Experiment
+from spec_lang.layerwise import is_stage
 
 from runtime.types import Dataset, FitResult, Fold, TrainData
 
@@ -214,8 +215,9 @@ def run_job(exp: Experiment, job: Job
     final = job.trial == FINAL
     # Every network that can be chosen keeps its member: complete, and (chosen only when no
     # configuration completed) stalled or pruned ones, whose retraining would not repeat them.
+    # A layerwise stage's cut network is never part of the final model.
     keep = result.state in ("complete", "stalled", "pruned") and result.model is not None and \
-        (job.fidelity >= 1.0 or final)
+        (job.fidelity >= 1.0 or final) and not is_stage(job.param_dict)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \
             continues(exp, job):

@@ -121,6 +121,8 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
     plain["data"] = data_identity(config.data, exp.base_dir)     # what it holds, not where
     if not config.embed:               # no embed statement: keys stay as they were
         plain.pop("embed")
+    if config.pretrain is not None and not config.pretrain.layers:   # nor without layerwise
+        plain["pretrain"].pop("layers")
     # The seed the split uses, however it was set (`split ... seed 0` and the default with
     # `seeds ... start 0` make the same folds): one field, not the protocol's own.
     plain["protocol"].pop("seed", None)

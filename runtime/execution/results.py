@@ -7,6 +7,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from spec_lang.layerwise import LAYERS
+
 FIRST = ["trial", "seed", "fold", "outer", "state", "step", "fidelity"]
 LAST = ["best_epoch", "epochs", "epochs_trained", "updates", "duration_s", "error"]
 STATES = ("complete", "stalled", "pruned", "diverged", "failed")
@@ -58,6 +60,9 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     selection metric (full fidelity first; a configuration with a failed seed ranks last)."""
     metric = table.attrs.get("metric", "valid_error" if "valid_error" in table else "valid_loss")
     maximize = bool(table.attrs.get("maximize", False))
+    stage = f"param_{LAYERS}"
+    if stage in table.columns:          # a layerwise stage's cut networks are never chosen
+        table = table[table[stage].isna()].drop(columns=stage)
     groups = [c for c in ("outer", "trial") if c in table.columns]
     if table.empty:
         return pd.DataFrame(columns=groups + ["n", f"mean_{metric}", f"rank_{metric}"])

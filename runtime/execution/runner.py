@@ -68,12 +68,14 @@ class _Search:
     def scored(self, asked: list[tuple[Any, list[Job]]]) -> list[tuple[Any, float | None]]:
         """What a strategy is told of configurations whose rows are all in: the one ranking's
         score (None when a seed or fold failed or diverged)."""
-        metric, sign = self.runner.metric, -1.0 if self.runner.maximize else 1.0
         told: list[tuple[Any, float | None]] = []
         for cand, jobs in asked:
             mine = [self.runner.rows[row_key(j)] for j in jobs]
             states = [r["state"] for r in mine]
-            score = config_score([r.get(metric_column(metric)) for r in mine], states)
+            # a candidate scored by a column of its own (a layerwise stage) minimizes it
+            column = cand.metric or metric_column(self.runner.metric)
+            sign = -1.0 if self.runner.maximize and not cand.metric else 1.0
+            score = config_score([r.get(column) for r in mine], states)
             loss = config_score([r.get("valid_loss") for r in mine], states)
             early = any(state != "complete" for state in states)
             told.append((cand, None if score is None else

@@ -85,8 +85,10 @@ def plot_curves(members: list[Member], metric: str) -> Figure:
 
 def plot_pretraining(members: list[Member]) -> Figure | None:
     """Each pre-trained layer's reconstruction error before and after each pre-training epoch,
-    one line per member (None when nothing was pre-trained)."""
-    layers = sorted({k for m in members for k in m.curves if k.startswith("pretrain_")})
+    one colour per member, on the training inputs (solid) and the validation inputs (dashed)
+    (None when nothing was pre-trained)."""
+    layers = sorted({k for m in members for k in m.curves
+                     if k.startswith("pretrain_") and not k.endswith("_valid")})
     if not layers:
         return None
     fig = new_figure(4.2 * len(layers), 3.2)
@@ -96,9 +98,11 @@ def plot_pretraining(members: list[Member]) -> Figure | None:
             errors = member.curves.get(layer) or []
             ax.plot(range(len(errors)), errors, marker=".", color=f"C{j % 10}",
                     label=member.label if len(members) > 1 else None)
+            valid = member.curves.get(f"{layer}_valid") or []
+            ax.plot(range(len(valid)), valid, linestyle="--", color=f"C{j % 10}")
         ax.set_title(f"layer {layer[len('pretrain_'):]}")
         ax.set_xlabel("pre-training epoch (0: before)")
-        ax.set_ylabel("reconstruction error")
+        ax.set_ylabel("reconstruction error (dashed: validation)")
         ax.grid(alpha=0.3)
         if len(members) > 1 and i == 0:
             ax.legend(fontsize=7)

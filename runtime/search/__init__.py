@@ -28,6 +28,7 @@ from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
 from .asha import ASHASearch
 from .halving import DEFAULT_TRIALS, HalvingSearch, rung_count
 from .hyperband import HyperbandSearch, plan
+from .layerwise import DEFAULT_TRIALS as LAYERWISE_TRIALS, LayerwiseSearch
 from .random_search import draw_configs, make_random
 from .space import (Candidate, Result, Scores, Strategy, grid_values, is_active, sample,
                     sample_params, space_size)
@@ -38,7 +39,7 @@ __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", 
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
            "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
            "CoordinateSearch", "ZoomSearch", "HalvingSearch", "ASHASearch", "HyperbandSearch",
-           "TPESearch", "planned_trials"]
+           "TPESearch", "LayerwiseSearch", "planned_trials"]
 
 
 def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
@@ -69,6 +70,8 @@ def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy
         return ASHASearch(search, rng)
     if name == "hyperband":
         return HyperbandSearch(search, rng)
+    if name == "layerwise":
+        return LayerwiseSearch(search, rng)
     return TPESearch(search, seed, batch_size)
 
 
@@ -104,6 +107,9 @@ def planned_trials(search: Search) -> tuple[int, bool]:
         return sum(sizes), False
     if name == "hyperband":
         return sum(sum(b.sizes) for b in plan(search.eta, search.min_fidelity)), False
+    if name == "layerwise":           # a stage per hidden layer, then the fine-tuning
+        per_stage = search.trials if search.trials is not None else LAYERWISE_TRIALS
+        return per_stage * (search.layers + 1), False
     found = visits(search)
     if found is None:
         return 0, False

@@ -32,9 +32,13 @@ class Candidate:
     params: dict[str, Any] = field(default_factory=dict)
     fidelity: float = 1.0
     step: str = ""
+    # The results-table column that scores it, minimized ("": the run's selection metric):
+    # a layerwise stage is chosen by its top layer's reconstruction error.
+    metric: str = ""
 
     def key(self) -> tuple:
-        """A hashable identity: the params and the fidelity (the step does not count)."""
+        """A hashable identity: the params and the fidelity (the step and metric do not
+        count)."""
         return params_key(self.params), float(self.fidelity)
 
 

@@ -77,3 +77,40 @@ def test_fine_tuning_starts_from_the_pretrained_weights(digits) -> None:
     np.testing.assert_array_equal(result.model.layers[0].b, expected.layers[0].b)
     assert not np.allclose(result.model.layers[0].W, initial)
     assert result.state == "complete"
+
+
+def _by_hand(W: np.ndarray, b: np.ndarray, x: np.ndarray) -> float:
+    """0.5 * mean ||tanh(x W + b) W^T - x||^2: a tied tanh autoencoder, decoder bias 0."""
+    r = np.tanh(x @ W + b) @ W.T - x
+    return 0.5 * float(np.sum(r * r)) / len(x)
+
+
+def test_each_layer_takes_its_own_settings_and_reports_its_validation_error(digits) -> None:
+    """`Pretrain.layers` (what a layerwise search fixes) sets each layer's epochs and rate; the
+    validation inputs' reconstruction error is reported before and after each epoch, the
+    first figure checked by hand from the initial weights (decoder bias still 0)."""
+    config = Config(network=(DenseSpec(24, "tanh"), DenseSpec(12, "tanh")), train=Train(
+        dtype="float64"))
+    rng = np.random.default_rng(3)
+    net = build_network(config, digits, rng)
+    first, second = net.layers[0], net.layers[1]
+    W1, b1, W2, b2 = first.W.copy(), first.b.copy(), second.W.copy(), second.b.copy()
+    spec = Pretrain("autoencoder", epochs=9, lr=0.01, layers=(
+        Pretrain("autoencoder", epochs=2, lr=0.01), Pretrain("autoencoder", epochs=5, lr=0.002)))
+    report = pretrain(net, digits.X_train, spec, rng, digits.X_valid)
+    assert [len(report[k]["epochs"]) for k in ("dense0", "dense1")] == [2, 5]
+    assert [len(report[k]["valid"]) for k in ("dense0", "dense1")] == [3, 6]
+    assert report["dense0"]["valid"][0] == pytest.approx(_by_hand(W1, b1, digits.X_valid))
+    hidden = np.tanh(digits.X_valid @ first.W + first.b)        # layer 1 after pre-training
+    assert report["dense1"]["valid"][0] == pytest.approx(_by_hand(W2, b2, hidden))
+    assert report["dense0"]["valid"][-1] < report["dense0"]["valid"][0]
+
+
+def test_no_supervised_epoch_leaves_the_pretrained_network_and_its_curves(digits) -> None:
+    """`epochs 0` (a layerwise stage by reconstruction): pre-training only, no update."""
+    config = Config(network=(DenseSpec(16, "tanh"),), pretrain=Pretrain(epochs=3),
+                    train=Train(epochs=0))
+    result = fit(config, digits, seed=0)
+    assert result.state == "complete" and result.updates == 0 and result.epochs == 0
+    assert len(result.curves["pretrain_dense0"]) == 4
+    assert len(result.curves["pretrain_dense0_valid"]) == 4

@@ -92,8 +92,8 @@ def test_pre_training_is_recorded_per_layer_and_a_warm_start_keeps_it() -> None:
                           "    sgd lr 0.05\n    epochs 6 early_stop off\n")
     config, data = preflight(exp)
     whole = fit(config, data, 2)
-    layers = sorted(k for k in whole.curves if k.startswith("pretrain_"))
-    assert len(layers) == 2 and all(len(whole.curves[k]) == 5 for k in layers)
+    layers = sorted(k for k in whole.curves if k.startswith("pretrain_"))   # and "_valid"
+    assert len(layers) == 4 and all(len(whole.curves[k]) == 5 for k in layers)
     assert all(whole.curves[k][-1] < whole.curves[k][0] for k in layers)   # it learned
     short = fit(capped(config, 2), data, 2)
     same_fit(fit(config, data, 2, resume=short.checkpoint), whole)

@@ -382,9 +382,12 @@ def test_pre_training_shows_each_layer_s_reconstruction_error(tmp_path: Path) ->
     fig = plot_pretraining(members)
     assert fig is not None and len(fig.axes) == 2
     for ax, layer in zip(fig.axes, ("pretrain_dense0", "pretrain_dense1")):
-        assert ax.get_ylabel() == "reconstruction error" and len(ax.get_lines()) == 2
-        assert list(ax.get_lines()[0].get_ydata()) == members[0].curves[layer]
-        assert len(members[0].curves[layer]) == 4
+        assert ax.get_ylabel().startswith("reconstruction error")
+        assert len(ax.get_lines()) == 4           # training and validation, for 2 members
+        train, valid = ax.get_lines()[:2]
+        assert list(train.get_ydata()) == members[0].curves[layer]
+        assert list(valid.get_ydata()) == members[0].curves[f"{layer}_valid"]
+        assert valid.get_linestyle() == "--" and len(members[0].curves[layer]) == 4
     assert plot_pretraining([m for m in chosen_members(load_run(run_spec(
         tmp_path, "data iris\ntrain\n    epochs 2\nseeds 1\n", "plain")))]) is None
     assert "<figure id='pretraining'>" in write_report(out).read_text()

@@ -1,0 +1,91 @@
+"""Layer-wise optimization of hyper-parameters (Bengio 2012, section 3.3.4).
+
+"The hyper-parameters of the first layer's pre-training are optimized first, [...] the best
+is fixed, then the second layer's, and so on", and finally the fine-tuning hyper-parameters.
+`search layerwise N` runs `N` configurations per stage, drawn like random search's (on a small
+finite space, all of it once):
+
+- stage k = 1 .. L (L hidden dense layers): the dimensions the `pretrain` statement uses, for
+  layer k, with layers 1 .. k-1 pre-trained as their stages chose and the layers above k not
+  built (`@layers` k). `criterion reconstruction` (the default) scores a configuration by
+  layer k's reconstruction error on the validation inputs, after pre-training alone (no
+  supervised epoch); `criterion supervised` by the run's selection metric of the cut network
+  fine-tuned with an output layer on top (its fine-tuning values at their defaults).
+- the fine-tuning stage: the other dimensions, with every layer's pre-training fixed, on the
+  whole network; its configurations alone can be chosen for the final model.
+
+Each stage's configurations are told together (a synchronous strategy: the same table whatever
+`--jobs` is). A stage whose every configuration failed ends the search.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spec_lang.config import Search
+from spec_lang.layerwise import LAYERS, criterion_column, layer_param
+
+from .random_search import draw_configs
+from .space import Candidate, Result, Scores, project
+
+DEFAULT_TRIALS = 10            # configurations per stage
+
+
+class LayerwiseSearch:
+    """One stage's batch per ask: each hidden layer's pre-training, then the fine-tuning."""
+
+    def __init__(self, search: Search, rng: np.random.Generator) -> None:
+        self._pre = [d for d in search.dims if d.name in search.pretrained]
+        self._fine = [d for d in search.dims if d.name not in search.pretrained]
+        self._n = search.trials if search.trials is not None else DEFAULT_TRIALS
+        self._layers, self._criterion = search.layers, search.criterion
+        self._rng = rng
+        self._chosen: dict[str, Any] = {}        # name@k of every stage concluded
+        self._stage = 1                          # 1 .. layers, then layers + 1: fine-tuning
+        self._pending: list[Candidate] | None = None
+        self._scores = Scores()
+        self._best: Candidate | None = None
+        self._done = False
+        self.history: list[Result] = []
+
+    def ask(self) -> list[Candidate]:
+        """The current stage's configurations; [] once the fine-tuning stage is told."""
+        if self._pending is not None:
+            raise RuntimeError("layerwise search: tell the stage before asking again.")
+        if self._done:
+            return []
+        self._pending = self._batch()
+        return list(self._pending)
+
+    def tell(self, results: list[Result]) -> None:
+        """Record the stage's scores; fix its best and move to the next stage."""
+        self._scores.record(results)
+        self.history.extend(results)
+        if self._pending is None:
+            return
+        batch, self._pending = self._pending, None
+        best = self._scores.best(batch)
+        if best is None or self._stage > self._layers:
+            self._best = best
+            self._done = True                    # fine-tuning told, or a stage all failed
+            return
+        self._chosen.update({k: v for k, v in best.params.items() if k != LAYERS})
+        self._stage += 1
+
+    def best(self) -> Candidate | None:
+        """The chosen fine-tuning configuration (None before it is told, or if it failed)."""
+        return self._best
+
+    def _batch(self) -> list[Candidate]:
+        if self._stage > self._layers:
+            draws = draw_configs(self._fine, self._n, self._rng) if self._fine else [{}]
+            return [Candidate({**self._chosen, **project(self._fine, p)}, step="fine-tune")
+                    for p in draws]
+        layer = self._stage
+        column = criterion_column(layer, self._criterion)
+        draws = draw_configs(self._pre, self._n, self._rng)
+        return [Candidate({**self._chosen,
+                           **{layer_param(k, layer): v for k, v in project(self._pre, p).items()},
+                           LAYERS: layer}, step=f"layer {layer}", metric=column)
+                for p in draws]

@@ -1,0 +1,79 @@
+"""`search layerwise` end to end: stage rows in the table with their stage in `step`, each stage
+building on the previous stage's best by the stage's criterion, only fine-tuning configurations
+chosen, the same table with 1 and 2 jobs, and nothing trained again on a second run."""
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.datasets import load_iris
+
+import runtime
+from spec_lang import loads
+
+SPEC = """experiment stages
+data iris
+network
+    dense 8 tanh
+    dense 6 tanh
+pretrain autoencoder epochs 4 lr $p
+train
+    sgd lr $lr momentum 0.9
+    epochs 15
+search layerwise 3 {criterion}
+    p ~ log_uniform 1e-3 .. 1e-1
+    lr in 0.1, 0.01
+seeds 2
+"""
+
+
+def run(tmp_path, criterion: str = "", jobs: int = 1, events: list | None = None
+        ) -> pd.DataFrame:
+    exp = loads(SPEC.format(criterion=criterion))
+    return runtime.run(exp, out=tmp_path, jobs=jobs,
+                       progress=None if events is None else events.append)
+
+
+def best_of(rows: pd.DataFrame, column: str, params: list[str]) -> dict:
+    mean = rows.groupby("trial")[column].mean()
+    first = rows[rows["trial"] == mean.idxmin()].iloc[0]
+    return {p: first[p] for p in params}
+
+
+def test_each_stage_fixes_its_best_layer_and_only_fine_tuning_is_chosen(tmp_path) -> None:
+    table = run(tmp_path)
+    steps = table.groupby("step")["trial"].nunique().to_dict()
+    assert steps == {"layer 1": 3, "layer 2": 3, "fine-tune": 2}
+    first, second, fine = (table[table["step"] == s] for s in ("layer 1", "layer 2",
+                                                               "fine-tune"))
+    assert (first["updates"] == 0).all() and (second["updates"] == 0).all()   # no fine-tuning
+    chosen1 = best_of(first, "pretrain_dense0_valid_error", ["param_p@1"])
+    assert (second["param_p@1"] == chosen1["param_p@1"]).all()
+    chosen2 = best_of(second, "pretrain_dense1_valid_error", ["param_p@2"])
+    assert (fine["param_p@1"] == chosen1["param_p@1"]).all()
+    assert (fine["param_p@2"] == chosen2["param_p@2"]).all()
+    assert fine["param_@layers"].isna().all() and (fine["updates"] > 0).all()
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary["trial"]) == set(fine["trial"])              # stages are never chosen
+    best = table.attrs["best"]
+    assert best["trial"] in set(fine["trial"]) and "@layers" not in best["params"]
+    X = load_iris().data
+    assert runtime.load_model(tmp_path).predict(X[:5]).shape == (5,)   # the fine-tuned model
+
+
+def test_by_the_supervised_criterion_stages_fine_tune_the_cut_network(tmp_path) -> None:
+    table = run(tmp_path, "criterion supervised")
+    first = table[table["step"] == "layer 1"]
+    assert (first["updates"] > 0).all() and first["valid_error"].notna().all()
+    chosen = best_of(first, "valid_error", ["param_p@1"])
+    second = table[table["step"] == "layer 2"]
+    assert (second["param_p@1"] == chosen["param_p@1"]).all()
+
+
+def test_the_same_table_with_one_and_two_jobs_and_nothing_trained_twice(tmp_path) -> None:
+    one = run(tmp_path / "one", jobs=1)
+    two = run(tmp_path / "two", jobs=2)
+    drop = ["duration_s", "attempts"]
+    pd.testing.assert_frame_equal(one.drop(columns=drop), two.drop(columns=drop))
+    events: list = []
+    again = run(tmp_path / "one", jobs=1, events=events)
+    trained = [e for e in events if e["event"] == "trial" and not e["cached"]]
+    assert trained == [] and len(again) == len(one)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from spec_lang.config import Config
+from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
 from spec_lang.layerwise import is_stage
 
@@ -249,6 +249,7 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
                                                      fold.outer))
     for dtype in training_dtypes(exp):
         check_trainable(prep, arrays.X_train, fold.train, dtype, data.feature_names, data.name)
+    _check_sparse_pretraining(exp, arrays.X_train, data.name)
     _preflown[:] = [exp, data, (config, arrays)]
     return config, arrays
 
@@ -258,9 +259,24 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
 _preflown: list[Any] = []
 
 
+def _check_sparse_pretraining(exp: Experiment, X: Any, where: str) -> None:
+    """An RBM cannot pre-train on sparse inputs (`engine.pretrain.SPARSE_RBM`): refused before
+    any trial when the spec's pre-training is, or may be searched to be, `rbm`."""
+    from runtime.sparse import is_sparse
+    pretrain = exp.config.pretrain
+    if pretrain is None or not is_sparse(X):
+        return
+    method = pretrain.method
+    methods = {str(v) for d in exp.search.dims if isinstance(method, Param) and
+               d.name == method.name for v in d.values} or {str(method)}
+    if "rbm" in methods:
+        from runtime.engine.pretrain import SPARSE_RBM
+        from runtime.errors import DataError
+        raise DataError(SPARSE_RBM.format(d=X.shape[1]), path=where)
+
+
 def training_dtypes(exp: Experiment) -> tuple[str, ...]:
     """The dtypes an experiment's trials may train in: the spec's, or a searched dtype's values."""
-    from spec_lang.config import Param
     dtype = exp.config.train.dtype
     if not isinstance(dtype, Param):
         return (str(dtype),)

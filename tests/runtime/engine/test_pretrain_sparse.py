@@ -3,14 +3,12 @@ finite differences, by exact enumeration of the samples (unbiasedness) and again
 autoencoder; the exact reconstruction error; no dense (n, d) matrix; rbm refused clearly."""
 import itertools
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import runtime
-import spec_lang
 
 from runtime.data.sparse_text import make_sparse
 from runtime.engine.layers import Dense
@@ -195,22 +193,17 @@ def test_rbm_on_sparse_inputs_is_refused_with_a_clear_message() -> None:
     assert "dense0" in pretrain(net, X.toarray(), Pretrain(method="rbm", epochs=1), rng)
 
 
-RBM_SPEC = """experiment r
-data make_sparse samples 200 features 3000 classes 2 nonzeros 10 seed 0
-split train 0.6 valid 0.2 test 0.2
-network
-    dense 8 sigmoid
-pretrain rbm epochs 1
-train
-    sgd lr 0.1
-    epochs 1
-seeds 1
-"""
-
-
-def test_rbm_on_a_sparse_data_set_is_a_failed_row_naming_the_alternative(tmp_path: Path) -> None:
-    (tmp_path / "r.spec").write_text(RBM_SPEC)
-    table = runtime.run(spec_lang.load(tmp_path / "r.spec"), out=tmp_path / "run", jobs=1)
-    assert list(table["state"]) == ["failed"]
-    assert table["error"][0].startswith("ValueError: pre-training 'rbm' cannot read sparse")
-    assert "`pretrain denoising`" in table["error"][0]
+@pytest.mark.parametrize("method, search", [
+    ("rbm", ""), ("$m", "search grid\n    m in autoencoder, rbm\n")])
+def test_rbm_on_sparse_inputs_is_refused_before_any_trial(method, search, tmp_path) -> None:
+    """Written or searched, `pretrain rbm` on sparse data stops the run in its preflight (one
+    clear DataError, no trial row), as `nnspec check` does; autoencoders go on."""
+    from runtime.errors import DataError
+    from runtime.execution.jobs import preflight
+    from spec_lang import loads
+    text = ("data make_sparse samples 200 features 500 classes 3 nonzeros 8 seed 0\nnetwork\n"
+            f"    dense 8 sigmoid\npretrain {method} epochs 1\n{search}seeds 1\n")
+    with pytest.raises(DataError, match="'rbm' cannot read sparse inputs"):
+        runtime.run(loads(text), out=tmp_path, jobs=1)
+    assert not (tmp_path / "trials.csv").exists()
+    preflight(loads(text.replace("rbm", "denoising")))            # no error

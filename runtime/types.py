@@ -8,11 +8,23 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Target:
+    """One of several targets (`target "price", "rooms"`): its column, its task (classification
+    or regression, inferred as for one target) and, for classification, its original labels
+    (its column of `Dataset.y` holds indices into them)."""
+
+    name: str
+    task: str
+    classes: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A loaded, validated data set (features numeric and finite, before preprocessing).
 
     y: classification -> int64 labels 0..n_classes-1 (original labels in `classes`);
-    multilabel -> (n, n_classes) float 0/1; regression -> float (n,) or (n, m).
+    multilabel -> (n, n_classes) float 0/1; regression -> float (n,) or (n, m);
+    multitarget (several targets) -> float (n, T), column t as `targets[t]` says.
     """
 
     X: np.ndarray
@@ -27,6 +39,7 @@ class Dataset:
     target: str = ""              # the target's column name (CSV), "y" (npz), "label" (svmlight)
     # CSV text column -> its sorted values; an embedded column's code k >= 1 is value k - 1
     categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    targets: tuple[Target, ...] = ()   # task "multitarget": each target, in y's column order
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class TrainData:
     n_classes: int = 0
     w_train: np.ndarray | None = None
     w_valid: np.ndarray | None = None
+    targets: tuple[Target, ...] = ()     # task "multitarget": as Dataset.targets
 
 
 @dataclass(frozen=True)

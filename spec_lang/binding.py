@@ -7,7 +7,7 @@ from . import config as c
 from . import nodes as n
 from .errors import Diagnostic, did_you_mean
 from .schema import BOOLS, CONTEXTS, Arg, Keyword
-from .values import TYPE_WORDS, Invalid, coerce
+from .values import TYPE_WORDS, WEIGHT, Invalid, coerce
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()  # reported value
 # Run-level settings: every configuration of a search must share them to be comparable.
 FIXED = {"experiment": "the experiment's name names its run folder",
@@ -20,6 +20,7 @@ FIXED = {"experiment": "the experiment's name names its run folder",
          "prune": "the search's own settings are not hyper-parameters",
          "budget": "the search's own settings are not hyper-parameters",
          "seeds": "configurations are compared over the same seeds"}
+LIST_TYPES = ("names", "columns", "targets", "weights")   # the types a list is a value of
 AUTO_TYPES = ("number", "int", "batch")       # where `auto` could be taken for a number
 AUTO_HINT = ("only an optimizer's learning rate (`sgd lr auto`: a range test chooses it "
              "before the search) and an embedding's dim can be auto")
@@ -60,7 +61,7 @@ class Checker:
         if isinstance(node, n.ParamRef):
             self.error(node.span, "a search value cannot be another $parameter")
             return INVALID
-        if isinstance(node, (n.Range, n.List)) and arg.type not in ("names", "columns"):
+        if isinstance(node, (n.Range, n.List)) and arg.type not in LIST_TYPES:
             kind = "a range" if isinstance(node, n.Range) else "a list"
             self.error(node.span, f"'{arg.name}' of '{owner}' takes one value, not {kind}",
                        "ranges and lists of values belong in the search block: "
@@ -148,6 +149,27 @@ class Checker:
             else:
                 return self._wrong(arg, item, owner)
         return tuple(out)
+
+    def _as_targets(self, arg: Arg, node: n.Value, owner: str) -> Any:
+        items = node.items if isinstance(node, n.List) else (node,)
+        bad = [i for i in items if not isinstance(i, (n.String, n.Name))]
+        if bad:
+            return self._wrong(arg, bad[0], owner)
+        return self._coerce(arg, node, owner, tuple(i.value for i in items))  # type: ignore[union-attr]
+
+    def _as_weights(self, arg: Arg, node: n.Value, owner: str) -> Any:
+        """Numbers > 0 or $names: a target's weight may be searched, though `data` may not
+        (a weight changes the criterion, not the data)."""
+        out: list[Any] = []
+        for item in node.items if isinstance(node, n.List) else (node,):
+            if isinstance(item, n.ParamRef):
+                self.uses.setdefault(item.name, []).append((WEIGHT, item))
+                out.append(c.Param(item.name))
+            elif isinstance(item, n.Number):
+                out.append(self._coerce(WEIGHT, item, owner, item.value))
+            else:
+                return self._wrong(arg, item, owner)
+        return INVALID if INVALID in out else tuple(out)
 
     # ---------------------------------------------------------------------------- arguments
     def bind(self, kw: Keyword, cmd: n.Command) -> dict[str, Any]:

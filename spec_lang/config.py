@@ -71,7 +71,8 @@ class DataSpec:
     source: str = "digits"
     path: str | None = None              # file sources; relative to the spec's folder
     format: str | None = None            # csv | npz | svmlight; None: from the file extension
-    target: str | None = None            # csv target column; None: the last column
+    # csv target column (None: the last column); several columns: one head each (a tuple)
+    target: str | tuple[str, ...] | None = None
     task: str | None = None              # None: inferred from the target
     categorical: str = "onehot"          # csv text columns: onehot | reject
     samples: int = 1000                  # generators
@@ -339,7 +340,12 @@ class Config:
     embed: tuple[Embed, ...] = ()        # the network's `embed` statements
     train: Train = field(default_factory=Train)
     pretrain: Pretrain | None = None
-    metric: str | None = None            # None: error (classification), loss (regression)
+    metric: str | None = None            # None: error (classification), loss (regression,
+    #                                      several targets); one target's: "rooms_error"
+    # Several targets (`data ... target "price", "rooms" weights 2, 1`): the weight of each
+    # target's loss in the criterion, in the targets' order; () all 1. Not in DataSpec: a
+    # weight may be searched ($w) and does not change the data.
+    target_weights: tuple[Any, ...] = ()
 
 
 # --------------------------------------------------------------------------------------- search

@@ -80,11 +80,12 @@ def check_source(ck: Checker, data: c.DataSpec, nodes: dict[str, n.Value], keywo
     except (OSError, UnicodeDecodeError, csv.Error):
         return                                      # the loader says what is wrong
     target = data.target if data.target is not None else (header[-1] if header else None)
+    targets = target if isinstance(target, tuple) else (target,)
     for col, node in nodes.items():
         if col not in header:
             ck.error(node.span, f"'{col}' is not a column of {data.path}",
                      did_you_mean(col, header) or f"its columns: {', '.join(header)}")
-        elif col == target:
+        elif col in targets:
             ck.error(node.span, f"'{col}' is the target column: it cannot also be an input",
                      "embed input columns only")
         elif col not in text:

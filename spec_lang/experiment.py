@@ -282,6 +282,12 @@ def _check(exp: Experiment) -> list[Invalid]:
             "the data encodes the embed statements' columns: set data__embed to them, in order"))
     if exp.config.data.embed and source_problem(exp.config.data) is not None:
         binder.problems.append(Invalid(str(source_problem(exp.config.data)), SOURCE_HINT))
+    target, weights = exp.config.data.target, exp.config.target_weights
+    count = len(target) if isinstance(target, tuple) else 1
+    if weights and (count < 2 or len(weights) != count):
+        binder.problems.append(Invalid(
+            f"{len(weights)} target weight(s) for {count} target(s)",
+            "target_weights go with several targets (data__target), one weight each"))
     size = size_problem(exp.search)
     if size is not None:
         binder.problems.append(Invalid(*size))

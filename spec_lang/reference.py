@@ -16,7 +16,9 @@ TITLES = {"top": "Top level", "preprocess": "In `preprocess`", "network": "In `n
 KINDS = {"number": "number", "int": "whole number", "bool": "flag (`true`/`false`; alone: "
          "true)", "name": "name", "string": "name or \"text\"", "source": "name or \"path\"",
          "batch": "whole number or `all`", "names": "names, comma-separated",
-         "columns": "indices or \"names\", comma-separated"}
+         "columns": "indices or \"names\", comma-separated",
+         "targets": "\"name\", or \"names\" comma-separated",
+         "weights": "numbers or `$name`s, comma-separated", "metric": "name"}
 
 
 def _default(arg: Arg) -> str:

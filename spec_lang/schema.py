@@ -19,7 +19,8 @@ INF = math.inf
 class Arg:
     """One argument of a keyword.
 
-    type: number | int | bool | name | string | source | batch | names | columns.
+    type: number | int | bool | name | string | source | batch | names | columns | targets
+    | weights | metric.
     `low`/`high` bound numbers (`open` ends excluded); `log` makes log the default scale of a
     searched range; `choices` lists the accepted names.
     """
@@ -118,7 +119,10 @@ TOP = {k.name: k for k in [
                  choices=SOURCE_NAMES, required=True),),
             (Arg("format", "name", None, "file format (default: from the extension)",
                  choices=c.FILE_FORMATS),
-             Arg("target", "string", None, "CSV target column (default: the last column)"),
+             Arg("target", "targets", None, "CSV target column (default: the last column); "
+                 "several, `\"price\", \"rooms\"`: one output head each"),
+             Arg("weights", "weights", (), "several targets: each target's loss weight in the "
+                 "criterion, in the targets' order (default: all 1); a weight may be $name"),
              Arg("task", "name", None, "override the task inferred from the target",
                  choices=c.TASKS),
              Arg("categorical", "name", "onehot", "text columns of a CSV: one-hot encode or "
@@ -182,7 +186,9 @@ TOP = {k.name: k for k in [
             "(default: error for classification, loss for regression).",
             (Arg("name", "name", None, "error, loss, accuracy, f1, mse, mae or r2",
                  choices=tuple(sorted({m for ms in c.METRICS.values() for m in ms})),
-                 required=True),)),
+                 required=True),
+             Arg("target", "string", None, "several targets: the target whose metric selects, "
+                 "`metric error \"rooms\"` (default: the weighted loss)"))),
     Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
             (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving, "
                  "asha, hyperband, tpe or layerwise", choices=c.STRATEGIES, required=True),

@@ -7,6 +7,7 @@ checked exactly as the text's is (`values.coerce`), with the same message.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from . import config as c
@@ -32,9 +33,13 @@ def _option(kw: Keyword, name: str) -> Arg:
 # A searched preprocessing step (`preprocess` then `$step`) is a step's name, or none.
 STEP = Arg("step", "name", None, choices=(*PREPROCESS, "none"))
 EARLY_STOP = _option(TRAIN["epochs"], "early_stop")
+# A bound selection metric is a name or a target's `<target>_<metric>` ("rooms_error").
+METRIC = replace(TOP["metric"].positional[0], type="metric")
+WEIGHTS = _option(TOP["data"], "weights")
 
 SITES: dict[type, dict[str, Site]] = {
-    c.DataSpec: _args(TOP["data"], "source"),       # source and path: one word, two fields
+    # source and path: one word, two fields; the targets' weights are the Config's
+    c.DataSpec: _args(TOP["data"], "source", "weights"),
     c.Holdout: _args(TOP["split"]),
     c.KFold: _args(TOP["kfold"]),
     c.Nested: _args(TOP["nested"]),
@@ -53,7 +58,7 @@ SITES: dict[type, dict[str, Site]] = {
               "activity_l1": _first("activity_l1"), "divergence": _first("divergence"),
               "dtype": _first("dtype")},
     c.Pretrain: _args(TOP["pretrain"]),
-    c.Config: {"metric": (TOP["metric"].positional[0], "metric")},
+    c.Config: {"metric": (METRIC, "metric"), "target_weights": (WEIGHTS, "data")},
     c.Search: _args(TOP["search"]),
 }
 # Experiment's own fields (the `seeds` statement).

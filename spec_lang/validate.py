@@ -15,6 +15,7 @@ from .errors import SpecValidationError, did_you_mean
 from .experiment import NAME_HINT, SAFE_NAME, Experiment
 from .schema import OPTIMIZER_ARGS, TOP, TRAIN, Keyword
 from .embed import check_source, embeds
+from .targets import check_targets
 from .search_block import SearchBlock
 from .settings import EARLY_STOP, STEP
 
@@ -59,8 +60,9 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
         output=output,
         embed=embed,
         train=_train(ck, one["train"]),
-        pretrain=_build(one["pretrain"], None),
-        metric=one["metric"][2].get("name") if one["metric"] else None)
+        pretrain=_build(one["pretrain"], None))
+    weights, metric = check_targets(ck, one["data"], one["metric"], data, base_dir)
+    config = replace(config, metric=metric, target_weights=weights)
     _check_metric(ck, config, one["metric"])
     dim_nodes = _dimension_nodes(search_item)
     search = blocks.resolve(search, dim_nodes)

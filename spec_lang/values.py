@@ -9,14 +9,15 @@ import numbers
 from typing import Any
 
 from .errors import did_you_mean
-from .config import AUTO, Auto
+from .config import AUTO, Auto, Param
 from .schema import BOOLS, Arg
 
 TYPE_WORDS = {"number": "a number", "int": "a whole number", "bool": "true or false",
               "name": "a name", "string": "a name or a quoted string",
               "source": "a data set name or a quoted file path", "batch": "a whole number or "
               "'all'", "names": "a list of names", "columns": "a list of column numbers or "
-              "\"names\""}
+              "\"names\"", "targets": "a column name or a list of \"names\"",
+              "weights": "a list of numbers or $names", "metric": "a metric name"}
 
 
 class Invalid(ValueError):
@@ -153,5 +154,33 @@ def _columns(arg: Arg, value: Any, owner: str, text: str) -> tuple[Any, ...]:
     return tuple(i if isinstance(i, str) else int(i) for i in items)
 
 
+def _targets(arg: Arg, value: Any, owner: str, text: str) -> str | tuple[str, ...]:
+    """One target column (a str) or several (a tuple of two or more str)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not items or not all(isinstance(i, str) for i in items):
+        raise _wrong(arg, owner, text)
+    return items[0] if len(items) == 1 else items
+
+
+# One target's loss weight: a positive number (what a $name in `weights` is checked against).
+WEIGHT = Arg("weight", "number", 1.0, "a target's loss weight", low=0, low_open=True)
+
+
+def _weights(arg: Arg, value: Any, owner: str, text: str) -> tuple[Any, ...]:
+    """Positive numbers (a `Param` stays until bound)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    return tuple(i if isinstance(i, Param) else _number(WEIGHT, i, owner, show(i))
+                 for i in items)
+
+
+def _metric(arg: Arg, value: Any, owner: str, text: str) -> str:
+    """A metric name, or a target's `<target>_<metric>` (`metric error "rooms"`)."""
+    target, _, base = value.rpartition("_") if isinstance(value, str) else ("", "", "")
+    if isinstance(value, str) and target and base in arg.choices:
+        return value
+    return _name(arg, value, owner, text)
+
+
 _CONVERT = {"number": _number, "int": _int, "bool": _bool, "name": _name, "string": _string,
-            "source": _source, "batch": _batch, "names": _names, "columns": _columns}
+            "source": _source, "batch": _batch, "names": _names, "columns": _columns,
+            "targets": _targets, "weights": _weights, "metric": _metric}

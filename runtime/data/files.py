@@ -42,6 +42,7 @@ class Raw(NamedTuple):
     categories: tuple[tuple[str, tuple[str, ...]], ...] = ()   # CSV text column -> its values
     file: Path | None = None         # the file read
     format: str = ""                 # its format
+    targets: tuple[str, ...] = ()    # several target columns (CSV): y is (n, T) of objects
 
 
 def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
@@ -111,30 +112,50 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     if like is not None:
         same_columns(tuple(str(c) for c in df.columns), like, where)
         df = df[list(like.columns)]                     # the data file's column order
-    target = spec.target if spec.target is not None else str(df.columns[-1])
-    if target not in df.columns:
-        cols = [str(c) for c in df.columns]
-        raise DataError(f"no such target column{did_you_mean(target, cols)}; the columns are: "
-                        f"{', '.join(cols)}", path=where, column=target)
-    features = df.drop(columns=[target])
+    targets = target_columns(spec.target, df, where)
+    target = targets[0]
+    features = df.drop(columns=list(targets))
     if features.shape[1] == 0:
-        raise DataError("the target is the only column: there are no features (nnspec reads "
-                        "comma-separated files; is this one separated by ';' or tabs?)",
-                        path=where, column=target)
-    _check_missing(df[[target]], where)
+        raise DataError(f"the target{'s are' if len(targets) > 1 else ' is'} the only "
+                        "column(s): there are no features (nnspec reads comma-separated files; "
+                        "is this one separated by ';' or tabs?)", path=where, column=target)
+    _check_missing(df[list(targets)], where)
     if like is None:
-        _check_embedded(df, tuple(spec.embed), target, where)
+        for name in targets:
+            _check_embedded(df, tuple(spec.embed), name, where)
         X, names, categories = _encode_features(features, spec.categorical, where,
                                                 tuple(spec.embed))
     else:
         categories = like.categories
         X, names = _encode_like(features, dict(categories), where, like.where,
                                 like.feature_names)
-    y = df[target].to_numpy()
-    if not pd.api.types.is_numeric_dtype(df[target]):
-        y = y.astype(str)
+    if len(targets) > 1:          # one object column per target, text or numbers as read
+        y = np.column_stack([_target_values(df[t]).astype(object) for t in targets])
+    else:
+        y = _target_values(df[target])
     return Raw(X, y, names, where, target, columns=tuple(str(c) for c in df.columns),
-               categories=categories)
+               categories=categories, targets=targets if len(targets) > 1 else ())
+
+
+def _target_values(series: pd.Series) -> np.ndarray:
+    """A target column's values: numbers as read, anything else as text."""
+    y = series.to_numpy()
+    return y if pd.api.types.is_numeric_dtype(series) else y.astype(str)
+
+
+def target_columns(target: str | tuple[str, ...] | None, df: pd.DataFrame,
+                   where: str) -> tuple[str, ...]:
+    """The target column(s) a spec names (None: the last column), each present once."""
+    named = (target,) if isinstance(target, str) else tuple(target or (str(df.columns[-1]),))
+    cols = [str(c) for c in df.columns]
+    for name in named:
+        if name not in cols:
+            raise DataError(f"no such target column{did_you_mean(name, cols)}; the columns "
+                            f"are: {', '.join(cols)}", path=where, column=name)
+        if named.count(name) > 1:
+            raise DataError("the target names this column twice; name each target once",
+                            path=where, column=name)
+    return named
 
 
 def _check_csv_shape(df: pd.DataFrame, where: str) -> None:

@@ -22,7 +22,7 @@ from runtime.data.files import Raw, check_magnitude, data_row, did_you_mean, loa
 from runtime.data.sparse_text import make_sparse
 from runtime.errors import DataError
 from runtime.sparse import as_csr, is_sparse
-from runtime.types import Dataset
+from runtime.types import Dataset, Target
 from spec_lang.config import BUNDLED, GENERATORS, TASKS, DataSpec
 
 # Every statistic of the raw data (preprocessing, the regression target's scaling, metrics in the
@@ -99,6 +99,11 @@ def conform_target(raw: Raw, data: Dataset) -> np.ndarray:
     """A fixed valid / test file's target encoded as the data file's (`data`): labels as the
     data file's class codes (a class it lacks is an error), 0/1 matrices and values of the
     same width."""
+    if data.targets:
+        return np.column_stack([conform_target(
+            raw._replace(y=_column(np.asarray(raw.y)[:, j]), target=t.name, targets=()),
+            replace(data, task=t.task, classes=t.classes, y=data.y[:, j], targets=()))
+            for j, t in enumerate(data.targets)]).astype(np.float64)
     y = np.asarray(raw.y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -298,6 +303,8 @@ def finish(raw: Raw, task: str | None) -> Dataset:
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise DataError(f"features must be a non-empty 2-D table; got shape {X.shape}",
                         path=raw.where)
+    if raw.targets:
+        return _finish_targets(X, raw, task)
     y = np.asarray(raw.y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -320,6 +327,41 @@ def finish(raw: Raw, task: str | None) -> Dataset:
     return Dataset(X, y, task, n_classes, raw.feature_names,
                    classes if task == "classification" else (), raw.where, target=raw.target,
                    categories=raw.categories)
+
+
+def _finish_targets(X: np.ndarray, raw: Raw, task: str | None) -> Dataset:
+    """Several targets: each column's task inferred (classification or regression, as for one
+    target) and encoded; y (n, T) float64, a class target's column holding its class codes."""
+    if task is not None:
+        raise DataError(f"'task {task}' applies to one target; with several targets each "
+                        "target's task is inferred from its column", path=raw.where,
+                        column=raw.targets[0])
+    check_magnitude(X, raw.feature_names, raw.where, dtype="float64", advice=RESCALE)
+    columns, targets = [], []
+    for j, name in enumerate(raw.targets):
+        y, one = _column(np.asarray(raw.y)[:, j]), raw._replace(target=name, targets=())
+        _check_target_values(y, one)
+        kind = infer_task(y)
+        codes, classes = TARGET_ENCODERS[kind](y, one)
+        if kind == "regression":
+            check_magnitude(codes.reshape(-1, 1), (name,), raw.where, dtype="float64",
+                            advice=RESCALE)
+        columns.append(codes.astype(np.float64))
+        targets.append(Target(name, kind, classes if kind == "classification" else ()))
+    return Dataset(X, np.column_stack(columns), "multitarget", 0, raw.feature_names, (),
+                   raw.where, target=",".join(raw.targets), categories=raw.categories,
+                   targets=tuple(targets))
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    """One target column of objects as numbers when every value is one (integers as int64,
+    so that class labels read 3, not 3.0), else as text."""
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return values.astype(np.int64)
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        return values.astype(str)
 
 
 def infer_task(y: np.ndarray) -> str:

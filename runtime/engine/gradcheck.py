@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.engine.layers import Dense, Dropout as DropoutLayer
-from runtime.engine.metrics import evaluate
 from runtime.engine.network import Network, Workspace
 from runtime.engine.training import build_network, fit
 from runtime.sparse import as_csr, is_sparse
@@ -236,7 +235,7 @@ def overfit_check(config: Config, data: TrainData, seed: int, n: int = 20,
     rng = np.random.default_rng(seed)
     rows = rng.permutation(data.X_train.shape[0])[:n]
     X, y = data.X_train[rows], np.asarray(data.y_train)[rows]
-    subset = TrainData(X, y, X, y, data.task, data.n_classes)
+    subset = TrainData(X, y, X, y, data.task, data.n_classes, targets=data.targets)
     # A constant rate: the 1/T schedule's auto tau (30 epochs) would be 30 updates on so few
     # examples, and the check would fail for a schedule, not for the network.
     train = dataclasses.replace(config.train, epochs=epochs, updates=None, early_stop=None,
@@ -246,10 +245,11 @@ def overfit_check(config: Config, data: TrainData, seed: int, n: int = 20,
     network = tuple(layer for layer in config.network if not isinstance(layer, Dropout))
     config = dataclasses.replace(config, network=network, train=train, pretrain=None)
     untrained = build_network(config, subset, np.random.default_rng(seed))
-    initial = evaluate(data.task, y, *untrained.scored(X))["loss"]
+    initial = untrained.evaluate(data.task, y, X)["loss"]
     result = fit(config, subset, seed)
-    final = evaluate(data.task, y, *result.model.scored(X))
-    fitted = final["loss"] < 0.05 * initial or (data.task != "regression" and final["error"] == 0)
+    final = result.model.evaluate(data.task, y, X)
+    fitted = final["loss"] < 0.05 * initial or (data.task in ("classification", "multilabel")
+                                                and final["error"] == 0)
     return OverfitReport(initial_loss=float(initial), final_loss=float(final["loss"]),
                          passed=bool(result.state == "complete" and fitted),
                          epochs=result.epochs)

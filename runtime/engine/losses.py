@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.engine.activations import constant
+from runtime.engine.metrics import ensemble_logits, evaluate
 
 # Row sums below this mean some terms lost precision to underflow: tiny / eps of the dtype.
 _SAFE_SUM = {np.dtype(t).char: np.finfo(t).tiny / np.finfo(t).eps for t in (np.float32, np.float64)}
@@ -80,8 +81,19 @@ class Head:
         `loss_grad`)."""
         raise NotImplementedError
 
+    def evaluate(self, task: str, y: np.ndarray, output: np.ndarray,
+                 logits: np.ndarray | None, weights: np.ndarray | None = None
+                 ) -> dict[str, float]:
+        """The metrics of `output` (what `decode` gives) against y: `metrics.evaluate`'s for
+        one target (a multi-target head splits them per target)."""
+        return evaluate(task, y, output, logits, weights=weights)
+
+    def ensemble_logits(self, task: str, members: list[np.ndarray]) -> np.ndarray:
+        """The loss logits of several members' averaged outputs (`metrics.ensemble_logits`)."""
+        return ensemble_logits(task, members)
+
     def state(self) -> dict[str, np.ndarray]:
-        """Plain arrays that `make_head_from_state` rebuilds this head from."""
+        """Plain arrays that `head_from_state` rebuilds this head from."""
         return {"head": np.array(self.name), "head_n_out": np.array(self.n_out)}
 
 
@@ -299,4 +311,7 @@ def head_from_state(state: dict[str, np.ndarray]) -> Head:
         return SigmoidCrossEntropy(int(state["head_n_out"]), bool(state["head_binary"]))
     if name == "squared":
         return SquaredError(state["head_mean"], state["head_scale"], bool(state["head_flat"]))
+    if name == "multi":
+        from runtime.engine.multitarget import multi_from_state
+        return multi_from_state(state)
     raise ValueError(f"Unknown output head '{name}' in a saved network state.")

@@ -124,7 +124,7 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
         pretrain(net, X, config.pretrain, rng)
     start = net.params.copy()
     no_valid = TrainData(X[:0], data.y_train[:0], X[:0], data.y_train[:0], data.task,
-                         data.n_classes)
+                         data.n_classes, targets=data.targets)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         first = initial_loss(net, X, Y, W)
         factor = config.train.divergence if rise is None else rise

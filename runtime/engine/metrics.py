@@ -31,18 +31,20 @@ import numpy as np
 
 from spec_lang.config import MAXIMIZED_METRICS
 
-DEFAULT_METRIC = {"classification": "error", "multilabel": "error", "regression": "loss"}
+DEFAULT_METRIC = {"classification": "error", "multilabel": "error", "regression": "loss",
+                  "multitarget": "loss"}
 
 
 def selection_metric(task: str, metric: str | None) -> str:
     """The validation metric that selects epochs and models: `metric`, or the task's default
-    (error for classification and multilabel, loss for regression)."""
+    (error for classification and multilabel, loss for regression, the weighted loss for
+    several targets; one target's metric is `<target>_<metric>`, "rooms_error")."""
     return metric if metric is not None else DEFAULT_METRIC[task]
 
 
 def is_maximized(metric: str) -> bool:
-    """Whether larger is better (accuracy, f1, r2)."""
-    return metric in MAXIMIZED_METRICS
+    """Whether larger is better (accuracy, f1, r2; a target's "rooms_accuracy" too)."""
+    return metric.rpartition("_")[2] in MAXIMIZED_METRICS
 
 
 def evaluate(task: str, y_true: np.ndarray, output: np.ndarray,

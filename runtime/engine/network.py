@@ -16,7 +16,9 @@ from runtime.engine.embedding import Embedding, embedding_for
 from runtime.engine.initializers import initial_weights
 from runtime.engine.layers import Dense, Dropout, Layer
 from runtime.engine.losses import Head, head_from_state, make_head
+from runtime.engine.multitarget import check_target_metric, make_multi_head
 from runtime.sparse import as_csr, is_sparse
+from runtime.types import Target
 from spec_lang.config import Config, Dense as DenseSpec, Dropout as DropoutSpec
 
 PREDICT_ROWS = 2048                        # rows per chunk when predicting
@@ -124,18 +126,20 @@ class Network:
     # ---------------------------------------------------------------------------- construction
     @classmethod
     def build(cls, config: Config, task: str, n_classes: int, X: np.ndarray, y: np.ndarray,
-              rng: np.random.Generator, w: np.ndarray | None = None) -> Network:
+              rng: np.random.Generator, w: np.ndarray | None = None,
+              targets: tuple[Target, ...] = ()) -> Network:
         """A freshly initialized network for `config` (its expanded `network`, `output`,
         `train.dtype`) on inputs X (n, d) and training targets y with sample weights w (sets
-        the head's encoding)."""
+        the head's encoding); task "multitarget": one head per target of `targets`, weighted
+        by `config.target_weights` (`runtime.engine.multitarget`)."""
         embeds = config.embed
         embedding = embedding_for(tuple(col for e in embeds for col in e.columns),
                                   tuple(e.dim for e in embeds for _ in e.columns),
                                   X) if embeds else None
         first = embedding.n_out if embedding else X.shape[1]
         net = cls(X.shape[1], hidden_layers(config.network, first),
-                  make_head(task, n_classes, y, w), config.output.lr_scale, config.train.dtype,
-                  embedding)
+                  _head(config, task, n_classes, y, w, targets), config.output.lr_scale,
+                  config.train.dtype, embedding)
         dense_specs = [s for s in config.network if isinstance(s, DenseSpec)] + [config.output]
         for layer, spec in zip(net.dense, dense_specs):
             act = getattr(spec, "activation", "linear")
@@ -249,6 +253,12 @@ class Network:
         probabilities (n, L), regression values (n,) or (n, m) in the original target units."""
         return self.head.decode(self.outputs(X))
 
+    def evaluate(self, task: str, y: np.ndarray, X: np.ndarray,
+                 weights: np.ndarray | None = None) -> dict[str, float]:
+        """Every metric of the task for the predictions on X against y (exact losses from the
+        logits; per target for a multi-target head), each example weighted by `weights`."""
+        return self.head.evaluate(task, y, *self.scored(X), weights)
+
     def scored(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """`predict(X)` and the logits its loss is computed from (`Head.loss_logits`, float64;
         None for regression): `evaluate(task, y, *net.scored(X))` scores X exactly."""
@@ -313,6 +323,17 @@ class Network:
         for name, view in net.tensors().items():
             view[...] = state[name]
         return net
+
+
+def _head(config: Config, task: str, n_classes: int, y: np.ndarray, w: np.ndarray | None,
+          targets: tuple[Target, ...]) -> Head:
+    """The output head of a new network: the task's, or one per target (multitarget), whose
+    selection metric, when it names a target, must be a metric of that target's task."""
+    if task != "multitarget":
+        return make_head(task, n_classes, y, w)
+    head = make_multi_head(targets, tuple(float(v) for v in config.target_weights), y, w)
+    check_target_metric(config.metric, targets)
+    return head
 
 
 def _embedding_from_state(state: dict[str, np.ndarray]) -> Embedding | None:

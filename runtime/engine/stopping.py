@@ -22,7 +22,7 @@ the majority class's; a network at chance does neither.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,8 +31,17 @@ from runtime.engine.metrics import evaluate, is_maximized
 from runtime.types import PruneBounds, TrainData
 from spec_lang.config import METRICS, EarlyStop
 
-PERFECT = {"error": 0.0, "loss": 0.0, "mse": 0.0, "mae": 0.0, "accuracy": 1.0, "f1": 1.0,
-           "r2": 1.0}
+class _Perfect(dict[str, float]):
+    """The perfect score of each metric; a target's metric ("rooms_error") has its metric's."""
+
+    def __missing__(self, metric: str) -> float:
+        if _base(metric) == metric:
+            raise KeyError(metric)
+        return float(self[_base(metric)])
+
+
+PERFECT: dict[str, float] = _Perfect({"error": 0.0, "loss": 0.0, "mse": 0.0, "mae": 0.0,
+                                      "accuracy": 1.0, "f1": 1.0, "r2": 1.0})
 # How much of the baseline's distance from a perfect score a fit must close to count as better
 # than a constant: 1% is 38 examples of 4000 at a 26-class chance error of 0.96, a nudge of the
 # loss a network at chance does not make, and far less than any learning network gains.
@@ -91,6 +100,8 @@ def constant_baseline(data: TrainData) -> Baseline:
     data.w_train / w_valid when set (the mae's median stays unweighted)."""
     task, y_train, y_valid = data.task, np.asarray(data.y_train), np.asarray(data.y_valid)
     wt, wv = data.w_train, data.w_valid
+    if task == "multitarget":
+        return _per_target_baseline(data)
     if task == "classification":
         k = max(data.n_classes, int(max(y_train.max(initial=0), y_valid.max(initial=0))) + 1)
         prior = np.bincount(y_train.astype(np.int64), minlength=k) / len(y_train) if wt is None \
@@ -110,6 +121,32 @@ def constant_baseline(data: TrainData) -> Baseline:
     return Baseline(metrics, what)
 
 
+def _per_target_baseline(data: TrainData) -> Baseline:
+    """Every target's constant predictor, its metrics named `<target>_<metric>`."""
+    metrics, what = {}, {}
+    for j, target in enumerate(data.targets):
+        codes = target.task == "classification"
+        column = lambda y: np.asarray(y)[:, j].astype(np.int64 if codes else np.float64)  # noqa: E731
+        own = constant_baseline(replace(data, y_train=column(data.y_train),
+                                        y_valid=column(data.y_valid), task=target.task,
+                                        n_classes=len(target.classes), targets=()))
+        metrics.update({f"{target.name}_{k}": v for k, v in own.metrics.items()})
+        what.update({f"{target.name}_{k}": f"{v} of {target.name}" for k, v in own.what.items()})
+    return Baseline(metrics, what)
+
+
+def checked_metrics(data: TrainData, metric: str) -> list[str]:
+    """The metrics a stall check compares with the baseline: the selection metric and the
+    validation loss (the loss alone when they are the same). Several targets: the weighted loss
+    has no constant baseline (it depends on the weights), so it is each target's own loss that
+    must beat its constant predictor's, along with a target's selection metric."""
+    if data.task == "multitarget":
+        losses = [f"{t.name}_loss" for t in data.targets]
+        return losses if metric == "loss" else [metric] + [m for m in losses if m != metric]
+    same_as_loss = metric == "loss" or (metric == "mse" and data.task == "regression")
+    return [metric] if same_as_loss else [metric, "loss"]
+
+
 class StallCheck:
     """Whether a fit has been better than the constant baseline (see the module docstring):
     `observe` every epoch's validation metrics, then ask `after_warmup` / `at_patience`."""
@@ -118,10 +155,10 @@ class StallCheck:
         self.baseline = constant_baseline(data)
         self.epochs = stop.stall
         absolute, relative = stop.margins()
-        same_as_loss = metric == "loss" or (metric == "mse" and data.task == "regression")
-        self.checked = [metric] if same_as_loss else [metric, "loss"]
+        self.checked = checked_metrics(data, metric)
         self.margin = {m: max(absolute if m == metric else 0.0,
-                              max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m], m),
+                              max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m],
+                                                                 _base(m)),
                               self._noise(m, data)) for m in self.checked}
         self.best = {m: math.nan for m in self.checked}
         self.beaten = False
@@ -130,8 +167,12 @@ class StallCheck:
         """An error rate's (or accuracy's) standard error sqrt(p (1 - p) / n) at the baseline's
         rate p over the n validation examples (n x labels for multilabel), else 0: how far a
         predictor no better than the baseline's wobbles from it by chance alone."""
-        if m not in ("error", "accuracy") or data.task == "regression":
+        target, base = m.rpartition("_")[0], _base(m)
+        if base not in ("error", "accuracy") or data.task == "regression":
             return 0.0
+        if data.task == "multitarget":           # one class target: one label per example
+            p, n = self.baseline.metrics[f"{target}_error"], len(data.y_valid)
+            return math.sqrt(p * (1 - p) / n)
         p, n = self.baseline.metrics["error"], np.asarray(data.y_valid).size
         return math.sqrt(p * (1 - p) / n)
 
@@ -189,8 +230,19 @@ class StallCheck:
         return f"Stalled {when}: " + ", ".join(clauses) + "."
 
 
+def _base(metric: str) -> str:
+    """The metric's own name: "rooms_error" -> "error" (a target's metric), "loss" -> "loss"."""
+    return metric.rpartition("_")[2]
+
+
 def check_bounds(prune: PruneBounds, task: str) -> None:
-    """Raise ValueError when the bounds are not in a metric of the task."""
+    """Raise ValueError when the bounds are not in a metric of the task (several targets: the
+    weighted loss or a target's `<target>_<metric>`)."""
+    if task == "multitarget":
+        if _base(prune.metric) not in PERFECT:
+            raise ValueError(f"The prune bounds are in '{prune.metric}', which is not a "
+                             "metric of a multi-target fit.")
+        return
     if prune.metric not in METRICS[task]:
         raise ValueError(f"The prune bounds are in '{prune.metric}', which is not a metric of "
                          f"{task} ({', '.join(METRICS[task])}).")

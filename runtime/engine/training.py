@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from runtime.engine.metrics import evaluate, is_maximized, selection_metric
+from runtime.engine.metrics import is_maximized, selection_metric
 from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain
@@ -120,7 +120,7 @@ def inputs(X: Any, dtype: np.dtype) -> Any:
 def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
     """The initialized network for `config` on `data` (draws the initial weights from rng)."""
     return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng,
-                         data.w_train)
+                         data.w_train, data.targets)
 
 
 def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray,
@@ -250,8 +250,8 @@ class Trainer:
                 and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y, W)
-            metrics = evaluate(data.task, data.y_valid, *self.net.scored(X_valid),
-                               weights=data.w_valid) if X_valid.shape[0] else {}
+            metrics = self.net.evaluate(data.task, data.y_valid, X_valid,
+                                        data.w_valid) if X_valid.shape[0] else {}
             row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
             _append(curves, row)
             reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))

@@ -27,11 +27,15 @@ Execute = Callable[[list[Job]], Iterable[tuple[Job, Any, Any, "MemberState | Non
 
 
 def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray],
-               logits: list[np.ndarray | None] | None = None) -> dict[str, float]:
+               logits: list[np.ndarray | None] | None = None,
+               head: Any = None) -> dict[str, float]:
     """The test metrics of the chosen configuration: mean and std over its members and the
     score of their averaged prediction (`ensemble_`); the losses exact from the members'
-    `logits` when given. The only code that reads test labels."""
+    `logits` when given. `head` (a member's output head) scores several targets, each
+    target's metrics as `<target>_<metric>`. The only code that reads test labels."""
     from runtime.engine.metrics import ensemble_logits, evaluate
+    if head is not None and task == "multitarget":
+        evaluate, ensemble_logits = head.evaluate, head.ensemble_logits
     logits = logits or [None] * len(outputs)
     each = [evaluate(task, y_test, out, z) for out, z in zip(outputs, logits)]
     scores: dict[str, float] = {}
@@ -57,7 +61,7 @@ def keep_member(exp: Experiment, folder: Path, key: str, state: MemberState) -> 
     """Write one trained member to `folder/members/<key>.npz` (a one-member SavedModel)."""
     data = dataset(exp.config.data, str(exp.base_dir))
     model = SavedModel([member_from_state(state)], data.task, data.classes, data.feature_names,
-                       data.target, data.categories)
+                       data.target, data.categories, data.targets)
     return write_atomic(folder / MEMBERS / f"{key}.npz", model.save)
 
 
@@ -107,7 +111,9 @@ def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
             logits.append(z)
             y_test = data.y[test]
     model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names,
-                       data.target, data.categories)
-    scores = score_test(data.task, y_test, outputs, logits) \
+                       data.target, data.categories, data.targets)
+    # Several targets: the members' head splits the scores per target (one target: as ever).
+    head = {"head": model.members[0].net.head} if data.task == "multitarget" else {}
+    scores = score_test(data.task, y_test, outputs, logits, **head) \
         if outputs and y_test is not None else {}
     return scores, model

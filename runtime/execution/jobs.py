@@ -147,7 +147,7 @@ def train_data(config: Config, exp: Experiment, job: Job, *, with_test: bool = F
     check_trainable(prep, X_train, train, str(config.train.dtype), data.feature_names, data.name)
     arrays = TrainData(X_train, data.y[train],
                        prep.transform(data.X[fold.valid]), data.y[fold.valid],
-                       data.task, data.n_classes)
+                       data.task, data.n_classes, targets=data.targets)
     if not with_test:
         return arrays, prep, None, None
     return arrays, prep, prep.transform(data.X[fold.test]), data.y[fold.test]
@@ -241,6 +241,9 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
     from runtime.data.preprocess import check_trainable
     from runtime.search.space import representative
     data = dataset(exp.config.data, str(exp.base_dir))
+    if data.targets:                   # a target's metric must suit its column's task
+        from runtime.engine.multitarget import check_data_metric
+        check_data_metric(exp.config.metric, data)
     if _preflown and _preflown[0] is exp and _preflown[1] is data:
         return _preflown[2]            # `nnspec run` checks before the runner: once is enough
     config = exp.bind(representative(exp.search))

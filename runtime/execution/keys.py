@@ -121,6 +121,8 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
     plain["data"] = data_identity(config.data, exp.base_dir)     # what it holds, not where
     if not config.embed:               # no embed statement: keys stay as they were
         plain.pop("embed")
+    if not config.target_weights:      # nor with one target
+        plain.pop("target_weights")
     if config.pretrain is not None and not config.pretrain.layers:   # nor without layerwise
         plain["pretrain"].pop("layers")
     # The seed the split uses, however it was set (`split ... seed 0` and the default with

@@ -217,6 +217,10 @@ class SpecEstimator(BaseEstimator):
         if settings:
             exp = exp.replace(**{SETTINGS[k]: v for k, v in settings.items()})
         config = exp.bind(active_values(exp.search, given))
+        if isinstance(config.data.target, tuple):
+            raise ValueError(f"the spec has several targets ({', '.join(config.data.target)}): "
+                             "a scikit-learn estimator fits one y; run the spec with `nnspec "
+                             "run`, or name one target in it")
         if config.metric is not None and config.metric not in c.METRICS[self._task]:
             config = dataclasses.replace(config, metric=None)   # the task's default metric
         return config

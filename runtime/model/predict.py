@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,10 @@ def score(model: SavedModel, y: np.ndarray, output: np.ndarray,
     """Every metric of the model's task for its averaged `output` against the encoded `y`;
     the cross-entropy exact from the members' `logits` (as the test part is scored)."""
     from runtime.engine.metrics import ensemble_logits, evaluate
+    if model.task == "multitarget":         # the head splits the columns per target
+        head = model.members[0].net.head
+        z = head.ensemble_logits(model.task, logits)
+        return {k: float(v) for k, v in head.evaluate(model.task, y, output, z).items()}
     exact = model.task != "regression" and all(z is not None for z in logits)
     z = ensemble_logits(model.task, logits) if exact else None   # type: ignore[arg-type]
     return {k: float(v) for k, v in evaluate(model.task, y, output, z).items()}
@@ -201,6 +205,8 @@ def score(model: SavedModel, y: np.ndarray, output: np.ndarray,
 
 def _csv_target(path: Path, model: SavedModel) -> tuple[np.ndarray | None, str]:
     """The target column of a CSV, when it has the one the model was trained on."""
+    if model.task == "multitarget":
+        return _csv_targets(path, model)
     if not model.target or model.task == "multilabel":     # multilabel targets: an .npz y
         return None, ""
     header = pd.read_csv(path, nrows=0, skipinitialspace=True, encoding="utf-8").columns
@@ -209,6 +215,17 @@ def _csv_target(path: Path, model: SavedModel) -> tuple[np.ndarray | None, str]:
     column = pd.read_csv(path, usecols=[model.target], skipinitialspace=True,
                          encoding="utf-8")[model.target]
     return column.to_numpy(), model.target
+
+
+def _csv_targets(path: Path, model: SavedModel) -> tuple[np.ndarray | None, str]:
+    """Several targets: their columns (n, T) of objects, when the CSV has all of them."""
+    names = [t.name for t in model.targets]
+    header = pd.read_csv(path, nrows=0, skipinitialspace=True, encoding="utf-8").columns
+    if not set(names) <= {str(c) for c in header}:
+        return None, ""
+    frame = pd.read_csv(path, usecols=names, skipinitialspace=True, encoding="utf-8")
+    return np.column_stack([frame[n].to_numpy().astype(object) for n in names]), \
+        ", ".join(names)
 
 
 def _npz_target(path: Path) -> tuple[np.ndarray | None, str]:
@@ -226,10 +243,25 @@ def _encoded(labels: np.ndarray, model: SavedModel, path: Path, target: str) -> 
     or values. DataError, naming the file and the column, for a missing value or a label the
     model does not know."""
     y = np.asarray(labels)
+    if model.task == "multitarget":
+        return np.column_stack([_encoded(y[:, j], replace(
+            model, task=t.task, classes=t.classes, targets=()), path, t.name)
+            if t.task == "classification" else _values(y[:, j], path, t.name)
+            for j, t in enumerate(model.targets)]).astype(np.float64)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if model.task == "classification":
         return _class_indices(y, model, path, target)
+    values = _values(y, path, target)
+    width = model.members[0].net.predict(np.zeros((1, model.n_features))).reshape(1, -1).shape[1]
+    if values.reshape(len(values), -1).shape[1] != width:
+        raise DataError(f"the target has shape {y.shape}; the model predicts {width} "
+                        "value(s) per example", path=str(path), column=target)
+    return values
+
+
+def _values(y: np.ndarray, path: Path, target: str) -> np.ndarray:
+    """A regression target's values as float64; DataError for text or a missing value."""
     try:
         values = y.astype(np.float64)
     except ValueError:
@@ -240,10 +272,6 @@ def _encoded(labels: np.ndarray, model: SavedModel, path: Path, target: str) -> 
         raise DataError(f"{int(bad.sum())} missing or infinite target value(s) (first at data "
                         f"row {int(np.argmax(bad)) + 1}): every row needs its target to be "
                         "scored", path=str(path), column=target)
-    width = model.members[0].net.predict(np.zeros((1, model.n_features))).reshape(1, -1).shape[1]
-    if values.reshape(len(values), -1).shape[1] != width:
-        raise DataError(f"the target has shape {y.shape}; the model predicts {width} "
-                        "value(s) per example", path=str(path), column=target)
     return values
 
 
@@ -294,6 +322,8 @@ def frame_of(model: SavedModel, output: np.ndarray, n: int, proba: bool = True
         for i, label in enumerate(model.classes if proba else ()):
             frame[f"p_{label}"] = output[:, i]
         return frame
+    if model.task == "multitarget":
+        return _targets_frame(model, output, proba)
     if model.task == "multilabel":
         frame = pd.DataFrame(model.decide(output),
                              columns=[f"label_{i}" for i in range(output.shape[1])])
@@ -304,6 +334,18 @@ def frame_of(model: SavedModel, output: np.ndarray, n: int, proba: bool = True
     names = ["prediction"] if values.shape[1] == 1 else \
         [f"prediction_{i}" for i in range(values.shape[1])]
     return pd.DataFrame(values, columns=names)
+
+
+def _targets_frame(model: SavedModel, output: np.ndarray, proba: bool) -> pd.DataFrame:
+    """Several targets: `prediction_<target>` each (a class label, or a value in the target's
+    units); with `proba`, `p_<target>_<class>` for every class target."""
+    frame = pd.DataFrame({f"prediction_{t.name}": values
+                          for t, values in zip(model.targets, model.per_target(output))})
+    classes = [t for t in model.targets if t.task == "classification"]
+    for t, p in zip(classes, model.target_probabilities(output) if proba else []):
+        for i, label in enumerate(t.classes):
+            frame[f"p_{t.name}_{label}"] = p[:, i] / p.sum(axis=1)
+    return frame
 
 
 def _first_non_utf8(path: Path) -> str:

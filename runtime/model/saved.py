@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from runtime.errors import NnspecError
+from runtime.types import Target
 
-TASKS = ("classification", "multilabel", "regression")
+TASKS = ("classification", "multilabel", "regression", "multitarget")
 
 
 @dataclass
@@ -56,6 +57,9 @@ class SavedModel:
     # The data file's sorted values of each embedded text column (`embed`): how a table's text
     # becomes the codes the members read (runtime.model.features).
     categories: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Several targets (task "multitarget"): each target's name, task and class labels; the
+    # members' output columns are the targets' side by side (`runtime.engine.multitarget`).
+    targets: tuple[Target, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -89,7 +93,22 @@ class SavedModel:
             return np.asarray(self.classes)[out.argmax(axis=1)]
         if self.task == "multilabel":
             return (out >= 0.5).astype(np.int64)
+        if self.task == "multitarget":
+            return np.column_stack([p.astype(object) for p in self.per_target(out)])
         return out
+
+    def per_target(self, out: np.ndarray) -> list[np.ndarray]:
+        """Several targets: each target's prediction from `predict_output`'s columns, a class
+        target's as its labels, a regression target's as values (n,)."""
+        head = self.members[0].net.head
+        return [np.asarray(t.classes)[out[:, s].argmax(axis=1)] if t.task == "classification"
+                else out[:, s.start] for t, s in zip(self.targets, head.decoded)]
+
+    def target_probabilities(self, out: np.ndarray) -> list[np.ndarray]:
+        """Several targets: each class target's probability columns (n, K) ([] for none)."""
+        head = self.members[0].net.head
+        return [out[:, s] for t, s in zip(self.targets, head.decoded)
+                if t.task == "classification"]
 
     def save(self, path: Path | str) -> None:
         """Write every member's arrays into one `.npz`."""
@@ -99,6 +118,11 @@ class SavedModel:
             "classes_numeric": np.array(_numeric(self.classes)),
             "feature_names": np.array(self.feature_names, dtype=str),
             "target": np.array(self.target)}
+        for j, t in enumerate(self.targets):
+            arrays.update({f"targets/{j}/name": np.array(t.name), f"targets/{j}/task":
+                           np.array(t.task), f"targets/{j}/classes":
+                           np.array([str(v) for v in t.classes]),
+                           f"targets/{j}/classes_numeric": np.array(_numeric(t.classes))})
         from runtime.data.files import code_name
         embedded = [(col, cats) for col, cats in self.categories
                     if code_name(col) in self.feature_names]
@@ -180,9 +204,22 @@ def _from_arrays(arrays: dict[str, np.ndarray]) -> SavedModel:
     embedded = [str(c) for c in np.asarray(arrays.get("embedded_columns", [])).reshape(-1)]
     categories = tuple((col, tuple(str(v) for v in np.asarray(arrays[f"embedded/{j}"])
                                    .reshape(-1))) for j, col in enumerate(embedded))
-    model = SavedModel(members, task, classes, names, target, categories)
+    model = SavedModel(members, task, classes, names, target, categories, _targets(arrays))
     _check_fits(model)
     return model
+
+
+def _targets(arrays: dict[str, np.ndarray]) -> tuple[Target, ...]:
+    """The several targets `save` wrote (() for one target)."""
+    out, j = [], 0
+    while f"targets/{j}/name" in arrays:
+        labels: tuple[Any, ...] = tuple(np.asarray(arrays[f"targets/{j}/classes"]).reshape(-1)
+                                        .tolist())
+        numeric = np.asarray(arrays[f"targets/{j}/classes_numeric"])
+        out.append(Target(str(arrays[f"targets/{j}/name"]), str(arrays[f"targets/{j}/task"]),
+                          tuple(numeric.reshape(-1).tolist()) if numeric.size else labels))
+        j += 1
+    return tuple(out)
 
 
 def _member(arrays: dict[str, np.ndarray], i: int) -> Member:
@@ -207,6 +244,10 @@ def _check_fits(model: SavedModel) -> None:
     probe = np.zeros((1, model.n_features))
     for i, member in enumerate(model.members):
         out = np.asarray(member.predict(probe))
+        if model.task == "multitarget" and len(getattr(member.net.head, "names", ())) != \
+                len(model.targets):
+            raise ValueError(f"member {i} predicts {len(getattr(member.net.head, 'names', ()))}"
+                             f" targets, the model names {len(model.targets)}")
         if model.task == "classification" and out.shape[1] != len(model.classes):
             raise ValueError(f"member {i} predicts {out.shape[1]} classes, the model names "
                              f"{len(model.classes)}")

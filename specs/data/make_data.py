@@ -9,6 +9,9 @@ timestamps), so re-running it never changes the tree.
 - shops.csv   400 rows. Numeric: footfall (visitors that day), promo (0 / 1); text: city (5
               values), shop (24 values, each in one city; for `embed`); target: sales
               (regression), a city effect + a shop effect + footfall and promo terms + noise.
+- houses.csv  300 rows, two targets (`target "price", "rooms"`). Numeric: area (m2), age
+              (years), distance (km); text: district (3 values); targets: rooms (integers 1 to
+              5, a class) and price (regression), both driven by the area.
 - blobs.npz   X (240, 5) float64, y (240,) int64 in {0, 1, 2}, feature_names (5,) unicode.
 - sparse.svm  200 examples, 40 features, about 10% non-zero, labels -1 / +1 (libsvm format,
               1-based feature indices).
@@ -26,6 +29,7 @@ from sklearn.datasets import dump_svmlight_file
 HERE = Path(__file__).resolve().parent
 SPECIES = np.array(["fern", "moss", "palm"])
 SOILS = np.array(["clay", "loam", "sand"])
+DISTRICTS = np.array(["east", "north", "south"])
 
 
 def plants_csv() -> str:
@@ -64,6 +68,25 @@ def shops_csv() -> str:
     for i in range(n):
         lines.append(f"{footfall[i]},{promo[i]},{CITIES[shop_city[shop[i]]]},"
                      f"shop{shop[i] + 1:02d},{sales[i]:.2f}")
+    return "\n".join(lines) + "\n"
+
+
+def houses_csv() -> str:
+    """Two targets for one network: a price (regression) and a room count (a class, 1 to 5),
+    both driven by the same area, with age, distance and a district effect on the price."""
+    rng = np.random.default_rng(4)
+    n = 300
+    area = rng.uniform(40.0, 200.0, n)
+    age = rng.uniform(0.0, 60.0, n)
+    distance = rng.uniform(0.5, 20.0, n)
+    district = rng.integers(0, 3, n)
+    rooms = np.clip(np.round(area / 40.0 + rng.normal(0.0, 0.3, n)), 1, 5).astype(int)
+    price = (2.0 * area - 0.8 * age - 3.0 * distance + np.array([30.0, 0.0, 15.0])[district]
+             + rng.normal(0.0, 8.0, n))
+    lines = ["area,age,distance,district,rooms,price"]
+    for i in range(n):
+        lines.append(f"{area[i]:.1f},{age[i]:.1f},{distance[i]:.2f},{DISTRICTS[district[i]]},"
+                     f"{rooms[i]},{price[i]:.1f}")
     return "\n".join(lines) + "\n"
 
 
@@ -106,9 +129,11 @@ def write_all(out_dir: Path = HERE) -> list[Path]:
     csv.write_text(plants_csv(), encoding="utf-8", newline="\n")
     shops = out_dir / "shops.csv"
     shops.write_text(shops_csv(), encoding="utf-8", newline="\n")
+    houses = out_dir / "houses.csv"
+    houses.write_text(houses_csv(), encoding="utf-8", newline="\n")
     save_npz(npz, blobs_arrays())
     svm.write_bytes(sparse_svm())
-    return [csv, shops, npz, svm]
+    return [csv, shops, houses, npz, svm]
 
 
 if __name__ == "__main__":

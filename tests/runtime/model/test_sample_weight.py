@@ -13,7 +13,7 @@ from sklearn.metrics import (accuracy_score, f1_score, hamming_loss, log_loss,
 from sklearn.model_selection import train_test_split
 from sklearn.utils import estimator_checks as checks
 
-import runtime.engine.training as training
+import runtime.engine.losses as losses
 from runtime.engine.metrics import evaluate
 from runtime.engine.network import Network
 from runtime.engine.training import fit, training_weights
@@ -271,13 +271,13 @@ def test_the_holdout_splits_the_weights_and_selects_on_weighted_metrics(monkeypa
     rng = np.random.default_rng(9)
     X, y, w = rng.normal(size=(40, 3)), np.arange(40) % 2, rng.uniform(0.5, 2, 40)
     seen: list[np.ndarray] = []
-    real = training.evaluate
+    real = losses.evaluate                   # what the epoch loop's `Head.evaluate` calls
 
     def spy(*args, **kwargs):
         seen.append(kwargs["weights"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "evaluate", spy)
+    monkeypatch.setattr(losses, "evaluate", spy)
     clf = SpecClassifier(HOLDOUT, random_state=3).fit(X, y, sample_weight=w)
     X_t, _, _, _, w_t, w_v = train_test_split(X, y, w, test_size=0.25, random_state=3,
                                               stratify=y)

@@ -1,0 +1,45 @@
+"""Trial keys hold a new configuration field only where a spec uses it: a spec without
+`search layerwise` or several targets keeps the keys (and so the stored results) it had."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import spec_lang
+from runtime.execution import keys
+
+SPECS = Path(__file__).resolve().parents[3] / "specs"
+PRETRAIN = ("data iris\nnetwork\n    dense 8 tanh\n    dense 4 tanh\npretrain autoencoder lr $p\n"
+            "search {strategy}\n    p in 0.1, 0.01\nseeds 1\n")
+
+
+def content(exp: spec_lang.Experiment, params: dict[str, Any], monkeypatch) -> dict:
+    seen: list = []
+    real = keys.canonical_text
+    monkeypatch.setattr(keys, "canonical_text", lambda v: seen.append(v) or real(v))
+    keys.trial_key(exp, params, 0, 0, None, 1.0)
+    return seen[-1]["config"]
+
+
+def test_a_plain_spec_keys_neither_per_layer_pretraining_nor_target_weights(monkeypatch):
+    config = content(spec_lang.loads(PRETRAIN.format(strategy="grid")), {"p": 0.1},
+                     monkeypatch)
+    assert "layers" not in config["pretrain"] and "target_weights" not in config
+
+
+def test_per_layer_values_are_part_of_a_layerwise_key(monkeypatch):
+    exp = spec_lang.loads(PRETRAIN.format(strategy="layerwise 2"))
+    one = {"p@1": 0.1, "p@2": 0.01}
+    config = content(exp, one, monkeypatch)
+    assert [layer["lr"] for layer in config["pretrain"]["layers"]] == [0.1, 0.01]
+    key = keys.trial_key(exp, one, 0, 0, None, 1.0)
+    assert key != keys.trial_key(exp, {"p@1": 0.01, "p@2": 0.1}, 0, 0, None, 1.0)
+    assert key != keys.trial_key(exp, {"p@1": 0.1, "@layers": 1}, 0, 0, None, 1.0)
+
+
+def test_target_weights_are_part_of_a_multi_target_key(monkeypatch):
+    exp = spec_lang.load(SPECS / "multitarget.spec")
+    config = content(exp, {"w": 0.5}, monkeypatch)
+    assert config["target_weights"] == [1, 0.5] or config["target_weights"] == (1, 0.5)
+    assert keys.trial_key(exp, {"w": 0.5}, 0, 0, None, 1.0) != \
+        keys.trial_key(exp, {"w": 2}, 0, 0, None, 1.0)

@@ -31,6 +31,14 @@ def is_stage(params: Mapping[str, Any]) -> bool:
     return LAYERS in params
 
 
+def is_cut(params: Mapping[str, Any], search: c.Search) -> bool:
+    """Whether a configuration trains less than the whole network: a stage's by reconstruction
+    (no supervised epoch), or below the top layer. A supervised top stage trains the whole
+    network, the very configuration the fine-tuning asks for with nothing else to search."""
+    return is_stage(params) and (search.criterion == "reconstruction" or
+                                 int(params[LAYERS]) < search.layers)
+
+
 def split(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, Any]],
                                               int | None]:
     """(the plain parameters, {layer: {name: value}} of the per-layer ones, the stage's layer

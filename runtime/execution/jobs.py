@@ -13,7 +13,7 @@ import numpy as np
 
 from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
-from spec_lang.layerwise import is_stage
+from spec_lang.layerwise import is_cut
 
 from runtime.types import Dataset, FitResult, Fold, TrainData
 
@@ -217,7 +217,7 @@ def run_job(exp: Experiment, job: Job
     # configuration completed) stalled or pruned ones, whose retraining would not repeat them.
     # A layerwise stage's cut network is never part of the final model.
     keep = result.state in ("complete", "stalled", "pruned") and result.model is not None and \
-        (job.fidelity >= 1.0 or final) and not is_stage(job.param_dict)
+        (job.fidelity >= 1.0 or final) and not is_cut(job.param_dict, exp.search)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \
             continues(exp, job):

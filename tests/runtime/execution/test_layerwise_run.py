@@ -77,3 +77,19 @@ def test_the_same_table_with_one_and_two_jobs_and_nothing_trained_twice(tmp_path
     again = run(tmp_path / "one", jobs=1, events=events)
     trained = [e for e in events if e["event"] == "trial" and not e["cached"]]
     assert trained == [] and len(again) == len(one)
+
+
+def test_a_supervised_top_stage_is_the_fine_tuning_trained_once(tmp_path, monkeypatch) -> None:
+    """With nothing but pre-training searched, the fine-tuning stage asks for the very network
+    the supervised top stage trained: served from the store, its member kept for the final
+    model, so every network trains once (2 + 2 stage configurations, 1 fine-tuning)."""
+    from runtime.engine import training
+    calls: list[int] = []
+    real = training.fit
+    monkeypatch.setattr(training, "fit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    text = SPEC.replace("lr $lr", "lr 0.05").replace("    lr in 0.1, 0.01\n", "")
+    table = runtime.run(loads(text.format(criterion="criterion supervised")), out=tmp_path,
+                        jobs=1)
+    assert table.groupby("step")["trial"].nunique().to_dict() == {
+        "layer 1": 3, "layer 2": 3, "fine-tune": 1}
+    assert len(calls) == 2 * 6                      # 6 stage configurations x 2 seeds, no more

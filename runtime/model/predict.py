@@ -155,14 +155,15 @@ class Prediction:
         return len(self.frame)
 
 
-def predict_file(run_dir: Path, data: Path, proba: bool = True) -> pd.DataFrame:
+def predict_file(run_dir: str | Path, data: str | Path, proba: bool = True) -> pd.DataFrame:
     """Predictions for every row of `data` (CSV or `.npz` with an array `X`); `run_dir` is a
     run folder (its `model.npz`) or a model file. `proba`: with the probability columns."""
     return predict_data(run_dir, data, proba=proba).frame
 
 
-def predict_data(run_dir: Path, data: Path, *, proba: bool = False) -> Prediction:
+def predict_data(run_dir: str | Path, data: str | Path, *, proba: bool = False) -> Prediction:
     """`predict_file`, and the metrics of the predictions when `data` holds the target."""
+    run_dir, data = Path(run_dir), Path(data)
     model = SavedModel.load(run_dir)
     suffix = data.suffix.lower()
     is_npz, is_svmlight = suffix == ".npz", suffix in SVMLIGHT
@@ -181,8 +182,8 @@ def predict_data(run_dir: Path, data: Path, *, proba: bool = False) -> Predictio
     output = np.mean([np.asarray(out, dtype=np.float64) for out, _ in scored], axis=0)
     frame = frame_of(model, normalized(output) if model.task == "classification" else output,
                      X.shape[0], proba=proba)
-    labels, target = (_npz_target(data) if is_npz else (read_svmlight(data, model)[1], "label") if is_svmlight
-                      else _csv_target(data, model))
+    labels, target = _npz_target(data) if is_npz else (
+        (read_svmlight(data, model)[1], "label") if is_svmlight else _csv_target(data, model))
     if labels is None:
         return Prediction(frame)
     return Prediction(frame, score(model, _encoded(labels, model, data, target), output,

@@ -90,6 +90,17 @@ def test_an_npz_with_y_is_scored(iris_run, tmp_path) -> None:
         y, np.searchsorted(names, result.frame["prediction"]))
 
 
+def test_paths_may_be_strings(iris_run, tmp_path) -> None:
+    """The Python API takes str paths as the command line does (it raised AttributeError)."""
+    from sklearn.datasets import load_iris
+    X, y = load_iris(return_X_y=True)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    by_str = predict_data(str(iris_run), str(tmp_path / "d.npz"))
+    by_path = predict_data(iris_run, tmp_path / "d.npz")
+    pd.testing.assert_frame_equal(by_str.frame, by_path.frame)
+    assert by_str.metrics == by_path.metrics
+
+
 def test_without_the_target_there_are_no_metrics(plants_run, tmp_path, capsys) -> None:
     data = tmp_path / "new.csv"
     pd.read_csv(PLANTS_CSV).drop(columns=["species"]).to_csv(data, index=False)

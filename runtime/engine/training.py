@@ -69,6 +69,7 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     Raises ValueError when `prune` is in a metric the task does not have."""
     if prune is not None:
         check_bounds(prune, data.task)
+    check_lengths(data)
     rng = np.random.default_rng(seed)
     W = training_weights(data)
     net = build_network(config, data, rng)
@@ -90,6 +91,16 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
         if result.checkpoint is not None:
             result.checkpoint.curves.update({k: list(v) for k, v in made.items()})
     return result
+
+
+def check_lengths(data: TrainData) -> None:
+    """ValueError unless the training and the validation inputs each have one target per row
+    (a mismatch would otherwise surface as an IndexError deep in the metrics)."""
+    for part, X, y in (("train", data.X_train, data.y_train),
+                       ("valid", data.X_valid, data.y_valid)):
+        if X.shape[0] != len(y):
+            raise ValueError(f"TrainData: X_{part} has {X.shape[0]} rows but y_{part} has "
+                             f"{len(y)}")
 
 
 def training_weights(data: TrainData) -> np.ndarray | None:

@@ -272,3 +272,16 @@ def test_training_leaves_no_reference_cycles_holding_buffers() -> None:
     finally:
         gc.enable()
     assert alive == []
+
+
+@pytest.mark.parametrize("part", ["train", "valid"])
+def test_inputs_and_targets_of_different_lengths_are_refused_by_name(part) -> None:
+    """A TrainData built by hand with one target too few is a clear ValueError, not an
+    IndexError in the metrics."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, size=40)
+    arrays = {"train": (X[:30], y[:30]), "valid": (X[30:], y[30:])}
+    arrays[part] = (arrays[part][0], arrays[part][1][:-1])
+    data = TrainData(*arrays["train"], *arrays["valid"], "classification", 2)
+    with pytest.raises(ValueError, match=f"X_{part} has .* rows but y_{part} has"):
+        fit(Config(), data, seed=0)

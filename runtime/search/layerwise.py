@@ -10,7 +10,9 @@ finite space, all of it once):
   built (`@layers` k). `criterion reconstruction` (the default) scores a configuration by
   layer k's reconstruction error on the validation inputs, after pre-training alone (no
   supervised epoch); `criterion supervised` by the run's selection metric of the cut network
-  fine-tuned with an output layer on top (its fine-tuning values at their defaults).
+  fine-tuned with an output layer on top. Until their own stage, the fine-tuning dimensions
+  sit at the middle of their space (`space.representative`: a choice's first value, a range's
+  middle on its scale): a `dense $width` is built at that width.
 - the fine-tuning stage: the other dimensions, with every layer's pre-training fixed, on the
   whole network; its configurations alone can be chosen for the final model.
 
@@ -19,6 +21,7 @@ Each stage's configurations are told together (a synchronous strategy: the same 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,7 @@ from spec_lang.config import Search
 from spec_lang.layerwise import LAYERS, criterion_column, layer_param
 
 from .random_search import draw_configs
-from .space import Candidate, Result, Scores, project
+from .space import Candidate, Result, Scores, project, representative
 
 DEFAULT_TRIALS = 10            # configurations per stage
 
@@ -41,6 +44,9 @@ class LayerwiseSearch:
         self._n = search.trials if search.trials is not None else DEFAULT_TRIALS
         self._layers, self._criterion = search.layers, search.criterion
         self._rng = rng
+        # Until the fine-tuning stage, its dimensions sit at the middle of their space (a
+        # `dense $width` needs a value before its stage: a width has no default).
+        self._middle = representative(replace(search, dims=tuple(self._fine)))
         self._chosen: dict[str, Any] = {}        # name@k of every stage concluded
         self._stage = 1                          # 1 .. layers, then layers + 1: fine-tuning
         self._pending: list[Candidate] | None = None
@@ -85,7 +91,7 @@ class LayerwiseSearch:
         layer = self._stage
         column = criterion_column(layer, self._criterion)
         draws = draw_configs(self._pre, self._n, self._rng)
-        return [Candidate({**self._chosen,
+        return [Candidate({**self._middle, **self._chosen,
                            **{layer_param(k, layer): v for k, v in project(self._pre, p).items()},
                            LAYERS: layer}, step=f"layer {layer}", metric=column)
                 for p in draws]

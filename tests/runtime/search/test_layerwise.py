@@ -34,7 +34,8 @@ def test_each_stage_fixes_its_layer_and_the_next_builds_on_it(drive_batches) -> 
                                                           {"fine-tune"}]
     first, second, fine = ([c.params for c, _ in b] for b in batches)
     assert len(first) == len(second) == 6                    # the whole 3 x 2 space, once
-    assert all(set(p) == {"pt_lr@1", "noise@1", LAYERS} and p[LAYERS] == 1 for p in first)
+    assert all(set(p) == {"pt_lr@1", "noise@1", "lr", LAYERS} and p[LAYERS] == 1 for p in first)
+    assert all(p["lr"] == 0.5 for p in first + second)      # fine-tuning at its middle point
     assert all(p["pt_lr@1"] == 0.01 and p["noise@1"] == 0.1 and p[LAYERS] == 2
                for p in second)                              # stage 1's best, fixed
     assert all(p["pt_lr@2"] == 0.001 and p["noise@2"] == 0.3 and LAYERS not in p

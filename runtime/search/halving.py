@@ -18,7 +18,7 @@ import numpy as np
 from spec_lang.config import Search
 
 from .random_search import draw_configs
-from .space import Candidate, Result, Scores, score_key
+from .space import BatchStrategy, Candidate, score_key
 
 DEFAULT_TRIALS = 27
 
@@ -39,10 +39,13 @@ def fidelities(rungs: int, eta: float, min_fidelity: float | None) -> list[float
     return [float(low ** ((rungs - 1 - i) / (rungs - 1))) for i in range(rungs - 1)] + [1.0]
 
 
-class HalvingSearch:
+class HalvingSearch(BatchStrategy):
     """Successive halving; one rung per batch."""
 
+    batch_word = "previous rung"
+
     def __init__(self, search: Search, rng: np.random.Generator) -> None:
+        super().__init__("halving")
         if search.eta <= 1:
             raise ValueError(f"halving eta must be > 1. Got {search.eta}.")
         n = search.trials if search.trials is not None else DEFAULT_TRIALS
@@ -51,27 +54,16 @@ class HalvingSearch:
         self.fidelities = fidelities(rung_count(len(self._alive), self._eta), self._eta,
                                      search.min_fidelity)
         self._rung = 0
-        self._scores = Scores()
-        self._pending: list[Candidate] | None = None
-        self.history: list[Result] = []
 
-    def ask(self) -> list[Candidate]:
+    def _next_batch(self) -> list[Candidate]:
         """The surviving configurations at this rung's fidelity; [] after the last rung."""
-        if self._pending is not None:
-            raise RuntimeError("halving search: tell the previous rung before asking again.")
         if self._rung >= len(self.fidelities) or not self._alive:
             return []
         fid = self.fidelities[self._rung]
-        self._pending = [Candidate(dict(p), fid, f"rung {self._rung}") for p in self._alive]
-        return list(self._pending)
+        return [Candidate(dict(p), fid, f"rung {self._rung}") for p in self._alive]
 
-    def tell(self, results: list[Result]) -> None:
-        """Record the rung's scores and promote the best ceil(n / eta) that did not fail."""
-        self._scores.record(results)
-        self.history.extend(results)
-        if self._pending is None:
-            return
-        rung, self._pending = self._pending, None
+    def _conclude(self, rung: list[Candidate]) -> None:
+        """Promote the rung's best ceil(n / eta) that did not fail."""
         keep = math.ceil(len(rung) / self._eta)
         ranked = sorted(range(len(rung)), key=lambda i: (score_key(self._scores.get(rung[i])), i))
         ok = [i for i in ranked if score_key(self._scores.get(rung[i]))[0] == 0]

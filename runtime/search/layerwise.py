@@ -30,15 +30,18 @@ from spec_lang.config import Search
 from spec_lang.layerwise import LAYERS, criterion_column, layer_param
 
 from .random_search import draw_configs
-from .space import Candidate, Result, Scores, project, representative
+from .space import BatchStrategy, Candidate, project, representative
 
 DEFAULT_TRIALS = 10            # configurations per stage
 
 
-class LayerwiseSearch:
+class LayerwiseSearch(BatchStrategy):
     """One stage's batch per ask: each hidden layer's pre-training, then the fine-tuning."""
 
+    batch_word = "stage"
+
     def __init__(self, search: Search, rng: np.random.Generator) -> None:
+        super().__init__("layerwise")
         self._pre = [d for d in search.dims if d.name in search.pretrained]
         self._fine = [d for d in search.dims if d.name not in search.pretrained]
         self._n = search.trials if search.trials is not None else DEFAULT_TRIALS
@@ -49,28 +52,11 @@ class LayerwiseSearch:
         self._middle = representative(replace(search, dims=tuple(self._fine)))
         self._chosen: dict[str, Any] = {}        # name@k of every stage concluded
         self._stage = 1                          # 1 .. layers, then layers + 1: fine-tuning
-        self._pending: list[Candidate] | None = None
-        self._scores = Scores()
         self._best: Candidate | None = None
         self._done = False
-        self.history: list[Result] = []
 
-    def ask(self) -> list[Candidate]:
-        """The current stage's configurations; [] once the fine-tuning stage is told."""
-        if self._pending is not None:
-            raise RuntimeError("layerwise search: tell the stage before asking again.")
-        if self._done:
-            return []
-        self._pending = self._batch()
-        return list(self._pending)
-
-    def tell(self, results: list[Result]) -> None:
-        """Record the stage's scores; fix its best and move to the next stage."""
-        self._scores.record(results)
-        self.history.extend(results)
-        if self._pending is None:
-            return
-        batch, self._pending = self._pending, None
+    def _conclude(self, batch: list[Candidate]) -> None:
+        """Fix the stage's best and move to the next stage (the fine-tuning's ends it)."""
         best = self._scores.best(batch)
         if best is None or self._stage > self._layers:
             self._best = best
@@ -83,7 +69,10 @@ class LayerwiseSearch:
         """The chosen fine-tuning configuration (None before it is told, or if it failed)."""
         return self._best
 
-    def _batch(self) -> list[Candidate]:
+    def _next_batch(self) -> list[Candidate]:
+        """The current stage's configurations; [] once the fine-tuning stage is told."""
+        if self._done:
+            return []
         if self._stage > self._layers:
             draws = draw_configs(self._fine, self._n, self._rng) if self._fine else [{}]
             return [Candidate({**self._chosen, **project(self._fine, p)}, step="fine-tune")

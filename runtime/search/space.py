@@ -95,6 +95,44 @@ class Scores:
         return cands[i] if key[0] == 0 else None
 
 
+class BatchStrategy:
+    """The synchronous ask/tell of a strategy that asks one batch (a rung, a stage) at a time
+    and decides when the whole batch is told: a subclass gives `_next_batch` ([] when it has
+    ended) and `_conclude` (what to do with the told batch), and calls `super().__init__`."""
+
+    batch_word = "batch"                     # what the strategy's batch is called, for errors
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._pending: list[Candidate] | None = None
+        self._scores = Scores()
+        self.history: list[Result] = []
+
+    def ask(self) -> list[Candidate]:
+        """The next batch; [] once the strategy has ended."""
+        if self._pending is not None:
+            raise RuntimeError(f"{self._name} search: tell the {self.batch_word} before "
+                               "asking again.")
+        batch = self._next_batch()
+        self._pending = batch or None
+        return list(batch)
+
+    def tell(self, results: list[Result]) -> None:
+        """Record the scores; once the asked batch is told, conclude it."""
+        self._scores.record(results)
+        self.history.extend(results)
+        if self._pending is None:
+            return
+        batch, self._pending = self._pending, None
+        self._conclude(batch)
+
+    def _next_batch(self) -> list[Candidate]:
+        raise NotImplementedError
+
+    def _conclude(self, batch: list[Candidate]) -> None:
+        raise NotImplementedError
+
+
 def unknown(cands: Iterable[Candidate], scores: Scores) -> list[Candidate]:
     """The candidates not told yet, without repeats, in order."""
     seen: set[tuple] = set()

@@ -42,9 +42,17 @@ def selection_metric(task: str, metric: str | None) -> str:
     return metric if metric is not None else DEFAULT_METRIC[task]
 
 
+def metric_parts(metric: str) -> tuple[str, str]:
+    """A metric's name split into (target, metric): "rooms_error" -> ("rooms", "error"), a
+    target's metric with several targets; "error" -> ("", "error"). Metric names hold no '_',
+    target names may."""
+    target, _, base = metric.rpartition("_")
+    return target, base
+
+
 def is_maximized(metric: str) -> bool:
     """Whether larger is better (accuracy, f1, r2; a target's "rooms_accuracy" too)."""
-    return metric.rpartition("_")[2] in MAXIMIZED_METRICS
+    return metric_parts(metric)[1] in MAXIMIZED_METRICS
 
 
 def evaluate(task: str, y_true: np.ndarray, output: np.ndarray,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.engine.losses import Head, SoftmaxCrossEntropy, SquaredError, make_head
-from runtime.engine.metrics import ensemble_logits, evaluate
+from runtime.engine.metrics import ensemble_logits, evaluate, metric_parts
 from runtime.errors import DataError
 from runtime.types import Dataset, Target
 from spec_lang.config import METRICS
@@ -158,13 +158,6 @@ def multi_from_state(state: dict[str, np.ndarray]) -> MultiHead:
     parts = [head_from_state({k[len(f"head{j}/"):]: v for k, v in state.items()
                               if k.startswith(f"head{j}/")}) for j in range(len(names))]
     return MultiHead(parts, names, weights)
-
-
-def metric_parts(metric: str) -> tuple[str, str]:
-    """A target's metric key split into (target, metric): "rooms_error" -> ("rooms",
-    "error"); the weighted "loss" -> ("", "loss"). Metric names hold no '_', targets may."""
-    target, _, base = metric.rpartition("_")
-    return target, base
 
 
 def check_target_metric(metric: str | None, targets: tuple[Target, ...]) -> None:

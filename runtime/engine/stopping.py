@@ -27,21 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from runtime.engine.metrics import evaluate, is_maximized
+from runtime.engine.metrics import evaluate, is_maximized, metric_parts
 from runtime.types import PruneBounds, TrainData
 from spec_lang.config import METRICS, EarlyStop
 
-class _Perfect(dict[str, float]):
-    """The perfect score of each metric; a target's metric ("rooms_error") has its metric's."""
-
-    def __missing__(self, metric: str) -> float:
-        if _base(metric) == metric:
-            raise KeyError(metric)
-        return float(self[_base(metric)])
+PERFECT = {"error": 0.0, "loss": 0.0, "mse": 0.0, "mae": 0.0, "accuracy": 1.0, "f1": 1.0,
+           "r2": 1.0}
 
 
-PERFECT: dict[str, float] = _Perfect({"error": 0.0, "loss": 0.0, "mse": 0.0, "mae": 0.0,
-                                      "accuracy": 1.0, "f1": 1.0, "r2": 1.0})
+def perfect_score(metric: str) -> float:
+    """The best value a metric can take; a target's metric ("rooms_error") has its metric's."""
+    return PERFECT[metric_parts(metric)[1]]
+
+
 # How much of the baseline's distance from a perfect score a fit must close to count as better
 # than a constant: 1% is 38 examples of 4000 at a 26-class chance error of 0.96, a nudge of the
 # loss a network at chance does not make, and far less than any learning network gains.
@@ -50,7 +48,7 @@ STALL_MARGIN = 0.01
 
 def _gap(value: float, metric: str) -> float:
     """|value - perfect| (0 when value is not finite: no relative margin from infinity)."""
-    gap = abs(value - PERFECT[metric])
+    gap = abs(value - perfect_score(metric))
     return gap if math.isfinite(gap) else 0.0
 
 
@@ -157,8 +155,7 @@ class StallCheck:
         absolute, relative = stop.margins()
         self.checked = checked_metrics(data, metric)
         self.margin = {m: max(absolute if m == metric else 0.0,
-                              max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m],
-                                                                 _base(m)),
+                              max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m], m),
                               self._noise(m, data)) for m in self.checked}
         self.best = {m: math.nan for m in self.checked}
         self.beaten = False
@@ -167,7 +164,7 @@ class StallCheck:
         """An error rate's (or accuracy's) standard error sqrt(p (1 - p) / n) at the baseline's
         rate p over the n validation examples (n x labels for multilabel), else 0: how far a
         predictor no better than the baseline's wobbles from it by chance alone."""
-        target, base = m.rpartition("_")[0], _base(m)
+        target, base = metric_parts(m)
         if base not in ("error", "accuracy") or data.task == "regression":
             return 0.0
         if data.task == "multitarget":           # one class target: one label per example
@@ -230,16 +227,11 @@ class StallCheck:
         return f"Stalled {when}: " + ", ".join(clauses) + "."
 
 
-def _base(metric: str) -> str:
-    """The metric's own name: "rooms_error" -> "error" (a target's metric), "loss" -> "loss"."""
-    return metric.rpartition("_")[2]
-
-
 def check_bounds(prune: PruneBounds, task: str) -> None:
     """Raise ValueError when the bounds are not in a metric of the task (several targets: the
     weighted loss or a target's `<target>_<metric>`)."""
     if task == "multitarget":
-        if _base(prune.metric) not in PERFECT:
+        if metric_parts(prune.metric)[1] not in PERFECT:
             raise ValueError(f"The prune bounds are in '{prune.metric}', which is not a "
                              "metric of a multi-target fit.")
         return

@@ -50,7 +50,7 @@ from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain
 from runtime.engine.schedules import make_schedule
 from runtime.engine.warm_start import Checkpoint
-from runtime.engine.stopping import PERFECT, Best, StallCheck, check_bounds, pruned
+from runtime.engine.stopping import Best, StallCheck, check_bounds, perfect_score, pruned
 from runtime.sparse import as_csr, is_sparse
 from runtime.types import FitResult, PruneBounds, TrainData
 from spec_lang.config import Auto, Config
@@ -273,7 +273,7 @@ class Trainer:
                 break
             score = sign * metrics[metric] if selecting else -float(epoch)
             patience_out = self._offer(best, epoch, score, row, metrics, selecting,
-                                       sign * PERFECT[metric])
+                                       sign * perfect_score(metric))
             state, reason = self._verdict(stall, prune, epoch, metrics, best, patience_out)
             if patience_out:
                 break

@@ -31,10 +31,11 @@ def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray],
                head: Any = None) -> dict[str, float]:
     """The test metrics of the chosen configuration: mean and std over its members and the
     score of their averaged prediction (`ensemble_`); the losses exact from the members'
-    `logits` when given. `head` (a member's output head) scores several targets, each
-    target's metrics as `<target>_<metric>`. The only code that reads test labels."""
+    `logits` when given. `head`: a member's output head, which scores as it was trained to
+    (several targets: each target's metrics as `<target>_<metric>`); None: the task's
+    `metrics.evaluate`. The only code that reads test labels."""
     from runtime.engine.metrics import ensemble_logits, evaluate
-    if head is not None and task == "multitarget":
+    if head is not None:
         evaluate, ensemble_logits = head.evaluate, head.ensemble_logits
     logits = logits or [None] * len(outputs)
     each = [evaluate(task, y_test, out, z) for out, z in zip(outputs, logits)]
@@ -112,8 +113,6 @@ def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]
             y_test = data.y[test]
     model = SavedModel([members[j] for j in jobs], data.task, data.classes, data.feature_names,
                        data.target, data.categories, data.targets)
-    # Several targets: the members' head splits the scores per target (one target: as ever).
-    head = {"head": model.members[0].net.head} if data.task == "multitarget" else {}
-    scores = score_test(data.task, y_test, outputs, logits, **head) \
+    scores = score_test(data.task, y_test, outputs, logits, model.members[0].net.head) \
         if outputs and y_test is not None else {}
     return scores, model

@@ -66,9 +66,9 @@ def test_the_test_file_is_scored_once_and_never_used_for_selection(folder, monke
     scored: list[np.ndarray] = []
     real_score = final.score_test
 
-    def spy_score(task, y_test, outputs, logits=None):
+    def spy_score(task, y_test, outputs, logits=None, head=None):
         scored.append(np.asarray(y_test))
-        return real_score(task, y_test, outputs, logits)
+        return real_score(task, y_test, outputs, logits, head)
 
     monkeypatch.setattr(training, "fit", spy_fit)
     monkeypatch.setattr(final, "score_test", spy_score)

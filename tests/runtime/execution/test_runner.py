@@ -100,9 +100,9 @@ def test_the_test_part_is_scored_once_for_the_chosen_configuration(tiny_spec, tm
     calls = []
     original = final.score_test
 
-    def spy(task, y_test, outputs, logits=None):
+    def spy(task, y_test, outputs, logits=None, head=None):
         calls.append((len(y_test), len(outputs)))
-        return original(task, y_test, outputs, logits)
+        return original(task, y_test, outputs, logits, head)
 
     monkeypatch.setattr(final, "score_test", spy)
     table = runtime.run(tiny_spec, out=tmp_path, jobs=1)
@@ -114,8 +114,8 @@ def test_the_test_part_is_scored_once_for_the_chosen_configuration(tiny_spec, tm
 def test_nested_cv_scores_each_outer_test_fold_once(tmp_path, monkeypatch):
     calls = []
     original = final.score_test
-    monkeypatch.setattr(final, "score_test", lambda task, y, outs, logits=None:
-                        calls.append(len(y)) or original(task, y, outs, logits))
+    monkeypatch.setattr(final, "score_test", lambda task, y, outs, logits=None, head=None:
+                        calls.append(len(y)) or original(task, y, outs, logits, head))
     spec = TINY.replace("split train 0.6 valid 0.2 test 0.2", "nested outer 3 inner 2")
     table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
     assert calls == [50, 50, 50]

@@ -29,7 +29,7 @@ def embeds(ck: Checker, items: list[tuple[Any, n.Command, dict[str, Any]]]
     out: list[c.Embed] = []
     nodes: dict[str, n.Value] = {}
     for _, cmd, values in items:
-        node = _columns_node(cmd)
+        node = n.value_after(cmd, "columns")
         if node is None:
             ck.error_after(cmd.keyword.span, "expected `columns \"name\", ...` after 'embed'",
                            "for example: embed columns \"city\", \"shop\" dim 8")
@@ -54,14 +54,6 @@ def embeds(ck: Checker, items: list[tuple[Any, n.Command, dict[str, Any]]]
     return tuple(out), nodes
 
 
-def _columns_node(cmd: n.Command) -> n.Value | None:
-    """The value written after `columns` in an embed statement."""
-    for atom, nxt in zip(cmd.args, cmd.args[1:]):
-        if isinstance(atom, n.Name) and atom.value == "columns":
-            return nxt
-    return None
-
-
 def check_source(ck: Checker, data: c.DataSpec, nodes: dict[str, n.Value], keyword: n.Span,
                  base_dir: Path | None) -> None:
     """Embedding needs a CSV data file whose named columns hold text (and are not the
@@ -72,13 +64,10 @@ def check_source(ck: Checker, data: c.DataSpec, nodes: dict[str, n.Value], keywo
     if problem is not None:
         ck.error(keyword, problem, SOURCE_HINT)
         return
-    path = (base_dir or Path(".")) / str(data.path)
-    try:
-        if not path.is_file() or path.stat().st_size > CHECK_BYTES:
-            return                                  # the loader reports it, or checks it
-        header, text = _text_columns(path, set(nodes))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return                                      # the loader says what is wrong
+    read = csv_columns((base_dir or Path(".")) / str(data.path), set(nodes))
+    if read is None:
+        return                                      # the loader checks it, or reports it
+    header, text = read
     target = data.target if data.target is not None else (header[-1] if header else None)
     targets = target if isinstance(target, tuple) else (target,)
     for col, node in nodes.items():
@@ -106,9 +95,21 @@ def source_problem(data: c.DataSpec) -> str | None:
     return f"embed takes text columns of a CSV file, but the data is {what}"
 
 
+def csv_columns(path: Path, wanted: set[str] | None = None
+                ) -> tuple[list[str], set[str]] | None:
+    """A CSV file's header, and which of the `wanted` columns hold a value that is not a
+    number (read as the loader's CSV reader reads: leading spaces skipped); None when it cannot
+    be checked here (missing, unreadable, or over CHECK_BYTES): the loader reports or checks
+    it."""
+    try:
+        if not path.is_file() or path.stat().st_size > CHECK_BYTES:
+            return None
+        return _text_columns(path, wanted or set())
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
 def _text_columns(path: Path, wanted: set[str]) -> tuple[list[str], set[str]]:
-    """The file's header, and which of the `wanted` columns hold a value that is not a number
-    (read as the loader's CSV reader reads: leading spaces skipped)."""
     with path.open(newline="", encoding="utf-8-sig") as f:
         rows = csv.reader(f, skipinitialspace=True)
         header = [h.strip() for h in next(rows, [])]

@@ -106,6 +106,14 @@ class Command:
     span: Span = _span()
 
 
+def value_after(cmd: Command, word: str) -> Value | None:
+    """The value written after the option `word` of a statement (None when absent)."""
+    for atom, nxt in zip(cmd.args, cmd.args[1:]):
+        if isinstance(atom, Name) and atom.value == word:
+            return nxt
+    return None
+
+
 @dataclass(frozen=True)
 class Dimension:
     """A search dimension: `name ~ prior ...` (sampled) or `name in ...` (listed values)."""

@@ -11,14 +11,13 @@ loader checks again, for experiments made from Python).
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from . import config as c
 from . import nodes as n
 from .binding import Checker
-from .embed import CHECK_BYTES
+from .embed import csv_columns
 from .errors import did_you_mean
 
 Item = tuple[Any, n.Command, dict[str, Any]]
@@ -37,7 +36,7 @@ def check_targets(ck: Checker, data_item: Item | None, metric_item: Item | None,
     weights: tuple[Any, ...] = ()
     if data_item is not None and "weights" in data_item[2]:
         weights = data_item[2]["weights"]
-        node = _after(data_item[1], "weights")
+        node = n.value_after(data_item[1], "weights")
         assert node is not None
         if not several:
             ck.error(node.span, "weights go with several targets: each weighs one target's "
@@ -52,7 +51,7 @@ def check_targets(ck: Checker, data_item: Item | None, metric_item: Item | None,
 
 def _check_data(ck: Checker, item: Item, data: c.DataSpec, base_dir: Path | None) -> None:
     """Several targets: a CSV data file, each target named once, present, and no `task`."""
-    node = _after(item[1], "target")
+    node = n.value_after(item[1], "target")
     if node is None or not isinstance(data.target, tuple):
         return
     items = [(i, i.value) for i in (node.items if isinstance(node, n.List) else (node,))
@@ -68,12 +67,13 @@ def _check_data(ck: Checker, item: Item, data: c.DataSpec, base_dir: Path | None
         if name in seen:
             ck.error(atom.span, f"target '{name}' is named twice", "name each target once")
         seen.add(name)
-    task = _after(item[1], "task")
+    task = n.value_after(item[1], "task")
     if task is not None:
         ck.error(task.span, "'task' overrides the task of one target; with several targets "
                  "each target's task is inferred from its column",
                  "remove 'task' (a column of text or few integers is a class target)")
-    header = _header((base_dir or Path(".")) / str(data.path))
+    read = csv_columns((base_dir or Path(".")) / str(data.path))
+    header = read[0] if read is not None else []
     for atom, name in items if header else ():
         if name not in header:
             ck.error(atom.span, f"'{name}' is not a column of {data.path}",
@@ -105,22 +105,3 @@ def _metric(ck: Checker, item: Item | None, names: tuple[str, ...]) -> str | Non
     else:
         return f"{target}_{name}"
     return name
-
-
-def _after(cmd: n.Command, word: str) -> n.Value | None:
-    """The value written after the option `word` of a statement."""
-    for atom, nxt in zip(cmd.args, cmd.args[1:]):
-        if isinstance(atom, n.Name) and atom.value == word:
-            return nxt
-    return None
-
-
-def _header(path: Path) -> list[str]:
-    """The CSV file's column names ([] when it cannot be read here: the loader reports it)."""
-    try:
-        if not path.is_file() or path.stat().st_size > CHECK_BYTES:
-            return []
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            return [h.strip() for h in next(csv.reader(f, skipinitialspace=True), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []

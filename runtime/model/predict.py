@@ -193,15 +193,12 @@ def predict_data(run_dir: str | Path, data: str | Path, *, proba: bool = False) 
 def score(model: SavedModel, y: np.ndarray, output: np.ndarray,
           logits: list[np.ndarray | None]) -> dict[str, float]:
     """Every metric of the model's task for its averaged `output` against the encoded `y`;
-    the cross-entropy exact from the members' `logits` (as the test part is scored)."""
-    from runtime.engine.metrics import ensemble_logits, evaluate
-    if model.task == "multitarget":         # the head splits the columns per target
-        head = model.members[0].net.head
-        z = head.ensemble_logits(model.task, logits)
-        return {k: float(v) for k, v in head.evaluate(model.task, y, output, z).items()}
+    the cross-entropy exact from the members' `logits` (as the test part is scored), through
+    the members' output head (several targets: each target's metrics)."""
+    head = model.members[0].net.head
     exact = model.task != "regression" and all(z is not None for z in logits)
-    z = ensemble_logits(model.task, logits) if exact else None   # type: ignore[arg-type]
-    return {k: float(v) for k, v in evaluate(model.task, y, output, z).items()}
+    z = head.ensemble_logits(model.task, logits) if exact else None
+    return {k: float(v) for k, v in head.evaluate(model.task, y, output, z).items()}
 
 
 def _csv_target(path: Path, model: SavedModel) -> tuple[np.ndarray | None, str]:

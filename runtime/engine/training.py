@@ -80,6 +80,13 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
         layers = pretrain(net, X, config.pretrain, rng, data.X_valid)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X))
     result = trainer.run(X, Y, data, progress, prune, W, resume)
+    blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
+    if blown and result.state == "complete" and config.pretrain is not None:
+        # `epochs 0` (a layerwise stage) trains nothing that would notice the blown weights
+        name, lr = list(layers)[blown[0]], config.pretrain.of_layer(blown[0]).lr
+        result.state = "diverged"
+        result.reason = f"Pre-training of layer {name} diverged: its reconstruction error " \
+            f"became non-finite (pre-training lr {lr:g})."
     # The reconstruction error of each pre-trained layer, before and after each of its epochs,
     # on the training and the validation inputs: in the curves (and a warm start's
     # checkpoint, which skips pre-training).

@@ -65,7 +65,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         table = table[table[stage].isna()].drop(columns=stage)
     groups = [c for c in ("outer", "trial") if c in table.columns]
     if table.empty:
-        return pd.DataFrame(columns=groups + ["n", f"mean_{metric}", f"rank_{metric}"])
+        return pd.DataFrame(columns=groups + ["n", "n_complete", f"mean_{metric}",
+                                              f"std_{metric}", f"rank_{metric}"])
     params = [c for c in table.columns if c.startswith("param_")]
     numeric = [c for c in ("train_loss", "valid_loss", metric, "epochs", "duration_s")
                if c in table.columns]

@@ -15,6 +15,7 @@ import pandas as pd
 import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
+from spec_lang.layerwise import LAYERS
 
 from runtime.execution import checkpoints, executor, heartbeat
 from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
@@ -359,9 +360,13 @@ def _n_jobs(jobs: int | None) -> int:
 
 
 def _outcome(table: pd.DataFrame) -> dict[str, Any]:
-    """How many trials completed and, when none did, the most common error (the run failed)."""
+    """How many trials completed and, when none that can be chosen did (a layerwise stage's
+    cut network cannot), the most common error (the run failed)."""
     states = Counter(table["state"]) if "state" in table else Counter()
-    done = sum(states[s] for s in ("complete", "stalled", "pruned"))
+    stage = f"param_{LAYERS}"
+    whole = table if stage not in table else table[table[stage].isna()]
+    done = int(whole["state"].isin(("complete", "stalled", "pruned")).sum()) \
+        if "state" in whole else 0
     errors = Counter(e for e in table.get("error", pd.Series(dtype=str)) if e)
     common = errors.most_common(1)[0][0] if errors else ""
     return {"states": dict(states), "completed": done,
@@ -386,9 +391,17 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             ) -> dict[str, Any]:
     """Choose per outer fold, score the test part once, record borders; the best record."""
     metric = metric_column(runner.metric)
-    chosen = []
+    chosen: list[dict[str, Any]] = []
     for outer in outers:
         part = summary if outer is None else summary[summary["outer"] == outer]
+        if part.empty:               # a layerwise search that ended before its fine-tuning
+            runner.note("no configuration can be chosen: the layerwise search ended at a "
+                        "stage whose every configuration failed or diverged (see the error "
+                        "column)")
+            chosen.append({"outer": outer, "trial": None, "params": {}, "members": [],
+                           "valid": {"metric": metric, "mean": None, "std": None, "n": 0},
+                           "test": {}, "borders": borders[outer]})
+            continue
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
         scores: dict[str, float] = {}

@@ -83,6 +83,8 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
     chosen = best.get("outer_folds", [best])
     for item in chosen:
         where = f"outer fold {item['outer']}: " if item.get("outer") is not None else ""
+        if item["trial"] is None:                      # nothing could be chosen (see notes)
+            continue
         valid = item["valid"]
         params = ", ".join(f"{k} {_fmt(v)}" for k, v in item["params"].items())
         out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "

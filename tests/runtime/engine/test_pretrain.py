@@ -114,3 +114,14 @@ def test_no_supervised_epoch_leaves_the_pretrained_network_and_its_curves(digits
     assert result.state == "complete" and result.updates == 0 and result.epochs == 0
     assert len(result.curves["pretrain_dense0"]) == 4
     assert len(result.curves["pretrain_dense0_valid"]) == 4
+
+
+def test_a_pre_training_that_blows_up_is_diverged_even_without_supervised_epochs(digits):
+    """`epochs 0` trains nothing that would see the non-finite weights: the fit itself says
+    the pre-training diverged, naming the layer and its rate."""
+    config = Config(network=(DenseSpec(16, "tanh"),), pretrain=Pretrain(epochs=2, lr=1e5),
+                    train=Train(epochs=0))
+    result = fit(config, digits, seed=0)
+    assert result.state == "diverged"
+    assert result.reason == ("Pre-training of layer dense0 diverged: its reconstruction error "
+                             "became non-finite (pre-training lr 100000).")

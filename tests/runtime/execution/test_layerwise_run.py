@@ -111,3 +111,23 @@ def test_a_searched_width_is_built_at_its_middle_until_its_own_stage(tmp_path) -
 
 def run_text(tmp_path, text: str) -> pd.DataFrame:
     return runtime.run(loads(text), out=tmp_path, jobs=1)
+
+
+def test_a_stage_that_diverged_everywhere_ends_the_run_cleanly(tmp_path) -> None:
+    """Every layer-1 pre-training blows up: the stage rows are `diverged` with the reason,
+    nothing can be chosen, and `nnspec run` says so and exits 1 (no traceback)."""
+    import subprocess
+    import sys
+    text = ("data iris\nnetwork\n    dense 8 tanh\npretrain autoencoder epochs 2 lr $p\n"
+            "search layerwise 2\n    p in 1e4, 1e5\nseeds 1\n")
+    table = run_text(tmp_path / "api", text)
+    assert set(table["state"]) == {"diverged"} and set(table["step"]) == {"layer 1"}
+    assert table["error"].str.startswith("Pre-training of layer dense0 diverged").all()
+    assert table.attrs["best"]["trial"] is None and table.attrs["best"]["completed"] == 0
+    (tmp_path / "fail.spec").write_text(text)
+    done = subprocess.run([sys.executable, "-m", "runtime", "run", str(tmp_path / "fail.spec"),
+                           "--out", str(tmp_path / "cli"), "--quiet"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
+    assert "no configuration can be chosen" in done.stdout + done.stderr
+    assert "no trial completed; the most common error: Pre-training" in done.stderr

@@ -176,15 +176,31 @@ def entry() -> None:
     interpreter's teardown of pandas, scikit-learn and the worker pool, took 2 of a 10-second
     search's seconds, so it is skipped (local workers end themselves with their parent)."""
     signal.signal(signal.SIGTERM, _terminated)     # a batch system's polite stop
+    quiet_resource_tracker()
     status = main()
     from runtime.execution.executor import stop_workers
-    stop_workers()                           # their semaphores are released, not leaked
+    stop_workers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (BrokenPipeError, ValueError):
             pass
     os._exit(status)
+
+
+TRACKER_NOTICES = "ignore:resource_tracker:UserWarning"
+
+
+def quiet_resource_tracker() -> None:
+    """Keep loky's resource tracker from telling the user about its own cleanup. A worker
+    killed while it holds the pool's semaphores (a run stopped mid-trial; the quick exit's
+    shutdown) never gives back its share of them, so the tracker, a child process writing to
+    our stderr, unlinks them once we exit and warns "There appear to be N leaked semlock
+    objects". The cleanup is its job; the notice is noise. The tracker starts with this
+    process's `sys.warnoptions`, so this runs before any worker does (the command line only:
+    importing the library changes no warning filter)."""
+    if TRACKER_NOTICES not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_NOTICES)
 
 
 class Terminated(KeyboardInterrupt):

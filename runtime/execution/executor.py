@@ -91,14 +91,6 @@ def stop_workers() -> None:
     pool = getattr(reusable_executor, "_executor", None)
     if pool is not None:
         pool.shutdown(wait=True, kill_workers=True)
-    # The quick exit skips the interpreter's exit hooks: run multiprocessing's exit-time
-    # finalizers (priority >= 0) now. They unlink the pool's semaphores and unregister them
-    # from loky's resource tracker, which otherwise, after an interrupted run whose queues are
-    # still referenced, prints "There appear to be N leaked semlock objects" to the user.
-    from multiprocessing import util
-    run_finalizers = getattr(util, "_run_finalizers", None)   # what its atexit hook calls
-    if run_finalizers is not None:
-        run_finalizers(0)
 
 
 def _import_engine() -> None:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ..conftest import TINY
 
 SLOW = TINY.replace("epochs 15 early_stop patience 5", "epochs 400 early_stop off").replace(
@@ -80,3 +82,38 @@ def test_sigterm_stops_the_run_cleanly(tmp_path: Path) -> None:
         claims = db.execute("SELECT COUNT(*) FROM claims").fetchone()[0]
     assert status == ("failed",) and claims == 0
     assert 0 < _stored(out) < 6                             # kept, and the run was cut short
+
+
+LEAK = """
+import os, sys, time
+from runtime.cli.command import quiet_resource_tracker
+if sys.argv[1] == "quiet":
+    quiet_resource_tracker()
+from joblib.externals.loky import get_reusable_executor
+from joblib.externals.loky.backend.context import get_context
+
+def hold(lock):
+    time.sleep(30)
+
+if __name__ == "__main__":
+    pool = get_reusable_executor(max_workers=1)
+    lock = get_context("loky").Lock()       # shared with the worker: the tracker counts it
+    pool.submit(hold, lock)
+    time.sleep(1.5)
+    pool.shutdown(wait=True, kill_workers=True)      # killed holding it, as a stopped run's
+    sys.stderr.flush()
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("mode", ["loud", "quiet"])
+def test_the_resource_tracker_cleans_up_a_killed_worker_s_semaphores_silently(mode, tmp_path):
+    """A worker killed while it shares a semaphore makes loky's resource tracker warn of a
+    leak when the process exits (the control, `loud`); the command line's
+    `quiet_resource_tracker` keeps that notice from the user (the tracker still unlinks)."""
+    script = tmp_path / "leak.py"
+    script.write_text(LEAK)
+    done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("leaked semlock" in done.stderr) == (mode == "loud"), done.stderr

@@ -355,7 +355,7 @@ STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "asha",
 LAYERWISE_CRITERIA = ("reconstruction", "supervised")
 # Strategies that decide as results arrive: their table may depend on --jobs and timing.
 ASYNCHRONOUS = ("asha", "hyperband")
-PRUNE_RULES = ("median", "percentile")
+PRUNE_RULES = ("median", "percentile", "halving")
 BUDGET_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
 
 
@@ -363,12 +363,15 @@ BUDGET_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
 class Prune:
     """Stop a trial whose validation metric at an epoch is worse than the `percentile` (50: the
     median) of the finished trials at that epoch, once `startup` trials have finished and after
-    `warmup` epochs."""
+    `warmup` epochs; `halving` (percentile 100 / eta) judges only at the rungs (epochs
+    (warmup + 1) eta^k), against every finished trial that reached them
+    (`runtime.execution.pruning`)."""
 
-    rule: str = "median"                 # median | percentile
+    rule: str = "median"                 # median | percentile | halving
     percentile: float = 50.0             # keep trials within the best `percentile` %
     warmup: int = 5                      # epochs before a trial may be pruned
     startup: int = 5                     # finished trials (at the same fidelity) before pruning
+    eta: float | None = None             # halving: keep the best 1/eta at each rung
 
 
 @dataclass(frozen=True)

@@ -216,13 +216,19 @@ TOP = {k.name: k for k in [
              count("seed", 0, "seed of the strategy's random choices", low=0)),
             block="search"),
     Keyword("prune", "Stop a trial early when its validation metric at an epoch is worse than "
-            "the median (or a percentile) of the finished trials at that epoch.",
-            (Arg("rule", "name", "median", "median, or percentile P (keep the best P %)",
+            "the median (or a percentile) of the finished trials at that epoch, or (halving) "
+            "outside the best 1/eta of them at its rungs.",
+            (Arg("rule", "name", "median", "median, percentile P (keep the best P %), or "
+                 "halving (keep the best 1/eta at epochs r, r eta, r eta^2 ...)",
                  choices=c.PRUNE_RULES, required=True),
              Arg("percentile", "number", 50.0, "percentile: the share of trials kept, in %",
                  low=0, high=100, low_open=True, high_open=True)),
-            (count("warmup", 5, "epochs a trial trains before it may be pruned", low=0),
-             count("startup", 5, "finished trials (at the same fidelity) before any is pruned")),
+            (count("warmup", 5, "epochs a trial trains before it may be pruned (halving: 0; "
+                   "its first rung is epoch warmup + 1)", low=0),
+             count("startup", 5, "finished trials (at the same fidelity) before any is pruned "
+                   "(halving: eta, rounded up)"),
+             Arg("eta", "number", None, "halving: keep the best 1/eta at each rung (default 3)",
+                 low=1, low_open=True)),
 ),
     Keyword("budget", "Stop starting trials once this much wall time or training is spent: "
             "`budget 10 minutes`, `budget 2 hours`, `budget epochs 5000`.",

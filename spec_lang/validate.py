@@ -2,6 +2,8 @@
 matched with its search dimension, and every problem collected before one error is raised."""
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -94,12 +96,24 @@ def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
     if values["rule"] == "median" and "percentile" in values:
         ck.error(cmd.args[1].span, "a median keeps the better half: it takes no percentile",
                  "write `prune percentile P` to keep another share")
+    if values["rule"] == "halving" and "percentile" in values:
+        ck.error(cmd.args[1].span, "halving keeps the best 1/eta at each rung: it takes no "
+                 "percentile", "write `prune halving eta 4` to keep a quarter")
+    if values["rule"] != "halving" and "eta" in values:
+        word = next(a for a in cmd.args if isinstance(a, n.Name) and a.value == "eta")
+        ck.error(word.span, f"eta is the share halving keeps; `prune {values['rule']}` takes none",
+                 "write `prune halving eta E`, or `prune percentile P`")
     if search.strategy == "none":
         ck.error(cmd.keyword.span, "prune stops trials that are worse than the others, yet "
                  "there is no search", "add a search block, or remove `prune`")
     fields = {k: v for k, v in values.items() if k != "rule" or v != "percentile"}
     if values["rule"] == "median":
         fields["percentile"] = 50.0
+    if values["rule"] == "halving":        # judged at rungs from the first epoch, on eta trials
+        share = float(values.get("eta", 3.0))
+        fields.update(eta=share, percentile=100.0 / share)
+        fields.setdefault("warmup", 0)
+        fields.setdefault("startup", math.ceil(share - 1e-9))
     return c.Prune(**{**fields, "rule": values["rule"]})
 
 

@@ -134,4 +134,6 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
                "engine": ENGINE_REVISION}
     if exp.search.prune is not None:   # a pruned outcome depends on the rule that pruned it
         content["prune"] = _plain(exp.search.prune)
+        if exp.search.prune.eta is None:   # median and percentile: keys stay as they were
+            content["prune"].pop("eta")
     return hashlib.sha256(canonical_text(content).encode()).hexdigest()

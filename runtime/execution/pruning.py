@@ -1,15 +1,23 @@
 """Pruning on learning curves (the `prune` statement): the per-epoch bounds a new trial is
 handed, made from the validation curves of the trials finished so far.
 
-Semantics of Optuna's MedianPruner / PercentilePruner (read, not copied): a trial is stopped
-at epoch e when its validation metric there is worse than the `percentile` of the finished
-trials' values at epoch e (median: 50; a lower percentile keeps fewer). Only `complete` trials
-at the same fidelity count as finished (a pruned or stalled curve never lowers the bar); no
-trial is pruned before `startup` trials have finished, nor in its first `warmup` epochs, nor at
-an epoch that fewer than `startup` finished trials reached (early stopping ends curves at
-different epochs). The bounds are fixed when the job is handed out, so a trial is judged
-against the trials finished before it started: which trials are pruned depends on the order
-results arrive in, so a pruning search is asynchronous (its table may differ with --jobs).
+`median` and `percentile P`, the semantics of Optuna's MedianPruner / PercentilePruner (read,
+not copied): a trial is stopped at epoch e when its validation metric there is worse than the
+`percentile` of the finished trials' values at epoch e (median: 50; a lower percentile keeps
+fewer). Only `complete` trials at the same fidelity count as finished (a pruned or stalled
+curve never lowers the bar).
+
+`halving`, the stopping form of asynchronous successive halving (Li et al. 2020; what Ray
+Tune's ASHAScheduler and Optuna's SuccessiveHalvingPruner do; read, not copied): a trial is
+judged only at its rungs, epochs r, r eta, r eta^2, ... (r = warmup + 1), and goes on only if it
+is within the best 1/eta of every finished trial that reached that epoch, pruned or stalled
+ones included (each of them was judged there, as a rung records every arrival).
+
+For every rule no trial is pruned in its first `warmup` epochs, nor at an epoch that fewer than
+`startup` finished trials reached (early stopping ends curves at different epochs). The bounds
+are fixed when the job is handed out, so a trial is judged against the trials finished before
+it started: which trials are pruned depends on the order results arrive in, so a pruning search
+is asynchronous (its table may differ with --jobs).
 """
 from __future__ import annotations
 
@@ -29,9 +37,12 @@ class CurveBank:
         self._bounds: dict[float, PruneBounds | None] = {}    # until the next curve comes in
 
     def add(self, fidelity: float, state: str, curves: dict[str, list[float]]) -> None:
-        """Remember a finished job's curve of the selection metric (complete jobs only)."""
+        """Remember a finished job's curve of the selection metric (complete jobs only; under
+        halving, every job that trained an epoch)."""
         values = curves.get(f"valid_{self.metric}")
-        if state == "complete" and values:
+        counted = ("complete", "pruned", "stalled") if self.rule.rule == "halving" else \
+            ("complete",)
+        if state in counted and values:
             self._curves.setdefault(float(fidelity), []).append(
                 np.asarray(values, dtype=np.float64))
             self._bounds.pop(float(fidelity), None)
@@ -55,6 +66,8 @@ class CurveBank:
         q = 100.0 - self.rule.percentile if self.maximize else self.rule.percentile
         bounds = np.full(table.shape[1], np.nan)
         judged = reached >= startup
+        if self.rule.rule == "halving":
+            judged &= rung_mask(table.shape[1], self.rule.warmup, self.rule.eta or 3.0)
         if judged.any():
             bounds[judged] = np.nanpercentile(table[:, judged], q, axis=0)
         bounds[:self.rule.warmup] = np.nan
@@ -64,5 +77,27 @@ class CurveBank:
     def _label(self, n: int) -> str:
         if self.rule.rule == "median":
             return f"the median of the {n} finished trials at that epoch"
+        if self.rule.rule == "halving":
+            return (f"the best 1/{self.rule.eta:g} of the {n} finished trials that reached "
+                    "that rung")
         return (f"the best {self.rule.percentile:g} % of the {n} finished trials at that "
                 "epoch")
+
+
+def rung_epochs(epochs: int, warmup: int, eta: float) -> list[int]:
+    """The epochs (1-based) at which `prune halving` judges a trial of at most `epochs`
+    epochs: r, r eta, r eta^2, ... rounded to whole epochs, r = warmup + 1."""
+    rungs: list[int] = []
+    at = float(warmup + 1)
+    while round(at) <= epochs:
+        if not rungs or round(at) > rungs[-1]:
+            rungs.append(round(at))
+        at *= eta
+    return rungs
+
+
+def rung_mask(epochs: int, warmup: int, eta: float) -> np.ndarray:
+    """A boolean per epoch (index e - 1): whether epoch e is a rung."""
+    mask = np.zeros(epochs, dtype=bool)
+    mask[[e - 1 for e in rung_epochs(epochs, warmup, eta)]] = True
+    return mask

@@ -21,13 +21,16 @@ def errors(text: str) -> list[str]:
     return [line for line in str(caught.value).splitlines() if "error:" in line]
 
 
-@pytest.mark.parametrize("line,rule,percentile,warmup,startup", [
-    ("prune median", "median", 50.0, 5, 5),
-    ("prune percentile 25 warmup 3 startup 8", "percentile", 25.0, 3, 8)])
-def test_prune_builds_its_rule(line, rule, percentile, warmup, startup) -> None:
+@pytest.mark.parametrize("line,rule,percentile,warmup,startup,eta", [
+    ("prune median", "median", 50.0, 5, 5, None),
+    ("prune percentile 25 warmup 3 startup 8", "percentile", 25.0, 3, 8, None),
+    ("prune halving", "halving", 100 / 3, 0, 3, 3.0),
+    ("prune halving eta 4 warmup 2 startup 6", "halving", 25.0, 2, 6, 4.0),
+    ("prune halving eta 2.5", "halving", 40.0, 0, 3, 2.5)])
+def test_prune_builds_its_rule(line, rule, percentile, warmup, startup, eta) -> None:
     prune = spec_lang.loads(BASE + line + "\n").search.prune
-    assert (prune.rule, prune.percentile, prune.warmup, prune.startup) == \
-        (rule, percentile, warmup, startup)
+    assert (prune.rule, prune.warmup, prune.startup, prune.eta) == (rule, warmup, startup, eta)
+    assert prune.percentile == pytest.approx(percentile)
 
 
 @pytest.mark.parametrize("line,seconds,epochs", [
@@ -42,6 +45,10 @@ def test_budget_builds_its_limits(line, seconds, epochs) -> None:
     ("prune percentile", "expected the share of trials kept"),
     ("prune percentile 150", "must be in (0, 100); got 150"),
     ("prune median 30", "a median keeps the better half"),
+    ("prune halving 30", "halving keeps the best 1/eta at each rung"),
+    ("prune median eta 2", "`prune median` takes none"),
+    ("prune percentile 20 eta 2", "`prune percentile` takes none"),
+    ("prune halving eta 1", "must be > 1; got 1"),
     ("prune mediam", "unknown rule 'mediam'"),
     ("budget 10", "expected a unit after the budget's amount"),
     ("budget 10 epochs 5", "expected a unit after the budget's amount"),

@@ -9,7 +9,7 @@ import pytest
 
 import runtime
 import spec_lang
-from runtime.execution.pruning import CurveBank
+from runtime.execution.pruning import CurveBank, rung_epochs
 from runtime.execution.store import RunStore
 from spec_lang.config import Prune
 
@@ -51,6 +51,45 @@ def test_percentile_keeps_the_best_share_in_the_metric_s_direction() -> None:
         high.add(1.0, "complete", {"valid_error": c})
     assert low.bounds(1.0).bounds[0] == pytest.approx(np.percentile([.1, .2, .3, .4, .5], 25))
     assert high.bounds(1.0).bounds[0] == pytest.approx(np.percentile([.1, .2, .3, .4, .5], 75))
+
+
+@pytest.mark.parametrize("epochs,warmup,eta,rungs", [
+    (30, 0, 3.0, [1, 3, 9, 27]), (30, 2, 3.0, [3, 9, 27]), (8, 0, 2.0, [1, 2, 4, 8]),
+    (20, 0, 1.5, [1, 2, 3, 5, 8, 11, 17]), (5, 5, 3.0, [])])
+def test_halving_rungs_are_geometric_from_the_first_epoch_after_the_warm_up(
+        epochs, warmup, eta, rungs) -> None:
+    assert rung_epochs(epochs, warmup, eta) == rungs
+
+
+def halving(eta: float = 3.0, warmup: int = 0, startup: int = 3) -> Prune:
+    return Prune("halving", 100.0 / eta, warmup=warmup, startup=startup, eta=eta)
+
+
+def test_halving_bounds_are_the_best_third_at_the_rungs_only() -> None:
+    b = bank(halving())
+    curves = [[0.9, 0.8, 0.7, 0.6], [0.5, 0.4, 0.3, 0.2], [0.7, 0.6, 0.5, 0.4]]
+    for c in curves:
+        b.add(1.0, "complete", {"valid_error": c})
+    values = b.bounds(1.0).bounds
+    assert values[0] == pytest.approx(np.percentile([0.9, 0.5, 0.7], 100 / 3))    # epoch 1
+    assert values[2] == pytest.approx(np.percentile([0.7, 0.3, 0.5], 100 / 3))    # epoch 3
+    assert math.isnan(values[1]) and math.isnan(values[3])                       # no rungs
+    assert "best 1/3 of the 3 finished trials that reached that rung" in b.bounds(1.0).label
+
+
+def test_halving_counts_every_trial_that_reached_a_rung_pruned_ones_too() -> None:
+    """A rung records every arrival (ASHA): a trial pruned at epoch 1 counts at epoch 1, not
+    at epoch 3, which it never reached; a failed trial has no curve and counts nowhere."""
+    b = bank(halving(startup=3))
+    b.add(1.0, "complete", {"valid_error": [0.2, 0.2, 0.1]})
+    b.add(1.0, "pruned", {"valid_error": [0.9]})
+    b.add(1.0, "stalled", {"valid_error": [0.8, 0.8, 0.8]})
+    b.add(1.0, "failed", {})
+    values = b.bounds(1.0).bounds
+    assert values[0] == pytest.approx(np.percentile([0.2, 0.9, 0.8], 100 / 3))
+    assert math.isnan(values[2])                            # reached by 2 of 3: not judged
+    b.add(1.0, "complete", {"valid_error": [0.3, 0.3, 0.3]})
+    assert b.bounds(1.0).bounds[2] == pytest.approx(np.percentile([0.1, 0.8, 0.3], 100 / 3))
 
 
 SPEC = """experiment pruned
@@ -107,3 +146,33 @@ def test_pruned_configurations_rank_after_every_completed_one(tmp_path):
     summary = pd.read_csv(tmp_path / "summary.csv").sort_values("rank_valid_error")
     early = (summary["n_complete"] < summary["n"]).tolist()
     assert early == sorted(early)                          # all complete ones come first
+
+
+HALVING_SPEC = SPEC.replace("prune median warmup 2 startup 3", "prune halving startup 3") \
+    .replace("epochs 20", "epochs 27")
+
+
+def test_halving_prunes_only_at_rungs_and_only_outside_the_best_third(tmp_path):
+    """A real run, one job: every pruned trial stopped at a rung (1, 3, 9 or 27) and was worse
+    there than the best third of the trials finished before it that reached that epoch."""
+    table = runtime.run(spec_lang.loads(HALVING_SPEC), out=tmp_path, jobs=1)
+    states = table.set_index("trial")["state"]
+    assert (states == "pruned").sum() >= 3, states.to_dict()
+    store = RunStore(tmp_path / "store.sqlite")
+    curves = {int(row["trial"]): c["valid_error"] for _, row, c in store.items()}
+    store.close()
+    finished: list[list[float]] = []
+    for trial in sorted(curves):
+        curve = curves[trial]
+        if states[trial] == "pruned":
+            epoch = len(curve)
+            assert epoch in (1, 3, 9, 27), (trial, epoch)
+            earlier = [c[epoch - 1] for c in finished if len(c) >= epoch]
+            assert len(earlier) >= 3
+            assert curve[-1] > np.percentile(earlier, 100 / 3)
+        if states[trial] in ("complete", "pruned", "stalled"):
+            finished.append(curve)                          # pruned ones count too
+    row = table[table["state"] == "pruned"].iloc[0]
+    assert "best 1/3 of the" in row["error"] and "reached that rung" in row["error"]
+    best = table.attrs["best"]["trial"]
+    assert set(table[table["trial"] == best]["state"]) == {"complete"}

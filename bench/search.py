@@ -116,7 +116,7 @@ def _optuna_run(data: str, epochs: int, n: int) -> dict[str, Any] | None:
         params = {"lr": trial.suggest_float("lr", 1e-4, 1, log=True),
                   "width": trial.suggest_categorical("width", [32, 64, 128, 256])}
         config = exp.bind(params)
-        arrays, _, _, _ = train_data(config, exp, Job(trial.number, (), 0, fold.fold))
+        arrays, _ = train_data(config, exp, Job(trial.number, (), 0, fold.fold))
 
         def report(epoch: int, row: dict[str, float]) -> None:
             spent[0] += 1

@@ -99,7 +99,7 @@ def _record(run: Run, exp: Any, item: dict[str, Any], members: list[dict[str, An
                    "model.npz)"
         job = Job(int(item["trial"]), tuple(params.items()), m["seed"], m["fold"],
                   item.get("outer"))
-        data, prep, _, _ = train_data(config, exp, job)
+        data, prep = train_data(config, exp, job)
         initial = build_network(config, data, np.random.default_rng(m["seed"]))
         rows = slice(None, None, max(1, math.ceil(data.X_train.shape[0] / SAMPLE_ROWS)))
         X, y = data.X_train[rows], data.y_train[rows]

@@ -76,7 +76,7 @@ def test_the_start_is_the_initialization_of_the_stored_networks(run_dir: Path,
     params = run.best["params"]
     config = exp.bind(params)
     member = sorted(run.best["members"], key=lambda m: m["seed"])[0]
-    data, _, _, _ = train_data(config, exp, Job(run.best["trial"], tuple(params.items()),
+    data, _ = train_data(config, exp, Job(run.best["trial"], tuple(params.items()),
                                                 member["seed"], member["fold"]))
     trained = fit(config, data, member["seed"]).model
     np.testing.assert_array_equal(trained.dense[0].W.ravel(), stats.end.weights["dense0"][0])

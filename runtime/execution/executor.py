@@ -17,6 +17,7 @@ PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that st
 WORKER_IDLE_S = 300       # idle local workers stay this long, for the next batch or run
 DASK_CHECK_S = 2.0        # how often a Dask run looks at its cluster while it waits
 NO_WORKERS_S = 60.0       # a cluster with no worker for this long ends the run
+QUEUED_AHEAD = 1          # local jobs handed to the pool beyond one per worker
 KILLED_WORKERS = ("KilledWorker: the Dask workers training this trial died, every time it was "
                   "retried (out of memory? see the workers' logs)")
 
@@ -61,10 +62,10 @@ def execute(exp: Experiment, jobs: list[Job], *, n_jobs: int = 1, client: Any = 
 def stream(exp: Experiment, next_job: NextJob, *, n_jobs: int = 1, client: Any = None
            ) -> Iterator[Outcome]:
     """Run the jobs `next_job()` hands out (until it returns None), keeping every worker busy:
-    a job is asked for only when a worker is free for it, so the caller can claim work at the
-    last moment (processes sharing a store split it) and react to each result before the next
-    job starts. Yields each outcome as it finishes. `next_job` is always called in this
-    thread."""
+    a job is asked for only when a worker is free for it (locally, or about to be: one job
+    waits ahead, `QUEUED_AHEAD`), so the caller can claim work at the last moment (processes
+    sharing a store split it) and react to each result before the next job but one starts.
+    Yields each outcome as it finishes. `next_job` is always called in this thread."""
     if client is not None:
         yield from _dask(exp, next_job, client)
     elif n_jobs <= 1:
@@ -114,7 +115,10 @@ def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]
     pool = _pool(n_jobs)
     running: dict[Any, Job] = {}
     while True:
-        while len(running) < n_jobs and (job := next_job()) is not None:
+        # One job more than there are workers waits in the pool's queue, so a worker that
+        # finishes starts it at once instead of idling while this process stores the result and
+        # asks for the next (about 7 ms a job: a fifth of a search of one-epoch rungs).
+        while len(running) < n_jobs + QUEUED_AHEAD and (job := next_job()) is not None:
             running[pool.submit(_one_thread, exp, job)] = job
         if not running:
             return

@@ -5,16 +5,20 @@
    the same configurations (halving's first rung is random search's draws, same seed), and the
    share of training epochs halving spends (target: within 0.5 points at <= 35%).
 3. Compute per answer, on digits and on a generated 20000 x 100, 10-class set: wall time and
-   epochs of random search, random search with median pruning, ASHA and Hyperband (2 jobs
-   each), and, if Optuna is installed, TPE with Optuna's MedianPruner around nnspec's own
-   engine (2 threads, one BLAS thread each). For each: the seconds until a full-fidelity trial
-   reached random search's best validation error within 0.5 points (from the store's finish
-   times), as a share of random search's whole wall time (target: asha or pruning <= 25%).
+   epochs of random search, random search with median pruning and with halving pruning, ASHA
+   and Hyperband (2 jobs each), and, if Optuna is installed, TPE with Optuna's MedianPruner
+   around nnspec's own engine (2 threads, one BLAS thread each). For each: the seconds until a
+   full-fidelity trial reached random search's best validation error within 0.5 points (from
+   the store's finish times), as a share of random search's whole wall time (target: asha or
+   pruning <= 25%). `--repeat R` runs every strategy with R search seeds and prints medians
+   (one seed's share swings with where in its draws the good configurations fall);
+   `--set generated` runs one data set.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sqlite3
 import statistics
 import tempfile
@@ -83,10 +87,11 @@ def _finish_times(out: Path, start: float) -> list[tuple[float, float]]:
     return [(finished - start, error) for finished, error in rows]
 
 
-def _strategy_run(data: str, epochs: int, strategy: str, extra: str = ""
+def _strategy_run(data: str, epochs: int, strategy: str, extra: str = "", seed: int = 0
                   ) -> dict[str, Any]:
     exp = spec_lang.loads(COMPUTE.format(data=data, epochs=epochs, strategy=strategy,
                                          extra=extra))
+    exp = dataclasses.replace(exp, search=dataclasses.replace(exp.search, seed=seed))
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         start = time.time()
@@ -97,7 +102,7 @@ def _strategy_run(data: str, epochs: int, strategy: str, extra: str = ""
                 "trials": len(table), "finished": _finish_times(out, start)}
 
 
-def _optuna_run(data: str, epochs: int, n: int) -> dict[str, Any] | None:
+def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any] | None:
     """TPE + MedianPruner (Optuna's defaults: 5 startup trials) on nnspec's engine."""
     try:
         import optuna
@@ -130,7 +135,7 @@ def _optuna_run(data: str, epochs: int, n: int) -> dict[str, Any] | None:
         return error
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0),
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner())
     study.optimize(objective, n_trials=n, n_jobs=2)
     return {"wall": time.time() - start, "epochs": spent[0], "trials": n,
@@ -141,33 +146,50 @@ def _reached(finished: list[tuple[float, float]], target: float) -> float | None
     return next((t for t, error in finished if error <= target + 1e-12), None)
 
 
-def compute_per_answer(quick: bool) -> None:
+def _one_repeat(data: str, epochs: int, n: int, seed: int) -> dict[str, dict[str, float]]:
+    """Every strategy once with search seed `seed`: wall s, epochs, best valid error, and the
+    share of random search's wall time until a full-fidelity trial came within TOLERANCE of
+    random search's best (inf: never)."""
+    runs = {"random": _strategy_run(data, epochs, f"random {n}", seed=seed),
+            "random + median pruning": _strategy_run(data, epochs, f"random {n}",
+                                                     "prune median", seed=seed),
+            "random + halving pruning": _strategy_run(data, epochs, f"random {n}",
+                                                      "prune halving", seed=seed),
+            "asha": _strategy_run(data, epochs, f"asha {3 * n}", seed=seed),
+            "hyperband": _strategy_run(data, epochs, "hyperband eta 3", seed=seed)}
+    optuna_run = _optuna_run(data, epochs, n, seed=seed)
+    if optuna_run is not None:
+        runs["optuna tpe + median pruner"] = optuna_run
+    base = runs["random"]
+    target = min(error for _, error in base["finished"]) + TOLERANCE
+    figures = {}
+    for label, result in runs.items():
+        when = _reached(result["finished"], target)
+        figures[label] = {"wall": result["wall"], "epochs": result["epochs"],
+                          "best": min((e for _, e in result["finished"]), default=math.nan),
+                          "share": math.inf if when is None else when / base["wall"]}
+    return figures
+
+
+def compute_per_answer(quick: bool, repeat: int = 1, only_set: str | None = None) -> None:
     n = 10 if quick else 30
-    _strategy_run("digits", 2, "random 2")       # start the worker pool once, for every run
     for name, (data, epochs) in SETS.items():
-        if quick and name != "digits":
+        if (quick and name != "digits") or only_set not in (None, name.split()[0]):
             continue
-        runs = {"random": _strategy_run(data, epochs, f"random {n}"),
-                "random + median pruning": _strategy_run(data, epochs, f"random {n}",
-                                                         "prune median"),
-                "asha": _strategy_run(data, epochs, f"asha {3 * n}"),
-                "hyperband": _strategy_run(data, epochs, "hyperband eta 3")}
-        optuna_run = _optuna_run(data, epochs, n)
-        if optuna_run is not None:
-            runs["optuna tpe + median pruner"] = optuna_run
-        base = runs["random"]
-        target = min(error for _, error in base["finished"])
-        print(f"\n{name} ({epochs} epochs cap): random search's best valid error "
-              f"{100 * target:.2f}%; target {100 * (target + TOLERANCE):.2f}%")
+        _strategy_run(data, 1, "random 2")         # the workers load the set: no run pays it
+        repeats = [_one_repeat(data, epochs, n, seed) for seed in range(repeat)]
+        print(f"\n{name} ({epochs} epochs cap, {repeat} search seed(s); medians): "
+              f"random search's best valid error "
+              f"{100 * statistics.median(r['random']['best'] for r in repeats):.2f}%")
         print(f"{'strategy':28s} {'wall s':>7s} {'epochs':>7s} {'best %':>7s} "
-              f"{'reached s':>9s} {'share of random':>15s}")
-        for label, result in runs.items():
-            best = min((e for _, e in result["finished"]), default=float("nan"))
-            when = _reached(result["finished"], target + TOLERANCE)
-            share = "never" if when is None else f"{100 * when / base['wall']:.0f}%"
-            print(f"{label:28s} {result['wall']:7.1f} {result['epochs']:7d} "
-                  f"{100 * best:7.2f} {when if when is not None else float('nan'):9.1f} "
-                  f"{share:>15s}")
+              f"{'reached':>8s} {'share of random':>15s}")
+        for label in repeats[0]:
+            rows = [r[label] for r in repeats]
+            med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
+            reached = sum(math.isfinite(row["share"]) for row in rows)
+            share = "never" if math.isinf(med["share"]) else f"{100 * med['share']:.0f}%"
+            print(f"{label:28s} {med['wall']:7.1f} {med['epochs']:7.0f} "
+                  f"{100 * med['best']:7.2f} {reached:>4d}/{repeat:<3d} {share:>15s}")
 
 
 def _timed_run(exp: spec_lang.Experiment, jobs: int) -> tuple[float, int]:
@@ -214,9 +236,17 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="a smaller, faster smoke run")
     parser.add_argument("--only", choices=("parallel", "halving", "compute"),
                         help="run one of the benchmarks")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="compute per answer: search seeds to run each strategy with "
+                             "(the table shows medians)")
+    parser.add_argument("--set", choices=[name.split()[0] for name in SETS],
+                        help="compute per answer: one data set only")
     args = parser.parse_args()
     benches = {"parallel": parallel_speedup, "halving": halving_vs_random,
                "compute": compute_per_answer}
     for name, bench in benches.items():
         if args.only in (None, name):
-            bench(args.quick)
+            if name == "compute":
+                compute_per_answer(args.quick, args.repeat, args.set)
+            else:
+                bench(args.quick)

@@ -15,8 +15,9 @@ worker is free, the runner asks; ASHA answers with one configuration:
 No rung waits to be full, so no worker idles at a rung boundary; the price is that a
 configuration may be promoted on fewer results than synchronous halving would have seen, and
 that which one is promoted depends on the order results arrive in (`asynchronous = True`: the
-table may differ with --jobs). A promoted configuration is trained again from the start at the
-higher fidelity. Failed results are never promoted.
+table may differ with --jobs). A promoted configuration continues the lower rung's network
+where it can (the runner's warm start, `runtime.engine.warm_start`), else trains again from the
+start at the higher fidelity. Failed results are never promoted.
 """
 from __future__ import annotations
 

@@ -321,7 +321,8 @@ def _run(args: argparse.Namespace) -> int:
     make_out_folder(out)
     try:
         with console.RunProgress(exp, quiet=args.quiet, jobs=jobs or executor.default_jobs(),
-                                 json_lines=args.json) as progress:
+                                 json_lines=args.json,
+                                 local=not (args.scheduler or args.cluster)) as progress:
             table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
                                cluster=args.cluster, progress=progress, fresh=args.fresh)
     except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:

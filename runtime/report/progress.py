@@ -65,11 +65,14 @@ class RunProgress:
 
     def __init__(self, exp: Experiment, quiet: bool = False, *, jobs: int = 1,
                  json_lines: bool = False, interval: float = INTERVAL_S,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None, local: bool = True) -> None:
         from runtime.report.console import console as default_console
         self.console = console or default_console
         self.name, self.quiet, self.json, self.interval = exp.name, quiet, json_lines, interval
         self.jobs = max(1, jobs)
+        # Local workers have a job queued ahead of them (`executor.QUEUED_AHEAD`): handed out,
+        # not yet training, so no more than `jobs` are shown running.
+        self.local = local
         self.total, self.exact = planned_rows(exp)
         self.best = math.inf                # sign * value: lower is better
         self.metric = ""
@@ -141,7 +144,7 @@ class RunProgress:
                 return
             improved = self._trial(event)
         self._emit({**event, "total": self.total, "states": dict(self.states),
-                    "running": len(self.running), "best": self.best_value(),
+                    "running": self.running_now(), "best": self.best_value(),
                     "new_best": improved})
         self._update()
         if improved and self.plain:
@@ -186,7 +189,7 @@ class RunProgress:
     def status(self) -> str:
         """The counts in words: done/total, running, per state, ETA, best."""
         total = "?" if not self.total else f"{'' if self.exact else '≤'}{self.total}"
-        parts = [f"{self.done}/{total} trials", f"running {len(self.running)}"]
+        parts = [f"{self.done}/{total} trials", f"running {self.running_now()}"]
         parts += [f"{s} {self.states[s]}" for s in STATES if s != "complete" and self.states[s]]
         eta = self.eta()
         parts.append(f"ETA {clock(eta)}" if eta is not None else "ETA ?")
@@ -197,6 +200,10 @@ class RunProgress:
         if longest:
             parts.append(longest)
         return "  ".join(parts)
+
+    def running_now(self) -> int:
+        """The jobs training now: those handed out, at most one per local worker."""
+        return min(len(self.running), self.jobs) if self.local else len(self.running)
 
     def longest_running(self) -> str:
         """The epoch the earliest-started running trial has reached ("" when unknown)."""

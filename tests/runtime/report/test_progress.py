@@ -74,6 +74,16 @@ def test_counts_eta_and_best(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == ""                           # quiet: nothing printed
 
 
+@pytest.mark.parametrize("local, shown", [(True, 2), (False, 3)])
+def test_a_job_queued_ahead_of_the_local_workers_is_not_shown_running(local, shown) -> None:
+    """Local workers have one job waiting in the pool's queue: 3 handed out to 2 workers are 2
+    running; on a Dask cluster (more workers than local cores) every handed-out job counts."""
+    progress = RunProgress(spec("grid"), quiet=True, jobs=2, local=local)
+    for trial in range(3):
+        progress({"event": "start", "trial": trial, "seed": 0, "fold": 0, "outer": None})
+    assert f"running {shown} " in progress.status()
+
+
 def test_a_maximized_metric_keeps_the_largest() -> None:
     progress = RunProgress(spec_lang.loads("metric accuracy\n"), quiet=True)
     for done, value in enumerate((0.5, 0.9, 0.7), 1):

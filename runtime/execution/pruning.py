@@ -78,8 +78,7 @@ class CurveBank:
         if self.rule.rule == "median":
             return f"the median of the {n} finished trials at that epoch"
         if self.rule.rule == "halving":
-            return (f"the best 1/{self.rule.eta:g} of the {n} finished trials that reached "
-                    "that rung")
+            return f"the best 1/{self.rule.eta:g} of the finished trials that reached that rung"
         return (f"the best {self.rule.percentile:g} % of the {n} finished trials at that "
                 "epoch")
 

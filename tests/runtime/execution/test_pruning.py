@@ -74,7 +74,7 @@ def test_halving_bounds_are_the_best_third_at_the_rungs_only() -> None:
     assert values[0] == pytest.approx(np.percentile([0.9, 0.5, 0.7], 100 / 3))    # epoch 1
     assert values[2] == pytest.approx(np.percentile([0.7, 0.3, 0.5], 100 / 3))    # epoch 3
     assert math.isnan(values[1]) and math.isnan(values[3])                       # no rungs
-    assert "best 1/3 of the 3 finished trials that reached that rung" in b.bounds(1.0).label
+    assert "best 1/3 of the finished trials that reached that rung" in b.bounds(1.0).label
 
 
 def test_halving_counts_every_trial_that_reached_a_rung_pruned_ones_too() -> None:
@@ -107,6 +107,14 @@ seeds 1
 """
 
 
+def stored_curves(out) -> dict[int, list[float]]:
+    """Each stored trial's validation error curve, by trial number."""
+    store = RunStore(out / "store.sqlite")
+    curves = {int(row["trial"]): c["valid_error"] for _, row, c in store.items()}
+    store.close()
+    return curves
+
+
 def test_a_pruned_trial_was_worse_than_the_median_of_those_finished_before_it(tmp_path):
     """With one job, the trials finish in order: each pruned trial's metric at the epoch it
     stopped is worse than the median, at that epoch, of the complete trials before it; the
@@ -115,9 +123,7 @@ def test_a_pruned_trial_was_worse_than_the_median_of_those_finished_before_it(tm
     states = table.set_index("trial")["state"]
     assert (states.iloc[:3] == "complete").all()
     assert (states == "pruned").sum() >= 2, states.to_dict()
-    store = RunStore(tmp_path / "store.sqlite")
-    curves = {int(row["trial"]): c["valid_error"] for _, row, c in store.items()}
-    store.close()
+    curves = stored_curves(tmp_path)
     finished: list[list[float]] = []
     for trial in sorted(curves):
         curve, state = curves[trial], states[trial]
@@ -158,9 +164,7 @@ def test_halving_prunes_only_at_rungs_and_only_outside_the_best_third(tmp_path):
     table = runtime.run(spec_lang.loads(HALVING_SPEC), out=tmp_path, jobs=1)
     states = table.set_index("trial")["state"]
     assert (states == "pruned").sum() >= 3, states.to_dict()
-    store = RunStore(tmp_path / "store.sqlite")
-    curves = {int(row["trial"]): c["valid_error"] for _, row, c in store.items()}
-    store.close()
+    curves = stored_curves(tmp_path)
     finished: list[list[float]] = []
     for trial in sorted(curves):
         curve = curves[trial]
@@ -173,6 +177,7 @@ def test_halving_prunes_only_at_rungs_and_only_outside_the_best_third(tmp_path):
         if states[trial] in ("complete", "pruned", "stalled"):
             finished.append(curve)                          # pruned ones count too
     row = table[table["state"] == "pruned"].iloc[0]
-    assert "best 1/3 of the" in row["error"] and "reached that rung" in row["error"]
+    assert "is worse than the best 1/3 of the finished trials that reached that rung" in \
+        row["error"]
     best = table.attrs["best"]["trial"]
     assert set(table[table["trial"] == best]["state"]) == {"complete"}

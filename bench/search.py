@@ -7,7 +7,8 @@
 3. Compute per answer, on digits and on a generated 20000 x 100, 10-class set: wall time and
    epochs of random search, random search with median pruning and with halving pruning, ASHA
    and Hyperband (2 jobs each), and, if Optuna is installed, TPE with Optuna's MedianPruner
-   around nnspec's own engine (2 threads, one BLAS thread each). For each: the seconds until a
+   around nnspec's own engine (2 fresh processes sharing the study through Optuna's journal
+   file, one BLAS thread each; their start-up is part of the wall time). For each: the seconds until a
    full-fidelity trial reached random search's best validation error within 0.5 points (from
    the store's finish times), as a share of random search's whole wall time (target: asha or
    pruning <= 25%). `--repeat R` runs every strategy with R search seeds and prints medians
@@ -102,12 +103,14 @@ def _strategy_run(data: str, epochs: int, strategy: str, extra: str = "", seed: 
                 "trials": len(table), "finished": _finish_times(out, start)}
 
 
-def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any] | None:
-    """TPE + MedianPruner (Optuna's defaults: 5 startup trials) on nnspec's engine."""
-    try:
-        import optuna
-    except ImportError:
-        return None
+def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, start: float
+                   ) -> None:
+    """One of the two processes of the Optuna study: TPE + MedianPruner (Optuna's defaults, 5
+    startup trials) on nnspec's engine, one BLAS thread, `n` trials, sharing the study
+    through a journal file (Optuna's way to run a study in several processes)."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
     from threadpoolctl import threadpool_limits
 
     from runtime.engine.training import fit
@@ -115,7 +118,6 @@ def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any]
     exp = spec_lang.loads(COMPUTE.format(data=data, epochs=epochs, strategy="random 1",
                                          extra=""))
     fold = folds(exp.config.protocol, exp.config.data, str(exp.base_dir), exp.seed_start)[0]
-    start, finished, spent = time.time(), [], [0]
 
     def objective(trial: Any) -> float:
         params = {"lr": trial.suggest_float("lr", 1e-4, 1, log=True),
@@ -124,22 +126,55 @@ def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any]
         arrays, _ = train_data(config, exp, Job(trial.number, (), 0, fold.fold))
 
         def report(epoch: int, row: dict[str, float]) -> None:
-            spent[0] += 1
+            trial.set_user_attr("epochs", epoch)
             trial.report(row["valid_error"], epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()
-        with threadpool_limits(limits=1):
-            result = fit(config, arrays, 0, progress=report)
+        result = fit(config, arrays, 0, progress=report)
         error = result.valid_metrics.get("error", 1.0)
-        finished.append((time.time() - start, error))
+        trial.set_user_attr("finished", time.time() - start)
         return error
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner())
-    study.optimize(objective, n_trials=n, n_jobs=2)
-    return {"wall": time.time() - start, "epochs": spent[0], "trials": n,
-            "finished": sorted(finished)}
+    storage = JournalStorage(JournalFileBackend(journal))
+    study = optuna.load_study(study_name="bench", storage=storage,
+                              sampler=optuna.samplers.TPESampler(seed=seed),
+                              pruner=optuna.pruners.MedianPruner())
+    with threadpool_limits(limits=1):
+        study.optimize(objective, n_trials=n)
+
+
+def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any] | None:
+    """The Optuna study in 2 fresh processes (n trials in all), timed from their start as a
+    user waits for it; None when Optuna is not installed."""
+    try:
+        import optuna
+    except ImportError:
+        return None
+    import multiprocessing
+
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    with tempfile.TemporaryDirectory() as folder:
+        journal = str(Path(folder) / "journal.log")
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        optuna.create_study(study_name="bench", storage=JournalStorage(
+            JournalFileBackend(journal)))
+        start = time.time()
+        workers = [multiprocessing.get_context("spawn").Process(
+            target=_optuna_worker, args=(data, epochs, half, 2 * seed + i, journal, start))
+            for i, half in enumerate((n // 2, n - n // 2))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        wall = time.time() - start
+        trials = optuna.load_study(study_name="bench", storage=JournalStorage(
+            JournalFileBackend(journal))).trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return {"wall": wall, "epochs": sum(t.user_attrs.get("epochs", 0) for t in trials),
+            "trials": len(trials),
+            "finished": sorted((t.user_attrs["finished"], t.value) for t in done)}
 
 
 def _reached(finished: list[tuple[float, float]], target: float) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,8 +134,10 @@ def job_key(exp: Experiment, job: Job) -> str:
 # The preprocessed arrays of the last folds prepared in this process, newest last, up to
 # PREPARED_BYTES: every trial of a search on the same fold and preprocessing trains on the same
 # arrays, so only the first pays for the indexing and the preprocessing (about 12 ms a trial on
-# 12000 x 100: most of a one-epoch rung's cost). Read-only, as they are shared.
-_PREPARED: OrderedDict[tuple, tuple[Dataset, TrainData, Any]] = OrderedDict()
+# 12000 x 100: most of a one-epoch rung's cost). Read-only, as they are shared. An entry holds
+# its data set weakly: it never keeps a data set alive that the caches above let go of (a
+# library user fitting estimator after estimator), and goes with it.
+_PREPARED: OrderedDict[tuple, tuple[weakref.ref, TrainData, Any]] = OrderedDict()
 PREPARED_BYTES = 512 * 2 ** 20
 
 
@@ -147,15 +150,17 @@ def train_data(config: Config, exp: Experiment, job: Job) -> tuple[TrainData, An
     key = (id(data), config.protocol, exp.seed_start, job.fold, job.outer, subset,
            config.preprocess, str(config.train.dtype))
     kept = _PREPARED.get(key)
-    if kept is not None and kept[0] is data:
+    if kept is not None and kept[0]() is data:
         _PREPARED.move_to_end(key)
         return kept[1], kept[2]
     arrays, prep = _prepare(config, exp, job, data, subset)
+    for gone in [k for k, v in _PREPARED.items() if v[0]() is None]:
+        del _PREPARED[gone]
     if _nbytes(arrays) <= PREPARED_BYTES:
         for a in (arrays.X_train, arrays.y_train, arrays.X_valid, arrays.y_valid):
             if isinstance(a, np.ndarray):
                 a.flags.writeable = False
-        _PREPARED[key] = (data, arrays, prep)
+        _PREPARED[key] = (weakref.ref(data), arrays, prep)
         while sum(_nbytes(v[1]) for v in _PREPARED.values()) > PREPARED_BYTES:
             _PREPARED.popitem(last=False)                  # the least recently used
     return arrays, prep

@@ -89,3 +89,18 @@ def test_the_kept_arrays_stay_within_their_byte_limit(exp, monkeypatch) -> None:
     jobs._PREPARED.clear()
     train_data(config, exp, Job(0, (), 0, 0))
     assert not jobs._PREPARED
+
+
+def test_a_data_set_no_cache_holds_any_more_takes_its_arrays_with_it(exp) -> None:
+    """The prepared arrays hold their data set weakly: once the data set caches let it go (as
+    they do after a few others), its entry is dropped when the next fold is prepared."""
+    import gc
+    config = exp.bind({})
+    train_data(config, exp, Job(0, (), 0, 0))
+    jobs._LOADED.clear()
+    jobs._FOLDS.clear()
+    gc.collect()
+    assert all(ref() is None for ref, _, _ in jobs._PREPARED.values())
+    train_data(config, exp, Job(0, (), 0, 1))         # loads the set again: a new object
+    assert len(jobs._PREPARED) == 1
+    assert all(ref() is not None for ref, _, _ in jobs._PREPARED.values())

@@ -316,14 +316,17 @@ class Trainer:
     def _verdict(self, stall: StallCheck | None, prune: PruneBounds | None, epoch: int,
                  metrics: dict[str, float], best: Best, patience_out: bool) -> tuple[str, str]:
         """(state, reason) after this epoch: stalled (warm-up over, or patience out, and no
-        better than the constant baseline) before pruned (worse than this epoch's bound)."""
+        better than the constant baseline) before pruned (worse than this epoch's bound). A fit
+        that ends with this epoch anyway (its last, or patience out) is never pruned: that
+        would save nothing, yet rank it after every complete one."""
         if stall is not None:
             stall.observe(metrics)
             why = stall.at_patience(epoch, best.metrics) if patience_out else \
                 stall.after_warmup(epoch)
             if why:
                 return "stalled", why
-        why = pruned(prune, epoch, metrics)
+        ends = patience_out or epoch >= self.train.epochs or self.updates >= self.cap
+        why = "" if ends else pruned(prune, epoch, metrics)
         return ("pruned", why) if why else ("complete", "")
 
     def _offer(self, best: Best, epoch: int, score: float, row: dict[str, float],

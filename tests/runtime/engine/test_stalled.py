@@ -196,6 +196,25 @@ def test_bounds_crossed_at_epoch_k_prune_there_with_the_best_weights(digits) -> 
     assert result.valid_metrics["error"] == result.curves["valid_error"][result.best_epoch - 1]
 
 
+def test_a_fit_that_ends_with_this_epoch_anyway_is_never_pruned_in_it(digits) -> None:
+    """At the last epoch, or the one early stopping ends in, pruning would save nothing yet
+    rank the trial after every complete one: the fit is complete, with the same curves."""
+    config = with_train(epochs=5, early_stop=None)
+    errors = _curve(config, digits)
+    last = fit(config, digits, 0, prune=PruneBounds("error", (math.nan,) * 4 + (-1.0,)))
+    assert last.state == "complete" and last.epochs == 5
+    assert last.curves["valid_error"] == errors
+    patient = with_train(epochs=60, early_stop=EarlyStop(patience=2))
+    plain = fit(patient, digits, 0)
+    assert plain.epochs < 60                                     # early stopping ended it
+    ended = fit(patient, digits, 0, prune=PruneBounds(
+        "error", (math.nan,) * (plain.epochs - 1) + (-1.0,)))
+    assert ended.state == "complete" and ended.epochs == plain.epochs
+    before = fit(patient, digits, 0, prune=PruneBounds(
+        "error", (math.nan,) * (plain.epochs - 2) + (-1.0,)))
+    assert before.state == "pruned" and before.epochs == plain.epochs - 1
+
+
 def test_nan_bounds_an_equal_value_and_no_validation_data_never_prune(digits) -> None:
     config = with_train(epochs=6)
     plain = fit(config, digits, seed=0)

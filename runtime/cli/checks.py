@@ -25,6 +25,7 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     to this PNG (`runtime.cli.lr_range`)."""
     config, data = preflight(exp)
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
+    lines += rungs_note(exp.search, exp.config.train.epochs)
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
@@ -44,6 +45,22 @@ def asynchronous_note(search: c.Search) -> str:
     why += ["the budget stops where the time or epochs run out"] if search.budget else []
     return ("note: asynchronous search (" + "; ".join(why) + "): the table may differ "
             "with --jobs and from run to run")
+
+
+def rungs_note(search: c.Search, epochs: Any) -> list[str]:
+    """Where `prune halving` judges trials, so that a warm-up or an eta that leaves no rung
+    before the last epoch (never judged) is seen before the run prunes nothing."""
+    from runtime.execution.pruning import rung_epochs
+    rule = search.prune
+    if rule is None or rule.rule != "halving" or not isinstance(epochs, int):
+        return []
+    rungs = [e for e in rung_epochs(epochs, rule.warmup, rule.eta or 3.0) if e < epochs]
+    if not rungs:
+        return [f"note: prune halving has no rung before the last of the {epochs} epochs "
+                f"(the first is epoch {rule.warmup + 1}, and the last is never judged): it "
+                "prunes nothing; lower warmup, or raise epochs"]
+    shown = ", ".join(map(str, rungs[:8])) + (", ..." if len(rungs) > 8 else "")
+    return [f"note: prune halving judges a full-fidelity trial at epochs {shown} of {epochs}"]
 
 
 def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:

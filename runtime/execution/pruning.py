@@ -21,6 +21,9 @@ is asynchronous (its table may differ with --jobs).
 """
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from spec_lang.config import Prune
@@ -83,16 +86,20 @@ class CurveBank:
                 "epoch")
 
 
-def rung_epochs(epochs: int, warmup: int, eta: float) -> list[int]:
+@functools.lru_cache(maxsize=64)
+def rung_epochs(epochs: int, warmup: int, eta: float) -> tuple[int, ...]:
     """The epochs (1-based) at which `prune halving` judges a trial of at most `epochs`
-    epochs: r, r eta, r eta^2, ... rounded to whole epochs, r = warmup + 1."""
+    epochs: r, r eta, r eta^2, ... rounded to the nearest epoch (halves up), r = warmup + 1,
+    each once (an eta close to 1 gives every epoch from r on, in at most `epochs` steps)."""
     rungs: list[int] = []
-    at = float(warmup + 1)
-    while round(at) <= epochs:
-        if not rungs or round(at) > rungs[-1]:
-            rungs.append(round(at))
-        at *= eta
-    return rungs
+    r = warmup + 1
+    k = 0
+    while (epoch := math.floor(r * eta ** k + 0.5)) <= epochs:
+        if not rungs or epoch > rungs[-1]:
+            rungs.append(epoch)
+        # the next k whose rung rounds past this one (not one k at a time: eta may be ~1)
+        k = max(k + 1, math.ceil(math.log((rungs[-1] + 0.5) / r) / math.log(eta) - 1e-9))
+    return tuple(rungs)
 
 
 def rung_mask(epochs: int, warmup: int, eta: float) -> np.ndarray:

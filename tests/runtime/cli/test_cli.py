@@ -23,6 +23,24 @@ def test_check_says_ok_for_every_shipped_spec(capsys):
     assert out.count("note: asynchronous search (") == len(asynchronous)
 
 
+@pytest.mark.parametrize("prune, note", [
+    ("prune halving", "judges a full-fidelity trial at epochs 1, 3, 9, 27 of 30"),
+    ("prune halving eta 2 warmup 1", "judges a full-fidelity trial at epochs 2, 4, 8, 16 of 30"),
+    ("prune halving warmup 29", "has no rung before the last of the 30 epochs (the first is "
+                                "epoch 30, and the last is never judged): it prunes nothing"),
+    ("prune median", None)])
+def test_check_says_where_halving_judges_and_when_it_never_will(tmp_path, capsys, prune, note):
+    spec = tmp_path / "h.spec"
+    spec.write_text("data iris\ntrain\n    sgd lr $lr\n    epochs 30\nsearch random 4\n"
+                    f"    lr ~ log_uniform 1e-3 .. 1\n{prune}\n")
+    assert main(["check", str(spec)]) == 0
+    out = capsys.readouterr().out
+    if note is None:
+        assert "prune halving" not in out
+    else:
+        assert f"note: prune halving {note}" in out
+
+
 def test_check_reports_a_typo_with_position_and_suggestion(tmp_path, capsys):
     bad = tmp_path / "bad.spec"
     bad.write_text("data iris\ntrain\n    sgd lr 0.1 momentun 0.9\n")

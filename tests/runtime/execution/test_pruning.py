@@ -55,10 +55,12 @@ def test_percentile_keeps_the_best_share_in_the_metric_s_direction() -> None:
 
 @pytest.mark.parametrize("epochs,warmup,eta,rungs", [
     (30, 0, 3.0, [1, 3, 9, 27]), (30, 2, 3.0, [3, 9, 27]), (8, 0, 2.0, [1, 2, 4, 8]),
-    (20, 0, 1.5, [1, 2, 3, 5, 8, 11, 17]), (5, 5, 3.0, [])])
+    (20, 0, 1.5, [1, 2, 3, 5, 8, 11, 17]), (5, 5, 3.0, []),
+    (100, 0, 2.5, [1, 3, 6, 16, 39, 98]),                    # 2.5 -> 3: halves round up
+    (12, 3, 1.00000001, list(range(4, 13)))])                 # eta ~ 1: every epoch, at once
 def test_halving_rungs_are_geometric_from_the_first_epoch_after_the_warm_up(
         epochs, warmup, eta, rungs) -> None:
-    assert rung_epochs(epochs, warmup, eta) == rungs
+    assert list(rung_epochs(epochs, warmup, eta)) == rungs
 
 
 def halving(eta: float = 3.0, warmup: int = 0, startup: int = 3) -> Prune:

@@ -5,15 +5,16 @@
    the same configurations (halving's first rung is random search's draws, same seed), and the
    share of training epochs halving spends (target: within 0.5 points at <= 35%).
 3. Compute per answer, on digits and on a generated 20000 x 100, 10-class set: wall time and
-   epochs of random search, random search with median pruning and with halving pruning, ASHA
-   and Hyperband (2 jobs each), and, if Optuna is installed, TPE with Optuna's MedianPruner
-   around nnspec's own engine (2 fresh processes sharing the study through Optuna's journal
-   file, one BLAS thread each; their start-up is part of the wall time). For each: the seconds until a
-   full-fidelity trial reached random search's best validation error within 0.5 points (from
-   the store's finish times), as a share of random search's whole wall time (target: asha or
-   pruning <= 25%). `--repeat R` runs every strategy with R search seeds and prints medians
-   (one seed's share swings with where in its draws the good configurations fall);
-   `--set generated` runs one data set.
+   epochs of random search (alone, with median pruning, with halving pruning), TPE with
+   either pruning, ASHA and Hyperband (2 jobs each), and, if Optuna is installed, TPE with
+   Optuna's MedianPruner and with its SuccessiveHalvingPruner (min_resource 1,
+   reduction_factor 3: our `prune halving`) around nnspec's own engine (2 fresh processes
+   sharing the study through Optuna's journal file, one BLAS thread each; their start-up is
+   part of the wall time). For each: the seconds until a full-fidelity trial reached random
+   search's best validation error within 0.5 points (from the store's finish times), as a
+   share of random search's whole wall time (target: asha or pruning <= 25%). `--repeat R`
+   runs every strategy with R search seeds and prints medians (one seed's share swings with
+   where in its draws the good configurations fall); `--set generated` runs one data set.
 """
 from __future__ import annotations
 
@@ -103,11 +104,12 @@ def _strategy_run(data: str, epochs: int, strategy: str, extra: str = "", seed: 
                 "trials": len(table), "finished": _finish_times(out, start)}
 
 
-def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, start: float
-                   ) -> None:
+def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, start: float,
+                   pruner: str) -> None:
     """One of the two processes of the Optuna study: TPE + MedianPruner (Optuna's defaults, 5
-    startup trials) on nnspec's engine, one BLAS thread, `n` trials, sharing the study
-    through a journal file (Optuna's way to run a study in several processes)."""
+    startup trials) or SuccessiveHalvingPruner (rungs at epochs 1, 3, 9, ...) on nnspec's
+    engine, one BLAS thread, `n` trials, sharing the study through a journal file (Optuna's
+    way to run a study in several processes)."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -139,12 +141,15 @@ def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, star
     storage = JournalStorage(JournalFileBackend(journal))
     study = optuna.load_study(study_name="bench", storage=storage,
                               sampler=optuna.samplers.TPESampler(seed=seed),
-                              pruner=optuna.pruners.MedianPruner())
+                              pruner=optuna.pruners.MedianPruner() if pruner == "median"
+                              else optuna.pruners.SuccessiveHalvingPruner(
+                                  min_resource=1, reduction_factor=3))
     with threadpool_limits(limits=1):
         study.optimize(objective, n_trials=n)
 
 
-def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any] | None:
+def _optuna_run(data: str, epochs: int, n: int, seed: int = 0, pruner: str = "median"
+                ) -> dict[str, Any] | None:
     """The Optuna study in 2 fresh processes (n trials in all), timed from their start as a
     user waits for it; None when Optuna is not installed."""
     try:
@@ -162,7 +167,7 @@ def _optuna_run(data: str, epochs: int, n: int, seed: int = 0) -> dict[str, Any]
             JournalFileBackend(journal)))
         start = time.time()
         workers = [multiprocessing.get_context("spawn").Process(
-            target=_optuna_worker, args=(data, epochs, half, 2 * seed + i, journal, start))
+            target=_optuna_worker, args=(data, epochs, half, 2 * seed + i, journal, start, pruner))
             for i, half in enumerate((n // 2, n - n // 2))]
         for worker in workers:
             worker.start()
@@ -190,11 +195,16 @@ def _one_repeat(data: str, epochs: int, n: int, seed: int) -> dict[str, dict[str
                                                      "prune median", seed=seed),
             "random + halving pruning": _strategy_run(data, epochs, f"random {n}",
                                                       "prune halving", seed=seed),
+            "tpe + median pruning": _strategy_run(data, epochs, f"tpe {n}", "prune median",
+                                                  seed=seed),
+            "tpe + halving pruning": _strategy_run(data, epochs, f"tpe {n}", "prune halving",
+                                                   seed=seed),
             "asha": _strategy_run(data, epochs, f"asha {3 * n}", seed=seed),
             "hyperband": _strategy_run(data, epochs, "hyperband eta 3", seed=seed)}
-    optuna_run = _optuna_run(data, epochs, n, seed=seed)
-    if optuna_run is not None:
-        runs["optuna tpe + median pruner"] = optuna_run
+    for pruner in ("median", "halving"):
+        optuna_run = _optuna_run(data, epochs, n, seed=seed, pruner=pruner)
+        if optuna_run is not None:
+            runs[f"optuna tpe + {pruner} pruner"] = optuna_run
     base = runs["random"]
     target = min(error for _, error in base["finished"]) + TOLERANCE
     figures = {}

@@ -26,6 +26,7 @@ from spec_lang.experiment import Experiment
 from runtime.engine import REVISION as ENGINE_REVISION
 
 SIGNIFICANT_DIGITS = 12
+PRUNE_REVISION = 2         # how the engine applies pruning bounds (keyed with the prune rule)
 
 
 def canonical_value(value: Any) -> Any:
@@ -134,6 +135,9 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
                "engine": ENGINE_REVISION}
     if exp.search.prune is not None:   # a pruned outcome depends on the rule that pruned it
         content["prune"] = _plain(exp.search.prune)
-        if exp.search.prune.eta is None:   # median and percentile: keys stay as they were
+        if exp.search.prune.eta is None:   # median and percentile: no eta in their keys
             content["prune"].pop("eta")
+        # 2: a fit is no longer pruned in the epoch it ends with anyway (a trial stored as
+        # pruned there would now be complete: it is trained again, never served stale)
+        content["prune"]["revision"] = PRUNE_REVISION
     return hashlib.sha256(canonical_text(content).encode()).hexdigest()

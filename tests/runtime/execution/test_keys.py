@@ -43,3 +43,28 @@ def test_target_weights_are_part_of_a_multi_target_key(monkeypatch):
     assert config["target_weights"] == [1, 0.5] or config["target_weights"] == (1, 0.5)
     assert keys.trial_key(exp, {"w": 0.5}, 0, 0, None, 1.0) != \
         keys.trial_key(exp, {"w": 2}, 0, 0, None, 1.0)
+
+
+PRUNED = ("data iris\ntrain\n    sgd lr $lr\nsearch random 3\n    lr ~ log_uniform 1e-3 .. 1\n"
+          "{prune}\n")
+
+
+def test_how_the_engine_prunes_is_keyed_with_the_rule_and_only_there(monkeypatch):
+    """A change in how bounds are applied (PRUNE_REVISION) retrains pruned searches, and only
+    them; halving's eta is keyed, median's key has none."""
+    median = spec_lang.loads(PRUNED.format(prune="prune median"))
+    halving = spec_lang.loads(PRUNED.format(prune="prune halving eta 2"))
+    plain = spec_lang.loads(PRUNED.format(prune=""))
+    before = {name: keys.trial_key(exp, {"lr": 0.1}, 0, 0, None, 1.0)
+              for name, exp in (("median", median), ("halving", halving), ("plain", plain))}
+    monkeypatch.setattr(keys, "PRUNE_REVISION", keys.PRUNE_REVISION + 1)
+    after = {name: keys.trial_key(exp, {"lr": 0.1}, 0, 0, None, 1.0)
+             for name, exp in (("median", median), ("halving", halving), ("plain", plain))}
+    assert after["plain"] == before["plain"]
+    assert after["median"] != before["median"] and after["halving"] != before["halving"]
+    seen: list = []
+    real = keys.canonical_text
+    monkeypatch.setattr(keys, "canonical_text", lambda v: seen.append(v) or real(v))
+    keys.trial_key(median, {"lr": 0.1}, 0, 0, None, 1.0)
+    keys.trial_key(halving, {"lr": 0.1}, 0, 0, None, 1.0)
+    assert "eta" not in seen[0]["prune"] and seen[1]["prune"]["eta"] == 2.0

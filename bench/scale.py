@@ -108,7 +108,7 @@ def shipped(spec: Path, out: Path) -> dict[str, float]:
     import runtime
     import spec_lang
     from runtime.execution.cluster import dask_client
-    from runtime.execution.jobs import dataset
+    from runtime.execution.prepared import dataset
     exp = spec_lang.load(spec)
     data_bytes = len(pickle.dumps(dataset(exp.config.data, str(exp.base_dir)), protocol=5))
     with dask_client(cluster="local:2") as client:

@@ -116,7 +116,8 @@ def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, star
     from threadpoolctl import threadpool_limits
 
     from runtime.engine.training import fit
-    from runtime.execution.jobs import Job, folds, train_data
+    from runtime.execution.jobs import Job
+    from runtime.execution.prepared import folds, train_data
     exp = spec_lang.loads(COMPUTE.format(data=data, epochs=epochs, strategy="random 1",
                                          extra=""))
     fold = folds(exp.config.protocol, exp.config.data, str(exp.base_dir), exp.seed_start)[0]

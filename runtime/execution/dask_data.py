@@ -11,7 +11,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from runtime.execution.jobs import provide_dataset
+from runtime.execution.prepared import provide_dataset
 
 
 class DataOnWorkers(WorkerPlugin):

@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterator
 from spec_lang.experiment import Experiment
 
 from runtime.errors import NnspecError
-from runtime.execution.jobs import Job, MemberState, dataset, failed_row, run_job
+from runtime.execution.jobs import Job, MemberState, failed_row, run_job
+from runtime.execution.prepared import dataset
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives

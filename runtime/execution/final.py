@@ -19,7 +19,8 @@ from spec_lang.experiment import Experiment
 
 from runtime.execution.artifacts import write_atomic
 from runtime.errors import NnspecError
-from runtime.execution.jobs import FINAL, Job, MemberState, dataset, fold_of, job_key
+from runtime.execution.jobs import FINAL, Job, MemberState, job_key
+from runtime.execution.prepared import dataset, fold_of
 from runtime.model.saved import Member, SavedModel
 
 MEMBERS = "members"      # the run folder's subfolder of kept networks

@@ -5,10 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +14,8 @@ from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
 from spec_lang.layerwise import is_cut
 
-from runtime.types import Dataset, FitResult, Fold, TrainData
+from runtime.execution.prepared import dataset, folds, train_data
+from runtime.types import FitResult, TrainData
 
 
 FINAL = -1          # the trial number of the final phase's jobs (its members are kept)
@@ -48,73 +46,6 @@ class Job:
         return dict(self.params)
 
 
-_LOADED: dict[tuple[Any, str, tuple], Dataset] = {}   # (spec, folder, file stamp) -> data
-_SHIPPED: dict[tuple[Any, str], Dataset] = {}         # (spec, folder) -> data sent to us
-KEPT_DATASETS = 4
-
-
-def dataset(spec: Any, base_dir: str) -> Dataset:
-    """The loaded data set, cached per process (loaded once, shared by the trials) and loaded
-    again when its file changes. A data set shipped to this process (`provide_dataset`) is used
-    as it is: no file is read, or even looked at."""
-    if (spec, base_dir) in _SHIPPED:
-        return _SHIPPED[(spec, base_dir)]
-    key = (spec, base_dir, _stamp(spec, base_dir))
-    if key not in _LOADED:
-        from runtime.data.sources import load_dataset
-        _keep(_LOADED, key, load_dataset(spec, Path(base_dir)))
-    return _LOADED[key]
-
-
-def provide_dataset(spec: Any, base_dir: str, data: Dataset) -> None:
-    """Make `data` the data set of (`spec`, `base_dir`) in this process: how a Dask worker
-    gets the data the client loaded, without files or a working folder of its own."""
-    _keep(_SHIPPED, (spec, base_dir), data)
-
-
-def _stamp(spec: Any, base_dir: str) -> tuple:
-    """The data files' sizes and modification times, the fixed valid and test files' too
-    (empty for bundled sets and generators)."""
-    if getattr(spec, "source", None) != "file" or not spec.path:
-        return ()
-    paths = [spec.path, getattr(spec, "valid", None), getattr(spec, "test", None)]
-    try:
-        stats = [(Path(base_dir) / p).stat() for p in paths if p]
-    except OSError:
-        return ()                                      # load_dataset says what is wrong
-    return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
-
-
-def _keep(cache: dict, key: Any, value: Any) -> None:
-    if key not in cache and len(cache) >= KEPT_DATASETS:
-        cache.pop(next(iter(cache)))                   # the oldest
-    cache[key] = value
-
-
-_FOLDS: dict[tuple[Any, int, int], tuple[Dataset, tuple[Fold, ...]]] = {}
-
-
-def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...]:
-    """Every fold of the protocol, the same for all trials (split by the protocol's own seed,
-    else `seed`, the experiment's first seed: `runtime.data.protocol.split_seed`); made once
-    per loaded data set (keyed by its identity: arrays are not hashable)."""
-    from runtime.data.protocol import make_folds, split_seed
-    data = dataset(spec, base_dir)
-    seed = split_seed(protocol, seed)
-    key = (protocol, id(data), seed)
-    if key not in _FOLDS or _FOLDS[key][0] is not data:
-        _keep(_FOLDS, key, (data, tuple(make_folds(protocol, data, seed))))
-    return _FOLDS[key][1]
-
-
-def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fold:
-    """The fold numbered `fold` (inside outer fold `outer` for nested protocols)."""
-    for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start):
-        if f.fold == fold and f.outer == outer:
-            return f
-    raise ValueError(f"no fold {fold} (outer {outer}) in the protocol")
-
-
 def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
     """The configuration shortened to `fidelity` of its epochs (and update cap)."""
     if fidelity >= 1.0 or kind != "epochs":
@@ -129,71 +60,6 @@ def job_key(exp: Experiment, job: Job) -> str:
     """The store key of a job's result: the content that determines it (`keys.trial_key`)."""
     from runtime.execution.keys import trial_key
     return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity)
-
-
-# The preprocessed arrays of the last folds prepared in this process, newest last, up to
-# PREPARED_BYTES: every trial of a search on the same fold and preprocessing trains on the same
-# arrays, so only the first pays for the indexing and the preprocessing (about 12 ms a trial on
-# 12000 x 100: most of a one-epoch rung's cost). Read-only, as they are shared. An entry holds
-# its data set weakly: it never keeps a data set alive that the caches above let go of (a
-# library user fitting estimator after estimator), and goes with it.
-_PREPARED: OrderedDict[tuple, tuple[weakref.ref, TrainData, Any]] = OrderedDict()
-PREPARED_BYTES = 512 * 2 ** 20
-
-
-def train_data(config: Config, exp: Experiment, job: Job) -> tuple[TrainData, Any]:
-    """Preprocessed arrays of the job's fold (preprocessing fitted on its training part), and
-    the fitted preprocessing; the same objects for every job on the same fold, preprocessing
-    and training dtype (cached per process: treat them as read-only)."""
-    data = dataset(config.data, str(exp.base_dir))
-    subset = job.fidelity if exp.search.fidelity == "data" and job.fidelity < 1.0 else None
-    key = (id(data), config.protocol, exp.seed_start, job.fold, job.outer, subset,
-           config.preprocess, str(config.train.dtype))
-    kept = _PREPARED.get(key)
-    if kept is not None and kept[0]() is data:
-        _PREPARED.move_to_end(key)
-        return kept[1], kept[2]
-    arrays, prep = _prepare(config, exp, job, data, subset)
-    for gone in [k for k, v in _PREPARED.items() if v[0]() is None]:
-        del _PREPARED[gone]
-    if _nbytes(arrays) <= PREPARED_BYTES:
-        for a in (arrays.X_train, arrays.y_train, arrays.X_valid, arrays.y_valid):
-            if isinstance(a, np.ndarray):
-                a.flags.writeable = False
-        _PREPARED[key] = (weakref.ref(data), arrays, prep)
-        while sum(_nbytes(v[1]) for v in _PREPARED.values()) > PREPARED_BYTES:
-            _PREPARED.popitem(last=False)                  # the least recently used
-    return arrays, prep
-
-
-def _nbytes(arrays: TrainData) -> int:
-    """The bytes of the preprocessed features (dense, or CSR's three arrays)."""
-    def size(X: Any) -> int:
-        if isinstance(X, np.ndarray):
-            return X.nbytes
-        return sum(getattr(X, part).nbytes for part in ("data", "indices", "indptr"))
-    return size(arrays.X_train) + size(arrays.X_valid)
-
-
-def _prepare(config: Config, exp: Experiment, job: Job, data: Dataset, subset: float | None
-             ) -> tuple[TrainData, Any]:
-    """Index the fold, fit its preprocessing on the training part and transform both parts."""
-    from runtime.data.preprocess import check_trainable, fit_preprocess
-    fold = fold_of(config, exp, job.fold, job.outer)
-    train = fold.train
-    if subset is not None:
-        rng = np.random.default_rng(exp.seed_start + 7919 * job.fold)
-        keep = max(2, math.ceil(len(train) * subset))
-        train = np.sort(rng.permutation(train)[:keep])
-    prep = fit_preprocess(config.preprocess, data.X[train], data.feature_names)
-    X_train = prep.transform(data.X[train])
-    # A searched preprocessing may leave values this dtype cannot train on: a row that says so,
-    # rather than a trial that "diverges".
-    check_trainable(prep, X_train, train, str(config.train.dtype), data.feature_names, data.name)
-    arrays = TrainData(X_train, data.y[train],
-                       prep.transform(data.X[fold.valid]), data.y[fold.valid],
-                       data.task, data.n_classes, targets=data.targets)
-    return arrays, prep
 
 
 # A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):

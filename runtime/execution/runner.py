@@ -23,7 +23,8 @@ from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import final_model, keep_member, prune_members
-from runtime.execution.jobs import Job, dataset, folds
+from runtime.execution.jobs import Job
+from runtime.execution.prepared import dataset, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
 from runtime.execution.provenance import provenance, spec_text

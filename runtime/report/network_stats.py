@@ -87,7 +87,8 @@ def record(run: Run) -> NetworkStats | str:
 def _record(run: Run, exp: Any, item: dict[str, Any], members: list[dict[str, Any]]
             ) -> NetworkStats | str:
     from runtime.engine.training import build_network
-    from runtime.execution.jobs import Job, dataset, train_data
+    from runtime.execution.jobs import Job
+    from runtime.execution.prepared import dataset, train_data
     params = dict(item["params"])
     config = exp.bind(params)
     start, end = Snapshot(), Snapshot()

@@ -164,12 +164,12 @@ def test_sklearn_version_is_sklearns() -> None:
 MAIN_PROCESS = """
 import json, sys
 import spec_lang
-from runtime.execution import jobs, keys, provenance
+from runtime.execution import keys, prepared, provenance
 for text in (open("specs/quickstart.spec").read(),
              open("specs/quickstart.spec").read().replace(
                  "split train 0.6 valid 0.2 test 0.2 stratified", "kfold 5 test 0.2 stratified")):
     exp = spec_lang.loads(text, base_dir="specs")
-    assert len(jobs.folds(exp.config.protocol, exp.config.data, str(exp.base_dir),
+    assert len(prepared.folds(exp.config.protocol, exp.config.data, str(exp.base_dir),
                           exp.seed_start)) == (1 if "split train" in text else 5)
     keys.data_digest(exp), provenance.provenance(exp)
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "scipy"))))

@@ -9,8 +9,9 @@ import pytest
 
 import spec_lang
 from runtime.engine.training import fit
-from runtime.execution import jobs
-from runtime.execution.jobs import Job, fold_of, train_data
+from runtime.execution import prepared
+from runtime.execution.jobs import Job
+from runtime.execution.prepared import fold_of, train_data
 
 SPEC = """experiment prepared
 data "{path}" target "y"
@@ -31,7 +32,7 @@ def exp(tmp_path):
     rows = ["a,b,y"] + [f"{x:.6f},{10 * z:.6f},{int(x + z > 0)}"
                         for x, z in rng.normal(size=(60, 2))]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    jobs._PREPARED.clear()
+    prepared._PREPARED.clear()
     return spec_lang.loads(SPEC.format(path="d.csv"), base_dir=tmp_path)
 
 
@@ -78,17 +79,17 @@ def test_the_kept_arrays_stay_within_their_byte_limit(exp, monkeypatch) -> None:
     config = exp.bind({})
     one, _ = train_data(config, exp, Job(0, (), 0, 0))
     size = one.X_train.nbytes + one.X_valid.nbytes
-    monkeypatch.setattr(jobs, "PREPARED_BYTES", int(2.5 * size))
-    jobs._PREPARED.clear()
+    monkeypatch.setattr(prepared, "PREPARED_BYTES", int(2.5 * size))
+    prepared._PREPARED.clear()
     for k in range(3):
         train_data(config, exp, Job(0, (), 0, k))
-    assert len(jobs._PREPARED) == 2                       # the oldest fold went
+    assert len(prepared._PREPARED) == 2                       # the oldest fold went
     assert train_data(config, exp, Job(0, (), 0, 2))[0] is train_data(
         config, exp, Job(0, (), 0, 2))[0]
-    monkeypatch.setattr(jobs, "PREPARED_BYTES", 0)       # larger than the limit: not kept
-    jobs._PREPARED.clear()
+    monkeypatch.setattr(prepared, "PREPARED_BYTES", 0)       # larger than the limit: not kept
+    prepared._PREPARED.clear()
     train_data(config, exp, Job(0, (), 0, 0))
-    assert not jobs._PREPARED
+    assert not prepared._PREPARED
 
 
 def test_a_data_set_no_cache_holds_any_more_takes_its_arrays_with_it(exp) -> None:
@@ -97,10 +98,10 @@ def test_a_data_set_no_cache_holds_any_more_takes_its_arrays_with_it(exp) -> Non
     import gc
     config = exp.bind({})
     train_data(config, exp, Job(0, (), 0, 0))
-    jobs._LOADED.clear()
-    jobs._FOLDS.clear()
+    prepared._LOADED.clear()
+    prepared._FOLDS.clear()
     gc.collect()
-    assert all(ref() is None for ref, _, _ in jobs._PREPARED.values())
+    assert all(ref() is None for ref, _, _ in prepared._PREPARED.values())
     train_data(config, exp, Job(0, (), 0, 1))         # loads the set again: a new object
-    assert len(jobs._PREPARED) == 1
-    assert all(ref() is not None for ref, _, _ in jobs._PREPARED.values())
+    assert len(prepared._PREPARED) == 1
+    assert all(ref() is not None for ref, _, _ in prepared._PREPARED.values())

@@ -10,7 +10,7 @@ import pytest
 
 import runtime
 import spec_lang
-from runtime.execution import final, jobs
+from runtime.execution import final, jobs, prepared
 from runtime.execution.store import RunStore
 
 from ..conftest import TINY, stable
@@ -148,7 +148,7 @@ def test_border_is_reported_and_extend_widens_the_interval(tmp_path):
 def test_saved_model_predicts_like_the_chosen_networks(tiny_spec, tmp_path):
     runtime.run(tiny_spec, out=tmp_path, jobs=1)
     model = runtime.load_model(tmp_path / "model.npz")
-    data = jobs.dataset(spec_lang.load(tiny_spec).config.data, str(tiny_spec.parent))
+    data = prepared.dataset(spec_lang.load(tiny_spec).config.data, str(tiny_spec.parent))
     proba = model.predict_output(data.X)
     assert proba.shape == (150, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

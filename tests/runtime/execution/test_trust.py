@@ -331,7 +331,7 @@ def test_a_searched_preprocessing_that_leaves_untrainable_values_is_a_failed_row
 def test_the_test_loss_is_exact_from_the_logits(tiny_spec, tmp_path):
     """The reported test loss equals an independent float64 cross-entropy of the saved
     members' logits (not of rounded float32 probabilities)."""
-    from runtime.execution.jobs import dataset, fold_of
+    from runtime.execution.prepared import dataset, fold_of
     table = runtime.run(tiny_spec, out=tmp_path, jobs=1)
     exp = spec_lang.load(tiny_spec)
     model = runtime.load_model(tmp_path)

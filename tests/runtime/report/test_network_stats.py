@@ -70,7 +70,8 @@ def test_the_start_is_the_initialization_of_the_stored_networks(run_dir: Path,
     """Retraining from the rebuilt (config, data, seed) gives the stored end weights exactly,
     so the rebuilt start is the very initialization those networks were trained from."""
     from runtime.engine.training import fit
-    from runtime.execution.jobs import Job, train_data
+    from runtime.execution.jobs import Job
+    from runtime.execution.prepared import train_data
     run = load_run(run_dir)
     exp = spec_lang.load(run_dir / "spec.spec")
     params = run.best["params"]

@@ -5,8 +5,8 @@
    the same configurations (halving's first rung is random search's draws, same seed), and the
    share of training epochs halving spends (target: within 0.5 points at <= 35%).
 3. Compute per answer, on digits and on a generated 20000 x 100, 10-class set: wall time and
-   epochs of random search (alone, with median pruning, with halving pruning), TPE with
-   either pruning, ASHA and Hyperband (2 jobs each), and, if Optuna is installed, TPE with
+   epochs of random search and TPE (alone, with median pruning, with halving pruning), ASHA
+   and Hyperband (2 jobs each), and, if Optuna is installed, TPE with
    Optuna's MedianPruner and with its SuccessiveHalvingPruner (min_resource 1,
    reduction_factor 3: our `prune halving`) around nnspec's own engine (2 fresh processes
    sharing the study through Optuna's journal file, one BLAS thread each; their start-up is
@@ -196,6 +196,7 @@ def _one_repeat(data: str, epochs: int, n: int, seed: int) -> dict[str, dict[str
                                                      "prune median", seed=seed),
             "random + halving pruning": _strategy_run(data, epochs, f"random {n}",
                                                       "prune halving", seed=seed),
+            "tpe": _strategy_run(data, epochs, f"tpe {n}", seed=seed),
             "tpe + median pruning": _strategy_run(data, epochs, f"tpe {n}", "prune median",
                                                   seed=seed),
             "tpe + halving pruning": _strategy_run(data, epochs, f"tpe {n}", "prune halving",

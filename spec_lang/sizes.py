@@ -7,6 +7,7 @@ only the branches where it is active.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from .config import MAX_TRIALS, Dim, Search
@@ -122,8 +123,29 @@ HINTS = {"grid": "sample the space with `search random N`, or give the ranges fe
 
 
 def size_problem(search: Search) -> tuple[str, str] | None:
-    """(message, hint) when the search would visit more than MAX_TRIALS configurations."""
+    """(message, hint) when the search would visit more than MAX_TRIALS configurations, or
+    climb more than MAX_RUNGS rungs of fidelity."""
     size = visits(search)
     if size is None or size[0] <= MAX_TRIALS:
-        return None
+        return _rung_problem(search)
     return f"{size[1]}: at most {MAX_TRIALS:,} can run", HINTS[search.strategy]
+
+
+MAX_RUNGS = 100
+
+
+def _rung_problem(search: Search) -> tuple[str, str] | None:
+    """An eta close to 1 makes a ladder of rungs log(span) / log(eta) long (halving: span is
+    the configurations; asha, hyperband: 1 / min_fidelity): over MAX_RUNGS it cannot run."""
+    if search.strategy == "halving" and search.trials is not None:
+        span, over = float(search.trials), f"{search.trials:,} configurations"
+    elif search.strategy in ("asha", "hyperband") and search.min_fidelity is not None:
+        span, over = 1 / search.min_fidelity, f"min_fidelity {search.min_fidelity:g}"
+    else:
+        return None              # the defaults: at most 4 rungs (asha, hyperband) or 27 trials
+    rungs = math.log(span) / math.log(search.eta) + 1
+    if rungs <= MAX_RUNGS:
+        return None
+    return (f"{search.strategy} search with eta {search.eta:.10g} over {over} climbs about "
+            f"{amount(int(rungs))} rungs: at most {MAX_RUNGS} can run",
+            "write `eta 2` or more (3 is the usual)")

@@ -24,10 +24,14 @@ DEFAULT_TRIALS = 27
 
 
 def rung_count(n: int, eta: float) -> int:
-    """floor(log_eta n) + 1, computed without float round-off (27, 3 -> 4)."""
-    rungs = 1
-    while eta ** rungs <= n * (1 + 1e-12):
+    """floor(log_eta n) + 1, computed without float round-off (27, 3 -> 4), in closed form (an
+    eta close to 1 would take billions of steps one rung at a time)."""
+    bound = max(n, 1) * (1 + 1e-12)
+    rungs = max(1, math.floor(math.log(bound) / math.log(eta)) + 1)
+    while eta ** rungs <= bound:
         rungs += 1
+    while rungs > 1 and eta ** (rungs - 1) > bound:
+        rungs -= 1
     return rungs
 
 

@@ -81,3 +81,21 @@ def test_counting_a_long_chain_of_conditions_needs_no_recursion() -> None:
         Dim(f"x{i}", "choice", values=(0, 1), condition=Condition(f"x{i - 1}", "==", 1))
         for i in range(1, 3000)]
     assert count_configurations(dims, [d.values for d in dims]) == 3001
+
+
+@pytest.mark.parametrize("search, rungs", [
+    ("search halving 90 eta 1.000000001\n", "4,499,809,30"),
+    ("search asha 9 eta 1.0001 min_fidelity 0.00001\n", "115,13"),
+    ("search hyperband eta 1.001 min_fidelity 0.00001\n", "11,51")])
+def test_an_eta_close_to_one_that_would_climb_endless_rungs_is_refused(search: str,
+                                                                       rungs: str) -> None:
+    """Such a ladder once hung the run (billions of rungs, computed one at a time)."""
+    found = problems(search + DIMS)
+    assert len(found) == 1 and found[0].startswith("6:1: ") and f"about {rungs}" in found[0]
+    assert "at most 100 can run" in found[0]
+
+
+def test_an_eta_close_to_one_is_accepted_where_the_ladder_is_short() -> None:
+    for search in ("search halving 90 eta 1.1\n", "search asha 90 eta 1.01\n",
+                   "search asha 9 eta 2 min_fidelity 0.001\n"):
+        assert spec_lang.loads(HEAD + search + DIMS).search.strategy in ("halving", "asha")

@@ -433,7 +433,8 @@ class Search:
     points: int = 5                      # zoom: grid points per dimension and level
     eta: float = 3.0                     # halving: keep the best 1/eta per rung
     fidelity: str = "epochs"             # halving: epochs | data
-    min_fidelity: float | None = None    # halving: lowest fidelity fraction (None: 1/eta^rungs)
+    min_fidelity: float | None = None    # lowest rung's fraction (None: halving eta^-(rungs-1),
+    #                                      asha and hyperband eta^-3)
     # layerwise: the dimensions the `pretrain` statement uses (searched layer by layer) and
     # the hidden dense layers they are searched for (filled by the validator)
     pretrained: tuple[str, ...] = ()

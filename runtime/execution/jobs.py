@@ -47,13 +47,18 @@ class Job:
 
 
 def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
-    """The configuration shortened to `fidelity` of its epochs (and update cap)."""
+    """The configuration shortened to `fidelity` of its epochs (and update cap), each rounded
+    to the nearest whole number, halves up, at least 1: 1/27 of 30 epochs is 1, 1/9 is 3."""
     if fidelity >= 1.0 or kind != "epochs":
         return config
     train = config.train
-    updates = None if train.updates is None else max(1, math.ceil(train.updates * fidelity))
+    updates = None if train.updates is None else _share(train.updates, fidelity)
     return dataclasses.replace(config, train=dataclasses.replace(
-        train, epochs=max(1, math.ceil(train.epochs * fidelity)), updates=updates))
+        train, epochs=_share(train.epochs, fidelity), updates=updates))
+
+
+def _share(count: int, fidelity: float) -> int:
+    return max(1, math.floor(count * fidelity + 0.5 + 1e-9))
 
 
 def job_key(exp: Experiment, job: Job) -> str:

@@ -133,6 +133,12 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
                "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
                "split_seed": split_seed(config.protocol, exp.seed_start),
                "engine": ENGINE_REVISION}
+    if fidelity < 1.0 and exp.search.fidelity == "epochs":
+        # what a fidelity trains, not only the fraction: how a fraction becomes whole epochs
+        # changed (ceil -> nearest), and a trial stored under the old rule is not this one
+        from runtime.execution.jobs import at_fidelity
+        short = at_fidelity(config, fidelity, "epochs").train
+        content["fidelity_train"] = {"epochs": short.epochs, "updates": short.updates}
     if exp.search.prune is not None:   # a pruned outcome depends on the rule that pruned it
         content["prune"] = _plain(exp.search.prune)
         if exp.search.prune.eta is None:   # median and percentile: no eta in their keys

@@ -25,7 +25,7 @@ from spec_lang.sizes import size_problem
 from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
-from .asha import ASHASearch
+from .asha import ASHASearch, ladder
 from .halving import DEFAULT_TRIALS, HalvingSearch, rung_count
 from .hyperband import HyperbandSearch, plan
 from .layerwise import DEFAULT_TRIALS as LAYERWISE_TRIALS, LayerwiseSearch
@@ -100,8 +100,10 @@ def planned_trials(search: Search) -> tuple[int, bool]:
         return n, True
     if name in ("halving", "asha"):
         # rung k holds ceil (halving) or floor (asha) of n / eta^k: ceil bounds both
+        rungs = rung_count(n, search.eta) if name == "halving" else \
+            len(ladder(n, search.eta, search.min_fidelity))
         sizes, size = [], n
-        for _ in range(rung_count(n, search.eta)):
+        for _ in range(rungs):
             sizes.append(size)
             size = math.ceil(size / search.eta)
         return sum(sizes), False

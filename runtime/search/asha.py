@@ -1,7 +1,8 @@
 """Asynchronous successive halving (ASHA; Li et al., "A System for Massively Parallel
 Hyperparameter Tuning", MLSys 2020, algorithm 2).
 
-Rungs 0..K-1 have the fidelities of successive halving (`halving.fidelities`). Whenever a
+Rungs 0..K-1 are the paper's, min_fidelity * eta^k up to full training (`ladder`): their
+number comes from the fidelity range, not from how many configurations start. Whenever a
 worker is free, the runner asks; ASHA answers with one configuration:
 
 - a promotion, searched from the top rung down: a configuration in the best
@@ -27,9 +28,28 @@ import numpy as np
 
 from spec_lang.config import Search
 
-from .halving import DEFAULT_TRIALS, fidelities, rung_count
+from .halving import DEFAULT_TRIALS, rung_count
 from .random_search import iter_draws
 from .space import Candidate, Result, params_key, score_key, space_size
+
+
+DEFAULT_RUNGS = 4
+
+
+def ladder(n: int, eta: float, min_fidelity: float | None) -> list[float]:
+    """The rungs' fidelities: min_fidelity * eta^k, then 1.0 (the paper's rungs r * eta^k up
+    to R); a rung less than half a step below 1.0 (above eta^-1/2: 0.9 with eta 3) is merged into
+    it, as it would cost nearly a full training and decide little. Default min_fidelity:
+    eta^-(rungs - 1) with rungs = min(4, floor(log_eta n) + 1): Hyperband's lowest fidelity, or
+    fewer rungs when n configurations cannot fill them."""
+    if min_fidelity is None:
+        min_fidelity = float(eta ** -(min(DEFAULT_RUNGS, rung_count(n, eta)) - 1))
+    rungs: list[float] = []
+    fidelity = min(max(min_fidelity, 1e-12), 1.0)
+    while fidelity * eta ** 0.5 <= 1.0 + 1e-9:
+        rungs.append(float(fidelity))
+        fidelity *= eta
+    return rungs + [1.0]
 
 
 class Rungs:
@@ -72,7 +92,7 @@ class ASHASearch:
         size = space_size(search.dims)
         n = n if size is None else min(n, size)        # a small space: rungs from its size
         self._eta = search.eta
-        self.fidelities = fidelities(rung_count(n, self._eta), self._eta, search.min_fidelity)
+        self.fidelities = ladder(n, self._eta, search.min_fidelity)
         self._draws: Iterator[dict[str, Any]] = iter_draws(search.dims, n, rng)
         self._rungs = Rungs(len(self.fidelities))
         self._rung_of: dict[tuple, int] = {}

@@ -68,3 +68,25 @@ def test_how_the_engine_prunes_is_keyed_with_the_rule_and_only_there(monkeypatch
     keys.trial_key(median, {"lr": 0.1}, 0, 0, None, 1.0)
     keys.trial_key(halving, {"lr": 0.1}, 0, 0, None, 1.0)
     assert "eta" not in seen[0]["prune"] and seen[1]["prune"]["eta"] == 2.0
+
+
+ASHA = ("data iris\ntrain\n    sgd lr $lr\n    epochs 30\nsearch asha 9 fidelity {kind}\n"
+        "    lr ~ log_uniform 1e-3 .. 1\n")
+
+
+def test_a_low_fidelity_key_holds_the_epochs_it_trains(monkeypatch):
+    """How a fraction becomes whole epochs is part of the key (it changed from rounding up to
+    the nearest): 1/27 of 30 epochs is 1 epoch, keyed so; full fidelity and fidelity in data
+    keep the keys they had."""
+    seen: list = []
+    real = keys.canonical_text
+    monkeypatch.setattr(keys, "canonical_text", lambda v: seen.append(v) or real(v))
+    epochs = spec_lang.loads(ASHA.format(kind="epochs"))
+    keys.trial_key(epochs, {"lr": 0.1}, 0, 0, None, 1 / 27)
+    assert seen[-1]["fidelity_train"] == {"epochs": 1, "updates": None}
+    keys.trial_key(epochs, {"lr": 0.1}, 0, 0, None, 1 / 9)
+    assert seen[-1]["fidelity_train"]["epochs"] == 3
+    keys.trial_key(epochs, {"lr": 0.1}, 0, 0, None, 1.0)
+    assert "fidelity_train" not in seen[-1]
+    keys.trial_key(spec_lang.loads(ASHA.format(kind="data")), {"lr": 0.1}, 0, 0, None, 1 / 27)
+    assert "fidelity_train" not in seen[-1]

@@ -2,6 +2,7 @@
 failures as rows, the test part scored once, borders and their extension."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -190,6 +191,20 @@ def test_ties_on_the_metric_rank_by_validation_loss():
             for t, loss in [(0, 0.30), (1, 0.10), (2, 0.20)]]
     summary = summarize(make_table(rows, "error", False))
     assert list(summary.sort_values("rank_valid_error")["trial"]) == [1, 2, 0]
+
+
+def test_a_fidelity_in_epochs_trains_the_nearest_whole_number_of_them():
+    """1/27, 1/9 and 1/3 of 30 epochs train 1, 3 and 10 epochs (rounding up gave 2, 4, 10:
+    the lowest rung trained twice what its fraction says); halves go up, and a fidelity never
+    trains fewer than one epoch or update."""
+    config = spec_lang.loads(TINY.replace("epochs 15", "epochs 30")).config
+    epochs = [jobs.at_fidelity(config, f, "epochs").train.epochs for f in (1 / 27, 1 / 9, 1 / 3)]
+    assert epochs == [1, 3, 10]
+    assert jobs.at_fidelity(config, 0.05, "epochs").train.epochs == 2       # 1.5 -> 2
+    assert jobs.at_fidelity(config, 0.001, "epochs").train.epochs == 1
+    assert jobs.at_fidelity(config, 1 / 27, "data") is config               # data: all epochs
+    capped = dataclasses.replace(config, train=dataclasses.replace(config.train, updates=100))
+    assert jobs.at_fidelity(capped, 0.125, "epochs").train.updates == 13    # 12.5 -> 13
 
 
 def test_halving_on_data_fidelity_trains_low_rungs_on_fewer_examples(tmp_path):

@@ -92,3 +92,27 @@ def test_a_space_smaller_than_n_counts_its_rungs_from_its_size() -> None:
     small = make_strategy(Search("asha", trials=27, eta=3.0,
                                  dims=(Dim("lr", "choice", values=(0.1, 0.01)),)), seed=0)
     assert small.fidelities == [1.0]                    # 2 configurations: one rung, full
+
+
+def test_rungs_come_from_the_fidelity_range_not_from_n() -> None:
+    """The paper's rungs r eta^k up to R: a larger search feeds the lowest rung, it does not
+    deepen the ladder (90 configurations once gave 5 rungs of 1/81 .. 1, two of them within an
+    epoch of each other at 30 epochs)."""
+    assert asha(90).fidelities == pytest.approx([1 / 27, 1 / 9, 1 / 3, 1.0])
+    assert asha(1000).fidelities == pytest.approx([1 / 27, 1 / 9, 1 / 3, 1.0])
+    assert asha(10).fidelities == pytest.approx([1 / 9, 1 / 3, 1.0])    # 10 fill 3 rungs
+    # an explicit min_fidelity is the lowest rung; a rung within half a step of full
+    # training (0.9 > 3^-1/2) is merged into it: 1, 3, 9, 30 epochs of 30, not 27 and 30
+    assert asha(90, min_fidelity=1 / 30).fidelities == pytest.approx([1 / 30, 0.1, 0.3, 1.0])
+    assert asha(10, min_fidelity=1 / 81).fidelities == \
+        pytest.approx([1 / 81, 1 / 27, 1 / 9, 1 / 3, 1.0])          # honoured, even for n = 10
+    assert asha(90, eta=2.0, min_fidelity=0.8).fidelities == [1.0]   # 0.8 > 2^-1/2
+
+
+def test_rung_zero_fills_before_a_configuration_reaches_the_top() -> None:
+    """With 4 rungs the first full-fidelity trial is asked after at most eta^3 = 27 first-rung
+    results (fewer: a configuration that enters a rung's best third is promoted too), not after
+    about 81 as with the 5 rungs 90 configurations used to get. One worker, told at once."""
+    told = drive(asha(90))
+    first_full = next(i for i, c in enumerate(told) if c.fidelity == 1.0)
+    assert 9 < sum(c.fidelity < 0.05 for c in told[:first_full]) <= 27

@@ -26,6 +26,7 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     config, data = preflight(exp)
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     lines += rungs_note(exp.search, exp.config.train.epochs)
+    lines += ladder_note(exp.search, exp.config.train.epochs)
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
@@ -61,6 +62,33 @@ def rungs_note(search: c.Search, epochs: Any) -> list[str]:
                 "prunes nothing; lower warmup, or raise epochs"]
     shown = ", ".join(map(str, rungs[:8])) + (", ..." if len(rungs) > 8 else "")
     return [f"note: prune halving judges a full-fidelity trial at epochs {shown} of {epochs}"]
+
+
+def ladder_note(search: c.Search, epochs: Any) -> list[str]:
+    """What each rung of halving, asha or hyperband trains, so that a ladder whose rungs
+    round to the same number of epochs (a short epoch cap, a low min_fidelity) is seen
+    before it trains the same networks twice."""
+    from runtime.execution.jobs import share_of
+    from runtime.search import fidelity_ladder
+    ladder = fidelity_ladder(search)
+    if len(ladder) < 2:
+        return []
+    where = "the most exploratory bracket's rungs" if search.strategy == "hyperband" else \
+        f"{search.strategy}'s rungs"
+    shares = ", ".join(f"{f:.3g}" for f in ladder)
+    if search.fidelity != "epochs" or not isinstance(epochs, int):
+        return [f"note: {where} train on {shares} of the training "
+                f"{'split' if search.fidelity == 'data' else 'epochs'}"]
+    trained = [share_of(epochs, f) for f in ladder]
+    lines = [f"note: {where} train {', '.join(map(str, trained))} of the {epochs} epochs "
+             f"(fidelities {shares})"]
+    same = next((i for i in range(1, len(trained)) if trained[i] <= trained[i - 1]), None)
+    if same is not None:
+        lines.append(f"note: rungs {same - 1} and {same} both train {trained[same]} "
+                     f"epoch{'s' if trained[same] > 1 else ''}: the higher one decides "
+                     "nothing new; raise epochs or min_fidelity" +
+                     (", or start fewer configurations" if search.strategy == "halving" else ""))
+    return lines
 
 
 def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:

@@ -52,12 +52,13 @@ def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
     if fidelity >= 1.0 or kind != "epochs":
         return config
     train = config.train
-    updates = None if train.updates is None else _share(train.updates, fidelity)
+    updates = None if train.updates is None else share_of(train.updates, fidelity)
     return dataclasses.replace(config, train=dataclasses.replace(
-        train, epochs=_share(train.epochs, fidelity), updates=updates))
+        train, epochs=share_of(train.epochs, fidelity), updates=updates))
 
 
-def _share(count: int, fidelity: float) -> int:
+def share_of(count: int, fidelity: float) -> int:
+    """`fidelity` of `count` epochs or updates: the nearest whole number, halves up, >= 1."""
     return max(1, math.floor(count * fidelity + 0.5 + 1e-9))
 
 

@@ -26,7 +26,7 @@ from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
 from .asha import ASHASearch, ladder
-from .halving import DEFAULT_TRIALS, HalvingSearch, rung_count
+from .halving import DEFAULT_TRIALS, HalvingSearch, fidelities, rung_count
 from .hyperband import HyperbandSearch, plan
 from .layerwise import DEFAULT_TRIALS as LAYERWISE_TRIALS, LayerwiseSearch
 from .random_search import draw_configs, make_random
@@ -39,7 +39,7 @@ __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", 
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
            "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
            "CoordinateSearch", "ZoomSearch", "HalvingSearch", "ASHASearch", "HyperbandSearch",
-           "TPESearch", "LayerwiseSearch", "planned_trials"]
+           "TPESearch", "LayerwiseSearch", "planned_trials", "fidelity_ladder"]
 
 
 def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
@@ -116,3 +116,19 @@ def planned_trials(search: Search) -> tuple[int, bool]:
     if found is None:
         return 0, False
     return found[0], name == "grid"
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The fidelities a configuration climbs through under halving and asha, and under
+    hyperband in its most exploratory bracket; [] for the other strategies."""
+    name = search.strategy
+    if not search.dims or name not in ("halving", "asha", "hyperband"):
+        return []
+    if name == "hyperband":
+        return list(plan(search.eta, search.min_fidelity)[0].fidelities)
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    size = space_size(search.dims)
+    n = n if size is None else min(n, size)          # a small space: all of it starts
+    if name == "asha":
+        return ladder(n, search.eta, search.min_fidelity)
+    return fidelities(rung_count(n, search.eta), search.eta, search.min_fidelity)

@@ -19,8 +19,11 @@ def test_check_says_ok_for_every_shipped_spec(capsys):
     out = capsys.readouterr().out
     asynchronous = [p for p in SPECS if spec_lang.load(p).search.asynchronous]
     assert asynchronous, "the examples include asha, hyperband, pruning and budget searches"
-    assert out.count(": OK") == len(SPECS) - len(asynchronous)
+    laddered = [p for p in SPECS
+                if spec_lang.load(p).search.strategy in ("halving", "asha", "hyperband")]
+    assert out.count(": OK") == len(SPECS) - len(set(asynchronous) | set(laddered))
     assert out.count("note: asynchronous search (") == len(asynchronous)
+    assert out.count("rungs train") == len(laddered)
 
 
 @pytest.mark.parametrize("prune, note", [
@@ -39,6 +42,29 @@ def test_check_says_where_halving_judges_and_when_it_never_will(tmp_path, capsys
         assert "prune halving" not in out
     else:
         assert f"note: prune halving {note}" in out
+
+
+@pytest.mark.parametrize("search, epochs, notes", [
+    ("asha 90", 30, ["asha's rungs train 1, 3, 10, 30 of the 30 epochs (fidelities 0.037, "
+                     "0.111, 0.333, 1)"]),
+    ("hyperband", 81, ["the most exploratory bracket's rungs train 3, 9, 27, 81 of the 81"]),
+    ("halving 27", 10, ["halving's rungs train 1, 1, 3, 10 of the 10 epochs",
+                        "rungs 0 and 1 both train 1 epoch: the higher one decides nothing "
+                        "new; raise epochs or min_fidelity, or start fewer configurations"]),
+    ("halving 9 fidelity data", 10, ["halving's rungs train on 0.111, 0.333, 1 of the "
+                                     "training split"]),
+    ("random 4", 30, [])])
+def test_check_says_what_each_rung_trains_and_when_two_are_the_same(tmp_path, capsys, search,
+                                                                    epochs, notes):
+    spec = tmp_path / "h.spec"
+    spec.write_text(f"data iris\ntrain\n    sgd lr $lr\n    epochs {epochs}\n"
+                    f"search {search}\n    lr ~ log_uniform 1e-3 .. 1\n")
+    assert main(["check", str(spec)]) == 0
+    out = capsys.readouterr().out
+    for note in notes:
+        assert f"note: {note}" in out
+    assert ("rungs" in out) == bool(notes)
+    assert ("both train" in out) == (len(notes) > 1)
 
 
 def test_check_reports_a_typo_with_position_and_suggestion(tmp_path, capsys):

@@ -68,30 +68,41 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=groups + ["n", "n_complete", f"mean_{metric}",
                                               f"std_{metric}", f"rank_{metric}"])
     params = [c for c in table.columns if c.startswith("param_")]
-    numeric = [c for c in ("train_loss", "valid_loss", metric, "epochs", "duration_s")
-               if c in table.columns]
-    rows = [_summary_row(key, part, groups, params, numeric, metric)
-            for key, part in table.groupby(groups, sort=True, dropna=False)]
-    summary = pd.DataFrame(rows)
+    numeric = [c for c in dict.fromkeys(("train_loss", "valid_loss", metric, "epochs",
+                                         "duration_s")) if c in table.columns]
+    summary = _per_configuration(table, groups, params, numeric, metric)
     summary[f"rank_{metric}"] = _ranks(summary, groups, metric, maximize)
     summary.attrs.update(table.attrs)
     return summary
 
 
-def _summary_row(key: Any, part: pd.DataFrame, groups: list[str], params: list[str],
-                 numeric: list[str], metric: str) -> dict[str, Any]:
-    key = key if isinstance(key, tuple) else (key,)
-    row: dict[str, Any] = dict(zip(groups, key))
-    row.update({p: part[p].iloc[0] for p in params})
-    row.update(step=part["step"].iloc[0], fidelity=part["fidelity"].iloc[0], n=len(part),
-               n_complete=int((part["state"] == "complete").sum()))
-    score = config_score(part[metric], part["state"]) if metric in part else None
+def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str],
+                       numeric: list[str], metric: str) -> pd.DataFrame:
+    """The summary's columns, computed per group of rows at once (a Python loop over groups
+    cost about 1.5 ms a configuration: a search of 1000 paid seconds at every summary)."""
+    by = [table[c] for c in groups]
+
+    def grouped(frame: pd.DataFrame | pd.Series) -> Any:
+        return frame.groupby(by, sort=True, dropna=False)
+
+    # every row of a configuration holds its parameters, step and fidelity
+    summary = grouped(table[params + ["step", "fidelity"]]).first()
+    summary["n"] = grouped(table["state"]).size()
+    summary["n_complete"] = grouped(table["state"] == "complete").sum().astype(int)
+    values = table[numeric].apply(pd.to_numeric, errors="coerce")
+    means, spreads = grouped(values).mean(), grouped(values).std(ddof=0)
+    spreads[summary["n"] <= 1] = 0.0
     for col in numeric:
-        values = pd.to_numeric(part[col], errors="coerce")
-        row[f"mean_{col}"] = float(values.mean())
-        row[f"std_{col}"] = float(values.std(ddof=0)) if len(values) > 1 else 0.0
-    row[f"mean_{metric}"] = float("nan") if score is None else score
-    return row
+        summary[f"mean_{col}"] = means[col].astype(float)
+        summary[f"std_{col}"] = spreads[col].astype(float)
+    # config_score per configuration: the mean when every row was evaluated and finite
+    if metric in table:
+        scored = pd.to_numeric(table[metric], errors="coerce")
+        usable = table["state"].isin(EVALUATED) & np.isfinite(scored.astype(float))
+        summary[f"mean_{metric}"] = grouped(scored).mean().where(grouped(usable).all())
+    else:
+        summary[f"mean_{metric}"] = float("nan")
+    return summary.reset_index().infer_objects()
 
 
 def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool) -> pd.Series:

@@ -22,6 +22,7 @@ start at the higher fidelity. Failed results are never promoted.
 """
 from __future__ import annotations
 
+import bisect
 from typing import Any, Iterator
 
 import numpy as np
@@ -58,21 +59,31 @@ class Rungs:
     def __init__(self, count: int) -> None:
         self.results: list[list[Result]] = [[] for _ in range(count)]
         self.promoted: list[set[tuple]] = [set() for _ in range(count)]
+        # Kept sorted as results arrive (best first; ties: the earliest), so that an ask costs
+        # O(log n), not a sort: every result of a rung, and those that may still be promoted
+        # (not failed; a promoted one leaves when it reaches the front).
+        self._ranked: list[list[tuple[tuple[int, float], int]]] = [[] for _ in range(count)]
+        self._waiting: list[list[tuple[tuple[int, float], int]]] = [[] for _ in range(count)]
+        self._keys: list[list[tuple]] = [[] for _ in range(count)]      # params_key of each
 
     def record(self, rung: int, result: Result) -> None:
         """One result of rung `rung`."""
+        entry = (score_key(result[1]), len(self.results[rung]))
         self.results[rung].append(result)
+        self._keys[rung].append(params_key(result[0].params))
+        bisect.insort(self._ranked[rung], entry)
+        if entry[0][0] == 0:
+            bisect.insort(self._waiting[rung], entry)
 
     def promotable(self, rung: int, eta: float) -> Candidate | None:
         """The best configuration of `rung` that is in its top floor(n / eta) and was not
         promoted yet (ties: the earliest result), or None."""
-        told = self.results[rung]
-        top = int(len(told) // eta + 1e-9)
-        ranked = sorted(range(len(told)), key=lambda i: (score_key(told[i][1]), i))[:top]
-        for i in ranked:
-            cand, score = told[i]
-            if score_key(score)[0] == 0 and params_key(cand.params) not in self.promoted[rung]:
-                return cand
+        waiting, keys, promoted = self._waiting[rung], self._keys[rung], self.promoted[rung]
+        while waiting and keys[waiting[0][1]] in promoted:
+            del waiting[0]
+        top = int(len(self.results[rung]) // eta + 1e-9)
+        if waiting and bisect.bisect_left(self._ranked[rung], waiting[0]) < top:
+            return self.results[rung][waiting[0][1]][0]
         return None
 
     def promote(self, rung: int, cand: Candidate) -> None:

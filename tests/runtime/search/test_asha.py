@@ -116,3 +116,30 @@ def test_rung_zero_fills_before_a_configuration_reaches_the_top() -> None:
     told = drive(asha(90))
     first_full = next(i for i, c in enumerate(told) if c.fidelity == 1.0)
     assert 9 < sum(c.fidelity < 0.05 for c in told[:first_full]) <= 27
+
+
+def test_a_rung_kept_sorted_promotes_what_sorting_it_every_time_would() -> None:
+    """Rungs keeps its results sorted as they arrive (an ask is O(log n), not a sort); at every
+    step it must name the configuration the definition names: the best not yet promoted and
+    not failed among the top floor(n / eta), ties to the earliest."""
+    import random
+
+    from runtime.search.asha import Rungs
+    from runtime.search.space import Candidate, score_key
+
+    draw = random.Random(3)
+    rungs, told, promoted = Rungs(1), [], set()
+    for i in range(300):
+        cand = Candidate({"lr": draw.choice(range(60))}, 1 / 3, "rung 0")   # repeats happen
+        score = None if draw.random() < 0.1 else draw.choice([0.1, 0.2, 0.3, 0.4, 0.5])
+        rungs.record(0, (cand, score))
+        told.append((cand, score))
+        top = len(told) // 3
+        ranked = sorted(range(len(told)), key=lambda j: (score_key(told[j][1]), j))[:top]
+        want = next((told[j][0] for j in ranked if told[j][1] is not None
+                     and told[j][0].params["lr"] not in promoted), None)
+        got = rungs.promotable(0, 3.0)
+        assert got == want, i
+        if got is not None and draw.random() < 0.7:
+            rungs.promote(0, got)
+            promoted.add(got.params["lr"])

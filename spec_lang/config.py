@@ -51,6 +51,7 @@ AUTO = Auto()
 # The most configurations a search may visit (trials, grid points, zoom levels x their grids,
 # coordinate sweeps x their grids): more cannot run in a lifetime, and would not fit in memory.
 MAX_TRIALS = 1_000_000
+HALVING_TRIALS = 27           # halving and asha: configurations started when no N is given
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -433,8 +434,8 @@ class Search:
     points: int = 5                      # zoom: grid points per dimension and level
     eta: float = 3.0                     # halving: keep the best 1/eta per rung
     fidelity: str = "epochs"             # halving: epochs | data
-    min_fidelity: float | None = None    # lowest rung's fraction (None: halving eta^-(rungs-1),
-    #                                      asha and hyperband eta^-3)
+    min_fidelity: float | None = None    # lowest rung's fraction (None: halving eta^-(rungs-1);
+    #                                      asha eta^-3, or fewer rungs for a small N; hyperband eta^-3)
     # layerwise: the dimensions the `pretrain` statement uses (searched layer by layer) and
     # the hidden dense layers they are searched for (filled by the validator)
     pretrained: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from .config import MAX_TRIALS, Dim, Search
+from .config import HALVING_TRIALS, MAX_TRIALS, Dim, Search
 
 _NONE_OF_THEM = object()      # a value that no condition tests for
 
@@ -137,12 +137,13 @@ MAX_RUNGS = 100
 def _rung_problem(search: Search) -> tuple[str, str] | None:
     """An eta close to 1 makes a ladder of rungs log(span) / log(eta) long (halving: span is
     the configurations; asha, hyperband: 1 / min_fidelity): over MAX_RUNGS it cannot run."""
-    if search.strategy == "halving" and search.trials is not None:
-        span, over = float(search.trials), f"{search.trials:,} configurations"
+    if search.strategy == "halving":
+        trials = search.trials if search.trials is not None else HALVING_TRIALS
+        span, over = float(trials), f"{trials:,} configurations"
     elif search.strategy in ("asha", "hyperband") and search.min_fidelity is not None:
         span, over = 1 / search.min_fidelity, f"min_fidelity {search.min_fidelity:g}"
     else:
-        return None              # the defaults: at most 4 rungs (asha, hyperband) or 27 trials
+        return None              # asha and hyperband's default min_fidelity: at most 4 rungs
     rungs = math.log(span) / math.log(search.eta) + 1
     if rungs <= MAX_RUNGS:
         return None

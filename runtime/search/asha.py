@@ -39,15 +39,16 @@ DEFAULT_RUNGS = 4
 
 def ladder(n: int, eta: float, min_fidelity: float | None) -> list[float]:
     """The rungs' fidelities: min_fidelity * eta^k, then 1.0 (the paper's rungs r * eta^k up
-    to R); a rung less than half a step below 1.0 (above eta^-1/2: 0.9 with eta 3) is merged into
-    it, as it would cost nearly a full training and decide little. Default min_fidelity:
+    to R); a rung less than half a step below 1.0 (above eta^-1/2, 0.58 with eta 3: 0.9 of
+    min_fidelity 1/30) is merged into it, as it would cost nearly a full training and decide
+    little. Default min_fidelity:
     eta^-(rungs - 1) with rungs = min(4, floor(log_eta n) + 1): Hyperband's lowest fidelity, or
     fewer rungs when n configurations cannot fill them."""
     if min_fidelity is None:
         min_fidelity = float(eta ** -(min(DEFAULT_RUNGS, rung_count(n, eta)) - 1))
     rungs: list[float] = []
     fidelity = min(max(min_fidelity, 1e-12), 1.0)
-    while fidelity * eta ** 0.5 <= 1.0 + 1e-9:
+    while fidelity * eta ** 0.5 <= 1.0 + 1e-12:       # every rung below 1.0, however close eta
         rungs.append(float(fidelity))
         fidelity *= eta
     return rungs + [1.0]

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from spec_lang.config import Search
+from spec_lang.config import HALVING_TRIALS, Search
 
 from .random_search import draw_configs
 from .space import BatchStrategy, Candidate, score_key
 
-DEFAULT_TRIALS = 27
+DEFAULT_TRIALS = HALVING_TRIALS
 
 
 def rung_count(n: int, eta: float) -> int:

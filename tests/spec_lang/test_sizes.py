@@ -85,6 +85,7 @@ def test_counting_a_long_chain_of_conditions_needs_no_recursion() -> None:
 
 @pytest.mark.parametrize("search, rungs", [
     ("search halving 90 eta 1.000000001\n", "4,499,809,30"),
+    ("search halving eta 1.01\n", "33"),                  # the default 27 configurations
     ("search asha 9 eta 1.0001 min_fidelity 0.00001\n", "115,13"),
     ("search hyperband eta 1.001 min_fidelity 0.00001\n", "11,51")])
 def test_an_eta_close_to_one_that_would_climb_endless_rungs_is_refused(search: str,

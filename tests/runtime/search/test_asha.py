@@ -107,6 +107,9 @@ def test_rungs_come_from_the_fidelity_range_not_from_n() -> None:
     assert asha(10, min_fidelity=1 / 81).fidelities == \
         pytest.approx([1 / 81, 1 / 27, 1 / 9, 1 / 3, 1.0])          # honoured, even for n = 10
     assert asha(90, eta=2.0, min_fidelity=0.8).fidelities == [1.0]   # 0.8 > 2^-1/2
+    for eta in (1.000000001, 1.0000000001):       # every rung below 1.0, and one at 1.0
+        ladder = asha(9, eta=eta).fidelities
+        assert all(f < 1.0 for f in ladder[:-1]) and ladder[-1] == 1.0 and len(ladder) == 4
 
 
 def test_rung_zero_fills_before_a_configuration_reaches_the_top() -> None:

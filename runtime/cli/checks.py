@@ -26,7 +26,7 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     config, data = preflight(exp)
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     lines += rungs_note(exp.search, exp.config.train.epochs)
-    lines += ladder_note(exp.search, exp.config.train.epochs)
+    lines += ladder_note(exp.search, exp.config.train, config, data)
     if gradients:
         lines += _gradient_lines(config, data, exp.seed_start)
     if overfit:
@@ -64,11 +64,12 @@ def rungs_note(search: c.Search, epochs: Any) -> list[str]:
     return [f"note: prune halving judges a full-fidelity trial at epochs {shown} of {epochs}"]
 
 
-def ladder_note(search: c.Search, epochs: Any) -> list[str]:
+def ladder_note(search: c.Search, train: c.Train, config: c.Config, data: Any) -> list[str]:
     """What each rung of halving, asha or hyperband trains, so that a ladder whose rungs
-    round to the same number of epochs (a short epoch cap, a low min_fidelity) is seen
-    before it trains the same networks twice."""
-    from runtime.execution.jobs import share_of
+    round to the same training (a short epoch cap, a small updates cap, a low min_fidelity, an
+    eta close to 1) is seen before it trains the same networks twice. `train` is the spec's
+    (epochs may be searched: each listed value is checked); `config` and `data`, the
+    representative configuration's, give the updates an epoch holds."""
     from runtime.search import fidelity_ladder
     ladder = fidelity_ladder(search)
     if len(ladder) < 2:
@@ -76,19 +77,64 @@ def ladder_note(search: c.Search, epochs: Any) -> list[str]:
     where = "the most exploratory bracket's rungs" if search.strategy == "hyperband" else \
         f"{search.strategy}'s rungs"
     shares = ", ".join(f"{f:.3g}" for f in ladder)
-    if search.fidelity != "epochs" or not isinstance(epochs, int):
-        return [f"note: {where} train on {shares} of the training "
-                f"{'split' if search.fidelity == 'data' else 'epochs'}"]
-    trained = [share_of(epochs, f) for f in ladder]
-    lines = [f"note: {where} train {', '.join(map(str, trained))} of the {epochs} epochs "
-             f"(fidelities {shares})"]
-    same = next((i for i in range(1, len(trained)) if trained[i] <= trained[i - 1]), None)
-    if same is not None:
-        lines.append(f"note: rungs {same - 1} and {same} both train {trained[same]} "
-                     f"epoch{'s' if trained[same] > 1 else ''}: the higher one decides "
-                     "nothing new; raise epochs or min_fidelity" +
-                     (", or start fewer configurations" if search.strategy == "halving" else ""))
+    if search.fidelity != "epochs":
+        return [f"note: {where} train on {shares} of the training split"]
+    fewer = ", or start fewer configurations" if search.strategy == "halving" else ""
+    cap = train.updates if isinstance(train.updates, int) else None
+    batch = config.train.batch
+    per_epoch = 1 if batch is None else -(-len(data.X_train) // int(batch))
+    if isinstance(train.epochs, int):
+        rungs = _rung_training(ladder, train.epochs, cap)
+        line = (f"note: {where} train {', '.join(str(e) for e, _ in rungs)} of the "
+                f"{train.epochs} epochs (fidelities {shares})")
+        if cap is not None:
+            line += f", at most {', '.join(str(u) for _, u in rungs)} of the {cap} updates"
+        same = _same_rungs(rungs, per_epoch)
+        return [line] + ([f"note: rungs {same}{fewer}"] if same else [])
+    lines = [f"note: {where} train {shares} of the epochs (${train.epochs.name})"]
+    for epochs in _listed_values(search, train.epochs):
+        same = _same_rungs(_rung_training(ladder, epochs, cap), per_epoch)
+        if same:
+            lines.append(f"note: with epochs {epochs}, rungs {same}{fewer}")
     return lines
+
+
+def _rung_training(ladder: list[float], epochs: int, cap: int | None
+                   ) -> list[tuple[int, int | None]]:
+    """(epochs, updates cap) each rung trains (`runtime.execution.jobs.at_fidelity`)."""
+    from runtime.execution.jobs import share_of
+    return [(share_of(epochs, f), None if cap is None else share_of(cap, f)) for f in ladder]
+
+
+def _same_rungs(rungs: list[tuple[int, int | None]], per_epoch: int) -> str:
+    """'k and k+1 both train ...: <what to change>' for the first two rungs that train as
+    much (in updates: `per_epoch` of them an epoch), or ''."""
+    def trained(rung: tuple[int, int | None]) -> int:
+        epochs, updates = rung
+        return epochs * per_epoch if updates is None else min(updates, epochs * per_epoch)
+    for k in range(1, len(rungs)):
+        if trained(rungs[k]) <= trained(rungs[k - 1]):
+            epochs, updates = rungs[k]
+            if updates is not None and updates < epochs * per_epoch:
+                what, bound = f"{updates} update{'s' if updates > 1 else ''}", "updates"
+            else:
+                what, bound = f"{epochs} epoch{'s' if epochs > 1 else ''}", "epochs"
+            return (f"{k - 1} and {k} both train {what}: the higher one decides nothing new; "
+                    f"raise {bound}, min_fidelity or eta")
+    return ""
+
+
+def _listed_values(search: c.Search, param: c.Param) -> list[int]:
+    """The whole-number values a searched setting lists (a choice or a counted range); none for
+    a prior or a range without a count."""
+    from runtime.search import grid_values
+    for dim in search.dims:
+        if dim.name == param.name:
+            try:
+                return [int(v) for v in grid_values(dim)]
+            except (ValueError, TypeError):
+                return []
+    return []
 
 
 def _gradient_lines(config: c.Config, data: Any, seed: int) -> list[str]:

@@ -50,9 +50,14 @@ def test_check_says_where_halving_judges_and_when_it_never_will(tmp_path, capsys
     ("hyperband", 81, ["the most exploratory bracket's rungs train 3, 9, 27, 81 of the 81"]),
     ("halving 27", 10, ["halving's rungs train 1, 1, 3, 10 of the 10 epochs",
                         "rungs 0 and 1 both train 1 epoch: the higher one decides nothing "
-                        "new; raise epochs or min_fidelity, or start fewer configurations"]),
+                        "new; raise epochs, min_fidelity or eta, or start fewer "
+                        "configurations"]),
     ("halving 9 fidelity data", 10, ["halving's rungs train on 0.111, 0.333, 1 of the "
                                      "training split"]),
+    ("hyperband eta 1.01", 30, ["the most exploratory bracket's rungs train 29, 29, 30, 30 "
+                                "of the 30 epochs",
+                                "rungs 0 and 1 both train 29 epochs: the higher one decides "
+                                "nothing new; raise epochs, min_fidelity or eta"]),
     ("random 4", 30, [])])
 def test_check_says_what_each_rung_trains_and_when_two_are_the_same(tmp_path, capsys, search,
                                                                     epochs, notes):
@@ -65,6 +70,29 @@ def test_check_says_what_each_rung_trains_and_when_two_are_the_same(tmp_path, ca
         assert f"note: {note}" in out
     assert ("rungs" in out) == bool(notes)
     assert ("both train" in out) == (len(notes) > 1)
+
+
+@pytest.mark.parametrize("train, search, notes", [
+    ("epochs 30\n    updates 2", "asha 9",             # iris: 90 training rows, 3 batches
+     ["asha's rungs train 3, 10, 30 of the 30 epochs (fidelities 0.111, 0.333, 1), at most "
+      "1, 1, 2 of the 2 updates", "rungs 0 and 1 both train 1 update: the higher one decides "
+      "nothing new; raise updates, min_fidelity or eta"]),
+    ("epochs 30\n    updates 200", "asha 9", ["at most 22, 67, 200 of the 200 updates"]),
+    ("epochs $ep", "halving 27\n    ep in 2, 81",
+     ["halving's rungs train 0.037, 0.111, 0.333, 1 of the epochs ($ep)",
+      "with epochs 2, rungs 0 and 1 both train 1 epoch"])])
+def test_check_counts_an_updates_cap_and_each_searched_epoch_cap(tmp_path, capsys, train,
+                                                                 search, notes):
+    spec = tmp_path / "u.spec"
+    spec.write_text(f"data iris\nsplit train 0.6 valid 0.2 test 0.2\ntrain\n    sgd lr $lr\n"
+                    f"    batch 32\n    {train}\nsearch {search}\n"
+                    "    lr ~ log_uniform 1e-3 .. 1\n")
+    assert main(["check", str(spec)]) == 0
+    out = capsys.readouterr().out
+    for note in notes:
+        assert note in out
+    assert out.count("both train") == sum("both train" in n for n in notes)
+    assert "with epochs 81" not in out
 
 
 def test_check_reports_a_typo_with_position_and_suggestion(tmp_path, capsys):

@@ -82,7 +82,7 @@ def ladder_note(search: c.Search, train: c.Train, config: c.Config, data: Any) -
     fewer = ", or start fewer configurations" if search.strategy == "halving" else ""
     cap = train.updates if isinstance(train.updates, int) else None
     batch = config.train.batch
-    per_epoch = 1 if batch is None else -(-len(data.X_train) // int(batch))
+    per_epoch = 1 if batch is None else -(-data.X_train.shape[0] // int(batch))   # sparse too
     if isinstance(train.epochs, int):
         rungs = _rung_training(ladder, train.epochs, cap)
         line = (f"note: {where} train {', '.join(str(e) for e, _ in rungs)} of the "

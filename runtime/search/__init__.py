@@ -26,7 +26,7 @@ from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand, make_grid
 from .asha import ASHASearch, ladder
-from .halving import DEFAULT_TRIALS, HalvingSearch, fidelities, rung_count
+from .halving import DEFAULT_TRIALS, HalvingSearch, fidelities, rung_count, starting
 from .hyperband import HyperbandSearch, plan
 from .layerwise import DEFAULT_TRIALS as LAYERWISE_TRIALS, LayerwiseSearch
 from .random_search import draw_configs, make_random
@@ -126,9 +126,7 @@ def fidelity_ladder(search: Search) -> list[float]:
         return []
     if name == "hyperband":
         return list(plan(search.eta, search.min_fidelity)[0].fidelities)
-    n = search.trials if search.trials is not None else DEFAULT_TRIALS
-    size = space_size(search.dims)
-    n = n if size is None else min(n, size)          # a small space: all of it starts
+    n = starting(search)
     if name == "asha":
         return ladder(n, search.eta, search.min_fidelity)
     return fidelities(rung_count(n, search.eta), search.eta, search.min_fidelity)

@@ -29,9 +29,9 @@ import numpy as np
 
 from spec_lang.config import Search
 
-from .halving import DEFAULT_TRIALS, rung_count
+from .halving import rung_count, starting
 from .random_search import iter_draws
-from .space import Candidate, Result, params_key, score_key, space_size
+from .space import Candidate, Result, params_key, score_key
 
 
 DEFAULT_RUNGS = 4
@@ -41,9 +41,8 @@ def ladder(n: int, eta: float, min_fidelity: float | None) -> list[float]:
     """The rungs' fidelities: min_fidelity * eta^k, then 1.0 (the paper's rungs r * eta^k up
     to R); a rung less than half a step below 1.0 (above eta^-1/2, 0.58 with eta 3: 0.9 of
     min_fidelity 1/30) is merged into it, as it would cost nearly a full training and decide
-    little. Default min_fidelity:
-    eta^-(rungs - 1) with rungs = min(4, floor(log_eta n) + 1): Hyperband's lowest fidelity, or
-    fewer rungs when n configurations cannot fill them."""
+    little. Default min_fidelity: eta^-(rungs - 1) with rungs = min(4, floor(log_eta n) + 1):
+    Hyperband's lowest fidelity, or fewer rungs when n configurations cannot fill them."""
     if min_fidelity is None:
         min_fidelity = float(eta ** -(min(DEFAULT_RUNGS, rung_count(n, eta)) - 1))
     rungs: list[float] = []
@@ -100,9 +99,7 @@ class ASHASearch:
     def __init__(self, search: Search, rng: np.random.Generator) -> None:
         if search.eta <= 1:
             raise ValueError(f"asha eta must be > 1. Got {search.eta}.")
-        n = search.trials if search.trials is not None else DEFAULT_TRIALS
-        size = space_size(search.dims)
-        n = n if size is None else min(n, size)        # a small space: rungs from its size
+        n = starting(search)                           # a small space: rungs from its size
         self._eta = search.eta
         self.fidelities = ladder(n, self._eta, search.min_fidelity)
         self._draws: Iterator[dict[str, Any]] = iter_draws(search.dims, n, rng)

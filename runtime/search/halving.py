@@ -18,9 +18,17 @@ import numpy as np
 from spec_lang.config import HALVING_TRIALS, Search
 
 from .random_search import draw_configs
-from .space import BatchStrategy, Candidate, score_key
+from .space import BatchStrategy, Candidate, score_key, space_size
 
 DEFAULT_TRIALS = HALVING_TRIALS
+
+
+def starting(search: Search) -> int:
+    """How many configurations halving and asha start: `trials` (default 27), or the whole
+    space when it holds fewer."""
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    size = space_size(search.dims)
+    return n if size is None else min(n, size)
 
 
 def rung_count(n: int, eta: float) -> int:

@@ -95,6 +95,17 @@ def test_check_counts_an_updates_cap_and_each_searched_epoch_cap(tmp_path, capsy
     assert "with epochs 81" not in out
 
 
+def test_check_lists_the_rungs_of_a_search_on_sparse_data(tmp_path, capsys):
+    """A sparse matrix has no len(): the updates an epoch holds come from its shape."""
+    spec = tmp_path / "s.spec"
+    spec.write_text("data make_sparse samples 300 features 2000 classes 3 nonzeros 10 seed 0\n"
+                    "train\n    sgd lr $lr\n    batch 32\n    epochs 9\n    updates 30\n"
+                    "search asha 9\n    lr ~ log_uniform 1e-3 .. 1\n")
+    assert main(["check", str(spec)]) == 0
+    assert "asha's rungs train 1, 3, 9 of the 9 epochs (fidelities 0.111, 0.333, 1), at most " \
+        "3, 10, 30 of the 30 updates" in capsys.readouterr().out
+
+
 def test_check_reports_a_typo_with_position_and_suggestion(tmp_path, capsys):
     bad = tmp_path / "bad.spec"
     bad.write_text("data iris\ntrain\n    sgd lr 0.1 momentun 0.9\n")

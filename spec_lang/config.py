@@ -372,7 +372,13 @@ class Prune:
     percentile: float = 50.0             # keep trials within the best `percentile` %
     warmup: int = 5                      # epochs before a trial may be pruned
     startup: int = 5                     # finished trials (at the same fidelity) before pruning
-    eta: float | None = None             # halving: keep the best 1/eta at each rung
+    eta: float | None = None             # halving: keep the best 1/eta at each rung (default 3)
+
+    def __post_init__(self) -> None:
+        if self.rule == "halving":       # its share kept follows from eta: one source for both
+            eta = 3.0 if self.eta is None else float(self.eta)
+            object.__setattr__(self, "eta", eta)
+            object.__setattr__(self, "percentile", 100.0 / eta)
 
 
 @dataclass(frozen=True)

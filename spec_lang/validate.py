@@ -84,13 +84,16 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
 
 
 def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
-    """The `prune` statement: `prune median` or `prune percentile P`, under a search."""
+    """The `prune` statement: `prune median`, `prune percentile P` or `prune halving [eta E]`,
+    under a search."""
     if item is None:
         return None
     _, cmd, values = item
     if "rule" not in values:
         return None                                       # reported by the binder
-    if values["rule"] == "percentile" and "percentile" not in values and len(cmd.args) < 2:
+    # no number after `percentile` (`prune percentile warmup 3` once kept the median silently)
+    if values["rule"] == "percentile" and "percentile" not in values and \
+            (len(cmd.args) < 2 or isinstance(cmd.args[1], n.Name)):
         ck.error_after(cmd.args[0].span, "expected the share of trials kept after "
                        "'percentile', in %", "for example: prune percentile 25")
     if values["rule"] == "median" and "percentile" in values:
@@ -110,10 +113,8 @@ def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
     if values["rule"] == "median":
         fields["percentile"] = 50.0
     if values["rule"] == "halving":        # judged at rungs from the first epoch, on eta trials
-        share = float(values.get("eta", 3.0))
-        fields.update(eta=share, percentile=100.0 / share)
         fields.setdefault("warmup", 0)
-        fields.setdefault("startup", math.ceil(share - 1e-9))
+        fields.setdefault("startup", math.ceil(float(values.get("eta", 3.0)) - 1e-9))
     return c.Prune(**{**fields, "rule": values["rule"]})
 
 

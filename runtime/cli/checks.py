@@ -53,9 +53,9 @@ def rungs_note(search: c.Search, epochs: Any) -> list[str]:
     before the last epoch (never judged) is seen before the run prunes nothing."""
     from runtime.execution.pruning import rung_epochs
     rule = search.prune
-    if rule is None or rule.rule != "halving" or not isinstance(epochs, int):
+    if rule is None or rule.eta is None or not isinstance(epochs, int):    # eta: halving's
         return []
-    rungs = [e for e in rung_epochs(epochs, rule.warmup, rule.eta or 3.0) if e < epochs]
+    rungs = [e for e in rung_epochs(epochs, rule.warmup, rule.eta) if e < epochs]
     if not rungs:
         return [f"note: prune halving has no rung before the last of the {epochs} epochs "
                 f"(the first is epoch {rule.warmup + 1}, and the last is never judged): it "

@@ -6,9 +6,10 @@ A synchronous strategy (grid, random, coordinate, zoom, halving, TPE) is asked f
 batch only once the previous batch has been told, in asking order, so its decisions, and the
 table, are the same whatever --jobs is. An asynchronous one (asha, hyperband) is asked
 whenever the queue runs dry and told each result as it arrives, so no worker waits for a rung.
-A job is claimed in the store at the moment a worker is free for it (processes sharing a run
-folder split the work); pruning bounds are made at that moment too, from the trials finished
-so far; and once the budget is spent no configuration that has not started does.
+A job is claimed in the store when a worker is free for it, or about to be (locally one job
+waits ahead of the workers, `executor.QUEUED_AHEAD`; processes sharing a run folder split the
+work); its pruning bounds are made at that moment too, from the trials finished so far; and
+once the budget is spent no configuration that has not been handed out starts.
 """
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fo
 # The preprocessed arrays of the last folds prepared in this process, newest last, up to
 # PREPARED_BYTES: every trial of a search on the same fold and preprocessing trains on the same
 # arrays, so only the first pays for the indexing and the preprocessing (about 12 ms a trial on
-# 12000 x 100: a third of a one-epoch rung's cost). Read-only, as they are shared. An entry holds
+# 12000 x 100: a third of a one-epoch rung's cost). Dense arrays are made read-only, as they are
+# shared (a CSR matrix's arrays are shared as they are: the engine only reads them). An entry holds
 # its data set weakly: it never keeps a data set alive that the caches above let go of (a
 # library user fitting estimator after estimator), and goes with it.
 _PREPARED: OrderedDict[tuple, tuple[weakref.ref, TrainData, Any]] = OrderedDict()

@@ -28,6 +28,7 @@ import numpy as np
 
 from spec_lang.config import Prune
 
+from runtime.execution.jobs import share_of
 from runtime.types import PruneBounds
 
 
@@ -69,8 +70,8 @@ class CurveBank:
         q = 100.0 - self.rule.percentile if self.maximize else self.rule.percentile
         bounds = np.full(table.shape[1], np.nan)
         judged = reached >= startup
-        if self.rule.rule == "halving":
-            judged &= rung_mask(table.shape[1], self.rule.warmup, self.rule.eta or 3.0)
+        if self.rule.eta is not None:                       # halving: only its rungs
+            judged &= rung_mask(table.shape[1], self.rule.warmup, self.rule.eta)
         if judged.any():
             bounds[judged] = np.nanpercentile(table[:, judged], q, axis=0)
         bounds[:self.rule.warmup] = np.nan
@@ -94,7 +95,7 @@ def rung_epochs(epochs: int, warmup: int, eta: float) -> tuple[int, ...]:
     rungs: list[int] = []
     r = warmup + 1
     k = 0
-    while (epoch := math.floor(r * eta ** k + 0.5)) <= epochs:
+    while (epoch := share_of(r, eta ** k)) <= epochs:     # rounded as a fidelity's epochs are
         if not rungs or epoch > rungs[-1]:
             rungs.append(epoch)
         # the next k whose rung rounds past this one (not one k at a time: eta may be ~1)

@@ -43,6 +43,7 @@ def test_budget_builds_its_limits(line, seconds, epochs) -> None:
 
 @pytest.mark.parametrize("line,message", [
     ("prune percentile", "expected the share of trials kept"),
+    ("prune percentile warmup 3", "expected the share of trials kept"),   # was 50 % silently
     ("prune percentile 150", "must be in (0, 100); got 150"),
     ("prune median 30", "a median keeps the better half"),
     ("prune halving 30", "halving keeps the best 1/eta at each rung"),
@@ -79,3 +80,14 @@ def test_asynchronous_searches_are_marked() -> None:
     assert spec_lang.loads(BASE.replace("random 10", "asha 9")).search.asynchronous
     assert spec_lang.loads(BASE + "prune median\n").search.asynchronous
     assert not spec_lang.loads(BASE).search.asynchronous
+
+
+def test_a_halving_rule_made_in_python_keeps_one_share_derived_from_eta() -> None:
+    """Prune("halving") built without the spec (a library user) has eta 3 and keeps the best
+    third, as the spec's default does; its percentile always follows its eta."""
+    from spec_lang.config import Prune
+    assert (Prune("halving").eta, Prune("halving").percentile) == (3.0, pytest.approx(100 / 3))
+    assert Prune("halving", percentile=50.0, eta=4.0).percentile == 25.0
+    assert Prune("median").eta is None
+    spec = spec_lang.loads(BASE + "prune halving eta 4\n").search.prune
+    assert spec == Prune("halving", warmup=0, startup=4, eta=4.0)

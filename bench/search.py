@@ -129,8 +129,7 @@ def _optuna_worker(data: str, epochs: int, n: int, seed: int, journal: str, star
         arrays, _ = train_data(config, exp, Job(trial.number, (), 0, fold.fold))
 
         def report(epoch: int, row: dict[str, float]) -> None:
-            trial.set_user_attr("epochs", epoch)
-            trial.report(row["valid_error"], epoch)
+            trial.report(row["valid_error"], epoch)       # one value an epoch: its epochs
             if trial.should_prune():
                 raise optuna.TrialPruned()
         result = fit(config, arrays, 0, progress=report)
@@ -178,7 +177,7 @@ def _optuna_run(data: str, epochs: int, n: int, seed: int = 0, pruner: str = "me
         trials = optuna.load_study(study_name="bench", storage=JournalStorage(
             JournalFileBackend(journal))).trials
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    return {"wall": wall, "epochs": sum(t.user_attrs.get("epochs", 0) for t in trials),
+    return {"wall": wall, "epochs": sum(len(t.intermediate_values) for t in trials),
             "trials": len(trials),
             "finished": sorted((t.user_attrs["finished"], t.value) for t in done)}
 

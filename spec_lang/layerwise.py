@@ -65,11 +65,6 @@ def pretrain_names(pretrain: c.Pretrain | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.name for v in values if isinstance(v, c.Param)))
 
 
-def hidden_dense(network: tuple[Any, ...]) -> int:
-    """How many hidden dense layers a bound network has."""
-    return sum(isinstance(layer, c.Dense) for layer in network)
-
-
 def stage_config(config: c.Config, layers: int, criterion: str) -> c.Config:
     """The configuration a stage trains: the network cut after its `layers`-th hidden dense
     layer (the layers following it before the next dense one, such as its dropout, kept); by

@@ -121,8 +121,7 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
                         "is this one separated by ';' or tabs?)", path=where, column=target)
     _check_missing(df[list(targets)], where)
     if like is None:
-        for name in targets:
-            _check_embedded(df, tuple(spec.embed), name, where)
+        _check_embedded(df, tuple(spec.embed), tuple(targets), where)
         X, names, categories = _encode_features(features, spec.categorical, where,
                                                 tuple(spec.embed))
     else:
@@ -227,15 +226,16 @@ def category_codes(values: np.ndarray, categories: tuple[str, ...]) -> np.ndarra
     return np.where(known, at + 1, 0).astype(np.float64)
 
 
-def _check_embedded(df: pd.DataFrame, embed: tuple[str, ...], target: str, where: str) -> None:
-    """The embedded columns exist, are not the target and hold text (the spec's checker says
+def _check_embedded(df: pd.DataFrame, embed: tuple[str, ...], targets: tuple[str, ...],
+                    where: str) -> None:
+    """The embedded columns exist, are not a target and hold text (the spec's checker says
     the same at file:line:col when it can read the file)."""
     for col in embed:
         if col not in df.columns:
             cols = [str(c) for c in df.columns]
             raise DataError(f"embed names no column of this file{did_you_mean(col, cols)}; the "
                             f"columns are: {', '.join(cols)}", path=where, column=col)
-        if col == target:
+        if col in targets:
             raise DataError("embed names the target column; only inputs can be embedded",
                             path=where, column=col)
         if pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):

@@ -341,8 +341,9 @@ def _targets_frame(model: SavedModel, output: np.ndarray, proba: bool) -> pd.Dat
                           for t, values in zip(model.targets, model.per_target(output))})
     classes = [t for t in model.targets if t.task == "classification"]
     for t, p in zip(classes, model.target_probabilities(output) if proba else []):
+        p = normalized(p)
         for i, label in enumerate(t.classes):
-            frame[f"p_{t.name}_{label}"] = p[:, i] / p.sum(axis=1)
+            frame[f"p_{t.name}_{label}"] = p[:, i]
     return frame
 
 

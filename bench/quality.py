@@ -70,9 +70,18 @@ def _heavy(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return rng.standard_t(3, size=(n, d)) * rng.lognormal(0.0, 1.0, size=d)
 
 
+def _sparse_counts(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bag-of-words-like counts: 95% zeros, two classes told apart by which columns fire."""
+    rate = rng.gamma(0.3, 0.2, size=(2, d))
+    y = rng.integers(0, 2, n)
+    X = rng.poisson(rate[y]) * (rng.random((n, d)) < 0.3)
+    return X.astype(np.float64), y
+
+
 def _generated(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The generated sets, fixed seeds (the split seeds vary, not the data)."""
-    from sklearn.datasets import make_classification, make_friedman1, make_regression
+    from sklearn.datasets import (make_circles, make_classification, make_friedman1,
+                                  make_friedman3, make_moons, make_regression)
     rng = np.random.default_rng(15)
     sets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     sets["many_classes"] = make_classification(1500, 20, n_informative=12, n_classes=12,
@@ -92,6 +101,29 @@ def _generated(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     sets["heavy_regression"] = (Xr, z + 0.3 * z ** 2 + rng.normal(0, 0.5, 1000))
     sets["wide_regression"] = make_regression(600, 100, n_informative=15, noise=20.0,
                                               random_state=7)[:2]
+    # Added for issue 24: the shapes the first sets lacked (tiny, 1000 features, 50 classes,
+    # 20000 rows, low-dimensional non-linear, mostly redundant, sparse counts).
+    sets["tiny"] = make_classification(200, 4, n_informative=3, n_redundant=1, n_classes=2,
+                                       flip_y=0.05, random_state=8)
+    Xm, ym = make_moons(2000, noise=0.3, random_state=9)
+    Xo, yo = make_circles(2000, noise=0.1, factor=0.5, random_state=10)
+    sets["moons_circles"] = (np.hstack([Xm, Xo]), ym * 2 + yo)
+    sets["wide_1000"] = make_classification(2000, 1000, n_informative=40, n_redundant=40,
+                                            n_classes=5, random_state=11)
+    sets["classes_50"] = make_classification(5000, 40, n_informative=30, n_classes=50,
+                                             n_clusters_per_class=1, class_sep=2.0,
+                                             random_state=12)
+    sets["mc_8000x256"] = make_classification(8000, 256, n_informative=64, n_classes=10,
+                                              random_state=13)
+    sets["large_20000"] = make_classification(20000, 30, n_informative=15, n_classes=4,
+                                              flip_y=0.05, random_state=14)
+    sets["redundant"] = make_classification(2000, 100, n_informative=8, n_redundant=72,
+                                            n_classes=3, random_state=16)
+    sets["sparse_counts"] = _sparse_counts(rng, 1500, 500)
+    sets["friedman3"] = make_friedman3(2000, noise=0.05, random_state=17)
+    Xs = rng.normal(size=(3000, 8))
+    sets["smooth_regression"] = (Xs, np.sin(2 * Xs[:, 0]) * Xs[:, 1] + np.abs(Xs[:, 2])
+                                 + 0.5 * Xs[:, 3] * Xs[:, 4] + rng.normal(0, 0.2, 3000))
     return sets
 
 
@@ -117,10 +149,20 @@ def data_sets(folder: Path) -> list[DataSet]:
         DataSet("noisy_labels", c, gen("noisy_labels"), "1000 x 20, 25% labels flipped"),
         DataSet("imbalanced", c, gen("imbalanced"), "1500 x 20, classes 88/9/3%"),
         DataSet("heavy_tailed", c, gen("heavy_tailed"), "1000 x 15, sinh-stretched inputs"),
+        DataSet("tiny", c, gen("tiny"), "200 x 4, 2 classes, 5% flipped"),
+        DataSet("moons_circles", c, gen("moons_circles"), "2000 x 4, 4 non-linear classes"),
+        DataSet("wide_1000", c, gen("wide_1000"), "2000 x 1000, 5 classes"),
+        DataSet("classes_50", c, gen("classes_50"), "5000 x 40, 50 classes"),
+        DataSet("mc_8000x256", c, gen("mc_8000x256"), "8000 x 256, 10 classes"),
+        DataSet("large_20000", c, gen("large_20000"), "20000 x 30, 4 classes, 5% flipped"),
+        DataSet("redundant", c, gen("redundant"), "2000 x 100, 72 redundant, 3 classes"),
+        DataSet("sparse_counts", c, gen("sparse_counts"), "1500 x 500 counts, 95% zeros"),
         DataSet("diabetes", r, "diabetes", "442 x 10"),
         DataSet("friedman1", r, gen("friedman1"), "1000 x 10, noise 1"),
         DataSet("heavy_regression", r, gen("heavy_regression"), "1000 x 20, Student-t inputs"),
         DataSet("wide_regression", r, gen("wide_regression"), "600 x 100, 15 informative"),
+        DataSet("friedman3", r, gen("friedman3"), "2000 x 4, arctan target"),
+        DataSet("smooth_regression", r, gen("smooth_regression"), "3000 x 8, products, sines"),
     ]
 
 
@@ -139,51 +181,59 @@ search random {trials}
     depth in 1, 2, 3
 """
 
-# One default changed at a time: name -> (dense line options, train block lines). {tau3} etc.
-# are filled with that many epochs' worth of updates of this set (ceil(n_train / 32) each);
-# "act=NAME" in the dense options replaces relu.
-VARIANTS: dict[str, tuple[str, str]] = {
-    "leaky_relu": ("act=leaky_relu", ""),
-    "softplus": ("act=softplus", ""),
-    "tanh": ("act=tanh", ""),
-    "he_normal": ("init he_normal", ""),
-    "he_uniform": ("init he_uniform", ""),
-    "glorot": ("init glorot_uniform", ""),
-    "patience10": ("", "epochs 100 early_stop patience 10"),
-    "stall0": ("", "epochs 100 early_stop stall 0"),
-    "patience40": ("", "epochs 100 early_stop patience 40"),
-    "rel_delta0": ("", "epochs 100 early_stop min_rel_delta 0"),
-    "rel_delta1%": ("", "epochs 100 early_stop min_rel_delta 1%"),
-    "epochs50": ("", "epochs 50"),
-    "epochs300": ("", "epochs 300"),
-    "tau3": ("", "schedule one_over_t tau {tau3}"),
-    "tau10": ("", "schedule one_over_t tau {tau10}"),
-    "tau30": ("", "schedule one_over_t tau {tau30}"),
-    "constant": ("", "schedule constant"),
+# One default changed at a time: name -> (network block lines, None: the default network;
+# train block lines). {tau3} etc. are filled with that many epochs' worth of updates of this
+# set (ceil(n_train / 32) each); {over} with max(256, the set's number of input features).
+# Several joined by '+': the last network given, and every train line.
+PT = "init lecun_uniform scale 0.57735"     # PyTorch's nn.Linear weights: U(+-1/sqrt(fan_in))
+VARIANTS: dict[str, tuple[list[str] | None, str]] = {
+    "d1w100": (["dense 100 relu"], ""),
+    "d1w256": (["dense 256 relu"], ""),
+    "d2w256": (["dense 256 relu"] * 2, ""),
+    "d2w256s.5": (["dense 256 relu scale 0.5"] * 2, ""),
+    "d2w256pt": ([f"dense 256 relu {PT}"] * 2, ""),
+    "d1w256pt": ([f"dense 256 relu {PT}"], ""),
+    "d3w256pt": ([f"dense 256 relu {PT}"] * 3, ""),
+    "d2w512pt": ([f"dense 512 relu {PT}"] * 2, ""),
+    "d2overpt": ([f"dense {{over}} relu {PT}"] * 2, ""),
+    "d2w256he": (["dense 256 relu init he_normal"] * 2, ""),
+    "patience10": (None, "epochs 100 early_stop patience 10"),
+    "stall0": (None, "epochs 100 early_stop stall 0"),
+    "patience40": (None, "epochs 100 early_stop patience 40"),
+    "epochs50": (None, "epochs 50"),
+    "epochs100": (None, "epochs 100"),
+    "epochs300": (None, "epochs 300"),
+    "epochs1000": (None, "epochs 1000"),
+    "tau3": (None, "schedule one_over_t tau {tau3}"),
+    "tau10": (None, "schedule one_over_t tau {tau10}"),
+    "tau30": (None, "schedule one_over_t tau {tau30}"),
+    "constant": (None, "schedule constant"),
+    "adam": (None, "adam lr 0.001"),
 }
 
 
-def variant_parts(variant: str) -> tuple[str, str]:
-    """(dense options, train lines) of a VARIANTS name or several joined by '+'."""
+def variant_parts(variant: str) -> tuple[list[str] | None, str]:
+    """(network lines or None, train lines) of a VARIANTS name or several joined by '+'."""
     parts = [VARIANTS[v] for v in variant.split("+") if v]
-    return (" ".join(d for d, _ in parts if d).strip(),
-            "\n    ".join(t for _, t in parts if t))
+    nets = [n for n, _ in parts if n is not None]
+    return (nets[-1] if nets else None), "\n    ".join(t for _, t in parts if t)
 
 
 def nnspec_spec(data: str, seed: int, variant: str = "", trials: int = 0,
-                n_train: int = 0) -> str:
-    """The spec text: the plainest one, one VARIANTS change, or the random search."""
+                n_train: int = 0, n_features: int = 0) -> str:
+    """The spec text: the plainest one (data and split, nothing else), one VARIANTS change, or
+    the random search."""
     head = f"data {data}\nsplit train 0.6 valid 0.2 test 0.2 seed {seed}\n"
     if trials:
         body = "network\n    repeat $depth\n        dense $width relu\n"
         return head + body + SEARCH.format(trials=trials)
-    dense, train = variant_parts(variant)
+    net, train = variant_parts(variant)
     per_epoch = math.ceil(n_train / 32)
-    train = train.format(**{f"tau{e}": e * per_epoch for e in (3, 10, 30)})
-    act = next((w[4:] for w in dense.split() if w.startswith("act=")), "relu")
-    dense = " ".join(w for w in dense.split() if not w.startswith("act="))
-    layers = "".join(f"    dense {w} {act} {dense}".rstrip() + "\n" for w in HIDDEN)
-    return head + "network\n" + layers + (f"train\n    {train}\n" if train else "")
+    fill = {**{f"tau{e}": e * per_epoch for e in (3, 10, 30)}, "over": max(256, n_features)}
+    train = train.format(**fill)
+    layers = "".join(f"    {line.format(**fill)}\n" for line in net) if net else ""
+    return head + (f"network\n{layers}" if layers else "") + \
+        (f"train\n    {train}\n" if train else "")
 
 
 # ----------------------------------------------------------------------------------------- tasks
@@ -235,7 +285,7 @@ def run_task(task: Task) -> dict[str, float]:
             out = {"score": _sklearn(task, X, y, rows, test)}
         else:
             try:
-                out = _nnspec(task, n_train)
+                out = _nnspec(task, n_train, X.shape[1])
             except Exception as exc:          # an nnspec bug: record it, keep benchmarking
                 out = {"score": math.nan, "single": math.nan, "epochs": math.nan,
                        "not_complete": 1.0, "failed": f"{task.set.name} seed {task.seed} "
@@ -279,24 +329,27 @@ def _sklearn(task: Task, X: np.ndarray, y: np.ndarray, rest: np.ndarray,
     return 100 * r2_score(y[test], model.predict(X[test]))
 
 
-def _nnspec(task: Task, n_train: int) -> dict[str, float]:
+def _nnspec(task: Task, n_train: int, n_features: int) -> dict[str, float]:
     import spec_lang
     from runtime import run
     variant = "" if task.method in ("nnspec", "search") else task.method
-    text = nnspec_spec(task.set.data, task.seed, variant, task.trials, n_train)
+    text = nnspec_spec(task.set.data, task.seed, variant, task.trials, n_train, n_features)
     metric = "accuracy" if task.set.task == "classification" else "r2"
+    exp = spec_lang.loads(text)
     with tempfile.TemporaryDirectory() as tmp:
-        table = run(spec_lang.loads(text), out=Path(tmp) / "run", jobs=1)
+        table = run(exp, out=Path(tmp) / "run", jobs=1)
     best = table.attrs["best"].get("test") or {}
     states = ", ".join(f"{k} {v}" for k, v in table["state"].value_counts().items())
+    cap = exp.config.train.epochs if isinstance(exp.config.train.epochs, int) else math.inf
+    fits = {"epochs": float(table["epochs"].mean()),
+            "not_complete": float((table["state"] != "complete").mean()),
+            "stalled": float((table["state"] == "stalled").sum()),
+            "capped": float(((table["state"] == "complete") & (table["epochs"] >= cap)).mean())}
     if f"ensemble_test_{metric}" not in best:      # no model: every configuration failed
-        return {"score": math.nan, "single": math.nan, "epochs": float(table["epochs"].mean()),
-                "not_complete": 1.0, "failed": f"{task.set.name} seed {task.seed} "
-                f"{task.method}: no test score ({states})"}
+        return {"score": math.nan, "single": math.nan, **fits, "failed": f"{task.set.name} "
+                f"seed {task.seed} {task.method}: no test score ({states})"}
     return {"score": 100 * best[f"ensemble_test_{metric}"],
-            "single": 100 * best[f"test_{metric}"],
-            "epochs": float(table["epochs"].mean()),
-            "not_complete": float((table["state"] != "complete").mean())}
+            "single": 100 * best[f"test_{metric}"], **fits}
 
 
 # --------------------------------------------------------------------------------------- report
@@ -344,11 +397,21 @@ def report(sets: list[DataSet], results: dict[tuple[str, int, str], Any], varian
     m = len(sets)
     print(f"\ndefault beats sklearn on {beats} of {m} sets (mean difference >= 0); "
           f"within 2 standard errors or better on {not_worse} of {m}")
+    print(f"{reference} fits: {_fits_line(sets, reference, get)}")
     if "search" in cols:
         print(f"search random is ahead of the default by >= 0.5 points on {ahead} of {m} sets")
     for v in variants:
         if v != reference:
             _variant_line(sets, v, reference, get)
+
+
+def _fits_line(sets: list[DataSet], method: str, get: Callable[..., list[float]]) -> str:
+    """How the method's fits ended: not complete, ended by the epoch cap, stalled."""
+    early = float(np.mean([np.mean(get(ds.name, method, "not_complete")) for ds in sets]))
+    capped = float(np.mean([np.mean(get(ds.name, method, "capped")) for ds in sets]))
+    stalled = int(sum(sum(get(ds.name, method, "stalled")) for ds in sets))
+    return f"not complete {100 * early:.0f}% of fits, ended by the epoch cap {100 * capped:.0f}%" \
+        f", stalled {stalled}"
 
 
 def _variant_line(sets: list[DataSet], v: str, reference: str,
@@ -358,12 +421,11 @@ def _variant_line(sets: list[DataSet], v: str, reference: str,
              for ds in sets]
     better = sum(d > 0 for d, _ in diffs)
     epochs = [float(np.nanmean(get(ds.name, m, "epochs"))) for m in (v, reference) for ds in sets]
-    early = float(np.mean([np.mean(get(ds.name, v, "not_complete")) for ds in sets]))
     half = len(sets)
     print(f"\nvariant {v} {variant_parts(v)} - {reference}: mean over sets "
           f"{np.mean([d for d, _ in diffs]):+.2f} points, better on {better} of {len(sets)}, "
           f"mean epochs {np.mean(epochs[:half]):.1f} ({reference} {np.mean(epochs[half:]):.1f}),"
-          f" not complete {100 * early:.0f}% of fits")
+          f" {_fits_line(sets, v, get)}")
     print("  " + ", ".join(f"{ds.name} {d:+.2f}±{se:.2f}" for ds, (d, se) in zip(sets, diffs)))
 
 

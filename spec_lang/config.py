@@ -423,6 +423,9 @@ class Dim:
     # What the settings that use it accept: (low, high, low_open, high_open), the tightest of
     # their intervals (lr: (0, inf, True, False)). Widening an interval stays inside it.
     accepts: tuple[float, float, bool, bool] = (-math.inf, math.inf, False, False)
+    # The default of the settings that use it when they agree (momentum: 0.9), else None: the
+    # value an estimator takes for a dimension nobody set, when the space holds it.
+    default: Any = None
 
 
 @dataclass(frozen=True)

@@ -243,7 +243,11 @@ class SearchBlock:
             return dim
         log = any(a.log for a in uses)
         integer = all(a.type in INTEGER_TYPES for a in uses)
-        dim = replace(dim, limits=_limits(uses), accepts=_accepts(uses))
+        defaults = [a.default for a in uses]
+        dim = replace(dim, limits=_limits(uses), accepts=_accepts(uses),
+                      default=defaults[0] if defaults.count(defaults[0]) == len(uses) else None)
+        if dim.kind == "choice" and log:
+            dim = replace(dim, scale="log")    # its centre is on the settings' scale
         if dim.kind == "range":
             dim = replace(dim, scale=dim.scale or ("log" if log else "linear"), integer=integer)
         elif dim.kind == "prior":

@@ -17,7 +17,9 @@ perfect score, by min_delta on the selection metric, and for an error rate (or a
 standard error sqrt(p (1 - p) / n) at the baseline's rate: a predictor at chance wobbles by that
 much from one epoch to the next. The loss counts too because a network
 that is learning an imbalanced problem lowers its loss below the prior's before its error leaves
-the majority class's; a network at chance does neither.
+the majority class's; a network at chance does neither. A fit that has not beaten it after the
+warm-up still goes on while it improves (`StallCheck.improving`): stalled means at chance and
+not learning.
 """
 from __future__ import annotations
 
@@ -158,6 +160,7 @@ class StallCheck:
                               max(STALL_MARGIN, relative) * _gap(self.baseline.metrics[m], m),
                               self._noise(m, data)) for m in self.checked}
         self.best = {m: math.nan for m in self.checked}
+        self.history: dict[str, list[float]] = {m: [] for m in self.checked}
         self.beaten = False
 
     def _noise(self, m: str, data: TrainData) -> float:
@@ -183,26 +186,47 @@ class StallCheck:
 
     def memory(self) -> dict[str, Any]:
         """What the check remembers of the epochs so far (for a warm start)."""
-        return {"best": dict(self.best), "beaten": self.beaten}
+        return {"best": dict(self.best), "beaten": self.beaten,
+                "history": {m: list(v) for m, v in self.history.items()}}
 
     def recall(self, memory: dict[str, Any]) -> None:
         """Continue from `memory()` of an earlier fit of the same data."""
         self.best, self.beaten = dict(memory["best"]), bool(memory["beaten"])
+        kept = memory.get("history", {})
+        self.history = {m: list(kept.get(m, [])) for m in self.checked}
 
     def observe(self, metrics: dict[str, float]) -> None:
         """Record one epoch's validation metrics."""
         self.beaten = self.beaten or self.beats(metrics)
         for m in self.checked:
+            self.history[m].append(metrics[m])
             best, value = self.best[m], metrics[m]
             if math.isnan(best) or (value > best if is_maximized(m) else value < best):
                 self.best[m] = value
 
     def after_warmup(self, epoch: int) -> str:
-        """The reason a fit that has not beaten the baseline by the end of the warm-up
-        stalls, or ""."""
-        if self.epochs == 0 or epoch != self.epochs or self.beaten:
+        """The reason a fit that has not beaten the baseline by the end of the warm-up, and is
+        not improving, stalls, or "". A fit still improving is checked again every epoch
+        until it beats the baseline or stops improving."""
+        if self.epochs == 0 or epoch < self.epochs or self.beaten or self.improving():
             return ""
         return self._reason(f"after {epoch} epochs", "the best ", self.best)
+
+    def improving(self) -> bool:
+        """Whether a checked metric's best over the last half of the warm-up (at least one
+        epoch) beats its best before them by more than its margin: a fit whose validation loss
+        still falls that much is learning, however far it still is from the baseline (slow
+        starts: Adam at its default rate on a regression). A network at chance moves less."""
+        recent = max(1, self.epochs // 2)
+        for m, values in self.history.items():
+            if len(values) <= recent:
+                return True
+            pick = max if is_maximized(m) else min
+            before, last = pick(values[:-recent]), pick(values[-recent:])
+            gain = last - before if is_maximized(m) else before - last
+            if gain > self.margin[m]:
+                return True
+        return False
 
     def at_patience(self, epoch: int, best: dict[str, float]) -> str:
         """The reason a fit whose best epoch (metrics `best`) is no better than the baseline

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ from spec_lang.experiment import Experiment
 from runtime.data.preprocess import fit_preprocess
 from runtime.engine.training import fit as fit_network
 from runtime.model.saved import normalized
-from runtime.search.space import representative
+from runtime.search.space import interval, representative
 from runtime.types import TrainData
 
 OWN = ("params", "random_state", "seed", "spec")   # constructor parameters, never dimensions
@@ -90,8 +91,28 @@ def _setting(exp: Experiment, name: str) -> Any:
 
 
 def dimension_default(dim: c.Dim) -> Any:
-    """The value a dimension takes when nobody set it: `runtime.search.space.representative`'s
-    (first choice, middle of a range), computed as if the dimension were unconditional."""
+    """The value a dimension takes when nobody set it: the default of the setting it stands
+    for when its space holds that value inside its extremes (`momentum in 0, 0.5, 0.9, 0.95`
+    takes 0.9), else the centre of its space on its scale (a range's middle; among listed
+    numbers, the one nearest the middle of their interval: `width in 4, 16, 64` takes 16),
+    else (names) the setting's default when listed, or the first listed. Never an extreme of
+    the space just because it is listed first: the author put the values they expect to work
+    in the middle of their search, and an estimator fitted with its defaults trains there."""
+    if dim.kind == "choice":
+        numbers = [v for v in dim.values if isinstance(v, (int, float)) and
+                   not isinstance(v, bool)]
+        if len(numbers) != len(dim.values):
+            return dim.default if dim.default in dim.values else dim.values[0]
+        if dim.default in numbers and min(numbers) < dim.default < max(numbers):
+            return dim.default
+        log = dim.scale == "log" and min(numbers) > 0
+        at = (lambda v: math.log(v)) if log else (lambda v: float(v))    # noqa: E731
+        middle = (at(min(numbers)) + at(max(numbers))) / 2
+        return min(sorted(numbers), key=lambda v: abs(at(v) - middle))
+    low, high = interval(dim)
+    if isinstance(dim.default, (int, float)) and not isinstance(dim.default, bool) \
+            and low < dim.default < high:
+        return dim.default
     alone = c.Search(dims=(dataclasses.replace(dim, condition=None),))
     return representative(alone)[dim.name]
 

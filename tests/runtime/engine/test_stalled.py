@@ -251,3 +251,42 @@ def test_divergence_then_stall_then_pruning_in_the_same_epoch(digits) -> None:
 def test_bounds_in_a_metric_the_task_lacks_are_refused(digits) -> None:
     with pytest.raises(ValueError, match="'r2', which is not a metric of classification"):
         fit(Config(), digits, 0, prune=PruneBounds("r2", (0.5,)))
+
+
+def test_a_fit_whose_loss_still_falls_is_not_stalled_until_it_stops_falling() -> None:
+    """Issue 24: a regression with a slow start (its loss above the mean's at epoch 10 but
+    falling fast) was stopped as stalled while another seed of it reached r2 0.79."""
+    reg = TrainData(np.zeros((4, 1)), np.array([1.0, 2, 3, 10]), np.zeros((2, 1)),
+                    np.array([2.0, 4]), "regression")
+    check = StallCheck(reg, "loss", EarlyStop(stall=10))
+    base = check.baseline.metrics["loss"]
+    for epoch, loss in enumerate(np.linspace(3 * base, 1.2 * base, 12), 1):   # falling
+        check.observe({"loss": float(loss)})
+        assert check.after_warmup(epoch) == ""
+    reasons = []
+    for epoch in range(13, 18):                                 # flat above the baseline
+        check.observe({"loss": 1.2 * base})
+        reasons.append(check.after_warmup(epoch))
+    assert reasons[:-1] == [""] * 4                              # 5 flat epochs after the fall
+    reason = reasons[-1]
+    assert reason.startswith("Stalled after 17 epochs")
+    # the memory a warm start keeps holds the history that decides it
+    again = StallCheck(reg, "loss", EarlyStop(stall=10))
+    again.recall(check.memory())
+    assert again.after_warmup(17) == reason
+    # a network at chance from the start stalls at the end of the warm-up, as before
+    flat = StallCheck(reg, "loss", EarlyStop(stall=10))
+    for epoch in range(1, 11):
+        flat.observe({"loss": base * (1 + 0.001 * (epoch % 2))})
+    assert flat.after_warmup(10).startswith("Stalled after 10 epochs")
+
+
+def test_a_slow_adam_regression_trains_past_the_warm_up() -> None:
+    X, y = make_regression(400, 10, noise=5.0, random_state=0)
+    data = split(X, y, "regression")[0]
+    slow = with_train(Config(network=(Dense(64, "relu"),)),
+                      optimizer=Optimizer("adam", lr=1e-5), batch=32, epochs=30)
+    result = fit(slow, data, seed=0)
+    losses = result.curves["valid_loss"]
+    assert losses[9] > StallCheck(data, "loss", EarlyStop()).baseline.metrics["loss"] * 0.99
+    assert result.state == "complete" and result.epochs == 30 and losses[-1] < losses[9]

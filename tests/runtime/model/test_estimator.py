@@ -19,7 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import spec_lang
-from runtime.model.estimator import SpecClassifier, SpecRegressor, active_values, load_spec
+from runtime.model.estimator import (SpecClassifier, SpecRegressor, active_values,
+                                     dimension_default, load_spec)
 
 PLANTS_CSV = Path(__file__).resolve().parents[3] / "specs" / "data" / "plants.csv"
 
@@ -161,6 +162,46 @@ def test_spec_hyper_parameters_are_estimator_parameters() -> None:
         clf.set_params(depth=3)
     with pytest.raises(ValueError, match="not a hyper-parameter"):
         SpecClassifier(SPEC, params={"depth": 3}).bound_config()
+
+
+def test_a_dimension_nobody_sets_takes_the_setting_default_or_the_centre() -> None:
+    """Never the first listed value (issue 24: width 4 and momentum 0 made the README's
+    example worse than chance): the setting's default inside the space's extremes, else the
+    centre of the space on its scale."""
+    dims = {d.name: d for d in load_spec("""\
+network
+    dense $width relu
+    dropout $drop
+train
+    optimizer $opt lr $lr momentum $momentum
+    l2 $l2
+    batch $batch
+search grid
+    width in 4, 16, 64, 1024
+    drop in 0.1, 0.2, 0.4
+    opt in adam, sgd, rmsprop
+    lr in 1, 0.1, 1e-2, 1e-3, 1e-4
+    momentum in 0, 0.5, 0.9, 0.95
+    l2 in log 1e-6 .. 1e-2 count 5
+    batch in 8 .. 512 count 4
+""").search.dims}
+    assert dimension_default(dims["momentum"]) == 0.9          # the default, not an extreme
+    assert dimension_default(dims["lr"]) == 1e-2               # default 0.01, inside
+    assert dimension_default(dims["opt"]) == "sgd"             # a name: its default, listed
+    assert dimension_default(dims["width"]) == 64              # no default: nearest 514
+    assert dimension_default(dims["drop"]) == 0.2              # default 0.5 not listed
+    assert dimension_default(dims["l2"]) == pytest.approx(1e-4)  # default 0 is the low end
+    assert dimension_default(dims["batch"]) == 32              # the default, inside the range
+
+
+def test_the_readme_estimator_example_beats_chance_by_far() -> None:
+    """README: GridSearchCV(SpecClassifier("specs/iris.spec"), {"lr": [...]}) on iris."""
+    X, y = load_iris(return_X_y=True)
+    spec = Path(__file__).resolve().parents[3] / "specs" / "iris.spec"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)    # no wall of warnings either
+        search = GridSearchCV(SpecClassifier(str(spec)), {"lr": [1e-3, 1e-2]}).fit(X, y)
+    assert search.best_score_ >= 0.9
 
 
 def test_conditional_dimensions_follow_their_condition() -> None:

@@ -212,9 +212,13 @@ VARIANTS: dict[str, tuple[list[str] | None, str]] = {
 }
 
 
+# Variants of the split line: the final model kept from the search instead of refitted.
+SPLIT_VARIANTS = {"norefit": " refit false"}
+
+
 def variant_parts(variant: str) -> tuple[list[str] | None, str]:
     """(network lines or None, train lines) of a VARIANTS name or several joined by '+'."""
-    parts = [VARIANTS[v] for v in variant.split("+") if v]
+    parts = [VARIANTS[v] for v in variant.split("+") if v and v not in SPLIT_VARIANTS]
     nets = [n for n, _ in parts if n is not None]
     return (nets[-1] if nets else None), "\n    ".join(t for _, t in parts if t)
 
@@ -223,7 +227,8 @@ def nnspec_spec(data: str, seed: int, variant: str = "", trials: int = 0,
                 n_train: int = 0, n_features: int = 0) -> str:
     """The spec text: the plainest one (data and split, nothing else), one VARIANTS change, or
     the random search."""
-    head = f"data {data}\nsplit train 0.6 valid 0.2 test 0.2 seed {seed}\n"
+    split = "".join(SPLIT_VARIANTS.get(v, "") for v in variant.split("+"))
+    head = f"data {data}\nsplit train 0.6 valid 0.2 test 0.2 seed {seed}{split}\n"
     if trials:
         body = "network\n    repeat $depth\n        dense $width relu\n"
         return head + body + SEARCH.format(trials=trials)
@@ -456,7 +461,8 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [100 * i for i in range(args.seeds or (3 if args.quick else 5))]
     trials = args.trials if args.trials is not None else (6 if args.quick else 30)
     variants = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in variants for part in v.split("+") if part not in VARIANTS]
+    unknown = [v for v in variants for part in v.split("+")
+               if part not in VARIANTS and part not in SPLIT_VARIANTS]
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -100,6 +100,7 @@ class Holdout:
     test: float = 0.2
     stratified: bool = True              # ignored for regression
     seed: int | None = None              # the split's seed; None: the first training seed
+    refit: bool = True                   # the final model: retrained on train + valid
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class KFold:
     test: float = 0.2
     stratified: bool = True
     seed: int | None = None              # the split's seed; None: the first training seed
+    refit: bool = True                   # the final model: retrained on every fold's rows
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Nested:
     inner: int = 3
     stratified: bool = True
     seed: int | None = None              # the split's seed; None: the first training seed
+    refit: bool = True                   # each outer fold's model: retrained on its inner rows
 
 
 Protocol = Union[Holdout, KFold, Nested]

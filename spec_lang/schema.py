@@ -108,6 +108,9 @@ def _data(v: dict[str, Any]) -> c.DataSpec:
 SOURCE_NAMES = c.BUNDLED + c.GENERATORS
 SPLIT_SEED = count("seed", None, "the split's own seed (default: the first training seed, "
                    "`seeds ... start`)", low=0)
+REFIT = Arg("refit", "bool", True, "the final model: the chosen configuration's seeds trained "
+            "again on all the rows it was chosen with (train + valid; every fold) for the "
+            "epochs early stopping chose; `refit false` keeps the networks of the search")
 
 TOP = {k.name: k for k in [
     Keyword("experiment", "Names the experiment (default: the file name); runs go to "
@@ -147,21 +150,21 @@ TOP = {k.name: k for k in [
                               "0 only with a fixed valid file"),
                      fraction("test", 0.2, "test fraction, scored once"),
                      Arg("stratified", "bool", True, "keep class proportions in each part"),
-                     SPLIT_SEED),
+                     SPLIT_SEED, REFIT),
             build=lambda v: c.Holdout(**v)),
     Keyword("kfold", "k-fold cross-validation on what the test fraction leaves; each fold "
             "validates once.",
             (count("k", 5, "number of folds", low=2),),
             (fraction("test", 0.2, "test fraction held out once", high_open=True),
              Arg("stratified", "bool", True, "keep class proportions in each fold"),
-             SPLIT_SEED),
+             SPLIT_SEED, REFIT),
             build=lambda v: c.KFold(**v)),
     Keyword("nested", "Nested (double) cross-validation: an inner search in every outer "
             "training part; the outer folds estimate generalization.",
             options=(count("outer", 5, "outer folds", low=2),
                      count("inner", 3, "inner folds", low=2),
                      Arg("stratified", "bool", True, "keep class proportions"),
-                     SPLIT_SEED),
+                     SPLIT_SEED, REFIT),
             build=lambda v: c.Nested(**v)),
     Keyword("preprocess", "Input preprocessing, fitted on the training part only, applied in "
             "order. Without this block: standardize. `preprocess none`: raw inputs.",

@@ -10,6 +10,7 @@ is trained again through the same executor as the trials, in the workers.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -20,11 +21,29 @@ from spec_lang.experiment import Experiment
 from runtime.execution.artifacts import write_atomic
 from runtime.errors import NnspecError
 from runtime.execution.jobs import FINAL, Job, MemberState, job_key
-from runtime.execution.prepared import dataset, fold_of
+from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of
 from runtime.model.saved import Member, SavedModel
 
 MEMBERS = "members"      # the run folder's subfolder of kept networks
 Execute = Callable[[list[Job]], Iterable[tuple[Job, Any, Any, "MemberState | None"]]]
+
+
+class RefitFailed(NnspecError):
+    """A network of the refit did not complete (it diverged on the larger training part):
+    the run keeps the search's networks instead."""
+
+
+def refit_epochs(rows: list[dict[str, Any]]) -> dict[int, int] | None:
+    """Seed -> the epochs to refit it for: the mean best epoch of its search fits (one per
+    fold), rounded halves up; None when a fit did not complete (a stalled or pruned network was chosen
+    because nothing completed: there is no early-stopping epoch to trust)."""
+    if not rows or any(r.get("state") != "complete" or not r.get("best_epoch") for r in rows):
+        return None
+    by_seed: dict[int, list[int]] = {}
+    for r in rows:
+        by_seed.setdefault(int(r["seed"]), []).append(int(r["best_epoch"]))
+    return {seed: max(1, math.floor(sum(e) / len(e) + 0.5))
+            for seed, e in sorted(by_seed.items())}
 
 
 def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray],
@@ -76,13 +95,19 @@ def prune_members(folder: Path, known: set[str], keep: set[str]) -> None:
 
 
 def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids: list[int],
-                outer: int | None, execute: Execute, fidelity: float = 1.0
-                ) -> tuple[dict[str, float], SavedModel]:
+                outer: int | None, execute: Execute, fidelity: float = 1.0,
+                refit: dict[int, int] | None = None) -> tuple[dict[str, float], SavedModel]:
     """The chosen configuration's members at the fidelity it was chosen at (kept ones loaded,
     missing ones trained through `execute`: the same networks its trials trained), its test
-    scores, and the model they make."""
-    jobs = [Job(FINAL, tuple(params.items()), seed, fold, outer, fidelity)
-            for seed in exp.seed_list() for fold in fold_ids]
+    scores, and the model they make. `refit` (seed -> epochs): the members are instead each
+    seed's network trained on the development rows (`REFIT_FOLD`) for that many epochs, kept
+    under their own keys like any member (a resumed run loads them)."""
+    if refit is not None:
+        jobs = [Job(FINAL, tuple(params.items()), seed, REFIT_FOLD, outer, fidelity,
+                    epochs=refit[seed]) for seed in exp.seed_list()]
+    else:
+        jobs = [Job(FINAL, tuple(params.items()), seed, fold, outer, fidelity)
+                for seed in exp.seed_list() for fold in fold_ids]
     members: dict[Job, Member] = {}
     missing = []
     for job in jobs:
@@ -93,6 +118,9 @@ def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids:
             missing.append(job)
     for job, row, _, state in execute(missing):
         if state is None:
+            if job.epochs is not None:
+                raise RefitFailed(f"seed {job.seed} {row.get('state')} on the development "
+                                  f"rows: {row.get('error')}")
             raise NnspecError(f"the chosen configuration did not train again as it did in "
                               f"the search ({row.get('state')}: {row.get('error')})")
         keep_member(exp, folder, job_key(exp, job), state)

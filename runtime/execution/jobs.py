@@ -32,6 +32,9 @@ class Job:
     outer: int | None = None
     fidelity: float = 1.0
     step: str = ""
+    # The final phase's refit (`split ... refit`): trained for exactly this many epochs on the
+    # development rows (fold REFIT_FOLD: train + valid, every fold), with no validation part.
+    epochs: int | None = None
     # Per-epoch pruning bounds from the trials finished when this job was handed out: they
     # decide how it trains, not what it is (not part of its identity).
     prune: Any = field(default=None, compare=False, hash=False)
@@ -65,7 +68,8 @@ def share_of(count: int, fidelity: float) -> int:
 def job_key(exp: Experiment, job: Job) -> str:
     """The store key of a job's result: the content that determines it (`keys.trial_key`)."""
     from runtime.execution.keys import trial_key
-    return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity)
+    return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity,
+                     job.epochs)
 
 
 # A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):
@@ -80,6 +84,9 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     from runtime.engine.training import fit
     from runtime.engine.warm_start import Checkpoint
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
+    if job.epochs is not None:           # a refit: the epochs early stopping chose, no cap
+        config = dataclasses.replace(config, train=dataclasses.replace(
+            config.train, epochs=job.epochs, updates=None))
     data, prep = train_data(config, exp, job)
     resume = None if job.start is None else Checkpoint.from_arrays(job.start)
     beat = None

@@ -114,8 +114,9 @@ def data_digest(exp: Experiment) -> str:
 
 
 def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
-              outer: int | None, fidelity: float) -> str:
-    """The store key of one (configuration, seed, fold, fidelity) of `exp`."""
+              outer: int | None, fidelity: float, refit_epochs: int | None = None) -> str:
+    """The store key of one (configuration, seed, fold, fidelity) of `exp`; `refit_epochs`:
+    of the final phase's network trained for that many epochs on the development rows."""
     from runtime.data.protocol import split_seed
     config = exp.bind(params)
     plain = _plain(config)
@@ -129,10 +130,13 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
     # The seed the split uses, however it was set (`split ... seed 0` and the default with
     # `seeds ... start 0` make the same folds): one field, not the protocol's own.
     plain["protocol"].pop("seed", None)
+    plain["protocol"].pop("refit", None)     # what the final phase does, not what a trial is
     content = {"config": plain, "seed": seed, "fold": fold, "outer": outer,
                "fidelity": float(fidelity), "fidelity_kind": exp.search.fidelity,
                "split_seed": split_seed(config.protocol, exp.seed_start),
                "engine": ENGINE_REVISION}
+    if refit_epochs is not None:
+        content["refit_epochs"] = refit_epochs
     if fidelity < 1.0 and exp.search.fidelity == "epochs":
         # what a fidelity trains, not only the fraction: how a fraction becomes whole epochs
         # changed (ceil -> nearest), and a trial stored under the old rule is not this one

@@ -79,10 +79,20 @@ def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...
     return _FOLDS[key][1]
 
 
+REFIT_FOLD = -1      # the development rows of an outer fold: what a refit trains on
+
+
 def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fold:
-    """The fold numbered `fold` (inside outer fold `outer` for nested protocols)."""
-    for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start):
-        if f.fold == fold and f.outer == outer:
+    """The fold numbered `fold` (inside outer fold `outer` for nested protocols); REFIT_FOLD:
+    every row its folds train or validate on as one training part, no validation part, the
+    same test part."""
+    mine = [f for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)
+            if f.outer == outer]
+    if fold == REFIT_FOLD and mine:
+        rows = np.unique(np.concatenate([np.concatenate([f.train, f.valid]) for f in mine]))
+        return Fold(REFIT_FOLD, rows, np.empty(0, dtype=rows.dtype), mine[0].test, outer)
+    for f in mine:
+        if f.fold == fold:
             return f
     raise ValueError(f"no fold {fold} (outer {outer}) in the protocol")
 

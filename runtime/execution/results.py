@@ -186,3 +186,10 @@ def border_message(name: str, side: str) -> str:
     direction = "down" if side == "low" else "up"
     return (f"the best {name} is the {side}est value tried: the optimum may lie outside; "
             f"extend the interval {direction} (or add `extend` to the search)")
+
+
+def refit_message(refit: dict[str, Any]) -> str:
+    """One line on the final model's refit: its rows and each seed's epochs."""
+    epochs = ", ".join(str(e) for e in refit.get("epochs", {}).values())
+    return f"final model: each seed trained again on the {refit.get('rows')} train + valid " \
+        f"rows for its best epochs ({epochs})"

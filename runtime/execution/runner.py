@@ -22,9 +22,10 @@ from runtime.execution.artifacts import clear_artifacts, write_atomic, write_tex
 from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
-from runtime.execution.final import final_model, keep_member, prune_members
+from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
+                                     refit_epochs)
 from runtime.execution.jobs import Job
-from runtime.execution.prepared import dataset, folds
+from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
 from runtime.execution.provenance import provenance, spec_text
@@ -406,15 +407,14 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
         scores: dict[str, float] = {}
-        model = None
+        model, refit = None, None
         if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
             fidelity = float(top["fidelity"])
             if fidelity < 1.0:
                 runner.note(f"no configuration was trained at full fidelity (the chosen one "
                             f"at {fidelity:.3g}): the model is the network it trained")
-            scores, model = final_model(exp, runner.out, params, runner.fold_ids(cfg, outer),
-                                        outer, runner.execute, fidelity)
+            scores, model, refit = _final(exp, runner, params, cfg, outer, top, fidelity)
             borders[outer] = {**borders[outer], **_epoch_cap(runner, cfg, outer, top)}
         else:
             runner.note("no configuration completed on every seed and fold: nothing is "
@@ -423,7 +423,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
         members = [{"seed": seed, "fold": fold, "key": key} for (o, t, seed, fold), key
                    in runner.keys.items() if o == outer and t == int(top["trial"])]
         chosen.append({"outer": outer, "trial": int(top["trial"]), "params": params,
-                       "members": members,
+                       "members": members, "refit": refit,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
                        "test": scores, "borders": borders[outer]})
@@ -432,6 +432,31 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
     best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
     best.update(experiment=exp.name, metric=metric, messages=runner.messages)
     return best
+
+
+def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Config,
+           outer: int | None, top: Any, fidelity: float
+           ) -> tuple[dict[str, float], Any, dict[str, Any] | None]:
+    """The chosen configuration's test scores and model: refitted on the development rows
+    when the protocol says so (each seed for the mean of its best epochs), else its search
+    networks; and what the refit did (None: no refit)."""
+    fold_ids = runner.fold_ids(cfg, outer)
+    rows = [r for (o, t, _, _), r in runner.rows.items() if o == outer and t == top["trial"]]
+    epochs = refit_epochs(rows) if cfg.protocol.refit and fidelity >= 1.0 else None
+    if cfg.protocol.refit and epochs is None and fidelity >= 1.0:
+        runner.note("no refit: a network of the chosen configuration did not complete, so "
+                    "the model is its search networks")
+    if epochs is not None:
+        try:
+            scores, model = final_model(exp, runner.out, params, fold_ids, outer,
+                                        runner.execute, fidelity, refit=epochs)
+            n_rows = len(fold_of(cfg, exp, REFIT_FOLD, outer).train)
+            return scores, model, {"epochs": epochs, "rows": n_rows}
+        except RefitFailed as exc:
+            runner.note(f"the refit failed ({exc}); the model is the search's networks")
+    scores, model = final_model(exp, runner.out, params, fold_ids, outer, runner.execute,
+                                fidelity)
+    return scores, model, None
 
 
 def _epoch_cap(runner: _Runner, cfg: c.Config, outer: int | None, top: Any

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runtime.errors import NnspecError
-from runtime.execution.results import border_message
+from runtime.execution.results import border_message, refit_message
 from runtime.report.progress import RunProgress
 
 __all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
@@ -93,6 +93,8 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
         for name, side in (item.get("borders") or {}).items():
             if side:
                 out.print(f"[yellow]border:[/] {border_message(name, side)}")
+        if item.get("refit"):
+            out.print(f"{where}{refit_message(item['refit'])}")
     test = best.get("test") or {}
     if test:
         names = [k for k in test if k.startswith("test_")]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from runtime.execution.results import border_message
+from runtime.execution.results import border_message, refit_message
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from runtime.report.run_folder import Run
@@ -96,6 +96,8 @@ def best_html(run: Run) -> str:
             if side:
                 parts.append(f"<p class='warning'>border: "
                              f"{html.escape(border_message(name, side))}</p>")
+        if item.get("refit"):
+            parts.append(f"<p>{html.escape(refit_message(item['refit']))}</p>")
     test = run.best.get("test") or {}
     if test:
         title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \

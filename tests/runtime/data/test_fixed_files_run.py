@@ -76,7 +76,7 @@ def test_the_test_file_is_scored_once_and_never_used_for_selection(folder, monke
     test = pd.read_csv(folder / "test.csv")
     test_rows = rows_of(test[["a", "b", "c", "d"]].to_numpy())
     train_rows = rows_of(pd.read_csv(folder / "train.csv")[["a", "b", "c", "d"]].to_numpy())
-    assert len(seen) == 4                                    # 2 configurations x 2 seeds
+    assert len(seen) == 4 + 2                 # 2 configurations x 2 seeds, the refit's 2 seeds
     assert all(not (s & test_rows) for s in seen)            # no trial saw a test row
     assert all(s == train_rows for s in seen)                # train + valid: the data file
     assert len(scored) == 1                                  # scored once, for the chosen one
@@ -105,8 +105,10 @@ def trained(folder: Path, split: str, start: str, monkeypatch, name: str
 
     def spy(config, data, rng, seed):
         net = BUILD(config, data, rng)
-        weights.setdefault(seed, [v.copy() for k, v in net.tensors().items() if k.endswith("W")])
-        rows.append(rows_of(data.X_train))
+        if len(data.y_valid):                     # a trial (the final refit validates on none)
+            weights.setdefault(seed, [v.copy() for k, v in net.tensors().items()
+                                      if k.endswith("W")])
+            rows.append(rows_of(data.X_train))
         return net
 
     monkeypatch.setattr(training, "fit", spy_fit)

@@ -19,6 +19,7 @@ from ..conftest import TINY, stable
 
 SEARCH = """experiment driven
 data iris
+split train 0.6 valid 0.2 test 0.2 refit false
 network
     dense 8 tanh
 train

@@ -260,15 +260,19 @@ def count_training(monkeypatch) -> list[int]:
     return calls
 
 
+@pytest.mark.parametrize("refit", [" refit false", ""])
 @pytest.mark.parametrize("protocol", ["split train 0.6 valid 0.2 test 0.2", "kfold 3 test 0.2"])
-def test_the_chosen_configuration_is_never_trained_twice(tmp_path, monkeypatch, protocol):
+def test_the_chosen_configuration_is_never_trained_twice(tmp_path, monkeypatch, protocol, refit):
     calls = count_training(monkeypatch)
-    spec = TINY.replace("split train 0.6 valid 0.2 test 0.2", protocol)
+    spec = TINY.replace("split train 0.6 valid 0.2 test 0.2", protocol + refit)
     table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
-    assert len(calls) == len(table)                    # one network per row, none after
+    # one network per row; then, refitting, one per seed on the development rows (a network
+    # no row trained), else none
+    refits = 0 if refit else 2
+    assert len(calls) == len(table) + refits
     assert table.attrs["best"]["test"]["test_error"] >= 0
     kept = sorted(p.name for p in (tmp_path / "members").iterdir())
-    assert len(kept) == len(table)                     # 2 configurations <= the 3 kept
+    assert len(kept) == len(table) + refits            # 2 configurations <= the 3 kept
 
 
 def test_a_member_missing_from_disk_is_trained_again_with_the_same_result(tiny_spec, tmp_path,
@@ -285,7 +289,7 @@ def test_only_the_best_configurations_keep_their_networks(tmp_path):
     spec = TINY.replace("lr in 0.01, 0.1", "lr in 0.001, 0.003, 0.01, 0.03, 0.1, 0.3")
     table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
     kept = len(list((tmp_path / "members").iterdir()))
-    assert kept <= 3 * 2 < len(table)                  # 3 configurations x 2 seeds at most
+    assert kept <= 3 * 2 + 2 < len(table)      # 3 configurations x 2 seeds, the 2 refitted
 
 
 def test_a_chosen_configuration_stopped_by_the_cap_is_flagged(tmp_path):

@@ -60,12 +60,15 @@ INITIAL_LOSS_ROWS = 512
 
 
 def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None = None,
-        prune: PruneBounds | None = None, resume: Checkpoint | None = None) -> FitResult:
+        prune: PruneBounds | None = None, resume: Checkpoint | None = None,
+        stop_after: int | None = None) -> FitResult:
     """Train the network `config` describes on `data` with `seed` (see the module docstring);
     `prune` bounds the validation metric per epoch. Returns the best epoch's (restored) network
     and metrics, with state complete, diverged, stalled or pruned (and then a reason), and,
     when the epoch or update cap stopped it, the `checkpoint` a longer fit can `resume` from
     (`runtime.engine.warm_start`: the same seed, data and configuration but for the caps).
+    `stop_after`: end after that many epochs, the schedule still planned over the caps (a
+    refit stops where early stopping chose, on the plan the search trained with).
     Raises ValueError when `prune` is in a metric the task does not have."""
     if prune is not None:
         check_bounds(prune, data.task)
@@ -79,6 +82,7 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     if config.pretrain is not None and resume is None:     # its effect is in resume.params
         layers = pretrain(net, X, config.pretrain, rng, data.X_valid)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X))
+    trainer.stop_after = stop_after
     result = trainer.run(X, Y, data, progress, prune, W, resume)
     blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
     if blown and result.state == "complete" and config.pretrain is not None:
@@ -180,6 +184,7 @@ class Trainer:
         self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
         self.ws = net.workspace(self.batch, weighted, sparse)
         self.updates = 0
+        self.stop_after: int | None = None     # epochs, if fewer than the cap's
 
     def epoch(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None) -> float:
         """One pass over (X, Y) in shuffled mini-batches; the mean of the batch losses weighted by
@@ -264,7 +269,9 @@ class Trainer:
             clock = time.perf_counter() - resume.seconds
         state, reason = "complete", ""
         patience_out = resume is not None and resume.finished    # nothing is left to train
-        while not patience_out and state == "complete" and epoch < self.train.epochs \
+        last = self.train.epochs if self.stop_after is None else \
+            min(self.train.epochs, self.stop_after)
+        while not patience_out and state == "complete" and epoch < last \
                 and self.updates < self.cap:
             epoch += 1
             train_loss = self.epoch(X, Y, W)

@@ -86,6 +86,22 @@ def keep_member(exp: Experiment, folder: Path, key: str, state: MemberState) -> 
     return write_atomic(folder / MEMBERS / f"{key}.npz", model.save)
 
 
+REFIT_PREFIX = "refit-"   # a refit network's file: members/refit-<key>.npz
+
+
+def member_name(exp: Experiment, job: Job) -> str:
+    """The file stem a job's network is kept under in members/: its store key, prefixed for a
+    refit (no row of the store has it; `prune_refits` tells them apart)."""
+    return (REFIT_PREFIX if job.epochs is not None else "") + job_key(exp, job)
+
+
+def prune_refits(folder: Path, keep: set[str]) -> None:
+    """Remove the refit networks of members/ that are not in `keep` (an earlier run's choice)."""
+    for path in (folder / MEMBERS).glob(f"{REFIT_PREFIX}*.npz"):
+        if path.stem not in keep:
+            path.unlink(missing_ok=True)
+
+
 def prune_members(folder: Path, known: set[str], keep: set[str]) -> None:
     """Remove the kept members of `known` keys that are not in `keep` (their configurations
     can no longer be chosen); members of keys this process does not know are left alone."""
@@ -96,12 +112,14 @@ def prune_members(folder: Path, known: set[str], keep: set[str]) -> None:
 
 def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids: list[int],
                 outer: int | None, execute: Execute, fidelity: float = 1.0,
-                refit: dict[int, int] | None = None) -> tuple[dict[str, float], SavedModel]:
+                refit: dict[int, int] | None = None
+                ) -> tuple[dict[str, float], SavedModel, list[dict[str, Any]]]:
     """The chosen configuration's members at the fidelity it was chosen at (kept ones loaded,
     missing ones trained through `execute`: the same networks its trials trained), its test
     scores, and the model they make. `refit` (seed -> epochs): the members are instead each
     seed's network trained on the development rows (`REFIT_FOLD`) for that many epochs, kept
-    under their own keys like any member (a resumed run loads them)."""
+    under their own names (`member_name`: a resumed run loads them). Also the model's members
+    as best.json lists them (seed, fold, the file stem in members/)."""
     if refit is not None:
         jobs = [Job(FINAL, tuple(params.items()), seed, REFIT_FOLD, outer, fidelity,
                     epochs=refit[seed]) for seed in exp.seed_list()]
@@ -111,7 +129,7 @@ def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids:
     members: dict[Job, Member] = {}
     missing = []
     for job in jobs:
-        path = folder / MEMBERS / f"{job_key(exp, job)}.npz"
+        path = folder / MEMBERS / f"{member_name(exp, job)}.npz"
         if path.is_file():
             members[job] = SavedModel.load(path).members[0]
         else:
@@ -123,9 +141,10 @@ def final_model(exp: Experiment, folder: Path, params: dict[str, Any], fold_ids:
                                   f"rows: {row.get('error')}")
             raise NnspecError(f"the chosen configuration did not train again as it did in "
                               f"the search ({row.get('state')}: {row.get('error')})")
-        keep_member(exp, folder, job_key(exp, job), state)
+        keep_member(exp, folder, member_name(exp, job), state)
         members[job] = member_from_state(state)
-    return _scored(exp, jobs, members)
+    listed = [{"seed": j.seed, "fold": j.fold, "key": member_name(exp, j)} for j in jobs]
+    return (*_scored(exp, jobs, members), listed)
 
 
 def _scored(exp: Experiment, jobs: list[Job], members: dict[Job, Member]

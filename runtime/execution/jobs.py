@@ -14,7 +14,7 @@ from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
 from spec_lang.layerwise import is_cut
 
-from runtime.execution.prepared import dataset, folds, train_data
+from runtime.execution.prepared import dataset, development_ratio, folds, train_data
 from runtime.types import FitResult, TrainData
 
 
@@ -84,9 +84,8 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     from runtime.engine.training import fit
     from runtime.engine.warm_start import Checkpoint
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
-    if job.epochs is not None:           # a refit: the epochs early stopping chose, no cap
-        config = dataclasses.replace(config, train=dataclasses.replace(
-            config.train, epochs=job.epochs, updates=None))
+    if job.epochs is not None:           # a refit: the search's plan on more rows
+        config = refit_config(config, development_ratio(config, exp, job.outer))
     data, prep = train_data(config, exp, job)
     resume = None if job.start is None else Checkpoint.from_arrays(job.start)
     beat = None
@@ -95,8 +94,24 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
         from runtime.execution.heartbeat import beater
         beat = beater(job.heartbeat, config.train.epochs,
                       selection_metric(data.task, config.metric))
-    return fit(config, data, job.seed, prune=job.prune, resume=resume,
-               progress=beat), config, prep
+    return fit(config, data, job.seed, prune=job.prune, resume=resume, progress=beat,
+               stop_after=job.epochs), config, prep
+
+
+def refit_config(config: Config, ratio: float) -> Config:
+    """The configuration a refit trains on `ratio` times the search's training rows: the same
+    plan in epochs, so every count of updates the spec gives (an `updates` cap, the schedule's
+    `tau`, `every` and `warmup`) is scaled by `ratio` (counts left to their default are in
+    epochs already). The refit then stops after the chosen epochs (`fit(stop_after=)`), where
+    the search's network stood on that plan: a cosine schedule is not squeezed into them."""
+    def scaled(count: Any) -> Any:
+        return None if count is None else max(1, math.floor(count * ratio + 0.5))
+    train, schedule = config.train, config.train.schedule
+    schedule = dataclasses.replace(schedule, tau=scaled(schedule.tau),
+                                   every=scaled(schedule.every),
+                                   warmup=scaled(schedule.warmup) if schedule.warmup else 0)
+    return dataclasses.replace(config, train=dataclasses.replace(
+        train, updates=scaled(train.updates), schedule=schedule))
 
 
 def job_row(job: Job) -> dict[str, Any]:

@@ -97,6 +97,15 @@ def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fo
     raise ValueError(f"no fold {fold} (outer {outer}) in the protocol")
 
 
+def development_ratio(config: Config, exp: Experiment, outer: int | None) -> float:
+    """How many times more rows a refit trains on (REFIT_FOLD) than a search trial did (the
+    mean of the folds' training parts)."""
+    mine = [f for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)
+            if f.outer == outer]
+    trained = sum(len(f.train) for f in mine) / len(mine)
+    return len(fold_of(config, exp, REFIT_FOLD, outer).train) / trained
+
+
 # The preprocessed arrays of the last folds prepared in this process, newest last, up to
 # PREPARED_BYTES: every trial of a search on the same fold and preprocessing trains on the same
 # arrays, so only the first pays for the indexing and the preprocessing (about 12 ms a trial on

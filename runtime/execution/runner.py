@@ -23,7 +23,7 @@ from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
-                                     refit_epochs)
+                                     prune_refits, refit_epochs)
 from runtime.execution.jobs import Job
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
@@ -429,6 +429,8 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                        "test": scores, "borders": borders[outer]})
         if outer is None:
             _keep_model(runner, model)
+    prune_refits(runner.out, {m["key"] for ch in chosen for m in
+                              (ch.get("refit") or {}).get("members", [])})
     best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
     best.update(experiment=exp.name, metric=metric, messages=runner.messages)
     return best
@@ -448,14 +450,14 @@ def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Conf
                     "the model is its search networks")
     if epochs is not None:
         try:
-            scores, model = final_model(exp, runner.out, params, fold_ids, outer,
-                                        runner.execute, fidelity, refit=epochs)
+            scores, model, listed = final_model(exp, runner.out, params, fold_ids, outer,
+                                                runner.execute, fidelity, refit=epochs)
             n_rows = len(fold_of(cfg, exp, REFIT_FOLD, outer).train)
-            return scores, model, {"epochs": epochs, "rows": n_rows}
+            return scores, model, {"epochs": epochs, "rows": n_rows, "members": listed}
         except RefitFailed as exc:
             runner.note(f"the refit failed ({exc}); the model is the search's networks")
-    scores, model = final_model(exp, runner.out, params, fold_ids, outer, runner.execute,
-                                fidelity)
+    scores, model, _ = final_model(exp, runner.out, params, fold_ids, outer, runner.execute,
+                                   fidelity)
     return scores, model, None
 
 

@@ -92,23 +92,26 @@ def _setting(exp: Experiment, name: str) -> Any:
 
 def dimension_default(dim: c.Dim) -> Any:
     """The value a dimension takes when nobody set it: the default of the setting it stands
-    for when its space holds that value inside its extremes (`momentum in 0, 0.5, 0.9, 0.95`
-    takes 0.9), else the centre of its space on its scale (a range's middle; among listed
-    numbers, the one nearest the middle of their interval: `width in 4, 16, 64` takes 16),
-    else (names) the setting's default when listed, or the first listed. Never an extreme of
-    the space just because it is listed first: the author put the values they expect to work
-    in the middle of their search, and an estimator fitted with its defaults trains there."""
+    for when the space lists it (`momentum in 0, 0.5, 0.9` takes 0.9) or a range holds it
+    strictly inside (`lr in log 1e-3 .. 1e-1` is not Adam's 0.001 on its edge); else the
+    centre of the space on the setting's scale: a range's middle, or among listed numbers the
+    one nearest the middle of their interval, the larger on a tie (`width in 4, 16, 64` takes
+    16, `width in 1, 100` 100); names without a listed default: the first. Never an extreme
+    just because it is listed first: an estimator fitted with its defaults trains where the
+    author centred the search."""
     if dim.kind == "choice":
+        if dim.default is not None and dim.default in dim.values:
+            return dim.default
         numbers = [v for v in dim.values if isinstance(v, (int, float)) and
                    not isinstance(v, bool)]
         if len(numbers) != len(dim.values):
-            return dim.default if dim.default in dim.values else dim.values[0]
-        if dim.default in numbers and min(numbers) < dim.default < max(numbers):
-            return dim.default
+            return dim.values[0]
         log = dim.scale == "log" and min(numbers) > 0
         at = (lambda v: math.log(v)) if log else (lambda v: float(v))    # noqa: E731
         middle = (at(min(numbers)) + at(max(numbers))) / 2
-        return min(sorted(numbers), key=lambda v: abs(at(v) - middle))
+        # distances to 12 significant digits: a tie is a tie, not a rounding accident
+        return min(sorted(numbers, reverse=True),
+                   key=lambda v: float(f"{abs(at(v) - middle):.12g}"))
     low, high = interval(dim)
     if isinstance(dim.default, (int, float)) and not isinstance(dim.default, bool) \
             and low < dim.default < high:

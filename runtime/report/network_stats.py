@@ -73,7 +73,9 @@ def record(run: Run) -> NetworkStats | str:
 
     from runtime.errors import NnspecError
     item = run.chosen[0]
-    members = sorted(item.get("members") or [], key=lambda m: (m["seed"], m["fold"]))
+    # the saved model's networks: the refit's when the run refitted, else the search's
+    listed = (item.get("refit") or {}).get("members") or item.get("members") or []
+    members = sorted(listed, key=lambda m: (m["seed"], m["fold"]))
     if not members or (item.get("valid") or {}).get("mean") is None:
         return "no configuration completed: there is no trained network to look at"
     try:

@@ -40,7 +40,9 @@ def _independent_member(exp: spec_lang.Experiment, params: dict, seed: int, epoc
 
 
 def test_holdout_refit_trains_each_seed_on_train_and_valid_for_its_best_epoch(tmp_path):
-    exp = spec_lang.loads(TINY)
+    (tmp_path / "tiny.spec").write_text(TINY)              # a file: the report rebuilds from it
+    exp = spec_lang.load(tmp_path / "tiny.spec")
+    tmp_path = tmp_path / "run"
     table = runtime.run(exp, out=tmp_path, jobs=1)
     best = table.attrs["best"]
     chosen = table[table["trial"] == best["trial"]]
@@ -56,8 +58,16 @@ def test_holdout_refit_trains_each_seed_on_train_and_valid_for_its_best_epoch(tm
         theirs = _independent_member(exp, best["params"], seed, best["refit"]["epochs"][seed])
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
     saved = json.loads((tmp_path / "best.json").read_text())
-    assert saved["refit"] == {"epochs": {str(k): v for k, v in best["refit"]["epochs"].items()},
-                              "rows": 120}
+    assert saved["refit"]["epochs"] == {str(k): v for k, v in best["refit"]["epochs"].items()}
+    listed = saved["refit"]["members"]                       # the saved model's networks
+    assert [(m["seed"], m["fold"]) for m in listed] == [(0, prepared.REFIT_FOLD),
+                                                         (1, prepared.REFIT_FOLD)]
+    for m, member in zip(listed, model.members):
+        kept = runtime.load_model(tmp_path / final.MEMBERS / f"{m['key']}.npz").members[0]
+        np.testing.assert_array_equal(kept.net.params, member.net.params)
+    from runtime.report.network_stats import record
+    from runtime.report.run_folder import load_run
+    assert record(load_run(tmp_path)).members == 2
 
 
 def test_refit_false_keeps_the_search_networks_and_trial_keys_do_not_change(tmp_path):
@@ -122,3 +132,36 @@ def test_a_chosen_configuration_that_did_not_complete_is_not_refitted():
     assert final.refit_epochs(rows) == {0: 5, 1: 3}
     assert final.refit_epochs([{"seed": 0, "state": "complete", "best_epoch": 2},
                                {"seed": 0, "state": "complete", "best_epoch": 3}]) == {0: 3}
+
+
+def test_the_refit_keeps_the_search_plan_in_epochs_and_stops_at_its_best_epoch():
+    """A cosine schedule is planned over the search's cap, not squeezed into the refit's
+    epochs; counts of updates the spec gives are scaled to the larger training part."""
+    import dataclasses
+
+    from runtime.execution.jobs import refit_config
+    from sklearn.datasets import load_iris
+    exp = spec_lang.loads(TINY.replace("sgd lr $lr momentum 0.9", "sgd lr $lr momentum 0.9\n"
+                                       "    schedule cosine warmup 30\n    updates 100"))
+    cfg = refit_config(exp.bind({"lr": 0.1}), 4 / 3)
+    assert cfg.train.updates == 133 and cfg.train.schedule.warmup == 40
+    assert cfg.train.schedule.tau is None and cfg.train.epochs == 15    # the cap stays
+    X, y = load_iris(return_X_y=True)
+    data = TrainData(X[::2], y[::2], X[:0], y[:0], "classification", 3)
+    plan = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, updates=None))
+    full = fit(plan, data, 0)
+    cut = fit(plan, data, 0, stop_after=5)
+    assert full.epochs == 15 and cut.epochs == 5 and cut.state == "complete"
+    for name in ("lr", "train_loss"):
+        assert cut.curves[name] == full.curves[name][:5]
+    assert cut.curves["lr"][-1] > full.curves["lr"][-1]       # not annealed to the end
+
+
+def test_an_earlier_choice_s_refit_networks_are_removed(tmp_path):
+    runtime.run(spec_lang.loads(TINY), out=tmp_path, jobs=1)
+    first = {p.name for p in (tmp_path / final.MEMBERS).glob("refit-*.npz")}
+    other = TINY.replace("patience 5", "patience 3")        # other best epochs: other refits
+    best = runtime.run(spec_lang.loads(other), out=tmp_path, jobs=1).attrs["best"]
+    now = {p.name for p in (tmp_path / final.MEMBERS).glob("refit-*.npz")}
+    assert now == {f"{m['key']}.npz" for m in best["refit"]["members"]} and len(now) == 2
+    assert len(first) == 2 and first.isdisjoint(now)           # the first run's are gone

@@ -153,7 +153,7 @@ def test_unfitted_and_divergence(iris: tuple[np.ndarray, ...]) -> None:
 def test_spec_hyper_parameters_are_estimator_parameters() -> None:
     clf = SpecClassifier(SPEC)
     params = clf.get_params()
-    assert params["lr"] == pytest.approx(1e-2) and params["width"] == 16   # representative
+    assert params["lr"] == pytest.approx(1e-2) and params["width"] == 32   # the centre, the larger
     assert set(clf.get_params(deep=False)) == {"spec", "params", "seed", "random_state"}
     clf.set_params(lr=0.05, seed=2)
     assert clf.get_params()["lr"] == 0.05 and clf.params == {"lr": 0.05} and clf.seed == 2
@@ -171,6 +171,7 @@ def test_a_dimension_nobody_sets_takes_the_setting_default_or_the_centre() -> No
     dims = {d.name: d for d in load_spec("""\
 network
     dense $width relu
+    dense $width2 relu
     dropout $drop
 train
     optimizer $opt lr $lr momentum $momentum
@@ -179,17 +180,19 @@ train
 search grid
     width in 4, 16, 64, 1024
     drop in 0.1, 0.2, 0.4
+    width2 in 1, 100
     opt in adam, sgd, rmsprop
     lr in 1, 0.1, 1e-2, 1e-3, 1e-4
     momentum in 0, 0.5, 0.9, 0.95
     l2 in log 1e-6 .. 1e-2 count 5
     batch in 8 .. 512 count 4
 """).search.dims}
-    assert dimension_default(dims["momentum"]) == 0.9          # the default, not an extreme
+    assert dimension_default(dims["momentum"]) == 0.9          # the default, listed
     assert dimension_default(dims["lr"]) == 1e-2               # default 0.01, inside
     assert dimension_default(dims["opt"]) == "sgd"             # a name: its default, listed
     assert dimension_default(dims["width"]) == 64              # no default: nearest 514
     assert dimension_default(dims["drop"]) == 0.2              # default 0.5 not listed
+    assert dimension_default(dims["width2"]) == 100            # a tie: the larger
     assert dimension_default(dims["l2"]) == pytest.approx(1e-4)  # default 0 is the low end
     assert dimension_default(dims["batch"]) == 32              # the default, inside the range
 
@@ -206,7 +209,7 @@ def test_the_readme_estimator_example_beats_chance_by_far() -> None:
 
 def test_conditional_dimensions_follow_their_condition() -> None:
     search = load_spec(CONDITIONAL).search
-    assert active_values(search, {}) == {"opt": "sgd", "momentum": 0.5}
+    assert active_values(search, {}) == {"opt": "sgd", "momentum": 0.9}
     assert active_values(search, {"opt": "adam", "momentum": 0.9}) == {"opt": "adam"}
     reg = SpecRegressor(CONDITIONAL).set_params(opt="adam")
     assert reg.bound_config().train.optimizer.name == "adam"

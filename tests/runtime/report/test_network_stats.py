@@ -69,17 +69,18 @@ def test_the_start_is_the_initialization_of_the_stored_networks(run_dir: Path,
                                                                 ) -> None:
     """Retraining from the rebuilt (config, data, seed) gives the stored end weights exactly,
     so the rebuilt start is the very initialization those networks were trained from."""
-    from runtime.engine.training import fit
-    from runtime.execution.jobs import Job
+    from runtime.execution.jobs import FINAL, Job, fit_job
     from runtime.execution.prepared import train_data
     run = load_run(run_dir)
     exp = spec_lang.load(run_dir / "spec.spec")
     params = run.best["params"]
     config = exp.bind(params)
-    member = sorted(run.best["members"], key=lambda m: m["seed"])[0]
-    data, _ = train_data(config, exp, Job(run.best["trial"], tuple(params.items()),
-                                                member["seed"], member["fold"]))
-    trained = fit(config, data, member["seed"]).model
+    refit = run.best["refit"]                    # the saved model: each seed refitted
+    member = sorted(refit["members"], key=lambda m: m["seed"])[0]
+    job = Job(FINAL, tuple(params.items()), member["seed"], member["fold"],
+              epochs=refit["epochs"][str(member["seed"])])
+    data, _ = train_data(config, exp, job)
+    trained = fit_job(exp, job)[0].model
     np.testing.assert_array_equal(trained.dense[0].W.ravel(), stats.end.weights["dense0"][0])
     from runtime.engine.training import build_network
     initial = build_network(config, data, np.random.default_rng(member["seed"]))

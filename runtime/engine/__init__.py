@@ -5,4 +5,5 @@ only `spec_lang`, `runtime.types` and `runtime.errors`."""
 # The engine's revision: part of every trial's store key. Bump it in any change that alters
 # what training produces (numbers, not speed), so that stored trials are retrained.
 REVISION = 3                # 2: Glorot for relu, tau 30 epochs (issue 15); 3: a fit still
-#                             improving is not stalled (issue 24)
+#                             improving is not stalled, relu's auto init at half Glorot's
+#                             range (issue 24)

@@ -9,10 +9,12 @@ variance of activations and back-propagated gradients about constant for tanh-li
 units need 4x that range (their slope at 0 is 1/4). He et al. (2015): std sqrt(2 / fan_in) for
 the ReLU family, which zeroes half its inputs. LeCun: variance 1 / fan_in.
 
-"auto" gives relu and leaky_relu Glorot uniform too, not He: on bench/quality.py's 16 sets He
-normal scored lower on 12 of them, by 1.9 points on average (docs/engine.md has the figures).
-He's doubled variance pays off in deep ReLU stacks, where Glorot's shrinks the signal by about
-half per layer; name it there. softplus keeps He normal: Glorot scored lower there.
+"auto" gives relu and leaky_relu Glorot uniform too, not He, and at half its range
+(`AUTO_GAIN`): on bench/quality.py's 16 sets He normal scored lower on 12 of them, by 1.9 points
+on average, and on its 26 sets the half range beat the full one by 0.9 points over two layers of
+256 (docs/engine.md has the figures). He's doubled variance pays off in deep ReLU stacks, where
+Glorot's shrinks the signal by about half per layer; name it there. softplus keeps He normal:
+Glorot scored lower there. A named scheme is drawn as named (times `scale`), with no gain.
 """
 from __future__ import annotations
 
@@ -101,6 +103,13 @@ AUTO_INIT: dict[str, str] = {
 }
 
 
+# The factor "auto" multiplies its scheme's draws by, per activation (1 where not listed): the
+# ReLU family starts from half Glorot's range (bench/quality.py, issue 24: smaller initial
+# weights let SGD with momentum at the chapter's 0.01 find better minima; PyTorch's default
+# U(+-1/sqrt(fan_in)) is about 0.58 of Glorot's range between two layers of 256).
+AUTO_GAIN: dict[str, float] = {"relu": 0.5, "leaky_relu": 0.5}
+
+
 def resolve_init(init: str, activation: str) -> str:
     """The scheme name `init` stands for: "auto" picks from the activation (default Glorot)."""
     if init == "auto":
@@ -113,6 +122,8 @@ def resolve_init(init: str, activation: str) -> str:
 
 def initial_weights(init: str, activation: str, shape: tuple[int, int], scale: float,
                     rng: np.random.Generator) -> np.ndarray:
-    """A float64 (fan_in, fan_out) weight matrix drawn by `init` (resolved) times `scale`."""
+    """A float64 (fan_in, fan_out) weight matrix drawn by `init` (resolved) times `scale`, and
+    times the activation's `AUTO_GAIN` when `init` is "auto"."""
     fan_in, fan_out = shape
-    return INITIALIZERS[resolve_init(init, activation)](fan_in, fan_out, rng) * scale
+    gain = AUTO_GAIN.get(activation, 1.0) if init == "auto" else 1.0
+    return INITIALIZERS[resolve_init(init, activation)](fan_in, fan_out, rng) * (scale * gain)

@@ -17,7 +17,7 @@ def test_empty_spec_takes_the_chapters_defaults() -> None:
     assert train.batch == 32
     assert train.early_stop is not None
     assert exp.config.preprocess == (c.Standardize(),)
-    assert exp.config.network == (c.Dense(100, "relu", init="auto"),)
+    assert exp.config.network == (c.Dense(256, "relu", init="auto"),) * 2    # issue 24
     assert exp.config.protocol == c.Holdout(0.6, 0.2, 0.2, True)
     assert exp.seeds == 3 and exp.search.strategy == "none"
 

@@ -245,7 +245,8 @@ def test_penalties_and_lr_scale_act(digits) -> None:
     assert hidden(sparse).mean() < 0.85 * hidden(plain).mean()       # the penalized L1 norm
     frozen = fit(Config(network=(Dense(100, "relu", lr_scale=0.0),), train=Train(epochs=2)),
                  data, seed=0).model
-    untrained = fit(Config(train=Train(epochs=1, updates=0)), data, seed=0).model
+    untrained = fit(Config(network=(Dense(100, "relu"),), train=Train(epochs=1, updates=0)),
+                    data, seed=0).model
     np.testing.assert_array_equal(frozen.layers[0].W, untrained.layers[0].W)
     assert not np.array_equal(frozen.layers[1].W, untrained.layers[1].W)
 

@@ -59,7 +59,7 @@ def run_simulated(strategy: str, tmp_path, monkeypatch) -> list:
     log: list = []
     monkeypatch.setattr(drive.executor, "stream", simulated_workers(log))
     monkeypatch.setattr("runtime.execution.runner.final_model",
-                        lambda *a, **k: ({}, None))      # no final phase in virtual time
+                        lambda *a, **k: ({}, None, []))  # no final phase in virtual time
     runtime.run(spec_lang.loads(SEARCH.format(strategy=strategy)), out=tmp_path, jobs=1)
     return log
 

@@ -38,6 +38,7 @@ stall, then pruning; every end restores the best epoch's weights and reports its
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any, Callable
@@ -102,6 +103,22 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
         if result.checkpoint is not None:
             result.checkpoint.curves.update({k: list(v) for k, v in made.items()})
     return result
+
+
+def refit_config(config: Config, ratio: float) -> Config:
+    """The configuration a refit trains on `ratio` times the search's training rows: the same
+    plan in epochs, so every count of updates the spec gives (an `updates` cap, the schedule's
+    `tau`, `every` and `warmup`) is scaled by `ratio` (counts left to their default are in
+    epochs already). The refit then stops after the chosen epochs (`fit(stop_after=)`), where
+    the search's network stood on that plan: a cosine schedule is not squeezed into them."""
+    def scaled(count: Any) -> Any:
+        return None if count is None else max(1, math.floor(count * ratio + 0.5))
+    train, schedule = config.train, config.train.schedule
+    schedule = dataclasses.replace(schedule, tau=scaled(schedule.tau),
+                                   every=scaled(schedule.every),
+                                   warmup=scaled(schedule.warmup) if schedule.warmup else 0)
+    return dataclasses.replace(config, train=dataclasses.replace(
+        train, updates=scaled(train.updates), schedule=schedule))
 
 
 def check_lengths(data: TrainData) -> None:

@@ -83,6 +83,7 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     """Train the job's network (raises on an unusable configuration); with its preprocessing."""
     from runtime.engine.training import fit
     from runtime.engine.warm_start import Checkpoint
+    from runtime.engine.training import refit_config
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     if job.epochs is not None:           # a refit: the search's plan on more rows
         config = refit_config(config, development_ratio(config, exp, job.outer))
@@ -96,22 +97,6 @@ def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
                       selection_metric(data.task, config.metric))
     return fit(config, data, job.seed, prune=job.prune, resume=resume, progress=beat,
                stop_after=job.epochs), config, prep
-
-
-def refit_config(config: Config, ratio: float) -> Config:
-    """The configuration a refit trains on `ratio` times the search's training rows: the same
-    plan in epochs, so every count of updates the spec gives (an `updates` cap, the schedule's
-    `tau`, `every` and `warmup`) is scaled by `ratio` (counts left to their default are in
-    epochs already). The refit then stops after the chosen epochs (`fit(stop_after=)`), where
-    the search's network stood on that plan: a cosine schedule is not squeezed into them."""
-    def scaled(count: Any) -> Any:
-        return None if count is None else max(1, math.floor(count * ratio + 0.5))
-    train, schedule = config.train, config.train.schedule
-    schedule = dataclasses.replace(schedule, tau=scaled(schedule.tau),
-                                   every=scaled(schedule.every),
-                                   warmup=scaled(schedule.warmup) if schedule.warmup else 0)
-    return dataclasses.replace(config, train=dataclasses.replace(
-        train, updates=scaled(train.updates), schedule=schedule))
 
 
 def job_row(job: Job) -> dict[str, Any]:

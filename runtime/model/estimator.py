@@ -22,6 +22,11 @@ finite, >= 0, one per row, not all zero) follow their rows into both parts of th
 weight the standardization, the training loss (`runtime.engine.losses`) and the validation
 metrics that select the epoch (`runtime.engine.metrics`). Each part must keep some weight.
 
+After that fit, the estimator refits, as `nnspec run` does (the protocol's `refit`, on unless the
+spec says `refit false`): the preprocessing and the network are trained again on every row of
+`X`, the hold-out included, for the epochs early stopping chose (`best_epoch_`), on the same plan
+in epochs; `refitted_` says whether it did (not when the fit did not complete).
+
 `X` may be a `scipy.sparse` matrix of any format: it is converted to CSR and stays sparse through
 the preprocessing (`standardize` scales without centring; `pca`, `quantile` and `log` are
 refused) to the first layer (`runtime.sparse`).
@@ -48,7 +53,7 @@ from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
 from runtime.data.preprocess import fit_preprocess
-from runtime.engine.training import fit as fit_network
+from runtime.engine.training import fit as fit_network, refit_config
 from runtime.model.saved import normalized
 from runtime.search.space import interval, representative
 from runtime.types import TrainData
@@ -287,7 +292,26 @@ class SpecEstimator(BaseEstimator):
         self.best_epoch_, self.n_epochs_, self.n_updates_ = (
             result.best_epoch, result.epochs, result.updates)
         self.curves_, self.state_ = result.curves, result.state
+        self.refitted_ = False
+        if config.protocol.refit and result.state == "complete" and X_valid.shape[0] and \
+                result.best_epoch > 0:
+            self._refit(config, X, y, n_classes, w, names, X_train.shape[0], result.best_epoch)
         return self
+
+    def _refit(self, config: c.Config, X: Any, y: np.ndarray, n_classes: int,
+               w: np.ndarray | None, names: tuple[str, ...], n_trained: int,
+               epochs: int) -> None:
+        """Train again on every row (the hold-out included) for the epochs early stopping
+        chose, on the same plan in epochs (`refit_config`), as `nnspec run` refits its chosen
+        configuration; kept unless that training diverges."""
+        prep = fit_preprocess(config.preprocess, X, names, w)
+        X_all = prep.transform(X)
+        data = TrainData(X_all, y, X_all[:0], y[:0], self._task, n_classes, w,
+                         None if w is None else w[:0])
+        plan = refit_config(config, X.shape[0] / n_trained)
+        result = fit_network(plan, data, self.seed_used(), stop_after=epochs)
+        if result.state == "complete":
+            self.preprocessor_, self.network_, self.refitted_ = prep, result.model, True
 
     def _holdout(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,
                  config: c.Config) -> tuple:

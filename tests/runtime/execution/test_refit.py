@@ -139,7 +139,7 @@ def test_the_refit_keeps_the_search_plan_in_epochs_and_stops_at_its_best_epoch()
     epochs; counts of updates the spec gives are scaled to the larger training part."""
     import dataclasses
 
-    from runtime.execution.jobs import refit_config
+    from runtime.engine.training import refit_config
     from sklearn.datasets import load_iris
     exp = spec_lang.loads(TINY.replace("sgd lr $lr momentum 0.9", "sgd lr $lr momentum 0.9\n"
                                        "    schedule cosine warmup 30\n    updates 100"))

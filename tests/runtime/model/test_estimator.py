@@ -303,3 +303,27 @@ def test_a_step_that_would_densify_a_sparse_matrix_is_refused() -> None:
     X = sp.random(40, 30, density=0.2, format="csr", random_state=0)
     with pytest.raises(Exception, match="preprocess pca would make the sparse features dense"):
         SpecClassifier(spec).fit(X, np.arange(40) % 2)
+
+
+def test_the_estimator_refits_on_every_row_for_the_chosen_epochs(iris) -> None:
+    """After the hold-out fit, the network is the one trained on all of X for best_epoch_
+    epochs (checked against an independent fit); `refit false` keeps the hold-out's."""
+    from runtime.data.preprocess import fit_preprocess
+    from runtime.engine.training import fit, refit_config
+    from runtime.types import TrainData
+    X_train, X_test, y_train, _ = iris
+    clf = SpecClassifier(SPEC, params={"lr": 0.05}).fit(X_train, y_train)
+    assert clf.refitted_ and 0 < clf.best_epoch_ < clf.n_epochs_
+    config = clf.bound_config()
+    prep = fit_preprocess(config.preprocess, X_train, ())
+    Z = prep.transform(X_train)
+    data = TrainData(Z, y_train, Z[:0], y_train[:0], "classification", 3)
+    held = len(X_train) - round(0.25 * len(X_train))           # the hold-out's training rows
+    alone = fit(refit_config(config, len(X_train) / held), data, clf.seed_used(),
+                stop_after=clf.best_epoch_)
+    np.testing.assert_allclose(clf.predict_proba(X_test),
+                               alone.model.predict(prep.transform(X_test)), rtol=1e-6)
+    kept = SpecClassifier(SPEC.replace("search grid", "split refit false\nsearch grid"),
+                          params={"lr": 0.05}).fit(X_train, y_train)
+    assert not kept.refitted_
+    assert not np.allclose(kept.predict_proba(X_test), clf.predict_proba(X_test))

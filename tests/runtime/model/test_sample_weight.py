@@ -267,7 +267,8 @@ def test_estimator_weighted_equals_repeated_with_the_holdout_off() -> None:
 
 def test_the_holdout_splits_the_weights_and_selects_on_weighted_metrics(monkeypatch) -> None:
     """The validation part's weights (the rows train_test_split holds out with the seed) reach
-    every evaluation of the epoch loop; the training part's weight the preprocessing."""
+    every evaluation of the epoch loop; the weights weight the preprocessing (the refit's, on
+    every row; the hold-out fit's, on the training part, with `refit false`)."""
     rng = np.random.default_rng(9)
     X, y, w = rng.normal(size=(40, 3)), np.arange(40) % 2, rng.uniform(0.5, 2, 40)
     seen: list[np.ndarray] = []
@@ -284,7 +285,12 @@ def test_the_holdout_splits_the_weights_and_selects_on_weighted_metrics(monkeypa
     assert len(seen) == clf.n_epochs_
     for got in seen:
         np.testing.assert_array_equal(got, w_v)
+    assert clf.refitted_
     np.testing.assert_allclose(clf.preprocessor_.arrays[0]["mean"],
+                               np.average(X, axis=0, weights=w), rtol=1e-12)
+    kept = SpecClassifier(HOLDOUT + "split refit false\n", random_state=3).fit(
+        X, y, sample_weight=w)
+    np.testing.assert_allclose(kept.preprocessor_.arrays[0]["mean"],
                                np.average(X_t, axis=0, weights=w_t), rtol=1e-12)
 
 

@@ -64,6 +64,9 @@ class Best:
     params: np.ndarray | None = None
     row: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    # The last epoch whose score itself improved (a tie won on the loss moves `epoch`, the
+    # weights kept, but not this): early stopping's patience counts from here.
+    improved: int = 0
 
     def offer(self, epoch: int, score: float, loss: float, min_delta: float,
               params: np.ndarray, row: dict[str, float], metrics: dict[str, float], *,
@@ -74,9 +77,11 @@ class Best:
         gap = abs(self.score - perfect)
         margin = max(min_delta, rel_delta * gap) if math.isfinite(gap) else min_delta
         loss_margin = rel_delta * abs(self.loss) if math.isfinite(self.loss) else 0.0
-        if not (score < self.score - margin or
-                (score == self.score and loss < self.loss - loss_margin)):
+        better = score < self.score - margin
+        if not (better or (score == self.score and loss < self.loss - loss_margin)):
             return False
+        if better:
+            self.improved = epoch
         self.epoch, self.score, self.loss, self.row, self.metrics = epoch, score, loss, row, metrics
         if self.params is None:
             self.params = params.copy()

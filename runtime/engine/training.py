@@ -29,7 +29,7 @@ the last update made (the one that diverged); nothing is raised.
 Early stopping (`train.early_stop`, with validation data): an epoch is the new best when its
 selection metric beats the best by the margins of `EarlyStop.margins()` (0.1% of the distance
 from a perfect score by default), or ties it with a lower validation loss; patience counts the
-epochs since the best. Stall (`EarlyStop.stall` epochs, default 10): a fit that has not been
+epochs since the metric last improved (a tie won on the loss moves the best epoch only). Stall (`EarlyStop.stall` epochs, default 10): a fit that has not been
 better than the constant predictor of `runtime.engine.stopping` at any epoch of the warm-up, or
 whose best epoch is not when patience runs out, ends with state "stalled". Pruning (`prune`,
 with validation data, early stopping on or off): a fit whose metric at epoch e is worse than a
@@ -315,7 +315,7 @@ class Trainer:
                 self.updates, epoch, start_loss, time.perf_counter() - clock, best.epoch,
                 best.score, best.loss, None if best.params is None else best.params.copy(),
                 dict(best.row), dict(best.metrics), {k: list(v) for k, v in curves.items()},
-                None if stall is None else stall.memory(), patience_out)
+                None if stall is None else stall.memory(), patience_out, best.improved)
         result = self._result(best, curves, state, reason, epoch)
         result.checkpoint = checkpoint
         result.resumed_at = 0 if resume is None else resume.epoch
@@ -333,7 +333,8 @@ class Trainer:
             stall.recall(resume.stall)
         best = Best(resume.best_epoch, resume.best_score, resume.best_loss,
                     None if resume.best_params is None else resume.best_params.copy(),
-                    dict(resume.best_row), dict(resume.best_metrics))
+                    dict(resume.best_row), dict(resume.best_metrics),
+                    resume.best_epoch if resume.improved is None else resume.improved)
         return resume.start_loss, {k: list(v) for k, v in resume.curves.items()}, best, \
             resume.epoch
 
@@ -358,10 +359,12 @@ class Trainer:
         """Offer this epoch as the best; True when early stopping's patience has run out."""
         stop = self.train.early_stop
         absolute, relative = stop.margins() if selecting and stop is not None else (0.0, 0.0)
-        kept = best.offer(epoch, score, row["valid_loss"], absolute, self.net.params, row,
-                          metrics, rel_delta=relative, perfect=perfect)
-        return (stop is not None and selecting and not kept
-                and epoch - best.epoch >= stop.patience)
+        best.offer(epoch, score, row["valid_loss"], absolute, self.net.params, row, metrics,
+                   rel_delta=relative, perfect=perfect)
+        # patience counts from the last epoch the metric improved: a validation loss that
+        # creeps down while the error stays put (small, saturated validation sets) chooses
+        # which of those epochs is kept, but does not keep the fit going to the cap
+        return stop is not None and selecting and epoch - best.improved >= stop.patience
 
     def _row(self, epoch: int, train_loss: float, metrics: dict[str, float],
              seconds: float) -> dict[str, float]:

@@ -49,6 +49,7 @@ class Checkpoint:
     curves: dict[str, list[float]] = field(default_factory=dict)
     stall: dict[str, Any] | None = None
     finished: bool = False     # early stopping ended it: a longer cap would stop there too
+    improved: int | None = None    # the last epoch the metric improved (None: best_epoch)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (an .npz's members): the weights, the optimizer's buffers and one JSON
@@ -67,7 +68,7 @@ class Checkpoint:
                 "best_epoch": self.best_epoch, "best_score": self.best_score,
                 "best_loss": self.best_loss, "best_row": self.best_row,
                 "best_metrics": self.best_metrics, "curves": self.curves, "stall": self.stall,
-                "finished": self.finished}
+                "finished": self.finished, "improved": self.improved}
         out["meta"] = np.array(json.dumps(meta))
         return out
 
@@ -86,4 +87,5 @@ class Checkpoint:
                    best_score=meta["best_score"], best_loss=meta["best_loss"],
                    best_params=best, best_row=meta["best_row"],
                    best_metrics=meta["best_metrics"], curves=meta["curves"],
-                   stall=meta["stall"], finished=bool(meta.get("finished", False)))
+                   stall=meta["stall"], finished=bool(meta.get("finished", False)),
+                   improved=meta.get("improved"))

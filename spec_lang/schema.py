@@ -371,7 +371,7 @@ TRAIN = {k.name: k for k in [
                  required=True),)),
     Keyword("epochs", "Cap on passes over the training set; early stopping and the stall "
             "check are on by default.",
-            (count("count", 100, "maximum epochs", required=True, log=True),),
+            (count("count", 1000, "maximum epochs", required=True, log=True),),
             (Arg("early_stop", "bool", True, "stop when the validation metric stops "
                  "improving and restore the best weights"),
              count("patience", 20, "epochs without improvement before stopping"),

@@ -6,4 +6,4 @@ only `spec_lang`, `runtime.types` and `runtime.errors`."""
 # what training produces (numbers, not speed), so that stored trials are retrained.
 REVISION = 3                # 2: Glorot for relu, tau 30 epochs (issue 15); 3: a fit still
 #                             improving is not stalled, relu's auto init at half Glorot's
-#                             range (issue 24)
+#                             range, patience counts metric improvements only (issue 24)

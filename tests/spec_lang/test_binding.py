@@ -116,7 +116,7 @@ def test_replace_changes_nested_values_and_checks_them() -> None:
                       network__0__width=4, metric="loss")
     assert (new.seeds, new.config.train.epochs, new.config.train.optimizer.lr) == (1, 5, 0.2)
     assert new.config.network[0] == c.Dense(4, "tanh") and new.config.metric == "loss"
-    assert exp.config.train.epochs == 100                      # the original is unchanged
+    assert exp.config.train.epochs == 1000                     # the original is unchanged
     with pytest.raises(spec_lang.SpecValidationError,
                        match="'count' of 'epochs' must be >= 1; got -5"):
         exp.replace(train__epochs=-5)

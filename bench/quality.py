@@ -465,10 +465,11 @@ d = np.load(sys.argv[1])
 X, y, rest, test = d["X"], d["y"], d["rest"], d["test"]
 fit = time.perf_counter()
 if sys.argv[2] == "classification":
-    model = make_pipeline(StandardScaler(), MLPClassifier((256, 256), random_state=0))
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(256, 256), random_state=0))
 else:
     model = TransformedTargetRegressor(make_pipeline(
-        StandardScaler(), MLPRegressor((256, 256), random_state=0)), transformer=StandardScaler())
+        StandardScaler(), MLPRegressor(hidden_layer_sizes=(256, 256), random_state=0)),
+        transformer=StandardScaler())
 model.fit(X[rest], y[rest])
 score = model.score(X[test], y[test])
 print(time.perf_counter() - fit, score)

@@ -111,13 +111,10 @@ def stop_workers() -> None:
 
 
 def _import_engine() -> None:
-    """Import what a trial needs (NumPy, scikit-learn's data and preprocessing, the engine),
-    the data readers too: scikit-learn's datasets module alone took 1.1 s to import on this
-    machine, which a worker's first job paid (bundled sets, svmlight files)."""
+    """Import what a trial needs (NumPy, scikit-learn's data and preprocessing, the engine)."""
     import runtime.data.preprocess  # noqa: F401
     import runtime.data.sources  # noqa: F401
     import runtime.engine.training  # noqa: F401
-    import sklearn.datasets  # noqa: F401
 
 
 def warm_up(n_jobs: int) -> None:

@@ -21,8 +21,8 @@ An F1 with no true and no predicted positives counts 0 (scikit-learn's zero_divi
 integer weight equals that many copies of the example and a weight 0 its absence: each mean
 becomes sum w_i v_i / sum w_i (loss, error, accuracy, mse, mae; multilabel error and loss average
 the row's labels first), F1 counts tp, fp and fn as weight sums and averages over the labels of
-positive weight in y_true or in the predictions (scikit-learn's f1_score would also count a label
-seen only in examples of weight 0), and r2 is 1 - sum w r^2 / sum w (y - weighted mean)^2 per
+positive weight in y_true or in the predictions (scikit-learn's f1_score would also count a class
+seen only in examples of weight 0; multilabel F1 averages over every label, as unweighted), and r2 is 1 - sum w r^2 / sum w (y - weighted mean)^2 per
 output, as scikit-learn's r2_score with sample_weight. weights None is the unweighted path.
 """
 from __future__ import annotations
@@ -160,13 +160,13 @@ def _classification(y: np.ndarray, proba: np.ndarray,
 
 def _multilabel(y: np.ndarray, proba: np.ndarray,
                 w: np.ndarray | None = None) -> dict[str, float]:
-    """Hamming error, exact-match accuracy, macro f1 over labels (f1 over the labels of
-    positive weight in y or the predictions when weighted)."""
+    """Hamming error, exact-match accuracy, macro f1 over every label (a label with no true
+    and no predicted positive counts 0, weighted or not: the columns are there whichever
+    examples are, so weights of 1 give the unweighted F1, as scikit-learn's f1_score with
+    zero_division=0)."""
     y = y.astype(bool)
     pred = proba >= 0.5
     f1 = _f1_per_label(y, pred, w)
-    if w is not None:                       # a label seen only in examples of weight 0
-        f1 = f1[(w @ (y | pred)) > 0]       # is absent, as it would be without them
     return {"error": _row_mean(pred != y, w),
             "accuracy": _mean(np.all(pred == y, axis=1), w),
             "f1": float(np.mean(f1)) if len(f1) else 0.0}

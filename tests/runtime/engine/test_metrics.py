@@ -134,3 +134,20 @@ def test_ensemble_loss_of_confident_members_is_exact() -> None:
     label = ensemble_logits("multilabel", [np.array([[-300.0]]), np.array([[-400.0]])])
     assert evaluate("multilabel", np.array([[1]]), special.expit(label),
                     logits=label)["loss"] == pytest.approx(exact, rel=1e-15)
+
+
+def test_weighted_multilabel_f1_counts_every_label_as_the_unweighted_one() -> None:
+    """A label with no true and no predicted positive counts 0 in the macro F1 with or without
+    weights (weights of 1 once gave 0.25 where the unweighted F1 and scikit-learn's give
+    0.1667); an integer weight still equals that many copies."""
+    from sklearn.metrics import f1_score
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]])
+    proba = np.array([[0.9, 0.8, 0.1], [0.2, 0.1, 0.3], [0.4, 0.1, 0.2], [0.1, 0.1, 0.1]])
+    plain = evaluate("multilabel", y, proba)["f1"]
+    ones = evaluate("multilabel", y, proba, weights=np.ones(4))["f1"]
+    expected = f1_score(y, proba >= 0.5, average="macro", zero_division=0)
+    assert plain == pytest.approx(expected) and ones == pytest.approx(expected)
+    w = np.array([2.0, 1.0, 0.0, 3.0])
+    copies = np.repeat(np.arange(4), w.astype(int))
+    assert evaluate("multilabel", y, proba, weights=w)["f1"] == pytest.approx(
+        evaluate("multilabel", y[copies], proba[copies])["f1"])

@@ -151,12 +151,27 @@ class SavedModel:
             raise NnspecError(f"{file}: not an nnspec model: {_first_line(exc)}") from None
 
 
+def _why_no_model(folder: Path) -> str:
+    """Why a run folder holds no model, from its best.json when it has a readable one."""
+    import json
+    try:
+        best = json.loads((folder / "best.json").read_text())
+    except (OSError, ValueError):
+        return "run the spec first"
+    if not isinstance(best, dict):
+        return "run the spec first"
+    if "outer_folds" in best:
+        return "a nested cross-validation run saves no model"
+    if best.get("completed") == 0:
+        return "no trial of this run completed, so it saved none: see trials.csv's error column"
+    return "run the spec again: its model is missing"
+
+
 def model_file(path: Path) -> Path:
     """The model file of `path`: the file itself, or a run folder's `model.npz`."""
     if path.is_dir():
         if not (path / "model.npz").is_file():
-            raise NnspecError(f"{path}: no model.npz in this folder (run the spec first; a "
-                              "nested cross-validation run saves no model)")
+            raise NnspecError(f"{path}: no model.npz in this folder ({_why_no_model(path)})")
         return path / "model.npz"
     if not path.exists():
         raise NnspecError(f"{path}: no such model file or run folder")

@@ -86,6 +86,10 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
         if item["trial"] is None:                      # nothing could be chosen (see notes)
             continue
         valid = item["valid"]
+        if _fmt(valid.get("mean")) == "":              # ranked first, yet nothing completed
+            out.print(f"{where}nothing chosen: no configuration completed on every seed and "
+                      "fold (see the error column of trials.csv)")
+            continue
         params = ", ".join(f"{k} {_fmt(v)}" for k, v in item["params"].items())
         out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "
                   f"{valid['metric']} {_fmt(valid['mean'])} ± {_fmt(valid['std'])} "

@@ -228,9 +228,19 @@ def test_a_run_where_nothing_completed_exits_1_with_the_most_common_error(tmp_pa
     spec.write_text("experiment bad\ndata iris\nnetwork\n    dense 4 tanh\ntrain\n"
                     "    sgd lr 1e7\n    epochs 5\nseeds 2\n")           # every trial diverges
     status = main(["run", str(spec), "--out", str(tmp_path / "run"), "--quiet", "--jobs", "1"])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert status == 1 and "no trial completed" in err and "loss" in err
     assert (tmp_path / "run" / "trials.csv").exists()
+    # nothing is "chosen" (issue 25: it printed "chosen trial 0 (...): valid_error  ± 0")
+    assert "chosen trial" not in captured.out
+    assert main(["show", str(tmp_path / "run")]) == 0
+    shown = capsys.readouterr().out
+    assert "chosen trial" not in shown and "nothing chosen" in shown
+    # predict says why there is no model, not that the run was nested
+    assert main(["predict", str(tmp_path / "run"), str(spec)]) != 0
+    said = capsys.readouterr().err
+    assert "no trial of this run completed" in said and "nested" not in said
 
 
 def test_show_prints_where_the_artifacts_come_from(tmp_path, capsys):

@@ -29,7 +29,8 @@ the last update made (the one that diverged); nothing is raised.
 Early stopping (`train.early_stop`, with validation data): an epoch is the new best when its
 selection metric beats the best by the margins of `EarlyStop.margins()` (0.1% of the distance
 from a perfect score by default), or ties it with a lower validation loss; patience counts the
-epochs since the metric last improved (a tie won on the loss moves the best epoch only). Stall (`EarlyStop.stall` epochs, default 10): a fit that has not been
+epochs since the metric last improved (a tie won on the loss moves the best epoch only).
+Stall (`EarlyStop.stall` epochs, default 10): a fit that has not been
 better than the constant predictor of `runtime.engine.stopping` at any epoch of the warm-up, or
 whose best epoch is not when patience runs out, ends with state "stalled". Pruning (`prune`,
 with validation data, early stopping on or off): a fit whose metric at epoch e is worse than a
@@ -82,8 +83,7 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     layers = {}
     if config.pretrain is not None and resume is None:     # its effect is in resume.params
         layers = pretrain(net, X, config.pretrain, rng, data.X_valid)
-    trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X))
-    trainer.stop_after = stop_after
+    trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X), stop_after)
     result = trainer.run(X, Y, data, progress, prune, W, resume)
     blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
     if blown and result.state == "complete" and config.pretrain is not None:
@@ -185,7 +185,8 @@ class Trainer:
     """The epoch loop of one fit: batches, updates, schedule, evaluation, stopping."""
 
     def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int,
-                 weighted: bool = False, sparse: bool = False) -> None:
+                 weighted: bool = False, sparse: bool = False,
+                 stop_after: int | None = None) -> None:
         self.config, self.net, self.rng, self.train = config, net, rng, config.train
         self.sparse = sparse          # CSR inputs: batches are CSR, the first layer row-sparse
         self.batch = n if self.train.batch is None else max(1, min(self.train.batch, n))
@@ -201,7 +202,7 @@ class Trainer:
         self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
         self.ws = net.workspace(self.batch, weighted, sparse)
         self.updates = 0
-        self.stop_after: int | None = None     # epochs, if fewer than the cap's
+        self.stop_after = stop_after       # epochs to stop after, if fewer than the cap's
 
     def epoch(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None) -> float:
         """One pass over (X, Y) in shuffled mini-batches; the mean of the batch losses weighted by

@@ -81,9 +81,8 @@ MemberState = dict[str, dict[str, np.ndarray]]
 
 def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     """Train the job's network (raises on an unusable configuration); with its preprocessing."""
-    from runtime.engine.training import fit
+    from runtime.engine.training import fit, refit_config
     from runtime.engine.warm_start import Checkpoint
-    from runtime.engine.training import refit_config
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     if job.epochs is not None:           # a refit: the search's plan on more rows
         config = refit_config(config, development_ratio(config, exp, job.outer))

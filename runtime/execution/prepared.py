@@ -82,12 +82,17 @@ def folds(protocol: Any, spec: Any, base_dir: str, seed: int) -> tuple[Fold, ...
 REFIT_FOLD = -1      # the development rows of an outer fold: what a refit trains on
 
 
+def _outer_folds(config: Config, exp: Experiment, outer: int | None) -> list[Fold]:
+    """The folds of outer fold `outer` (every fold unless the protocol is nested)."""
+    return [f for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)
+            if f.outer == outer]
+
+
 def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fold:
     """The fold numbered `fold` (inside outer fold `outer` for nested protocols); REFIT_FOLD:
     every row its folds train or validate on as one training part, no validation part, the
     same test part."""
-    mine = [f for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)
-            if f.outer == outer]
+    mine = _outer_folds(config, exp, outer)
     if fold == REFIT_FOLD and mine:
         rows = np.unique(np.concatenate([np.concatenate([f.train, f.valid]) for f in mine]))
         return Fold(REFIT_FOLD, rows, np.empty(0, dtype=rows.dtype), mine[0].test, outer)
@@ -100,8 +105,7 @@ def fold_of(config: Config, exp: Experiment, fold: int, outer: int | None) -> Fo
 def development_ratio(config: Config, exp: Experiment, outer: int | None) -> float:
     """How many times more rows a refit trains on (REFIT_FOLD) than a search trial did (the
     mean of the folds' training parts)."""
-    mine = [f for f in folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)
-            if f.outer == outer]
+    mine = _outer_folds(config, exp, outer)
     trained = sum(len(f.train) for f in mine) / len(mine)
     return len(fold_of(config, exp, REFIT_FOLD, outer).train) / trained
 

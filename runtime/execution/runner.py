@@ -444,8 +444,9 @@ def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Conf
     networks; and what the refit did (None: no refit)."""
     fold_ids = runner.fold_ids(cfg, outer)
     rows = [r for (o, t, _, _), r in runner.rows.items() if o == outer and t == top["trial"]]
-    epochs = refit_epochs(rows) if cfg.protocol.refit and fidelity >= 1.0 else None
-    if cfg.protocol.refit and epochs is None and fidelity >= 1.0:
+    wanted = cfg.protocol.refit and fidelity >= 1.0
+    epochs = refit_epochs(rows) if wanted else None
+    if wanted and epochs is None:
         runner.note("no refit: a network of the chosen configuration did not complete, so "
                     "the model is its search networks")
     if epochs is not None:

@@ -18,6 +18,7 @@ from . import layerwise
 from .embed import SOURCE_HINT, source_problem
 from .errors import Diagnostic, SpecValidationError, did_you_mean
 from .settings import SEEDS, STEP, sites
+from .limits import MAX_LAYERS
 from .sizes import size_problem
 from .values import Invalid, coerce
 
@@ -210,9 +211,19 @@ class _Binder:
                 self.coerce(arg, repeat.count, owner)
             return repeat
         source = repeat.count if isinstance(repeat.count, c.Param) else None
+        known = len(self.problems)
         times = self.coerce(arg, self.value(repeat.count), owner, source)
+        if len(self.problems) > known or not isinstance(times, int):
+            return []                      # a count refused (2147483648) is never expanded
+        if times * len(body) > MAX_LAYERS:
+            self.problems.append(Invalid(
+                f"repeat {times} of {len(body)} layers makes {times * len(body):,} layers: at "
+                f"most {MAX_LAYERS:,} can be built",
+                (f"the value of ${source.name}; " if source else "") +
+                "repeat fewer times, or fewer layers"))
+            return []
         # A list, so that the enclosing tuple splices it in (see _flatten).
-        return body * times if isinstance(times, int) else []
+        return body * times
 
     def _fields(self, obj: Any) -> Any:
         fields = {f.name: f for f in dataclasses.fields(obj)}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from . import config as c
+from .limits import MAX_LAYERS
 
 INF = math.inf
 
@@ -283,7 +284,8 @@ NETWORK = {k.name: k for k in [
             (Arg("rate", "number", 0.5, "drop probability", low=0, high=1, high_open=True),),
             build=lambda v: c.Dropout(**v)),
     Keyword("repeat", "Repeat the indented layers this many times (a depth).",
-            (count("count", None, "number of copies", low=0, required=True),),
+            (count("count", None, "number of copies", low=0, required=True,
+                   high=MAX_LAYERS),),
             block="network", block_required=True),
     Keyword("embed", "Learned embeddings of CSV text columns instead of one-hot features: a "
             "table of (categories seen in training + 1 unknown) rows x `dim` per column, looked "

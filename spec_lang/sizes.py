@@ -8,6 +8,7 @@ only the branches where it is active.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .config import HALVING_TRIALS, MAX_TRIALS, Dim, Search
@@ -88,10 +89,12 @@ def _grid_sizes(search: Search, default: int | None) -> list[Sequence[Any] | int
 
 
 def visits(search: Search) -> tuple[int, str] | None:
-    """For grid, zoom and coordinate search: at most how many configurations the strategy
-    visits, and the words saying how that number is made. None for the strategies whose
-    `trials` give their size, and for a grid with a dimension that has no grid."""
+    """For grid, zoom, coordinate and hyperband search: at most how many configurations the
+    strategy visits, and the words saying how that number is made. None for the strategies
+    whose `trials` give their size, and for a grid with a dimension that has no grid."""
     strategy = search.strategy
+    if strategy == "hyperband":
+        return _hyperband_visits(search.eta, search.min_fidelity)
     grids = _grid_sizes(search, None if strategy == "grid" else search.points)
     if grids is None or strategy not in ("grid", "zoom", "coordinate"):
         return None
@@ -119,15 +122,19 @@ def amount(number: int) -> str:
 
 HINTS = {"grid": "sample the space with `search random N`, or give the ranges fewer points",
          "zoom": "use fewer points per dimension, or fewer levels",
-         "coordinate": "use fewer points per dimension, or fewer sweeps"}
+         "coordinate": "use fewer points per dimension, or fewer sweeps",
+         "hyperband": "write a smaller eta (3 is the usual) or a larger min_fidelity"}
 
 
 def size_problem(search: Search) -> tuple[str, str] | None:
     """(message, hint) when the search would visit more than MAX_TRIALS configurations, or
     climb more than MAX_RUNGS rungs of fidelity."""
+    rungs = _rung_problem(search)          # first: a ladder that long is too long to count
+    if rungs is not None:
+        return rungs
     size = visits(search)
     if size is None or size[0] <= MAX_TRIALS:
-        return _rung_problem(search)
+        return None
     return f"{size[1]}: at most {MAX_TRIALS:,} can run", HINTS[search.strategy]
 
 
@@ -150,3 +157,52 @@ def _rung_problem(search: Search) -> tuple[str, str] | None:
     return (f"{search.strategy} search with eta {search.eta:.10g} over {over} climbs about "
             f"{amount(int(rungs))} rungs: at most {MAX_RUNGS} can run",
             "write `eta 2` or more (3 is the usual)")
+
+
+# ------------------------------------------------------------------------------------ hyperband
+DEFAULT_BRACKETS = 4
+
+
+@dataclass(frozen=True)
+class BracketPlan:
+    """One bracket: its configurations per rung and the rungs' fidelities."""
+
+    s: int
+    sizes: tuple[int, ...]
+    fidelities: tuple[float, ...]
+
+
+def bracket_count(eta: float, min_fidelity: float | None) -> int:
+    """Hyperband's s_max + 1: one bracket per halving from min_fidelity (default eta^-3) to 1."""
+    if min_fidelity is None:
+        return DEFAULT_BRACKETS
+    exact = math.log(1 / min_fidelity) / math.log(eta)
+    # 0.0123 written for 1/81 means 4 halvings, not 3: a near-integer rounds to it
+    return (round(exact) if abs(exact - round(exact)) < 0.01 else math.floor(exact)) + 1
+
+
+def plan(eta: float, min_fidelity: float | None) -> list[BracketPlan]:
+    """The brackets of Hyperband (Li et al. 2018, algorithm 1), most exploratory first: bracket
+    s = s_max .. 0 starts n_s = ceil((s_max + 1) / (s + 1) * eta^s) configurations at fidelity
+    eta^-s and keeps floor(n_s * eta^-i) of them at rung i. Sizes must be checked first
+    (`size_problem`): eta^s_max configurations are drawn."""
+    s_max = bracket_count(eta, min_fidelity) - 1
+    brackets = []
+    for s in range(s_max, -1, -1):
+        n = math.ceil((s_max + 1) / (s + 1) * eta ** s - 1e-9)
+        sizes = tuple(max(1, int(n * eta ** -i + 1e-9)) for i in range(s + 1))
+        fids = tuple(min(1.0, float(eta ** (i - s))) for i in range(s + 1))
+        brackets.append(BracketPlan(s, sizes, fids))
+    return brackets
+
+
+def _hyperband_visits(eta: float, min_fidelity: float | None) -> tuple[int, str]:
+    """The configurations all brackets draw. Their most exploratory bracket alone draws eta^s_max
+    (eta 1e18: 1e54): counted in logarithms first, as eta^s_max may not even be a float."""
+    s_max = bracket_count(eta, min_fidelity) - 1
+    if s_max * math.log10(eta) > math.log10(MAX_TRIALS):
+        first = f"about 1e{int(s_max * math.log10(eta))}"
+        return MAX_TRIALS + 1, (f"hyperband with eta {eta:g} starts {first} configurations in "
+                                f"its most exploratory bracket")
+    total = sum(bracket.sizes[0] for bracket in plan(eta, min_fidelity))
+    return total, f"hyperband with eta {eta:g} starts {amount(total)} configurations"

@@ -19,6 +19,7 @@ from .schema import OPTIMIZER_ARGS, TOP, TRAIN, Keyword
 from .embed import check_source, embeds
 from .targets import check_targets
 from .search_block import SearchBlock
+from .limits import MAX_LAYERS, generated_problem
 from .settings import EARLY_STOP, STEP
 
 Item = tuple[Keyword, n.Command, dict[str, Any]]
@@ -47,6 +48,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
                        else (c.DEFAULT_NETWORK, c.Output()))
     embed, embed_nodes = embeds(ck, embed_items)
     data = _build(one["data"], c.DataSpec())
+    _check_generated_size(ck, one["data"], data)
     if embed_items:
         check_source(ck, data, embed_nodes, embed_items[0][1].keyword.span, base_dir)
         if one["pretrain"]:
@@ -81,6 +83,15 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
                       config=config, search=search, seeds=seeds.get("count", 3),
                       seed_start=seeds.get("start", 0), filename=spec.filename,
                       base_dir=base_dir or Path("."))
+
+
+def _check_generated_size(ck: Checker, item: Item | None, data: c.DataSpec) -> None:
+    """A generator asked for more examples and features than this machine can hold."""
+    if item is None or data.source not in c.GENERATORS:
+        return
+    problem = generated_problem(data.source, data.samples, data.features, data.nonzeros)
+    if problem:
+        ck.error(item[1].span, problem, "generate fewer samples or features")
 
 
 def _prune(ck: Checker, item: Item | None, search: c.Search) -> c.Prune | None:
@@ -223,7 +234,12 @@ def _network(ck: Checker, body: tuple[n.Statement, ...], embed: list[Item] | Non
                 embed.append((kw, cmd, values))
         elif kw.name == "repeat":
             inner, _ = _network(ck, cmd.body)
-            layers.append(c.Repeat(values.get("count", 1), inner))
+            count = values.get("count", 1)
+            if isinstance(count, int) and count * len(inner) > MAX_LAYERS:
+                ck.error(cmd.span, f"repeat {count} of {len(inner)} layers makes "
+                         f"{count * len(inner):,} layers: at most {MAX_LAYERS:,} can be built",
+                         "repeat fewer times, or fewer layers")
+            layers.append(c.Repeat(count, inner))
         elif kw.name == "output":
             output = _build((kw, cmd, values), output)
         else:

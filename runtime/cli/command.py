@@ -129,10 +129,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def jobs_count(text: str) -> int:
     """`--jobs`: a positive number of workers, or -1 for every core (as joblib and scikit-learn)."""
+    from spec_lang.limits import workers_problem
     value = _int(text)
     if value < 1 and value != -1:
         raise argparse.ArgumentTypeError(f"must be a positive number of workers, or -1 for "
                                          f"every core; got {value}")
+    problem = workers_problem(value, "asks for")
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 

@@ -384,6 +384,7 @@ def _sparse_npz(path: Path, arrays: dict[str, np.ndarray], where: str, like: Raw
 
 def _npz_names(arrays: dict[str, np.ndarray], width: int, where: str) -> tuple[str, ...]:
     """An optional `feature_names` array of strings names the columns of X."""
+    check_width(width, where)
     if "feature_names" not in arrays:
         return tuple(f"x{j}" for j in range(width))
     names = arrays["feature_names"]
@@ -408,6 +409,7 @@ def _read_svmlight(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
     if X.nnz == 0:
         raise DataError(f"the file holds {n} labels but no feature values (index:value pairs)",
                         path=where)
+    check_width(d, where)
     names = tuple(f"x{j + base}" for j in range(d))     # the file's own feature indices
     if like is not None:     # more features, or indices read 0-based only with this file
         same_columns(names, like, where)
@@ -428,6 +430,15 @@ def read_svmlight(paths: list[Path]) -> tuple[list[tuple[Any, np.ndarray]], int]
 
 FILE_READERS: dict[str, Callable[[Path, DataSpec, Raw | None], Raw]] = {
     "csv": _read_csv, "npz": _read_npz, "svmlight": _read_svmlight}
+
+
+def check_width(features: int, where: str) -> None:
+    """More features than this machine can hold (an svmlight index of 2000000000 makes that
+    many columns): refused before anything per column is made."""
+    from spec_lang.limits import features_problem
+    problem = features_problem(features)
+    if problem:
+        raise DataError(f"{problem}: is a feature index wrong?", path=where)
 
 
 def check_finite(X: Any, names: tuple[str, ...], where: str) -> None:

@@ -20,6 +20,7 @@ from runtime.engine.multitarget import check_target_metric, make_multi_head
 from runtime.sparse import as_csr, is_sparse
 from runtime.types import Target
 from spec_lang.config import Config, Dense as DenseSpec, Dropout as DropoutSpec
+from spec_lang.limits import network_problem
 
 PREDICT_ROWS = 2048                        # rows per chunk when predicting
 
@@ -100,6 +101,10 @@ class Network:
         self.layers: list[Layer] = [*hidden, Dense(width, head.n_out, "linear", output_lr_scale)]
         self.dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         self.names = [f"dense{i}" for i in range(len(self.dense) - 1)] + ["output"]
+        widths = [self.dense[0].n_in] + [layer.n_out for layer in self.dense]
+        too_big = network_problem(widths, 1, self.dtype.itemsize)
+        if too_big:                     # refused before np.zeros asks the kernel for it
+            raise ValueError(too_big)
         n_w = sum(layer.n_in * layer.n_out for layer in self.dense)
         n_w += embedding.n_params if embedding else 0     # tables: weights after the W's
         n_b = sum(layer.n_out for layer in self.dense)

@@ -46,11 +46,16 @@ def _valid_host(host: str, bracketed: bool) -> bool:
 def local_workers(text: str) -> int:
     """`local:N` -> N worker processes (`local` alone: the cores); ValueError otherwise."""
     from runtime.execution.executor import default_jobs
+    from spec_lang.limits import workers_problem
     name, _, count = text.partition(":")
     if name != "local" or (count and not (count.isdigit() and int(count) >= 1)):
         raise ValueError(f"'{text}': a cluster to start here is local:N, N worker processes "
                          "(e.g. local:4)")
-    return int(count) if count else default_jobs()
+    workers = int(count) if count else default_jobs()
+    problem = workers_problem(workers, f"'{text}' asks for")
+    if problem:
+        raise ValueError(problem)
+    return workers
 
 
 @contextlib.contextmanager

@@ -174,8 +174,25 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
     for dtype in training_dtypes(exp):
         check_trainable(prep, arrays.X_train, fold.train, dtype, data.feature_names, data.name)
     _check_sparse_pretraining(exp, arrays.X_train, data.name)
+    _check_network_size(exp, arrays)
     _preflown[:] = [exp, data, (config, arrays)]
     return config, arrays
+
+
+def _check_network_size(exp: Experiment, arrays: TrainData) -> None:
+    """The widest, deepest network the search can build (each dimension at its largest) must
+    fit this machine's memory: refused before any trial, not killed by the kernel in one."""
+    from runtime.errors import NnspecError
+    from runtime.search.space import largest
+    from spec_lang.config import Dense
+    from spec_lang.limits import network_problem
+    config = exp.bind(largest(exp.search))
+    widths = [arrays.X_train.shape[1]] + [layer.width for layer in config.network
+                                          if isinstance(layer, Dense)] + [1]
+    rows = config.train.batch or arrays.X_train.shape[0]
+    problem = network_problem(widths, rows, np.dtype(config.train.dtype).itemsize)
+    if problem:
+        raise NnspecError(f"{problem}: use fewer or narrower layers")
 
 
 # The last experiment checked, with the data object it was checked on (a reloaded data set is

@@ -353,11 +353,15 @@ def _spent(spend: Spend) -> str:
 def _n_jobs(jobs: int | None) -> int:
     """Parallel workers: None or -1 mean every core this process may use."""
     from runtime.errors import NnspecError
+    from spec_lang.limits import workers_problem
     if jobs is None or jobs == -1:
         return executor.default_jobs()
     if jobs < 1:
         raise NnspecError(f"jobs must be a positive number of workers, or -1 for every core; "
                           f"got {jobs}")
+    problem = workers_problem(jobs, "jobs asks for")
+    if problem:
+        raise NnspecError(problem)
     return jobs
 
 

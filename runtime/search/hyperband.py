@@ -16,42 +16,15 @@ with --jobs.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from spec_lang.config import Search
+from spec_lang.sizes import BracketPlan, plan
 
 from .random_search import draw_configs
 from .space import Candidate, Result, score_key
-
-DEFAULT_BRACKETS = 4
-
-
-@dataclass(frozen=True)
-class BracketPlan:
-    """One bracket: its configurations per rung and the rungs' fidelities."""
-
-    s: int
-    sizes: tuple[int, ...]
-    fidelities: tuple[float, ...]
-
-
-def plan(eta: float, min_fidelity: float | None) -> list[BracketPlan]:
-    """The brackets of Hyperband, most exploratory first (the paper's formulas)."""
-    low = eta ** -(DEFAULT_BRACKETS - 1) if min_fidelity is None else min_fidelity
-    exact = math.log(1 / low) / math.log(eta)
-    # 0.0123 written for 1/81 means 4 halvings, not 3: a near-integer rounds to it
-    s_max = round(exact) if abs(exact - round(exact)) < 0.01 else math.floor(exact)
-    brackets = []
-    for s in range(s_max, -1, -1):
-        n = math.ceil((s_max + 1) / (s + 1) * eta ** s - 1e-9)
-        sizes = tuple(max(1, int(n * eta ** -i + 1e-9)) for i in range(s + 1))
-        fids = tuple(min(1.0, float(eta ** (i - s))) for i in range(s + 1))
-        brackets.append(BracketPlan(s, sizes, fids))
-    return brackets
-
 
 @dataclass
 class _Bracket:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -284,16 +284,37 @@ def space_size(dims: Sequence[Dim]) -> int | None:
 def representative(search: Search) -> dict[str, Any]:
     """A middle point of the search space: first listed value, middle of ranges (on their
     scale), only the dimensions active under the values chosen before them."""
+    return _point(search, _middle)
+
+
+def largest(search: Search) -> dict[str, Any]:
+    """The point of the space with each dimension at its largest number (a choice of names: its
+    first), active dimensions only: the widest and deepest network the search can build."""
+    return _point(search, _largest)
+
+
+def _point(search: Search, choose: Callable[[Dim], Any]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for dim in search.dims:
         cond = dim.condition
         if cond and (params.get(cond.param) == cond.value) != (cond.op == "=="):
             continue
-        if dim.kind == "choice":
-            params[dim.name] = dim.values[0]
-            continue
-        log = dim.scale == "log" or "log" in (dim.prior or "")
-        low, high = interval(dim)
-        mid = math.sqrt(low * high) if log else (low + high) / 2
-        params[dim.name] = int(round(mid)) if dim.integer else mid
+        params[dim.name] = choose(dim)
     return params
+
+
+def _middle(dim: Dim) -> Any:
+    if dim.kind == "choice":
+        return dim.values[0]
+    low, high = interval(dim)
+    log = dim.scale == "log" or "log" in (dim.prior or "")
+    mid = math.sqrt(low * high) if log else (low + high) / 2
+    return int(round(mid)) if dim.integer else mid
+
+
+def _largest(dim: Dim) -> Any:
+    if dim.kind != "choice":
+        high = interval(dim)[1]
+        return int(high) if dim.integer else high
+    numbers = [v for v in dim.values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return max(numbers) if numbers else dim.values[0]

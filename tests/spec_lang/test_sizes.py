@@ -100,3 +100,24 @@ def test_an_eta_close_to_one_is_accepted_where_the_ladder_is_short() -> None:
     for search in ("search halving 90 eta 1.1\n", "search asha 90 eta 1.01\n",
                    "search asha 9 eta 2 min_fidelity 0.001\n"):
         assert spec_lang.loads(HEAD + search + DIMS).search.strategy in ("halving", "asha")
+
+
+@pytest.mark.parametrize("eta, first", [("1e18", "1e54"), ("1e200", "1e600")])
+def test_a_hyperband_eta_that_would_draw_endless_configurations_is_refused(eta: str,
+                                                                            first: str) -> None:
+    # Before: `check` passed with notes and the run drew eta^3 configurations for ever (1e200:
+    # an OverflowError).
+    assert problems(f"search hyperband eta {eta}\n" + DIMS) == [
+        f"6:1: hyperband with eta {float(eta):g} starts about {first} configurations in its "
+        "most exploratory bracket: at most 1,000,000 can run"]
+
+
+def test_hyperband_is_counted_over_its_brackets() -> None:
+    from spec_lang.sizes import plan, visits
+    exp = spec_lang.loads(HEAD + "search hyperband eta 3 min_fidelity 0.0123\n" + DIMS)
+    assert [b.sizes[0] for b in plan(3, 0.0123)] == [81, 34, 15, 8, 5]    # the paper's table
+    assert visits(exp.search) == (143, "hyperband with eta 3 starts 143 configurations")
+    # eta 1000 from 1e-6: brackets of 1e6, 1500 and 3
+    assert problems("search hyperband eta 1000 min_fidelity 1e-6\n" + DIMS) == [
+        "6:1: hyperband with eta 1000 starts 1,001,503 configurations: at most 1,000,000 "
+        "can run"]

@@ -16,3 +16,8 @@ class DataError(NnspecError):
         if column is not None:
             where = f"{where}: column '{column}'" if where else f"column '{column}'"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class StorageError(NnspecError):
+    """A file or the run store that cannot be read or written (a full or read-only disk, a
+    missing folder): says which and why. Nothing stored is deleted or changed because of it."""

@@ -159,8 +159,9 @@ def scheduler_address(text: str) -> str:
     """`--scheduler`: `runtime.execution.cluster.scheduler_address`, as a usage error."""
     from runtime.execution import cluster
     try:
+        cluster.require_dask()
         return cluster.scheduler_address(text)
-    except ValueError as exc:
+    except (ValueError, NnspecError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -169,7 +170,8 @@ def local_cluster(text: str) -> str:
     from runtime.execution import cluster
     try:
         cluster.local_workers(text)
-    except ValueError as exc:
+        cluster.require_dask()
+    except (ValueError, NnspecError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
@@ -233,11 +235,21 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:         # `nnspec show RUN | head`: the reader has what it wanted
         _drop_stdout()
         return EXIT_SIGPIPE
+    except OSError as exc:          # a path to read or write: missing, full, read-only
+        print(f"nnspec {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as exc:
         word, status = ("terminated", 143) if isinstance(exc, Terminated) else \
             ("interrupted", 130)
         print(f"{word}: finished trials are stored; run again to resume", file=sys.stderr)
         return status
+
+
+def _os_error(exc: OSError) -> str:
+    """`path: reason` of a failed read or write (`cannot write out.csv: Read-only file system`)."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
 
 
 def _drop_stdout() -> None:
@@ -395,8 +407,10 @@ def _lost_scheduler_errors(dask: str | None) -> tuple[type[BaseException], ...]:
     if dask is None:
         return ()
     from concurrent.futures import CancelledError
-
-    from distributed.comm import CommClosedError
+    try:
+        from distributed.comm import CommClosedError
+    except ImportError:             # no Dask extra: the run said so in one line already
+        return ()
     return CancelledError, CommClosedError
 
 

@@ -72,7 +72,7 @@ def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]
     if client is None and cluster is None:
         yield None
         return
-    distributed = _distributed()
+    distributed = require_dask()
     if cluster is not None:
         workers = _checked(local_workers, cluster)
         with _quiet_dask(), \
@@ -119,7 +119,8 @@ def _checked(parse: Any, text: str) -> Any:
         raise NnspecError(str(exc)) from None
 
 
-def _distributed() -> Any:
+def require_dask() -> Any:
+    """The `distributed` module; NnspecError with the install command without the Dask extra."""
     try:
         import distributed
     except ImportError:

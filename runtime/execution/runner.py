@@ -18,7 +18,8 @@ from spec_lang.experiment import Experiment
 from spec_lang.layerwise import LAYERS
 
 from runtime.execution import checkpoints, executor, heartbeat
-from runtime.execution.artifacts import clear_artifacts, write_atomic, write_text_atomic
+from runtime.execution.artifacts import (clear_artifacts, clear_leftovers, write_atomic,
+                                         write_text_atomic)
 from runtime.execution.budget import Spend
 from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
@@ -113,6 +114,11 @@ class _Runner:
         self.metric, self.maximize = _selection(exp)
         self.messages: list[str] = []
         self.store = RunStore(out / "store.sqlite")
+        for dropped in self.store.dropped[:3]:
+            self.note(f"the store held a row no run writes ({dropped}): trained again")
+        if len(self.store.dropped) > 3:
+            self.note(f"... and {len(self.store.dropped) - 3} more such rows: trained again")
+        clear_leftovers(out)                        # temporary files of a killed process
         self.started = time.time()
         # A stored failure counts as done when it is newer than this: this run's start (so a
         # failure of an earlier run is retried), or the epoch when failures are replayed.
@@ -155,11 +161,14 @@ class _Runner:
         return executor.execute(self.exp, jobs, n_jobs=self.n_jobs, client=self.client)
 
     def close(self, status: str) -> None:
-        """End the run's record, stop renewing its claims and drop them."""
+        """End the run's record, stop renewing its claims and drop them. The store is closed
+        even when it cannot be written (a full disk: its claims then expire with the lease)."""
         self.lease.stop()
-        self.store.release(self.owner)
-        self.store.end_run(self.run_id, status)
-        self.store.close()
+        try:
+            self.store.release(self.owner)
+            self.store.end_run(self.run_id, status)
+        finally:
+            self.store.close()
 
     def note(self, message: str) -> None:
         self.messages.append(message)
@@ -338,9 +347,9 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         table.attrs["best"] = best
         _write(out_dir, table, summary, best)
         checkpoints.clear(out_dir)                  # no promotion is left to continue
-        heartbeat.clear(out_dir)                    # no trial is running
         status = "finished"
     finally:
+        heartbeat.clear(out_dir)                    # no trial is running, however it ended
         runner.close(status)
     return table
 

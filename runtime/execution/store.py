@@ -26,21 +26,18 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from runtime.errors import NnspecError
+from runtime.errors import NnspecError, StorageError
+from runtime.execution.artifacts import process_alive
+from runtime.execution.store_schema import (BOOKKEEPING, CACHED_STATES, FIELDS,
+                                            FOREIGN_ADVICE, TABLES, curves_problem,
+                                            curves_of, reported, row_problem,
+                                            store_error)
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0          # how long a writer waits for another process's transaction
 LEASE_S = 30.0                 # a claim lives this long unless its owner renews it
-CACHED_STATES = ("complete", "diverged", "stalled", "pruned")   # deterministic outcomes
-
-# The results-table fields with their SQLite types; param_/valid_ columns are added on demand.
-FIELDS = {"trial": "INTEGER", "seed": "INTEGER", "fold": "INTEGER", "outer": "INTEGER",
-          "state": "TEXT", "step": "TEXT", "fidelity": "REAL", "train_loss": "REAL",
-          "valid_loss": "REAL", "best_epoch": "INTEGER", "epochs": "INTEGER",
-          "updates": "INTEGER", "duration_s": "REAL", "error": "TEXT"}
-BOOKKEEPING = ("key", "run_id", "attempts", "finished")
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,13 +77,7 @@ def _owner_alive(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True                       # another machine: only its lease can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(int(pid))
 
 
 class RunStore:
@@ -99,9 +90,15 @@ class RunStore:
         a store, or a folder that cannot be written is an NnspecError saying so."""
         self.path = Path(path)
         self.readonly = readonly
-        self.db = self._open_readonly() if readonly else self._open_writable()
-        self._check_version()
-        self._columns = self._trial_columns()
+        try:
+            self.db = self._open_readonly() if readonly else self._open_writable()
+            self._check_version()
+            self._columns = self._trial_columns()
+            # Rows that no run of nnspec writes (a value out of its range or of the wrong
+            # type, curves that are not JSON: an edited or damaged store) are trained again.
+            self.dropped = [] if readonly else self._drop_invalid()
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "read" if readonly else "write") from None
 
     def _open_writable(self) -> sqlite3.Connection:
         """Open or create the store; the schema is created only in a file that has no tables,
@@ -121,9 +118,13 @@ class RunStore:
                         db.execute(statement)         # (executescript would commit first)
                     db.execute("INSERT INTO meta VALUES ('schema_version', ?)",
                                (str(SCHEMA_VERSION),))
-        except (sqlite3.DatabaseError, OSError) as exc:
-            raise NnspecError(f"{self.path}: cannot open the run store ({_reason(exc)}); "
-                              "check the folder, or run with --fresh") from None
+        except OSError as exc:
+            reason = "a file of its name is in the way" if isinstance(exc, FileExistsError) \
+                else exc.strerror or str(exc)
+            raise StorageError(f"{self.path.parent}: cannot make the run store's folder "
+                               f"({reason})") from None
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "open") from None
         return db
 
     def _open_readonly(self) -> sqlite3.Connection:
@@ -131,8 +132,18 @@ class RunStore:
         folder name cannot cut the URI short (and open another, writable file)."""
         if not self.path.is_file():
             raise NnspecError(f"{self.path}: no run store here (no such file)")
-        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                               timeout=BUSY_TIMEOUT_S)
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+        except sqlite3.OperationalError:
+            # A WAL store on a read-only disk: reading needs its -shm file, which cannot be
+            # made there. No process can write it either, so it is read as immutable.
+            if os.access(self.path.parent, os.W_OK):
+                raise
+            db.close()
+            db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S)
+        return db
 
     def _check_version(self) -> None:
         try:
@@ -140,19 +151,44 @@ class RunStore:
             found = self.db.execute("SELECT value FROM meta WHERE name = 'schema_version'"
                                     ).fetchone() if "meta" in tables else \
                 (("1",) if "trials" in tables else None)    # version 1 had no meta table
-        except sqlite3.DatabaseError as exc:
-            raise NnspecError(f"{self.path}: not a run store of this nnspec ({_reason(exc)}); "
-                              "move it away or run with --fresh") from None
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "read") from None
         if found is None or found[0] != str(SCHEMA_VERSION):
             version = "none" if found is None else found[0]
             raise NnspecError(f"{self.path}: a run store of schema version {version}, this "
                               f"nnspec reads version {SCHEMA_VERSION}; run with --fresh to "
                               "start it anew (its trials are retrained)")
+        missing = [t for t in TABLES if t not in tables]
+        if missing:
+            raise NnspecError(f"{self.path}: not a run store of this nnspec (its table"
+                              f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                              f"{'are' if len(missing) > 1 else 'is'} missing); {FOREIGN_ADVICE}")
+
+    def _drop_invalid(self) -> list[str]:
+        """Delete the trials whose stored row or curves could not have been written by a run
+        (`row_problem`); what was wrong with each, for the run's notes."""
+        dropped: list[tuple[str, str]] = []
+        cursor = self.db.execute("SELECT trials.*, curves.curves AS curves_json FROM trials "
+                                 "LEFT JOIN curves USING (key)")
+        names = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values))
+            curves = row.pop("curves_json")
+            problem = row_problem(row) or curves_problem(curves)
+            if problem:
+                dropped.append((row["key"], problem))
+        if dropped:
+            with self.db:
+                for key, _ in dropped:
+                    self.db.execute("DELETE FROM trials WHERE key = ?", (key,))
+                    self.db.execute("DELETE FROM curves WHERE key = ?", (key,))
+        return [f"trial {key[:12]}: {problem}" for key, problem in dropped]
 
     def _trial_columns(self) -> list[str]:
         return [row[1] for row in self.db.execute("PRAGMA table_info(trials)")]
 
     # --------------------------------------------------------------------------- runs
+    @reported("write")
     def begin_run(self, provenance: dict[str, Any]) -> int:
         """Record a run starting now; its id."""
         fields = {"host": socket.gethostname(), **provenance, "pid": os.getpid(),
@@ -163,12 +199,14 @@ class RunStore:
                 list(fields.values()))
         return int(cursor.lastrowid or 0)
 
+    @reported("write")
     def end_run(self, run_id: int, status: str) -> None:
         """Record how run `run_id` ended (finished / failed)."""
         with self.db:
             self.db.execute("UPDATE runs SET finished = ?, status = ? WHERE id = ?",
                             (time.time(), status, run_id))
 
+    @reported("read")
     def runs(self) -> list[dict[str, Any]]:
         """Every run recorded, oldest first; a `running` one whose process is gone on this host
         reads `interrupted`."""
@@ -181,6 +219,7 @@ class RunStore:
         return out
 
     # --------------------------------------------------------------------------- trials
+    @reported("read")
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored row of a finished trial (None fields left out), or None."""
         cursor = self.db.execute("SELECT * FROM trials WHERE key = ?", (key,))
@@ -196,6 +235,7 @@ class RunStore:
         row = self.get(key)
         return row if row is not None and row.get("state") in CACHED_STATES else None
 
+    @reported("write")
     def put(self, key: str, row: dict[str, Any], curves: dict[str, list[float]],
             run_id: int | None = None) -> int:
         """Commit one finished trial; a key trained before is replaced and its `attempts`
@@ -228,22 +268,25 @@ class RunStore:
                 self.db.execute(f"ALTER TABLE trials ADD COLUMN {_quote(name)}")
                 self._columns.append(name)
 
-    def items(self) -> Iterator[tuple[str, dict[str, Any], dict[str, list[float]]]]:
+    @reported("read")
+    def items(self) -> list[tuple[str, dict[str, Any], dict[str, list[float]]]]:
         """Every stored (key, row, curves), in the order they finished."""
-        for key, curves in self.db.execute(
+        return [(key, self.get(key) or {}, curves_of(curves)) for key, curves in self.db.execute(
                 "SELECT trials.key, curves.curves FROM trials LEFT JOIN curves USING (key) "
-                "ORDER BY trials.finished, trials.rowid").fetchall():
-            yield key, self.get(key) or {}, json.loads(curves or "{}")
+                "ORDER BY trials.finished, trials.rowid").fetchall()]
 
+    @reported("read")
     def curves(self, key: str) -> dict[str, list[float]]:
         """The stored per-epoch curves of trial `key` ({} when none)."""
         found = self.db.execute("SELECT curves FROM curves WHERE key = ?", (key,)).fetchone()
-        return json.loads(found[0]) if found else {}
+        return curves_of(found[0]) if found else {}
 
+    @reported("read")
     def __len__(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 
     # --------------------------------------------------------------------------- claims
+    @reported("write")
     def claim(self, key: str, owner: str, since: float) -> str:
         """Try to take the trial `key` for `owner`, in one transaction with the check of its
         result, so that no two processes train it: "done" when its result is stored (a cached
@@ -265,6 +308,7 @@ class RunStore:
                             (key, owner, now + LEASE_S))
         return "mine"
 
+    @reported("write")
     def release(self, owner: str) -> None:
         """Drop every claim of `owner` (its run ends)."""
         with self.db:
@@ -315,7 +359,3 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return json.dumps(value)
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.errors import NnspecError
+from runtime.errors import NnspecError, StorageError
 from runtime.execution.store import RunStore
 
 
@@ -59,8 +59,9 @@ def test_readonly_reads_but_refuses_writes(tmp_path: Path) -> None:
     store = RunStore(path, readonly=True)
     assert [key for key, _, _ in store.items()] == ["a", "c", "b"]
     assert store.get("c") == {"trial": 2, "attempts": 1} and len(store) == 3
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    with pytest.raises(StorageError, match="cannot write the run store .*read-only") as info:
         store.put("d", {"trial": 3}, {})
+    assert "--fresh" not in str(info.value)         # the store is intact: never delete it
     store.close()
     assert len(RunStore(path)) == 3
 
@@ -129,7 +130,8 @@ def test_a_store_of_the_old_schema_is_reported_not_mixed(tmp_path: Path) -> None
 def test_a_folder_that_cannot_hold_a_store_is_one_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "run"
     blocker.write_text("a file where the run folder should be")
-    with pytest.raises(NnspecError, match="cannot open the run store"):
+    with pytest.raises(StorageError, match="cannot make the run store's folder \\(a file of "
+                       "its name is in the way\\)"):
         RunStore(blocker / "store.sqlite")
 
 

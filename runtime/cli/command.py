@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
 def _os_error(exc: OSError) -> str:
     """`path: reason` of a failed read or write (`cannot write out.csv: Read-only file system`)."""
     where = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:           # a copy: which file was going where
+        where = f"{where} -> {exc.filename2}"
     reason = exc.strerror or str(exc)
     return f"{where}: {reason}" if where else reason
 
@@ -448,7 +450,8 @@ def _predict(args: argparse.Namespace) -> int:
         raise NnspecError(f"{args.data}: no target to score (the model's target column, or "
                           "an .npz array y): --json prints the metrics, which need it")
     if args.out:
-        result.frame.to_csv(args.out, index=False)
+        from runtime.execution.artifacts import write_atomic
+        write_atomic(args.out, lambda tmp: result.frame.to_csv(tmp, index=False))
     elif not args.json:
         result.frame.to_csv(sys.stdout, index=False)
     if args.json:

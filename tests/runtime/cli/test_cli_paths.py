@@ -90,7 +90,9 @@ MISSING: dict[str, Argv] = {
 
 @pytest.mark.parametrize("name", MISSING)
 def test_missing_paths(name: str, finished: Path, tmp_path: Path,
-                       capsys: pytest.CaptureFixture[str]) -> None:
+                       capsys: pytest.CaptureFixture[str],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     err = expect_message(MISSING[name](finished, tmp_path), capsys)
     assert "nope.spec" in err or "no-run" in err or "no.csv" in err
 
@@ -217,7 +219,9 @@ READERS: dict[str, Argv] = {
 @pytest.mark.parametrize("damage", DAMAGE)
 @pytest.mark.parametrize("reader", READERS)
 def test_damaged_run_folders(reader: str, damage: str, finished: Path, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+                             capsys: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)                 # compare writes compare.html here
     folder = _damaged(finished, tmp_path, DAMAGE[damage])
     try:
         status = main(READERS[reader](finished, folder))

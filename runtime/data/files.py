@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 import math
 import zipfile
 from pathlib import Path
@@ -54,8 +55,7 @@ def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
         raise DataError("data source 'file' needs a path")
     path = base_dir / spec.path
     if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "file not found"
-        raise DataError(f"{what} (looked for {path.resolve()})", path=spec.path)
+        raise missing_file(path, spec.path)
     fmt = spec.format or _format_from_extension(path, spec.path)
     if like is not None and like.format != fmt:
         raise DataError(f"a {fmt} file, but the data file {like.where} is {like.format}: "
@@ -70,6 +70,24 @@ def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
         raise DataError(f"unknown format '{fmt}'{did_you_mean(fmt, FILE_FORMATS)}; "
                         f"known formats: {', '.join(FILE_FORMATS)}", path=spec.path)
     return reader(path, spec, like)._replace(file=path, format=fmt)
+
+
+def missing_file(path: Path, shown: str) -> DataError:
+    """The error for a data file that is not there: `shown` is its path as the user wrote it;
+    the folder looked in is absolute, and the hint names the closest file in that folder."""
+    if path.is_dir():
+        return DataError("is a folder, not a data file", path=shown)
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        return DataError(f"file not found: there is no folder {folder}", path=shown)
+    try:        # a few thousand names are enough to find a near miss in a data folder
+        names = [p.name for p in itertools.islice(folder.iterdir(), 5000) if p.is_file()]
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    prefix = shown[:len(shown) - len(path.name)] if shown.endswith(path.name) else ""
+    return DataError(f"file not found (looked in {folder})", path=shown,
+                     hint=f'did you mean "{prefix}{close[0]}"?' if close else "")
 
 
 def same_columns(columns: tuple[str, ...], like: Raw, where: str) -> None:
@@ -149,8 +167,8 @@ def target_columns(target: str | tuple[str, ...] | None, df: pd.DataFrame,
     cols = [str(c) for c in df.columns]
     for name in named:
         if name not in cols:
-            raise DataError(f"no such target column{did_you_mean(name, cols)}; the columns "
-                            f"are: {', '.join(cols)}", path=where, column=name)
+            raise DataError(f"no such target column; the columns are: {', '.join(cols)}",
+                            path=where, column=name, hint=suggestion(name, cols))
         if named.count(name) > 1:
             raise DataError("the target names this column twice; name each target once",
                             path=where, column=name)
@@ -499,9 +517,17 @@ def data_row(index: int) -> int:
 
 
 def did_you_mean(word: str, choices: Any) -> str:
-    by_lower = {str(c).lower(): str(c) for c in choices}    # case differences count as close
+    """" (did you mean 'x'?)" for the choice closest to `word`, or ""."""
+    hint = suggestion(word, choices)
+    return f" ({hint})" if hint else ""
+
+
+def suggestion(word: str, choices: Any) -> str:
+    """"did you mean 'x'?" for the choice closest to `word` (case differences count as
+    close), or ""."""
+    by_lower = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
-    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    return f"did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
 def _first_line(exc: BaseException) -> str:

@@ -159,7 +159,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     (tmp_path / "d.csv").mkdir()
-    assert "directory" in error_of(tmp_path, "d.csv")
+    assert "d.csv: is a folder, not a data file" in error_of(tmp_path, "d.csv")
 
 
 def test_unknown_extension(tmp_path: Path) -> None:

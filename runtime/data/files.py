@@ -203,6 +203,7 @@ def _encode_features(df: pd.DataFrame, categorical: str, where: str, embed: tupl
     blocks: list[np.ndarray] = []
     names: list[str] = []
     categories: list[tuple[str, tuple[str, ...]]] = []
+    _check_stray_text(df.drop(columns=list(embed)), where)
     for col in df.columns:
         series = df[col]
         if str(col) in embed:
@@ -304,16 +305,36 @@ def _encode_like(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], where
     return X, tuple(names)
 
 
+STRAY_SHOWN = 8        # columns named in one message; a file with more says how many more
+
+
+def _check_stray_text(df: pd.DataFrame, where: str) -> None:
+    """Columns of numbers with stray text in them (`?`, `12mm`): one error naming every one,
+    with its first bad value and data row (pandas reads such a column as text)."""
+    stray: list[tuple[str, str, int]] = []
+    for col in df.columns:
+        series = df[col].dropna()
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        numeric = pd.to_numeric(series.astype(str), errors="coerce")
+        if numeric.notna().sum() > len(series) / 2:      # mostly numbers: the text is stray
+            bad = series[numeric.isna()]
+            stray.append((str(col), str(bad.iloc[0]), data_row(df.index.get_loc(bad.index[0]))))
+    if len(stray) == 1:
+        (col, value, row), = stray
+        raise DataError(f"holds numbers but also text such as '{value}' (first at data row "
+                        f"{row}): fix or remove those values", path=where, column=col)
+    if stray:
+        listed = ", ".join(f"'{c}' ('{v}' at data row {r})" for c, v, r in stray[:STRAY_SHOWN])
+        more = f" and {len(stray) - STRAY_SHOWN} more" if len(stray) > STRAY_SHOWN else ""
+        raise DataError(f"{len(stray)} columns hold numbers but also text: {listed}{more}; "
+                        "fix or remove those values", path=where)
+
+
 def _check_text_column(series: pd.Series, categorical: str, where: str) -> None:
     col = str(series.name)
     _check_missing(series.to_frame(), where)
     values = series.astype(str)
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = values[numeric.isna()]
-    if numeric.notna().sum() > len(values) / 2:    # a numeric column with stray text in it
-        raise DataError(f"holds numbers but also text such as '{bad.iloc[0]}' (first at data "
-                        f"row {data_row(bad.index[0])}): fix or remove those values", path=where,
-                        column=col)
     if categorical == "reject":
         raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject': "
                         "encode it as numbers, drop it, or set categorical to onehot",

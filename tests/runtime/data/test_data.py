@@ -226,6 +226,28 @@ def test_numeric_column_with_stray_text(tmp_path: Path) -> None:
     assert "column 'b'" in message and "'?'" in message and "row 2" in message
 
 
+def test_every_numeric_column_with_stray_text_is_named(tmp_path: Path) -> None:
+    """A dirty file: every bad column in one message, each with its first bad value and row
+    (a column of text, and a column of numbers only, are not named)."""
+    base = write(tmp_path, "bad.csv", "a,b,c,d,e,y\n1,2,3,x,9,0\n3,?,4,y,9,1\n5,6,n/k,x,9,0\n"
+                 "7,8,9,y,9mm,1\n")
+    message = error_of(base, "bad.csv")
+    assert message == ("bad.csv: 3 columns hold numbers but also text: 'b' ('?' at data row 2), "
+                       "'c' ('n/k' at data row 3), 'e' ('9mm' at data row 4); fix or remove "
+                       "those values")
+
+
+def test_stray_text_in_many_columns_is_capped(tmp_path: Path) -> None:
+    names = [f"x{i}" for i in range(12)]
+    rows = [",".join(["1"] * 12 + ["0"]), ",".join(["?"] * 12 + ["1"]),
+            ",".join(["2"] * 12 + ["0"]), ",".join(["3"] * 12 + ["1"])]
+    base = write(tmp_path, "bad.csv", ",".join(names + ["y"]) + "\n" + "\n".join(rows) + "\n")
+    message = error_of(base, "bad.csv")
+    assert message.startswith("bad.csv: 12 columns hold numbers but also text: 'x0' ('?' at "
+                              "data row 2), ")
+    assert "'x7' ('?' at data row 2) and 4 more; fix" in message and "'x8'" not in message
+
+
 def test_identifier_column_rejected(tmp_path: Path) -> None:
     rows = "\n".join(f"{i},id{i},{i % 2}" for i in range(40))
     message = error_of(write(tmp_path, "bad.csv", "a,name,y\n" + rows + "\n"), "bad.csv")

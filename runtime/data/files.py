@@ -127,10 +127,14 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=where) from None
     _check_csv_shape(df, where)
     _check_header(path, where)
-    if like is not None:
+    if like is None:              # the default target is the file's last column, dropped or not
+        targets = target_columns(spec.target, df, where)
+        df = _drop(df, spec.drop, targets, where)
+    else:                         # a fixed file may lack a dropped column
+        df = df.drop(columns=[c for c in spec.drop if c in df.columns])
         same_columns(tuple(str(c) for c in df.columns), like, where)
         df = df[list(like.columns)]                     # the data file's column order
-    targets = target_columns(spec.target, df, where)
+        targets = target_columns(spec.target, df, where)
     target = targets[0]
     features = df.drop(columns=list(targets))
     if features.shape[1] == 0:
@@ -173,6 +177,21 @@ def target_columns(target: str | tuple[str, ...] | None, df: pd.DataFrame,
             raise DataError("the target names this column twice; name each target once",
                             path=where, column=name)
     return named
+
+
+def _drop(df: pd.DataFrame, names: tuple[str, ...], targets: tuple[str, ...], where: str
+          ) -> pd.DataFrame:
+    """The table without the columns `drop` names, each a column of it and not a target."""
+    cols = [str(c) for c in df.columns]
+    for name in names:
+        if name not in cols:
+            raise DataError(f"drop names no column of this file; the columns are: "
+                            f"{', '.join(cols)}", path=where, column=name,
+                            hint=suggestion(name, cols))
+        if name in targets:
+            raise DataError("drop names the target column", path=where, column=name,
+                            hint="name another target, or drop another column")
+    return df.drop(columns=list(names))
 
 
 def _check_csv_shape(df: pd.DataFrame, where: str) -> None:
@@ -336,14 +355,19 @@ def _check_text_column(series: pd.Series, categorical: str, where: str) -> None:
     _check_missing(series.to_frame(), where)
     values = series.astype(str)
     if categorical == "reject":
-        raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject': "
-                        "encode it as numbers, drop it, or set categorical to onehot",
-                        path=where, column=col)
+        raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject'",
+                        path=where, column=col, hint="encode it as numbers, set categorical to "
+                        f"onehot, or leave it out: {drop_hint(col)}")
     n_distinct = values.nunique()
     if n_distinct > 20 and n_distinct > len(values) / 2:
         raise DataError(f"holds {n_distinct} distinct text values in {len(values)} rows (an "
-                        "identifier or free text?): one-hot encoding it makes no sense; drop it",
-                        path=where, column=col)
+                        "identifier or free text?): one-hot encoding it makes no sense",
+                        path=where, column=col, hint=f"leave it out: {drop_hint(col)}")
+
+
+def drop_hint(column: str) -> str:
+    """How a spec leaves `column` out (the `drop` option of the data statement)."""
+    return f'add drop "{column}" to the data line'
 
 
 def _check_missing(df: pd.DataFrame, where: str) -> None:

@@ -25,9 +25,13 @@ def test_shipped_specs_are_canonical(path: Path) -> None:
     assert spec_lang.format(path.read_text()) == path.read_text()
 
 
-def test_golden_output_keeps_comments_and_paragraphs() -> None:
-    source = (GOLDEN / "messy.spec").read_text()
-    assert spec_lang.format(source) == (GOLDEN / "messy.expected.spec").read_text()
+EXPECTED = sorted(GOLDEN.glob("*.expected.spec"))
+
+
+@pytest.mark.parametrize("expected", EXPECTED, ids=[p.name for p in EXPECTED])
+def test_golden_output_keeps_comments_and_paragraphs(expected: Path) -> None:
+    source = expected.with_name(expected.name.replace(".expected", "")).read_text()
+    assert spec_lang.format(source) == expected.read_text()
 
 
 def test_trailing_comments_align_within_a_paragraph() -> None:

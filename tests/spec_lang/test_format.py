@@ -55,3 +55,11 @@ def test_string_escapes_survive() -> None:
 def test_format_rejects_syntax_errors() -> None:
     with pytest.raises(spec_lang.SpecSyntaxError):
         spec_lang.format("data 'x'\n")
+
+
+def test_format_refuses_tabs_that_mix_with_spaces() -> None:
+    """Formatted, `\tdense 5` under a 4-space block was printed 8 spaces deep, inside the
+    layer above: the output meant something else (and check refused it)."""
+    with pytest.raises(spec_lang.SpecSyntaxError) as info:
+        spec_lang.format("network\n    dense 10 relu\n\tdense 5 relu\n")
+    assert (info.value.line, info.value.column) == (3, 1)

@@ -6,17 +6,20 @@ class NnspecError(Exception):
     """Root of the runtime's user-facing errors.
 
     `words` are what the spec wrote that the error is about, most specific first (a column, a
-    file's path, a strategy's name), so that `nnspec check` and `run` can point at them
-    (`runtime.cli.located`); `hint` says what to do.
+    file's path, a strategy's name), in its top-level statement `statement`, so that `nnspec
+    check` and `run` can point at them (`runtime.cli.located`); `hint` says what to do.
     """
 
     words: tuple[str, ...] = ()
+    statement: str = ""
     hint: str = ""
 
 
 class DataError(NnspecError):
     """A data source that cannot be used: says which file (and column) and what is wrong;
     `message` is that without the hint."""
+
+    statement = "data"
 
     def __init__(self, message: str, *, path: str | None = None, column: str | None = None,
                  hint: str = "") -> None:
@@ -34,6 +37,8 @@ class DataError(NnspecError):
 class MissingExtra(NnspecError, ImportError):
     """An optional dependency that cannot be imported: names the extra that installs it (an
     ImportError too, for callers that catch one)."""
+
+    statement = "search"          # the strategies are the extras' users
 
     def __init__(self, what: str, extra: str, words: tuple[str, ...], reason: str) -> None:
         self.words = words

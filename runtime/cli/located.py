@@ -3,9 +3,10 @@
 `nnspec check` and `run` load the data and import the strategy's library after the spec is
 checked; a `DataError` (a missing file, a misspelt target column) or a `MissingExtra` (tpe
 without Optuna) then names words of the spec (`NnspecError.words`: a column, a path, a
-strategy). This module finds the first of those words among the values of the spec's top-level
-statements (`data "plants.csv" target "species"`, `search tpe 30`) and renders the error as every
-spec error is rendered: `file:line:col: message`, the line, carets under the word, the hint.
+strategy) in one top-level statement (`NnspecError.statement`). This module finds the first of
+those words among that statement's values (`data "plants.csv" target "species"`, `search tpe
+30`) and renders the error as every spec error is rendered: `file:line:col: message`, the
+line, carets under the word, the hint.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def located(exc: NnspecError, exp: Experiment) -> SpecError | NnspecError:
         spec = spec_lang.parse(text, exp.filename)
     except SpecError:                 # changed since it was checked: say it unlocated
         return exc
-    span = _first_span(spec, exc.words)
+    span = _first_span(spec, exc.statement, exc.words)
     if span is None:
         return exc
     message = getattr(exc, "message", str(exc))
@@ -39,20 +40,21 @@ def located(exc: NnspecError, exp: Experiment) -> SpecError | NnspecError:
                      exp.filename, source_text(text))
 
 
-def _first_span(spec: n.Spec, words: tuple[str, ...]) -> n.Span | None:
+def _first_span(spec: n.Spec, keyword: str, words: tuple[str, ...]) -> n.Span | None:
     """The span of the first value equal to the first word found (words in their order)."""
     for word in words:
-        for value in _top_values(spec):
+        for value in _top_values(spec, keyword):
             if value.value == word:
                 return value.span
     return None
 
 
-def _top_values(spec: n.Spec) -> Iterator[n.String | n.Name]:
-    """The strings and names the top-level statements take, in the order written (a block's
-    lines are not searched: a column's name there is another setting's)."""
+def _top_values(spec: n.Spec, keyword: str) -> Iterator[n.String | n.Name]:
+    """The strings and names the top-level statements `keyword` take, in the order written
+    (another statement's words, or a block's lines, are another setting's)."""
     for stmt in spec.statements:
-        if isinstance(stmt, n.Command):
+        if isinstance(stmt, n.Command) and isinstance(stmt.keyword, n.Name) and \
+                stmt.keyword.value == keyword:
             for arg in stmt.args:
                 items = arg.items if isinstance(arg, n.List) else (arg,)
                 yield from (i for i in items if isinstance(i, (n.String, n.Name)))

@@ -57,6 +57,19 @@ def test_a_data_error_the_spec_does_not_name_stays_one_line(
     assert "Traceback" not in err and "^" not in err.splitlines()[0]
 
 
+def test_a_column_is_looked_for_on_the_data_line_only(
+        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A column named like a word of another statement ('valid' of split) is not that word: the
+    error about it points at the data file."""
+    (folder / "d.csv").write_text("a,valid,y\n" + "".join(f"{i},{i if i != 3 else ''},{i % 2}\n"
+                                                         for i in range(40)))
+    spec = folder / "s.spec"
+    spec.write_text('data "d.csv"\nsplit train 0.6 valid 0.2 test 0.2\n')
+    assert main(["check", str(spec)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{spec}:1:6: error: d.csv: column 'valid': 1 missing or infinite")
+
+
 def test_diabetes_without_optuna_says_which_extra_at_the_strategy(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "optuna", None)

@@ -3,19 +3,48 @@ from __future__ import annotations
 
 
 class NnspecError(Exception):
-    """Root of the runtime's user-facing errors."""
+    """Root of the runtime's user-facing errors.
+
+    `words` are what the spec wrote that the error is about, most specific first (a column, a
+    file's path, a strategy's name), in its top-level statement `statement`, so that `nnspec
+    check` and `run` can point at them (`runtime.cli.located`); `hint` says what to do.
+    """
+
+    words: tuple[str, ...] = ()
+    statement: str = ""
+    hint: str = ""
 
 
 class DataError(NnspecError):
-    """A data source that cannot be used: says which file (and column) and what is wrong."""
+    """A data source that cannot be used: says which file (and column) and what is wrong;
+    `message` is that without the hint."""
 
-    def __init__(self, message: str, *, path: str | None = None, column: str | None = None) -> None:
+    statement = "data"
+
+    def __init__(self, message: str, *, path: str | None = None, column: str | None = None,
+                 hint: str = "") -> None:
         self.path = path
         self.column = column
+        self.hint = hint
+        self.words = tuple(w for w in (column, path) if w)
         where = path or ""
         if column is not None:
             where = f"{where}: column '{column}'" if where else f"column '{column}'"
-        super().__init__(f"{where}: {message}" if where else message)
+        self.message = f"{where}: {message}" if where else message
+        super().__init__(f"{self.message}; {hint}" if hint else self.message)
+
+
+class MissingExtra(NnspecError, ImportError):
+    """An optional dependency that cannot be imported: names the extra that installs it (an
+    ImportError too, for callers that catch one)."""
+
+    statement = "search"          # the strategies are the extras' users
+
+    def __init__(self, what: str, extra: str, words: tuple[str, ...], reason: str) -> None:
+        self.words = words
+        self.hint = f"pip install 'nnspec[{extra}]'"
+        self.message = f"{what} ({reason})"
+        super().__init__(f"{self.message}; {self.hint}")
 
 
 class StorageError(NnspecError):

@@ -20,7 +20,7 @@ FIXED = {"experiment": "the experiment's name names its run folder",
          "prune": "the search's own settings are not hyper-parameters",
          "budget": "the search's own settings are not hyper-parameters",
          "seeds": "configurations are compared over the same seeds"}
-LIST_TYPES = ("names", "columns", "targets", "weights")   # the types a list is a value of
+LIST_TYPES = ("names", "columns", "targets", "headers", "weights")   # types a list may be
 AUTO_TYPES = ("number", "int", "batch")       # where `auto` could be taken for a number
 AUTO_HINT = ("only an optimizer's learning rate (`sgd lr auto`: a range test chooses it "
              "before the search) and an embedding's dim can be auto")
@@ -156,6 +156,8 @@ class Checker:
         if bad:
             return self._wrong(arg, bad[0], owner)
         return self._coerce(arg, node, owner, tuple(i.value for i in items))  # type: ignore[union-attr]
+
+    _as_headers = _as_targets          # the same words; `values` makes one header a tuple
 
     def _as_weights(self, arg: Arg, node: n.Value, owner: str) -> Any:
         """Numbers > 0 or $names: a target's weight may be searched, though `data` may not

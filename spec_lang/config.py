@@ -76,6 +76,7 @@ class DataSpec:
     target: str | tuple[str, ...] | None = None
     task: str | None = None              # None: inferred from the target
     categorical: str = "onehot"          # csv text columns: onehot | reject
+    drop: tuple[str, ...] = ()           # csv columns left out when the file is read
     samples: int = 1000                  # generators
     features: int = 20
     classes: int = 2

@@ -59,7 +59,8 @@ class SpecError(Exception):
 
 
 class SpecSyntaxError(SpecError):
-    """The text does not follow the grammar (reported at the first unexpected token)."""
+    """The text does not follow the grammar; `diagnostics` holds every problem the parser
+    found reading on after each (`spec_lang.parser.parse`)."""
 
 
 class SpecValidationError(SpecError):

@@ -13,36 +13,58 @@ from lark.indenter import DedentError, Indenter
 
 from . import nodes as n
 from .errors import Diagnostic, SpecSyntaxError
+from .lines import TAB, Level, dedent_line, level, neutralized, tab_safe, unclosed_quote
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 BOM = "\ufeff"
 MAX_NESTING = 16           # blocks inside blocks; real specs use 3 (network > repeat > repeat)
+MAX_PROBLEMS = 20          # syntax problems reported at once; the parser stops reading after
 ESCAPES = {'"': '"', "\\": "\\"}
 
 
 class _Problem(Exception):
-    """A lexical problem found while building nodes (raised through the parser, unwrapped)."""
+    """A lexical problem found while building nodes (raised through the parser, unwrapped);
+    `indentation`: the problem is the line's indentation (recovery re-indents the line)."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, indentation: bool = False) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.indentation = indentation
 
 
 class SpecIndenter(Indenter):
-    """Turns leading white space into _INDENT / _DEDENT tokens (tabs count as 8 columns), and
-    refuses blocks nested more than MAX_NESTING deep (every later pass walks blocks
-    recursively)."""
+    """Turns leading white space into _INDENT / _DEDENT tokens (tabs count as 8 columns),
+    refuses a line whose block depends on a tab's width (`lines.tab_safe`), and blocks nested
+    more than MAX_NESTING deep (every later pass walks blocks recursively)."""
 
     NL_type = "_NL"
     OPEN_PAREN_types: list[str] = []
     CLOSE_PAREN_types: list[str] = []
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
-    tab_len = 8
+    tab_len = TAB
+
+    levels: list[Level] = []
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """Lark's indentation tokens for a new text."""
+        self.levels = [level("")]
+        return super().process(stream)
 
     def handle_NL(self, token: Token) -> Iterator[Token]:
-        """Lark's indentation tokens, after a check of the nesting depth."""
+        """Lark's indentation tokens, after checks of the tabs and of the nesting depth."""
+        new, depth = level(token.rsplit("\n", 1)[1]), len(self.indent_level)
         yield from super().handle_NL(token)
+        opened = len(self.indent_level) > depth
+        del self.levels[len(self.indent_level) - opened:]
+        if not tab_safe(new, self.levels[-1], opened):
+            raise _Problem(Diagnostic(token.end_line or 1, 1, "this line's indentation mixes "
+                                      "tabs and spaces with its block's: which block it is in "
+                                      "depends on how wide a tab is",
+                                      "indent with spaces only, or with tabs only (a tab "
+                                      f"counts as {TAB} columns here; many editors show 4)",
+                                      len(new.text) + 1), indentation=True)
+        self.levels.append(new)
         if len(self.indent_level) > MAX_NESTING + 1:
             raise _Problem(Diagnostic(token.end_line or 1, token.end_column or 1,
                                       f"blocks nest more than {MAX_NESTING} deep here",
@@ -197,6 +219,10 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> Diagnostic:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         char = source[pos] if pos < len(source) else "?"
+        if char == '"':         # STRING stops at the line's end: a quote is left unclosed
+            line = source.splitlines()[exc.line - 1]
+            return Diagnostic(exc.line, unclosed_quote(line, exc.column), "this string is never "
+                              "closed", "a string ends with a \" on the same line")
         return Diagnostic(exc.line, exc.column, f"unexpected character {char!r}",
                           _character_hint(source, pos))
     if isinstance(exc, UnexpectedEOF):
@@ -236,35 +262,38 @@ def source_text(source: str) -> str:
 
 
 def parse(source: str, filename: str = "<string>") -> n.Spec:
-    """Parse spec text into a `nodes.Spec`; raises `SpecSyntaxError` at the first bad token."""
+    """Parse spec text into a `nodes.Spec`; raises `SpecSyntaxError` with every syntax problem
+    found (up to MAX_PROBLEMS): after each, the parser reads the text again with the line of
+    the problem made a bare statement (`lines.neutralized`), so one mistake does not hide the
+    next."""
     text = source_text(source)
-    try:
-        # The inline transformer's `start` gives the statements (lark types it as a Tree).
-        statements = cast(tuple[n.Statement, ...], _lark().parse(text))
-    except UnexpectedInput as exc:
-        raise SpecSyntaxError([_syntax_error(exc, text)], filename, text) from None
-    except _Problem as exc:
-        raise SpecSyntaxError([exc.diagnostic], filename, text) from None
-    except DedentError:
-        line, column = _dedent_line(text)
-        raise SpecSyntaxError([Diagnostic(line, column, "this line's indentation matches no "
-                                          "enclosing block", "indent it like the lines of "
-                                          "the block it belongs to")], filename, text) from None
+    attempt, problems, seen = text, [], set()
+    while True:
+        try:
+            # The inline transformer's `start` gives the statements (lark types it as a Tree).
+            statements = cast(tuple[n.Statement, ...], _lark().parse(attempt))
+            break
+        except (UnexpectedInput, _Problem, DedentError) as exc:
+            diagnostic, reindent = _problem(exc, attempt)
+        line = diagnostic.line
+        if line in seen:              # made a bare statement, the line still fails: stop
+            break
+        problems.append(diagnostic)
+        if not 1 <= line <= attempt.count("\n") or len(problems) >= MAX_PROBLEMS:
+            break
+        seen.add(line)
+        attempt = neutralized(attempt, line, reindent)
+    if problems:
+        raise SpecSyntaxError(problems, filename, text)
     return n.Spec(statements, filename)
 
 
-def _dedent_line(text: str) -> tuple[int, int]:
-    """Line and column of the first line whose indentation matches no open block."""
-    stack = [0]
-    for number, line in enumerate(text.splitlines(), 1):
-        code = line.split("#", 1)[0]
-        if not code.strip():
-            continue
-        width = len(code.expandtabs(8)) - len(code.expandtabs(8).lstrip())
-        if width > stack[-1]:
-            stack.append(width)
-        while width < stack[-1]:
-            stack.pop()
-        if width != stack[-1]:
-            return number, width + 1
-    return 1, 1
+def _problem(exc: Exception, text: str) -> tuple[Diagnostic, bool]:
+    """The diagnostic of a parse failure, and whether its line's indentation is the fault."""
+    if isinstance(exc, UnexpectedInput):
+        return _syntax_error(exc, text), False
+    if isinstance(exc, _Problem):
+        return exc.diagnostic, exc.indentation
+    line, column = dedent_line(text)
+    return Diagnostic(line, column, "this line's indentation matches no enclosing block",
+                      "indent it like the lines of the block it belongs to"), True

@@ -18,6 +18,7 @@ KINDS = {"number": "number", "int": "whole number", "bool": "flag (`true`/`false
          "batch": "whole number or `all`", "names": "names, comma-separated",
          "columns": "indices or \"names\", comma-separated",
          "targets": "\"name\", or \"names\" comma-separated",
+         "headers": "\"names\" of columns, comma-separated",
          "weights": "numbers or `$name`s, comma-separated", "metric": "name"}
 
 

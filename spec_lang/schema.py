@@ -21,7 +21,7 @@ class Arg:
     """One argument of a keyword.
 
     type: number | int | bool | name | string | source | batch | names | columns | targets
-    | weights | metric.
+    | headers | weights | metric.
     `low`/`high` bound numbers (`open` ends excluded); `log` makes log the default scale of a
     searched range; `choices` lists the accepted names.
     """
@@ -99,8 +99,8 @@ def _kw(values: dict[str, Any], *names: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ top level
 def _data(v: dict[str, Any]) -> c.DataSpec:
     src = v.get("source", "digits")
-    fields = _kw(v, "format", "target", "task", "categorical", "samples", "features", "classes",
-                 "informative", "noise", "seed", "valid", "test", "nonzeros")
+    fields = _kw(v, "format", "target", "task", "categorical", "drop", "samples", "features",
+                 "classes", "informative", "noise", "seed", "valid", "test", "nonzeros")
     if isinstance(src, tuple) and src[0] == "path":
         return c.DataSpec(source="file", path=src[1], **fields)
     return c.DataSpec(source=src, **fields)
@@ -131,6 +131,8 @@ TOP = {k.name: k for k in [
                  choices=c.TASKS),
              Arg("categorical", "name", "onehot", "text columns of a CSV: one-hot encode or "
                  "reject", choices=("onehot", "reject")),
+             Arg("drop", "headers", (), "CSV columns to leave out when the file is read (an "
+                 "identifier, free text), `\"id\", \"name\"`"),
              count("samples", 1000, "generators: number of examples", low=10),
              count("features", 20, "generators: number of features"),
              count("classes", 2, "generators: classes (labels for make_multilabel)", low=2),

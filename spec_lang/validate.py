@@ -18,6 +18,7 @@ from .experiment import NAME_HINT, SAFE_NAME, Experiment
 from .schema import OPTIMIZER_ARGS, TOP, TRAIN, Keyword
 from .embed import check_source, embeds
 from .targets import check_targets
+from .drop import check_drop
 from .search_block import SearchBlock
 from .limits import MAX_LAYERS, generated_problem
 from .settings import EARLY_STOP, STEP
@@ -66,6 +67,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
         train=_train(ck, one["train"]),
         pretrain=_build(one["pretrain"], None))
     weights, metric = check_targets(ck, one["data"], one["metric"], data, base_dir)
+    check_drop(ck, one["data"], data, base_dir)
     config = replace(config, metric=metric, target_weights=weights)
     _check_metric(ck, config, one["metric"])
     dim_nodes = _dimension_nodes(search_item)

@@ -17,6 +17,7 @@ TYPE_WORDS = {"number": "a number", "int": "a whole number", "bool": "true or fa
               "source": "a data set name or a quoted file path", "batch": "a whole number or "
               "'all'", "names": "a list of names", "columns": "a list of column numbers or "
               "\"names\"", "targets": "a column name or a list of \"names\"",
+              "headers": "column names (\"quoted\" or bare)",
               "weights": "a list of numbers or $names", "metric": "a metric name"}
 
 
@@ -162,6 +163,14 @@ def _targets(arg: Arg, value: Any, owner: str, text: str) -> str | tuple[str, ..
     return items[0] if len(items) == 1 else items
 
 
+def _headers(arg: Arg, value: Any, owner: str, text: str) -> tuple[str, ...]:
+    """Column names of a file's header (bare or quoted), always a tuple."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not all(isinstance(i, str) for i in items):
+        raise _wrong(arg, owner, text)
+    return items
+
+
 # One target's loss weight: a positive number (what a $name in `weights` is checked against).
 WEIGHT = Arg("weight", "number", 1.0, "a target's loss weight", low=0, low_open=True)
 
@@ -183,4 +192,4 @@ def _metric(arg: Arg, value: Any, owner: str, text: str) -> str:
 
 _CONVERT = {"number": _number, "int": _int, "bool": _bool, "name": _name, "string": _string,
             "source": _source, "batch": _batch, "names": _names, "columns": _columns,
-            "targets": _targets, "weights": _weights, "metric": _metric}
+            "targets": _targets, "headers": _headers, "weights": _weights, "metric": _metric}

@@ -46,3 +46,18 @@ def test_example_spec_runs(path: Path, tmp_path: Path) -> None:
     assert (tmp_path / "best.json").exists()
     if exp.search.strategy not in ("none", "grid"):
         assert table["step"].str.len().min() > 0
+
+
+def test_an_example_that_needs_an_extra_says_so_at_its_top() -> None:
+    """A plain install lacks the extras: an example that needs one says which, with the
+    command that installs it, in its opening comment (the extra as pyproject names it)."""
+    import re
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    needs = {"tpe": "tpe"}                     # strategy -> the extra its library comes with
+    for path in SPECS:
+        extra = needs.get(spec_lang.load(path).search.strategy)
+        if extra is None:
+            continue
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), f"no extra '{extra}'"
+        opening = path.read_text().split("\n\n")[0]
+        assert f"pip install 'nnspec[{extra}]'" in opening, path.name

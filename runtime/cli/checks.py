@@ -10,7 +10,9 @@ from typing import Any
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
+from runtime.cli.located import located
 from runtime.cli.lr_range import lr_range_lines, with_suggested_lr
+from runtime.errors import NnspecError
 from runtime.execution.jobs import preflight
 
 GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
@@ -22,8 +24,13 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     preflight (`runtime.execution.jobs.preflight`: the data loads, the folds are made, the
     preprocessing fits and leaves trainable values; a DataError says what is wrong); [] when
     nothing more was asked. `lr_range`: run the learning-rate range test and draw its plot
-    to this PNG (`runtime.cli.lr_range`)."""
-    config, data = preflight(exp)
+    to this PNG (`runtime.cli.lr_range`). An error about words of the spec (a data file, a
+    target column, a strategy's library) is raised at their place (`runtime.cli.located`)."""
+    try:
+        config, data = preflight(exp)
+        _strategy_library(exp.search)
+    except NnspecError as exc:
+        raise located(exc, exp) from None
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     lines += rungs_note(exp.search, exp.config.train.epochs)
     lines += ladder_note(exp.search, exp.config.train, config, data)
@@ -35,6 +42,14 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     if lr_range is not None:
         lines += lr_range_lines(exp, lr_range)
     return lines
+
+
+def _strategy_library(search: c.Search) -> None:
+    """The library the search strategy runs on imports (the spec's check only asked whether
+    it is installed: one that is there but broken would stop the run at its first ask)."""
+    if search.strategy == "tpe":
+        from runtime.search.tpe import import_optuna
+        import_optuna()
 
 
 def asynchronous_note(search: c.Search) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 import math
 import zipfile
 from pathlib import Path
@@ -54,8 +55,7 @@ def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
         raise DataError("data source 'file' needs a path")
     path = base_dir / spec.path
     if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "file not found"
-        raise DataError(f"{what} (looked for {path.resolve()})", path=spec.path)
+        raise missing_file(path, spec.path)
     fmt = spec.format or _format_from_extension(path, spec.path)
     if like is not None and like.format != fmt:
         raise DataError(f"a {fmt} file, but the data file {like.where} is {like.format}: "
@@ -70,6 +70,24 @@ def load_file(spec: DataSpec, base_dir: Path, like: Raw | None = None) -> Raw:
         raise DataError(f"unknown format '{fmt}'{did_you_mean(fmt, FILE_FORMATS)}; "
                         f"known formats: {', '.join(FILE_FORMATS)}", path=spec.path)
     return reader(path, spec, like)._replace(file=path, format=fmt)
+
+
+def missing_file(path: Path, shown: str) -> DataError:
+    """The error for a data file that is not there: `shown` is its path as the user wrote it;
+    the folder looked in is absolute, and the hint names the closest file in that folder."""
+    if path.is_dir():
+        return DataError("is a folder, not a data file", path=shown)
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        return DataError(f"file not found: there is no folder {folder}", path=shown)
+    try:        # a few thousand names are enough to find a near miss in a data folder
+        names = [p.name for p in itertools.islice(folder.iterdir(), 5000) if p.is_file()]
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    prefix = shown[:len(shown) - len(path.name)] if shown.endswith(path.name) else ""
+    return DataError(f"file not found (looked in {folder})", path=shown,
+                     hint=f'did you mean "{prefix}{close[0]}"?' if close else "")
 
 
 def same_columns(columns: tuple[str, ...], like: Raw, where: str) -> None:
@@ -109,10 +127,14 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=where) from None
     _check_csv_shape(df, where)
     _check_header(path, where)
-    if like is not None:
+    if like is None:              # the default target is the file's last column, dropped or not
+        targets = target_columns(spec.target, df, where)
+        df = _drop(df, spec.drop, targets, where)
+    else:                         # a fixed file may lack a dropped column
+        df = df.drop(columns=[c for c in spec.drop if c in df.columns])
         same_columns(tuple(str(c) for c in df.columns), like, where)
         df = df[list(like.columns)]                     # the data file's column order
-    targets = target_columns(spec.target, df, where)
+        targets = target_columns(spec.target, df, where)
     target = targets[0]
     features = df.drop(columns=list(targets))
     if features.shape[1] == 0:
@@ -149,12 +171,27 @@ def target_columns(target: str | tuple[str, ...] | None, df: pd.DataFrame,
     cols = [str(c) for c in df.columns]
     for name in named:
         if name not in cols:
-            raise DataError(f"no such target column{did_you_mean(name, cols)}; the columns "
-                            f"are: {', '.join(cols)}", path=where, column=name)
+            raise DataError(f"no such target column; the columns are: {', '.join(cols)}",
+                            path=where, column=name, hint=suggestion(name, cols))
         if named.count(name) > 1:
             raise DataError("the target names this column twice; name each target once",
                             path=where, column=name)
     return named
+
+
+def _drop(df: pd.DataFrame, names: tuple[str, ...], targets: tuple[str, ...], where: str
+          ) -> pd.DataFrame:
+    """The table without the columns `drop` names, each a column of it and not a target."""
+    cols = [str(c) for c in df.columns]
+    for name in names:
+        if name not in cols:
+            raise DataError(f"drop names no column of this file; the columns are: "
+                            f"{', '.join(cols)}", path=where, column=name,
+                            hint=suggestion(name, cols))
+        if name in targets:
+            raise DataError("drop names the target column", path=where, column=name,
+                            hint="name another target, or drop another column")
+    return df.drop(columns=list(names))
 
 
 def _check_csv_shape(df: pd.DataFrame, where: str) -> None:
@@ -185,6 +222,7 @@ def _encode_features(df: pd.DataFrame, categorical: str, where: str, embed: tupl
     blocks: list[np.ndarray] = []
     names: list[str] = []
     categories: list[tuple[str, tuple[str, ...]]] = []
+    _check_stray_text(df.drop(columns=list(embed)), where)
     for col in df.columns:
         series = df[col]
         if str(col) in embed:
@@ -286,25 +324,50 @@ def _encode_like(df: pd.DataFrame, categories: dict[str, tuple[str, ...]], where
     return X, tuple(names)
 
 
+STRAY_SHOWN = 8        # columns named in one message; a file with more says how many more
+
+
+def _check_stray_text(df: pd.DataFrame, where: str) -> None:
+    """Columns of numbers with stray text in them (`?`, `12mm`): one error naming every one,
+    with its first bad value and data row (pandas reads such a column as text)."""
+    stray: list[tuple[str, str, int]] = []
+    for col in df.columns:
+        series = df[col].dropna()
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        numeric = pd.to_numeric(series.astype(str), errors="coerce")
+        if numeric.notna().sum() > len(series) / 2:      # mostly numbers: the text is stray
+            bad = series[numeric.isna()]
+            stray.append((str(col), str(bad.iloc[0]), data_row(df.index.get_loc(bad.index[0]))))
+    if len(stray) == 1:
+        (col, value, row), = stray
+        raise DataError(f"holds numbers but also text such as '{value}' (first at data row "
+                        f"{row}): fix or remove those values", path=where, column=col)
+    if stray:
+        listed = ", ".join(f"'{c}' ('{v}' at data row {r})" for c, v, r in stray[:STRAY_SHOWN])
+        more = f" and {len(stray) - STRAY_SHOWN} more" if len(stray) > STRAY_SHOWN else ""
+        raise DataError(f"{len(stray)} columns hold numbers but also text: {listed}{more}; "
+                        "fix or remove those values", path=where)
+
+
 def _check_text_column(series: pd.Series, categorical: str, where: str) -> None:
     col = str(series.name)
     _check_missing(series.to_frame(), where)
     values = series.astype(str)
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = values[numeric.isna()]
-    if numeric.notna().sum() > len(values) / 2:    # a numeric column with stray text in it
-        raise DataError(f"holds numbers but also text such as '{bad.iloc[0]}' (first at data "
-                        f"row {data_row(bad.index[0])}): fix or remove those values", path=where,
-                        column=col)
     if categorical == "reject":
-        raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject': "
-                        "encode it as numbers, drop it, or set categorical to onehot",
-                        path=where, column=col)
+        raise DataError(f"holds text (e.g. '{values.iloc[0]}') and categorical is 'reject'",
+                        path=where, column=col, hint="encode it as numbers, set categorical to "
+                        f"onehot, or leave it out: {drop_hint(col)}")
     n_distinct = values.nunique()
     if n_distinct > 20 and n_distinct > len(values) / 2:
         raise DataError(f"holds {n_distinct} distinct text values in {len(values)} rows (an "
-                        "identifier or free text?): one-hot encoding it makes no sense; drop it",
-                        path=where, column=col)
+                        "identifier or free text?): one-hot encoding it makes no sense",
+                        path=where, column=col, hint=f"leave it out: {drop_hint(col)}")
+
+
+def drop_hint(column: str) -> str:
+    """How a spec leaves `column` out (the `drop` option of the data statement)."""
+    return f'add drop "{column}" to the data line'
 
 
 def _check_missing(df: pd.DataFrame, where: str) -> None:
@@ -510,9 +573,17 @@ def data_row(index: int) -> int:
 
 
 def did_you_mean(word: str, choices: Any) -> str:
-    by_lower = {str(c).lower(): str(c) for c in choices}    # case differences count as close
+    """" (did you mean 'x'?)" for the choice closest to `word`, or ""."""
+    hint = suggestion(word, choices)
+    return f" ({hint})" if hint else ""
+
+
+def suggestion(word: str, choices: Any) -> str:
+    """"did you mean 'x'?" for the choice closest to `word` (case differences count as
+    close), or ""."""
+    by_lower = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
-    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    return f"did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
 def _first_line(exc: BaseException) -> str:

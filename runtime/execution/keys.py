@@ -74,6 +74,8 @@ def data_identity(spec: DataSpec, base_dir: Path | str) -> dict[str, Any]:
         fields.pop("nonzeros")
     if not spec.embed:                     # nothing embedded: keys stay as they were
         fields.pop("embed")
+    if not spec.drop:                      # nothing dropped: keys stay as they were
+        fields.pop("drop")
     if spec.source == "file" and spec.path:
         fields.update(path=None, sha256=file_digest(Path(base_dir) / spec.path))
         for part in ("valid", "test"):

@@ -151,12 +151,36 @@ def valid_fraction(protocol: Any) -> float:
 
 def _validate(est: BaseEstimator, X: Any, y: Any = "no_validation", **kw: Any) -> Any:
     """sklearn's `validate_data` (>= 1.6), or the method it replaced (a y of None in fit
-    raises sklearn's "requires y" error)."""
+    raises sklearn's "requires y" error); a DataFrame with text columns is a ValueError naming
+    them (scikit-learn's is a bare "could not convert string to float")."""
+    _check_numeric_columns(est, X)
     try:
         from sklearn.utils.validation import validate_data
     except ImportError:  # scikit-learn < 1.6
         return est._validate_data(X, y, **kw)
     return validate_data(est, X, y, **kw)
+
+
+TEXT_SHOWN = 8         # text columns a message names; more are counted
+
+
+def _check_numeric_columns(est: BaseEstimator, X: Any) -> None:
+    """The columns of a DataFrame `X` that hold text (object, string or category dtypes), in
+    a ValueError that says what to do with them; nothing for other inputs."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or getattr(dtypes, "ndim", 0) != 1:
+        return
+    import pandas as pd
+    text = [str(col) for col, dtype in zip(X.columns, dtypes)
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+    if not text:
+        return
+    shown = ", ".join(f"'{t}'" for t in text[:TEXT_SHOWN])
+    more = f" and {len(text) - TEXT_SHOWN} more" if len(text) > TEXT_SHOWN else ""
+    raise ValueError(f"{type(est).__name__} trains on numbers, but column(s) {shown}{more} of X "
+                     "hold text: encode them as numbers (a ColumnTransformer with a "
+                     "OneHotEncoder before the estimator in a Pipeline) or drop them "
+                     f"(X.drop(columns=[{', '.join(repr(t) for t in text[:TEXT_SHOWN])}]))")
 
 
 def _weights(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runtime.data.files import SPARSE_NPZ_KEYS
+from runtime.data.files import SPARSE_NPZ_KEYS, missing_file
 from runtime.errors import DataError
 from runtime.sparse import as_csr
 from runtime.model.features import UnseenCategoryWarning
@@ -360,10 +360,8 @@ def _first_non_utf8(path: Path) -> str:
 
 def _check_file(path: Path) -> None:
     """The data file exists and is a file."""
-    if path.is_dir():
-        raise DataError("is a folder, not a data file", path=str(path))
     if not path.is_file():
-        raise DataError(f"file not found (looked for {path.resolve()})", path=str(path))
+        raise missing_file(path, str(path))
 
 
 def _first_line(exc: BaseException) -> str:

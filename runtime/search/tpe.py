@@ -22,20 +22,22 @@ import math
 import warnings
 from typing import Any, Iterator
 
+from runtime.errors import MissingExtra
 from spec_lang.config import Dim, Search
 
 from .space import Candidate, Result, grid_values, interval, is_active, is_integer, is_log
 
 DEFAULT_TRIALS = 20
-MISSING = "TPE search needs Optuna: pip install 'nnspec[tpe]'"
 
 
-def _import_optuna() -> Any:
-    """Optuna, or the ImportError that says how to install it."""
+def import_optuna() -> Any:
+    """Optuna, or the `MissingExtra` error that says how to install it (one line, at the
+    spec's `tpe` when `nnspec check` or `run` shows it)."""
     try:
         import optuna
     except ImportError as exc:
-        raise ImportError(MISSING) from exc
+        raise MissingExtra("tpe search needs Optuna, which cannot be imported", "tpe",
+                           ("tpe",), str(exc)) from None
     return optuna
 
 
@@ -70,7 +72,7 @@ class TPESearch:
     as bad results, so a batch spreads out instead of proposing one point four times."""
 
     def __init__(self, search: Search, seed: int, batch_size: int = 1) -> None:
-        optuna = _import_optuna()
+        optuna = import_optuna()
         self._optuna = optuna
         conditional = any(d.condition is not None for d in search.dims)
         with warnings.catch_warnings(), quiet(optuna):

@@ -54,3 +54,33 @@ def test_every_problem_is_reported_at_once() -> None:
         spec_lang.loads(text)
     got = [(d.line, d.column) for d in info.value.diagnostics]
     assert got == [(1, 6), (3, 12), (3, 15), (4, 11)]
+
+
+def test_every_syntax_problem_is_reported_at_once() -> None:
+    """After a syntax problem the parser reads on: an unclosed string (at its opening quote),
+    an indentation that matches no block and a tab that mixes with spaces further down are
+    each reported, and the lines between them are read as written."""
+    text = ('experiment "my run\ndata iris\nnetwork\n    dense 4\n  dropout 0.1\ntrain\n'
+            "    sgd lr 0.1\n\tbatch 32\n    epochs 5 patience 3:\n")
+    with pytest.raises(spec_lang.SpecSyntaxError) as info:
+        spec_lang.loads(text)
+    expected = [(1, 12, "this string is never closed"),
+                (5, 3, "this line's indentation matches no enclosing block"),
+                (8, 1, "this line's indentation mixes tabs and spaces with its block's"),
+                (9, 24, "unexpected character ':'")]
+    got = info.value.diagnostics
+    assert [(d.line, d.column) for d in got] == [(line, col) for line, col, _ in expected]
+    assert all(d.message.startswith(m) for d, (_, _, m) in zip(got, expected))
+
+
+def test_tabs_used_alone_or_consistently_are_fine() -> None:
+    for text in ("network\n\tdense 4\n\trepeat 2\n\t\tdense 3\n",
+                 "network\n\t    dense 4\n\t    dense 3\ntrain\n    epochs 3\n"):
+        assert len(spec_lang.loads(text).config.network) == 2
+
+
+def test_the_syntax_problems_are_capped() -> None:
+    from spec_lang.parser import MAX_PROBLEMS
+    with pytest.raises(spec_lang.SpecSyntaxError) as info:
+        spec_lang.parse("data 'x'\n" * (MAX_PROBLEMS + 5))
+    assert len(info.value.diagnostics) == MAX_PROBLEMS

@@ -25,9 +25,13 @@ def test_shipped_specs_are_canonical(path: Path) -> None:
     assert spec_lang.format(path.read_text()) == path.read_text()
 
 
-def test_golden_output_keeps_comments_and_paragraphs() -> None:
-    source = (GOLDEN / "messy.spec").read_text()
-    assert spec_lang.format(source) == (GOLDEN / "messy.expected.spec").read_text()
+EXPECTED = sorted(GOLDEN.glob("*.expected.spec"))
+
+
+@pytest.mark.parametrize("expected", EXPECTED, ids=[p.name for p in EXPECTED])
+def test_golden_output_keeps_comments_and_paragraphs(expected: Path) -> None:
+    source = expected.with_name(expected.name.replace(".expected", "")).read_text()
+    assert spec_lang.format(source) == expected.read_text()
 
 
 def test_trailing_comments_align_within_a_paragraph() -> None:
@@ -51,3 +55,11 @@ def test_string_escapes_survive() -> None:
 def test_format_rejects_syntax_errors() -> None:
     with pytest.raises(spec_lang.SpecSyntaxError):
         spec_lang.format("data 'x'\n")
+
+
+def test_format_refuses_tabs_that_mix_with_spaces() -> None:
+    """Formatted, `\tdense 5` under a 4-space block was printed 8 spaces deep, inside the
+    layer above: the output meant something else (and check refused it)."""
+    with pytest.raises(spec_lang.SpecSyntaxError) as info:
+        spec_lang.format("network\n    dense 10 relu\n\tdense 5 relu\n")
+    assert (info.value.line, info.value.column) == (3, 1)

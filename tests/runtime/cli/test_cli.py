@@ -161,6 +161,23 @@ def test_fmt_prints_writes_and_checks(tmp_path, capsys):
     assert main(["fmt", "--check", str(spec)]) == 0
 
 
+def test_fmt_refuses_mixed_tabs_with_checks_located_error(tmp_path, capsys):
+    """A formatter refuses what it cannot parse unambiguously (gofmt, black): a tab that mixes
+    with spaces places its line in a block that depends on the tab's width, so fmt exits 1 with
+    check's own error instead of printing a guess; --write leaves the file as it was."""
+    spec = tmp_path / "t.spec"
+    text = "data iris\nnetwork\n    dense 10 relu\n\tdense 5 relu\n"
+    spec.write_text(text)
+    assert main(["check", str(spec)]) == 1
+    checked = capsys.readouterr().err
+    assert checked.startswith(f"{spec}:4:1: error: this line's indentation mixes tabs and spaces")
+    for flags in ([], ["--write"], ["--check"]):
+        assert main(["fmt", *flags, str(spec)]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err == checked
+    assert spec.read_text() == text
+
+
 def test_run_show_and_predict(tiny_spec, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", str(tiny_spec), "--out", str(out), "--jobs", "1", "--quiet"]) == 0

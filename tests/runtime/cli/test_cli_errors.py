@@ -141,7 +141,8 @@ def test_data_the_training_dtype_cannot_hold_is_refused_before_training(tmp_path
                     '    d in float64, float32\n')
     assert main(["run", str(spec), "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("wide.npz: column 'x2': ") and "float32 training" in err
+    assert err.startswith(f"{spec}:1:6: error: wide.npz: column 'x2': ")   # at the file
+    assert "float32 training" in err
     assert not (tmp_path / "r").exists()
     assert main(["check", str(spec)]) == 1
     assert "column 'x2'" in capsys.readouterr().err

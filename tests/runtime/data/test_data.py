@@ -159,7 +159,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     (tmp_path / "d.csv").mkdir()
-    assert "directory" in error_of(tmp_path, "d.csv")
+    assert "d.csv: is a folder, not a data file" in error_of(tmp_path, "d.csv")
 
 
 def test_unknown_extension(tmp_path: Path) -> None:
@@ -224,6 +224,28 @@ def test_numeric_column_with_stray_text(tmp_path: Path) -> None:
     base = write(tmp_path, "bad.csv", "a,b,y\n1,2,0\n3,?,1\n5,6,0\n7,8,1\n")
     message = error_of(base, "bad.csv")
     assert "column 'b'" in message and "'?'" in message and "row 2" in message
+
+
+def test_every_numeric_column_with_stray_text_is_named(tmp_path: Path) -> None:
+    """A dirty file: every bad column in one message, each with its first bad value and row
+    (a column of text, and a column of numbers only, are not named)."""
+    base = write(tmp_path, "bad.csv", "a,b,c,d,e,y\n1,2,3,x,9,0\n3,?,4,y,9,1\n5,6,n/k,x,9,0\n"
+                 "7,8,9,y,9mm,1\n")
+    message = error_of(base, "bad.csv")
+    assert message == ("bad.csv: 3 columns hold numbers but also text: 'b' ('?' at data row 2), "
+                       "'c' ('n/k' at data row 3), 'e' ('9mm' at data row 4); fix or remove "
+                       "those values")
+
+
+def test_stray_text_in_many_columns_is_capped(tmp_path: Path) -> None:
+    names = [f"x{i}" for i in range(12)]
+    rows = [",".join(["1"] * 12 + ["0"]), ",".join(["?"] * 12 + ["1"]),
+            ",".join(["2"] * 12 + ["0"]), ",".join(["3"] * 12 + ["1"])]
+    base = write(tmp_path, "bad.csv", ",".join(names + ["y"]) + "\n" + "\n".join(rows) + "\n")
+    message = error_of(base, "bad.csv")
+    assert message.startswith("bad.csv: 12 columns hold numbers but also text: 'x0' ('?' at "
+                              "data row 2), ")
+    assert "'x7' ('?' at data row 2) and 4 more; fix" in message and "'x8'" not in message
 
 
 def test_identifier_column_rejected(tmp_path: Path) -> None:
@@ -388,3 +410,40 @@ def test_empty_svmlight_files_are_clear_errors(tmp_path: Path, text: str, expect
 def test_blank_csv_files_are_clear_errors(tmp_path: Path, text: str) -> None:
     message = error_of(write(tmp_path, "e.csv", text), "e.csv")
     assert message.startswith("e.csv: the file ")
+
+
+# ----------------------------------------------------------------------------- drop (columns left out)
+def test_dropped_columns_are_neither_features_nor_encoded(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i},person{i},{i % 7},{i % 2}" for i in range(40))
+    base = write(tmp_path, "people.csv", "id,name,a,y\n" + rows + "\n")
+    data = load_file(base, "people.csv", drop=("id", "name"))
+    assert data.feature_names == ("a",)
+
+
+def test_dropping_a_column_keeps_the_last_column_the_default_target(tmp_path: Path) -> None:
+    base = write(tmp_path, "d.csv", "a,b,y\n1,5,0\n2,6,1\n3,7,0\n4,8,1\n")
+    assert load_file(base, "d.csv", drop=("b",)).feature_names == ("a",)
+    assert "drop names the target column" in error_of(base, "d.csv", drop=("y",))
+    message = error_of(base, "d.csv", drop=("bb",))
+    assert message.startswith("d.csv: column 'bb': drop names no column of this file")
+    assert message.endswith("did you mean 'b'?")
+
+
+def test_an_identifier_column_is_told_the_drop_keyword(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i},id{i},{i % 2}" for i in range(40))
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "bad.csv", "a,name,y\n" + rows + "\n"), "bad.csv")
+    assert info.value.hint == 'leave it out: add drop "name" to the data line'
+    with pytest.raises(DataError) as info:
+        load_file(write(tmp_path, "t.csv", "a,color,y\n1,red,0\n2,blue,1\n"), "t.csv",
+                  categorical="reject")
+    assert info.value.hint.endswith('add drop "color" to the data line')
+
+
+def test_drop_is_part_of_the_data_identity_only_when_set(tmp_path: Path) -> None:
+    from runtime.execution.keys import data_identity
+    base = write(tmp_path, "d.csv", "a,b,y\n1,5,0\n2,6,1\n")
+    plain = data_identity(DataSpec(source="file", path="d.csv"), base)
+    assert "drop" not in plain                         # keys made before `drop` still match
+    dropped = data_identity(DataSpec(source="file", path="d.csv", drop=("b",)), base)
+    assert dropped == {**plain, "drop": ("b",)}

@@ -81,14 +81,23 @@ def test_the_columns_may_come_in_another_order(files) -> None:
     np.testing.assert_array_equal(data.X[-15:, :2], frame[["mark", "height"]].to_numpy())
 
 
-def test_a_test_file_with_other_columns_is_one_line_at_check(files, capsys) -> None:
+def test_a_dropped_column_is_dropped_from_the_fixed_files_too(files) -> None:
+    frame = pd.read_csv(files / "test.csv").drop(columns=["mark"])   # the test file lacks it
+    frame.to_csv(files / "test.csv", index=False)
+    data = load_dataset(DataSpec(source="file", path="train.csv", test="test.csv",
+                                 target="label", drop=("mark",)), files)
+    assert "mark" not in data.feature_names and data.fixed_test == len(frame)
+
+
+def test_a_test_file_with_other_columns_is_one_error_at_its_path(files, capsys) -> None:
     frame = pd.read_csv(files / "test.csv").drop(columns=["height"]).assign(colour="red")
     frame.to_csv(files / "test.csv", index=False)
     spec = files / "x.spec"
     spec.write_text(f'data "train.csv" test "test.csv" target "label"\n{NET}')
     assert main(["check", str(spec)]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.splitlines()[0].startswith(f"{spec}:1:23: error: test.csv: the columns differ")
+    assert len(err.splitlines()) == 3 and "Traceback" not in err, err
     assert "test.csv" in err and "missing 'height'" in err and "'colour'" in err
     assert "train.csv" in err
 

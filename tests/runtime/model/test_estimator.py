@@ -111,6 +111,28 @@ def test_dataframe_column_names_reach_the_preprocessing() -> None:
         SpecClassifier(LOGGED).fit(X.to_numpy(), y)
 
 
+def test_a_dataframe_with_text_columns_names_them(regression: tuple[np.ndarray, ...]) -> None:
+    """Text in X is a ValueError naming the columns and what to do, in fit and in predict
+    (scikit-learn's was a bare "could not convert string to float")."""
+    X_train, X_test, y_train, _ = regression
+    frame = pd.DataFrame(X_train, columns=[f"x{i}" for i in range(5)]).assign(
+        city=np.where(y_train > 0, "Paris", "Nice"), shop="s1")
+    with pytest.raises(ValueError) as info:
+        SpecRegressor(SPEC).fit(frame, y_train)
+    assert str(info.value) == (
+        "SpecRegressor trains on numbers, but column(s) 'city', 'shop' of X hold text: encode "
+        "them as numbers (a ColumnTransformer with a OneHotEncoder before the estimator in a "
+        "Pipeline) or drop them (X.drop(columns=['city', 'shop']))")
+    reg = SpecRegressor(SPEC, params={"epochs": 2}).fit(frame.drop(columns=["city", "shop"]),
+                                                        y_train)
+    test = pd.DataFrame(X_test, columns=[f"x{i}" for i in range(5)]).astype({"x3": str})
+    with pytest.raises(ValueError, match=r"^SpecRegressor trains on numbers, but column\(s\) "
+                       "'x3' of X hold text"):
+        reg.predict(test)
+    with pytest.raises(ValueError, match="SpecClassifier trains on numbers"):
+        SpecClassifier(SPEC).fit(frame, y_train > 0)
+
+
 def test_string_labels(iris: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, y_test = iris
     names = np.array(["setosa", "versicolor", "virginica"])

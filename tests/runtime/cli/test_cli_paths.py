@@ -234,7 +234,8 @@ def test_damaged_run_folders(reader: str, damage: str, finished: Path, tmp_path:
     assert status == 0 or (status in (1, 2) and err.strip()), (status, err)
 
 
-@pytest.mark.parametrize("spec", ["\x00\xff garbage", "data iris\nsplit train ( 0.5\n"])
+@pytest.mark.parametrize("spec", ["\x00\xff garbage", "data iris\nsplit train ( 0.5\n",
+                                  "data iris\nnetwork\n    dense 8\n\tdense 4\n"])
 @pytest.mark.parametrize("command", ["check", "fmt", "run"])
 def test_damaged_specs(command: str, spec: str, tmp_path: Path,
                        capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ lark tree and then transformed it; the transformer now runs inline in the LALR p
 from __future__ import annotations
 
 import statistics
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -34,9 +35,13 @@ def hundred_line_spec() -> str:
     layers = "".join(f"        dense $w{i} relu init he_normal scale 1.0  # layer {i}\n"
                      for i in range(40))
     dims = "".join(f"    w{i} in 16, 32, 64, 128\n" for i in range(40))
-    text = base.replace("        dense $width relu  # He initialization follows from relu\n",
-                        "        dense $width relu\n" + layers)
-    text = text.replace("    depth in 1, 2, 3\n", "    depth in 1, 2, 3\n" + dims)
+    # After the repeated layer's line, whatever its comment says (a comment edit broke this).
+    text, layer_lines = re.subn(r"( {8}dense \$width relu[^\n]*\n)", lambda m: m[1] + layers,
+                                base, count=1)
+    text, dim_lines = re.subn(r"( {4}depth in [^\n]*\n)", lambda m: m[1] + dims, text, count=1)
+    if (layer_lines, dim_lines) != (1, 1):
+        raise SystemExit("bench/parse.py: specs/digits.spec no longer has the `dense $width "
+                         "relu` layer and the `depth in` line this benchmark extends")
     return text
 
 

@@ -12,7 +12,7 @@ import spec_lang
 from spec_lang import SpecError
 
 from runtime import __version__
-from runtime.errors import NnspecError
+from runtime.errors import NnspecError, first_line
 
 EXIT_SIGPIPE = 128 + 13      # what a shell reports for a command ended by SIGPIPE (`| head`)
 
@@ -344,7 +344,7 @@ def _run(args: argparse.Namespace) -> int:
             table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
                                cluster=args.cluster, progress=progress, fresh=args.fresh)
     except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:
-        raise NnspecError(f"lost the Dask scheduler during the run ({_first_line(exc)}): the "
+        raise NnspecError(f"lost the Dask scheduler during the run ({first_line(exc)}): the "
                           f"trials that finished are stored in {out}; run again to "
                           "resume") from None
     best = table.attrs["best"]
@@ -416,8 +416,6 @@ def _lost_scheduler_errors(dask: str | None) -> tuple[type[BaseException], ...]:
     return CancelledError, CommClosedError
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from runtime.errors import DataError
+from runtime.errors import DataError, first_line
 from runtime.sparse import as_csr, is_sparse
 from spec_lang.config import FILE_FORMATS, DataSpec
 from spec_lang.values import is_number
@@ -124,7 +124,7 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         raise DataError("the file is empty (a CSV file needs a header row and data rows)",
                         path=where) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=where) from None
+        raise DataError(f"cannot read this as CSV: {first_line(exc)}", path=where) from None
     _check_csv_shape(df, where)
     _check_header(path, where)
     if like is None:              # the default target is the file's last column, dropped or not
@@ -386,10 +386,10 @@ def _read_npz(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except ValueError as exc:     # object arrays would need pickle: never allowed
-        raise DataError(f"cannot read this .npz safely ({_first_line(exc)}): arrays must be "
+        raise DataError(f"cannot read this .npz safely ({first_line(exc)}): arrays must be "
                         "numeric (object arrays are refused)", path=where) from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"not a readable .npz file ({_first_line(exc)})", path=where) from None
+        raise DataError(f"not a readable .npz file ({first_line(exc)})", path=where) from None
     if not arrays:
         raise DataError("the archive holds no arrays (an .npz needs arrays X and y)", path=where)
     if SPARSE_NPZ_KEYS <= arrays.keys():
@@ -430,7 +430,7 @@ def _sparse_npz(path: Path, arrays: dict[str, np.ndarray], where: str, like: Raw
     try:
         X = as_csr(sp.load_npz(path))
     except (ValueError, NotImplementedError) as exc:
-        raise DataError(f"cannot read its sparse matrix ({_first_line(exc)})", path=where,
+        raise DataError(f"cannot read its sparse matrix ({first_line(exc)})", path=where,
                         column="X") from None
     if X.shape[0] == 0 or X.shape[1] == 0:
         empty = "examples" if X.shape[0] == 0 else "features"
@@ -464,7 +464,7 @@ def _read_svmlight(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         read, base = read_svmlight(files)
         X, y = read[-1]
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
+        raise DataError(f"cannot read this as svmlight/libsvm: {first_line(exc)}",
                         path=where) from None
     n, d = X.shape
     if n == 0:
@@ -586,5 +586,3 @@ def suggestion(word: str, choices: Any) -> str:
     return f"did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from runtime.data.files import SPARSE_NPZ_KEYS, missing_file
-from runtime.errors import DataError
+from runtime.errors import DataError, first_line
 from runtime.sparse import as_csr
 from runtime.model.features import UnseenCategoryWarning
 from runtime.model.saved import SavedModel, normalized
@@ -43,7 +43,7 @@ def features_from_csv(path: Path, model: SavedModel) -> np.ndarray:
         raise DataError("the file is empty (a CSV file needs a header row)",
                         path=str(path)) from None
     except (OSError, pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot read this as CSV: {_first_line(exc)}", path=str(path)) from None
+        raise DataError(f"cannot read this as CSV: {first_line(exc)}", path=str(path)) from None
     frame.columns = [str(c) for c in frame.columns]
     if not model.feature_names:
         raise DataError("the model does not know its columns' names (it was saved without "
@@ -70,7 +70,7 @@ def read_svmlight(path: Path, model: SavedModel) -> tuple[Any, np.ndarray]:
     try:
         [(X, y)], base = read_files([path])
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read this as svmlight/libsvm: {_first_line(exc)}",
+        raise DataError(f"cannot read this as svmlight/libsvm: {first_line(exc)}",
                         path=str(path)) from None
     wanted = _file_indices(model.feature_names)
     if wanted is None:
@@ -123,10 +123,10 @@ def features_from_npz(path: Path, model: SavedModel) -> np.ndarray:
         if "allow_pickle" in str(exc):        # object arrays: never unpickled
             raise DataError("cannot read this .npz safely: arrays must be numeric (object "
                             "arrays are refused)", path=str(path)) from None
-        raise DataError(f"not a readable .npz file ({_first_line(exc)})",
+        raise DataError(f"not a readable .npz file ({first_line(exc)})",
                         path=str(path)) from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"not a readable .npz file ({_first_line(exc)})",
+        raise DataError(f"not a readable .npz file ({first_line(exc)})",
                         path=str(path)) from None
     if not isinstance(X, np.ndarray):     # NpzFile hands back the bytes of a member no .npy
         raise DataError("not a readable .npz file (its member 'X' is not a .npy array)",
@@ -364,6 +364,3 @@ def _check_file(path: Path) -> None:
         raise missing_file(path, str(path))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

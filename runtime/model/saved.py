@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from runtime.errors import NnspecError
+from runtime.errors import NnspecError, first_line
 from runtime.types import Target
 
 TASKS = ("classification", "multilabel", "regression", "multitarget")
@@ -148,7 +148,7 @@ class SavedModel:
             raise NnspecError(f"{file}: not an nnspec model: it lacks the array "
                               f"{exc.args[0]!r}") from None
         except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as exc:
-            raise NnspecError(f"{file}: not an nnspec model: {_first_line(exc)}") from None
+            raise NnspecError(f"{file}: not an nnspec model: {first_line(exc)}") from None
 
 
 def _why_no_model(folder: Path) -> str:
@@ -191,10 +191,10 @@ def _read_arrays(file: Path) -> dict[str, np.ndarray]:
             raise NnspecError(f"{file}: not an nnspec model: it holds Python objects (object "
                               "arrays), and nnspec reads plain arrays only") from None
         raise NnspecError(f"{file}: not a readable .npz model file "
-                          f"({_first_line(exc)})") from None
+                          f"({first_line(exc)})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise NnspecError(f"{file}: not a readable .npz model file "
-                          f"({_first_line(exc)})") from None
+                          f"({first_line(exc)})") from None
     raw = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
     if raw:                     # NpzFile hands back the bytes of a member that is no .npy
         raise NnspecError(f"{file}: not a readable .npz model file (its member {raw[0]!r} is "
@@ -281,6 +281,3 @@ def _numeric(classes: tuple[Any, ...]) -> list[Any]:
     return [c.item() if isinstance(c, np.generic) else c for c in classes]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -303,7 +303,8 @@ def make_head(task: str, n_classes: int, y_train: np.ndarray,
 
 
 def head_from_state(state: dict[str, np.ndarray]) -> Head:
-    """Rebuild a head from `Head.state()` arrays."""
+    """Rebuild a head from `Head.state()` arrays (one target's; several targets' heads are
+    `runtime.engine.multitarget.multi_from_state`'s, and `network` tells them apart)."""
     name = str(state["head"])
     if name == "softmax":
         return SoftmaxCrossEntropy(int(state["head_n_out"]))
@@ -311,7 +312,4 @@ def head_from_state(state: dict[str, np.ndarray]) -> Head:
         return SigmoidCrossEntropy(int(state["head_n_out"]), bool(state["head_binary"]))
     if name == "squared":
         return SquaredError(state["head_mean"], state["head_scale"], bool(state["head_flat"]))
-    if name == "multi":
-        from runtime.engine.multitarget import multi_from_state
-        return multi_from_state(state)
     raise ValueError(f"Unknown output head '{name}' in a saved network state.")

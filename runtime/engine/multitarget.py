@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.engine.losses import Head, SoftmaxCrossEntropy, SquaredError, make_head
+from runtime.engine.losses import (Head, SoftmaxCrossEntropy, SquaredError, head_from_state,
+                                   make_head)
 from runtime.engine.metrics import ensemble_logits, evaluate, metric_parts
 from runtime.errors import DataError
 from runtime.types import Dataset, Target
@@ -152,7 +153,6 @@ def make_multi_head(targets: tuple[Target, ...], weights: tuple[float, ...],
 
 def multi_from_state(state: dict[str, np.ndarray]) -> MultiHead:
     """The MultiHead `MultiHead.state()` described."""
-    from runtime.engine.losses import head_from_state
     names = tuple(str(s) for s in np.asarray(state["head_names"]).reshape(-1))
     weights = tuple(float(v) for v in np.asarray(state["head_weights"]).reshape(-1))
     parts = [head_from_state({k[len(f"head{j}/"):]: v for k, v in state.items()

@@ -16,7 +16,7 @@ from runtime.engine.embedding import Embedding, embedding_for
 from runtime.engine.initializers import initial_weights
 from runtime.engine.layers import Dense, Dropout, Layer
 from runtime.engine.losses import Head, head_from_state, make_head
-from runtime.engine.multitarget import check_target_metric, make_multi_head
+from runtime.engine.multitarget import check_target_metric, make_multi_head, multi_from_state
 from runtime.sparse import as_csr, is_sparse
 from runtime.types import Target
 from spec_lang.config import Config, Dense as DenseSpec, Dropout as DropoutSpec
@@ -312,7 +312,8 @@ class Network:
         lr_scales = [float(v) for v in np.asarray(state["layer_lr_scale"]).reshape(-1)]
         if not len(kinds) == len(units) == len(acts) == len(rates) == len(lr_scales) - 1:
             raise ValueError("the layer arrays of the network state differ in length")
-        head = head_from_state(state)
+        head = multi_from_state(state) if str(state["head"]) == "multi" else \
+            head_from_state(state)
         embedding = _embedding_from_state(state)
         width = embedding.n_out if embedding else int(state["n_in"])
         _check_tensor_shapes(state, width, kinds, units, head.n_out)

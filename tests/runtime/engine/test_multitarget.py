@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.engine.losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError, \
-    head_from_state
-from runtime.engine.multitarget import MultiHead, check_target_metric, make_multi_head
+from runtime.engine.losses import SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from runtime.engine.multitarget import (MultiHead, check_target_metric, make_multi_head,
+                                        multi_from_state)
 from runtime.engine.network import Network
 from runtime.engine.stopping import StallCheck, checked_metrics, constant_baseline
 from runtime.types import Target, TrainData
@@ -100,7 +100,7 @@ def test_slices_and_decoded_widths() -> None:
 def test_state_round_trip_keeps_every_part() -> None:
     y = targets_matrix(8)
     head = make_multi_head(TARGETS, WEIGHTS, y)
-    again = head_from_state(head.state())
+    again = multi_from_state(head.state())
     assert isinstance(again, MultiHead)
     assert again.names == head.names and again.weights == WEIGHTS
     z = np.random.default_rng(4).normal(size=(3, head.n_out))

@@ -13,7 +13,7 @@ computed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -68,13 +68,21 @@ def plot_all_curves(run: Run, trials: list[Member]) -> Figure:
                         marker="." if len(y) < 3 else None)
         ax.set(xlabel=xlabel, ylabel=readable(metric))
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    if unique:
-        axes[0].legend(unique.values(), unique.keys(), fontsize="small")
+    _ranked_legend(axes[0], best)
     fig.suptitle(f"{readable(metric)} of every trial ({len(trials)} rows), the best "
                  f"{len(best)} configurations highlighted", fontsize="medium")
     return fig
+
+
+def _ranked_legend(ax: Any, best: list[int]) -> None:
+    """One legend entry per label, in rank order (#1, #2, #3) then "other trials", whatever
+    order the trials were drawn in."""
+    lines, labels = ax.get_legend_handles_labels()
+    handles = dict(zip(labels, lines))
+    order = [f"#{rank + 1}: trial {trial}" for rank, trial in enumerate(best)] + ["other trials"]
+    shown = [label for label in order if label in handles]
+    if shown:
+        ax.legend([handles[label] for label in shown], shown, fontsize="small")
 
 
 # ------------------------------------------------------------------------- the table

@@ -391,3 +391,14 @@ def test_pre_training_shows_each_layer_s_reconstruction_error(tmp_path: Path) ->
     assert plot_pretraining([m for m in chosen_members(load_run(run_spec(
         tmp_path, "data iris\ntrain\n    epochs 2\nseeds 1\n", "plain")))]) is None
     assert "<figure id='pretraining'>" in write_report(out).read_text()
+
+
+def test_the_curves_legend_is_in_rank_order(grid_dir: Path) -> None:
+    """The legend reads #1, #2, #3, then the other trials, whatever order the trials were
+    drawn in (trial order: it came out as '#2, other trials, #3, #1')."""
+    run = load_run(grid_dir)
+    best = search_plots.ranked_trials(run)
+    assert best != sorted(best)                  # drawn in trial order, the ranks are not
+    fig = search_plots.plot_all_curves(run, trial_curves(run))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"#{i + 1}: trial {t}" for i, t in enumerate(best)] + ["other trials"]

@@ -217,7 +217,8 @@ def plot_histograms(stats: NetworkStats, quantity: str) -> Figure:
         ax.set(title=f"{name}: std {np.nanstd(a):.3g} -> {np.nanstd(b):.3g}",
                xlabel=QUANTITIES[quantity], ylabel="count")
         ax.legend(fontsize="small")
-    fig.suptitle(f"{quantity}, {stats.members} members pooled", fontsize="medium")
+    pooled = "1 member" if stats.members == 1 else f"{stats.members} members pooled"
+    fig.suptitle(f"{quantity}, {pooled}", fontsize="medium")
     return fig
 
 

@@ -114,10 +114,9 @@ def _network(run: Run) -> str:
     parts.append(_figure("pretraining", lambda: plots.plot_pretraining(chosen_members(run)),
                          "pre-training: each layer's reconstruction error before and after "
                          "each of its epochs, per member"))
+    # Inputs that are not a square image have no filters to show, and nothing to say of it.
     parts.append(_figure("filters", lambda: network_stats.plot_filters(stats),
                          "the first layer's filters (red positive, blue negative)"))
-    if stats.filters is None:
-        parts.append("<p class='note'>filters: the inputs are not a square image.</p>")
     return "\n".join(p for p in parts if p)
 
 

@@ -402,3 +402,11 @@ def test_the_curves_legend_is_in_rank_order(grid_dir: Path) -> None:
     fig = search_plots.plot_all_curves(run, trial_curves(run))
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == [f"#{i + 1}: trial {t}" for i, t in enumerate(best)] + ["other trials"]
+
+
+def test_inputs_that_are_not_an_image_get_no_filters_line(random_dir: Path) -> None:
+    """Iris (4 features) has no filters to show: the page neither draws nor mentions them."""
+    text = write_report(random_dir).read_text(encoding="utf-8")
+    network = text[text.index("<section id='network'>"):text.index("<section id='configur")]
+    assert "<figure id='hist-weights'>" in network
+    assert "filters" not in network

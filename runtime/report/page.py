@@ -27,7 +27,11 @@ IMPORTANCE_TEXT = ("scikit-learn's permutation importance (sklearn.inspection."
                    "parameters as features (log10 of a log-scale one, a choice by its value's "
                    "index), the mean validation metric as the target. A bar is how much the "
                    "surrogate's R² drops when that parameter's column is shuffled; it is "
-                   "measured on the configurations the forest was fitted to.")
+                   "measured on the configurations the forest was fitted to. It is shown "
+                   f"with at least {search_plots.PER_PARAMETER} finished configurations per "
+                   "varying parameter (the 'ten events per variable' floor of regression "
+                   "models) and when the forest predicts the configurations each tree did not "
+                   "see better than their mean (a positive out-of-bag R²).")
 
 
 def write_report(run_dir: Path | str) -> Path:
@@ -90,14 +94,14 @@ def _parameters(run: Run) -> str:
     parts.append(_figure("parallel", lambda: search_plots.plot_parallel(run),
                          "parallel coordinates: one line per finished configuration"))
     found = search_plots.importance(run)
-    if found is None:
-        parts.append(f"<p class='note'>importance: not computed (it needs at least "
-                     f"{search_plots.MIN_CONFIGURATIONS} finished configurations and two "
-                     f"varying parameters). The method: {escape.escape(IMPORTANCE_TEXT)}</p>")
+    if isinstance(found, str):
+        parts.append(f"<p class='note'>importance: not shown ({escape.escape(found)}). "
+                     f"The method: {escape.escape(IMPORTANCE_TEXT)}</p>")
     else:
         parts.append(_figure("importance",
                              lambda: search_plots.plot_importance(found, run.metric),
-                             f"hyper-parameter importance: {IMPORTANCE_TEXT}"))
+                             f"hyper-parameter importance, {found.fitted_on()}: "
+                             f"{IMPORTANCE_TEXT}"))
     return "\n".join(p for p in parts if p) or "<p>no hyper-parameter was searched.</p>"
 
 

@@ -264,21 +264,42 @@ def test_parallel_coordinates_draw_one_line_per_configuration(grid_dir: Path) ->
         assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))
 
 
-def test_importance_finds_the_parameter_the_metric_depends_on(tmp_path: Path) -> None:
+def importance_run(tmp_path: Path, count: int, signal: bool) -> Run:
+    """`count` configurations of lr and a noise parameter; the metric a function of lr (or
+    noise itself when `signal` is False)."""
     rng = np.random.default_rng(1)
-    lr, noise = 10 ** rng.uniform(-4, 0, 40), rng.uniform(0, 1, 40)
-    summary = pd.DataFrame({"trial": range(40), "param_lr": lr, "param_noise": noise,
-                            "mean_valid_error": (np.log10(lr) + 2) ** 2 / 4,
-                            "std_valid_error": 0.0, "rank_valid_error": range(1, 41)})
-    run = Run(tmp_path, {"metric": "valid_error", "trial": 0}, summary, pd.DataFrame())
-    table = search_plots.importance(run)
+    lr, noise = 10 ** rng.uniform(-4, 0, count), rng.uniform(0, 1, count)
+    target = (np.log10(lr) + 2) ** 2 / 4 if signal else rng.uniform(0, 1, count)
+    summary = pd.DataFrame({"trial": range(count), "param_lr": lr, "param_noise": noise,
+                            "mean_valid_error": target, "std_valid_error": 0.0,
+                            "rank_valid_error": range(1, count + 1)})
+    return Run(tmp_path, {"metric": "valid_error", "trial": 0}, summary, pd.DataFrame())
+
+
+def test_importance_finds_the_parameter_the_metric_depends_on(tmp_path: Path) -> None:
+    found = search_plots.importance(importance_run(tmp_path, 40, signal=True))
+    assert isinstance(found, search_plots.Importance)
+    table = found.table
     assert list(table["parameter"]) == ["lr", "noise"]
     assert table["mean"][0] > 10 * max(table["mean"][1], 1e-3)
-    fig = search_plots.plot_importance(table, "valid_error")
+    assert found.configurations == 40 and found.oob_r2 > 0.5
+    fig = search_plots.plot_importance(found, "valid_error")
     bars = fig.axes[0].patches
     assert len(bars) == 2 and "R²" in fig.axes[0].get_xlabel()
-    few = Run(tmp_path, run.best, summary.head(5), pd.DataFrame())
-    assert search_plots.importance(few) is None
+    assert "fitted on 40 finished configurations" in fig.axes[0].get_title()
+
+
+def test_importance_is_not_shown_from_too_few_configurations_or_a_blind_surrogate(
+        tmp_path: Path) -> None:
+    """The review's case, 8 configurations of 2 parameters, is under the floor of 10 a
+    parameter; 40 configurations whose metric is noise leave the forest nothing to predict
+    (out-of-bag R² <= 0): both say why instead of drawing bars."""
+    few = search_plots.importance(importance_run(tmp_path, 8, signal=True))
+    assert few == "8 finished configurations, fewer than 10 per varying parameter (20 for 2)"
+    assert isinstance(search_plots.importance(importance_run(tmp_path, 20, True)),
+                      search_plots.Importance)
+    blind = search_plots.importance(importance_run(tmp_path, 40, signal=False))
+    assert isinstance(blind, str) and "out-of-bag R² -" in blind
 
 
 def test_outcomes_count_states_and_messages(random_dir: Path) -> None:
@@ -297,7 +318,7 @@ def test_the_page_is_self_contained(page: str) -> None:
     assert figures == ["all-curves", "chosen-curves", "param-lr", "param-width", "parallel",
                        "hist-weights", "hist-activations", "hist-gradients", "filters"]
     assert len(srcs) == len(figures)
-    assert "importance: not computed" in page              # 6 configurations: too few
+    assert "importance: not shown (6 finished configurations, fewer than 10" in page
     assert not re.search(r"(src|href)=['\"]https?:", page)
     for section in ("summary", "outcomes", "curves", "parameters", "network",
                     "configurations", "spec"):

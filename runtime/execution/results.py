@@ -188,6 +188,27 @@ def border_message(name: str, side: str) -> str:
             f"extend the interval {direction} (or add `extend` to the search)")
 
 
+def border_warnings(chosen: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(where, message) of each border warning of the chosen configuration(s), each once: under
+    nested cross-validation the outer folds choose apart and often hit the same border, so a
+    warning names the outer folds it holds for ("" when not nested)."""
+    folds: dict[str, list[Any]] = {}
+    for item in chosen:
+        for name, side in (item.get("borders") or {}).items():
+            if side:
+                folds.setdefault(border_message(name, side), []).append(item.get("outer"))
+    nested = len(chosen) > 1
+    return [(_outer_folds(outers, len(chosen)) if nested else "", message)
+            for message, outers in folds.items()]
+
+
+def _outer_folds(outers: list[Any], total: int) -> str:
+    if len(outers) == total:
+        return "every outer fold"
+    return ("outer fold " if len(outers) == 1 else "outer folds ") + \
+        ", ".join(str(o) for o in outers)
+
+
 def refit_message(refit: dict[str, Any]) -> str:
     """One line on the final model's refit: its rows and each seed's epochs."""
     epochs = ", ".join(str(e) for e in refit.get("epochs", {}).values())

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runtime.errors import NnspecError
-from runtime.execution.results import border_message, refit_message
+from runtime.execution.results import border_warnings, refit_message
 from runtime.report.progress import RunProgress
 
 __all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
@@ -94,11 +94,10 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
         out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "
                   f"{valid['metric']} {_fmt(valid['mean'])} ± {_fmt(valid['std'])} "
                   f"(n={valid['n']})")
-        for name, side in (item.get("borders") or {}).items():
-            if side:
-                out.print(f"[yellow]border:[/] {border_message(name, side)}")
         if item.get("refit"):
             out.print(f"{where}{refit_message(item['refit'])}")
+    for fold, message in border_warnings(chosen):
+        out.print(f"[yellow]border{f' ({fold})' if fold else ''}:[/] {message}")
     test = best.get("test") or {}
     if test:
         names = [k for k in test if k.startswith("test_")]

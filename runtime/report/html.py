@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from runtime.execution.results import border_message, refit_message
+from runtime.execution.results import border_warnings, refit_message
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from runtime.report.run_folder import Run
@@ -92,12 +92,10 @@ def best_html(run: Run) -> str:
                      f"{num(valid.get('mean'))} ± {num(valid.get('std'))}</b> (validation, "
                      f"n={valid.get('n', '')}) — chosen trial {item['trial']}{where}</p>")
         parts.append(pairs_table(item.get("params") or {"(no search)": ""}, "params"))
-        for name, side in (item.get("borders") or {}).items():
-            if side:
-                parts.append(f"<p class='warning'>border: "
-                             f"{html.escape(border_message(name, side))}</p>")
         if item.get("refit"):
             parts.append(f"<p>{html.escape(refit_message(item['refit']))}</p>")
+    parts += [f"<p class='warning'>border{f' ({where})' if where else ''}: "
+              f"{html.escape(message)}</p>" for where, message in border_warnings(run.chosen)]
     test = run.best.get("test") or {}
     if test:
         title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \
@@ -117,11 +115,14 @@ def pairs_table(values: dict[str, Any], css: str) -> str:
 
 def scores_table(test: dict[str, Any]) -> str:
     """One row per test metric: mean ± std over the members, and the averaged prediction's
-    (the outer folds' std under nested cross-validation)."""
-    head = "<tr><th>metric</th><th>mean ± std</th><th>ensemble</th></tr>"
+    when there is one (the outer folds' std under nested cross-validation, and no ensemble
+    column: each outer fold has its own)."""
+    ensemble = any(k.startswith("ensemble_") for k in test)
+    head = "<tr><th>metric</th><th>mean ± std</th>" + \
+        ("<th>ensemble</th>" if ensemble else "") + "</tr>"
     rows = "".join(
         f"<tr><th>{html.escape(k[5:])}</th><td>{num(v)} ± {num(test.get('std_' + k))}</td>"
-        f"<td>{num(test.get('ensemble_' + k))}</td></tr>"
+        + (f"<td>{num(test.get('ensemble_' + k))}</td>" if ensemble else "") + "</tr>"
         for k, v in test.items() if k.startswith("test_"))
     return f"<table class='scores'>{head}{rows}</table>"
 

@@ -431,3 +431,45 @@ def test_inputs_that_are_not_an_image_get_no_filters_line(random_dir: Path) -> N
     network = text[text.index("<section id='network'>"):text.index("<section id='configur")]
     assert "<figure id='hist-weights'>" in network
     assert "filters" not in network
+
+
+def nested_best() -> dict:
+    """best.json of a nested run: three outer folds on the same lr border, one also on the
+    epochs border; the outer test folds' scores have no ensemble (each fold has its own)."""
+    def fold(outer: int, borders: dict) -> dict:
+        return {"outer": outer, "trial": 3 * outer + 2, "params": {"lr": 0.01},
+                "valid": {"metric": "valid_error", "mean": 0.1, "std": 0.01, "n": 4},
+                "borders": borders}
+    return {"metric": "valid_error", "messages": [],
+            "outer_folds": [fold(0, {"lr": "high"}), fold(1, {"lr": "high", "epochs": "high"}),
+                            fold(2, {"lr": "high", "epochs": None})],
+            "test": {"test_error": 0.2, "std_test_error": 0.05}}
+
+
+def test_a_nested_run_says_each_border_once_without_an_empty_ensemble_column(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from html import escape
+
+    from runtime.execution.results import border_message
+    from runtime.report import html
+    from runtime.report.console import print_best
+    best = nested_best()
+    text = html.best_html(Run(tmp_path, best, pd.DataFrame(), pd.DataFrame()))
+    lr, epochs = border_message("lr", "high"), border_message("epochs", "high")
+    assert text.count(escape(lr)) == 1 and text.count("border") == 2
+    assert f"border (every outer fold): {escape(lr)}" in text
+    assert f"border (outer fold 1): {escape(epochs)}" in text
+    assert "ensemble" not in text and "<td>0.2 ± 0.05</td></tr>" in text
+    print_best(best)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count("border") == 2 and f"border (every outer fold): {lr}" in printed
+
+
+def test_a_single_choice_keeps_its_ensemble_column_and_plain_borders(page: str,
+                                                                     grid_dir: Path) -> None:
+    best = json.loads((grid_dir / "best.json").read_text())
+    assert "ensemble_test_error" in best["test"]
+    assert "<th>ensemble</th>" in page
+    for name, side in best["borders"].items():
+        if side:
+            assert "<p class='warning'>border: " in page

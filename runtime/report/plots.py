@@ -30,7 +30,8 @@ from runtime.report.run_folder import Member, Run
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale
+LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale,
+                         # as is a parameter searched on a log scale (`log_axis`)
 SMOOTH_POINTS = 100      # where the kernel smoothing is evaluated
 
 
@@ -188,6 +189,15 @@ def log_scale(values: np.ndarray) -> bool:
     return bool(values.size) and values.min() > 0 and values.max() / values.min() > LOG_SPAN
 
 
+def log_axis(run: Run, name: str, values: np.ndarray) -> bool:
+    """Whether a parameter's axis is drawn log-scale: it was searched on a log scale, or its
+    values read better so (`log_scale`: a list of widths 8 .. 512)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    searched_log = name in run.log_dimensions and finite.size > 0 and finite.min() > 0
+    return bool(searched_log) or log_scale(finite)
+
+
 def mean_per_value(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of x and the mean of y at each."""
     values = np.unique(x)
@@ -247,13 +257,14 @@ def plot_numeric(run: Run, name: str) -> Figure:
                     yerr=table.loc[part, f"std_{metric}"].to_numpy(float), fmt="o",
                     color=colors.get(fid, "C0") if fid is not None else "C0", alpha=0.75,
                     capsize=3, label=label)
-    _trend(ax, table[done], col, metric, log_scale(x_all))
+    log = log_axis(run, name, x_all)
+    _trend(ax, table[done], col, metric, log)
     failed = x_all[~done]
     if failed.size:
         ax.plot(failed, np.full(failed.size, 0.97), "x", color="0.3", ms=8,
                 transform=ax.get_xaxis_transform(), label="failed or diverged")
     _chosen_marks(ax, run, table, col, name)
-    if log_scale(x_all):
+    if log:
         ax.set_xscale("log")
     ax.set(xlabel=name, ylabel=f"{readable(metric)} (mean ± std)", title=_title(run, name))
     _dedupe_legend(ax)

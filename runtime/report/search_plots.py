@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from runtime.report.plots import (curve, fidelity_colors, log_scale, maximized, new_figure,
+from runtime.report.plots import (curve, fidelity_colors, log_axis, maximized, new_figure,
                                   numeric_values, readable)
 from runtime.report.run_folder import Member, Run
 
@@ -114,7 +114,7 @@ def encode(run: Run) -> Encoded:
         name = col[len("param_"):]
         numbers = numeric_values(table[col])
         if numbers is not None:
-            logs[name] = log_scale(numbers.to_numpy(float))
+            logs[name] = log_axis(run, name, numbers.to_numpy(float))
             frame[name] = np.log10(numbers) if logs[name] else numbers
         else:
             labels[name] = sorted(table[col].dropna().astype(str).unique())

@@ -473,3 +473,24 @@ def test_a_single_choice_keeps_its_ensemble_column_and_plain_borders(page: str,
     for name, side in best["borders"].items():
         if side:
             assert "<p class='warning'>border: " in page
+
+
+def test_a_parameter_searched_on_a_log_grid_gets_a_log_axis(tmp_path: Path) -> None:
+    """`width in log 8 .. 128 count 3` (8, 32, 128: a factor 16, under the span that makes a
+    list log-scale) is drawn, smoothed and encoded on its log scale; a linear one is not."""
+    (tmp_path / "spec.spec").write_text(
+        "data iris\nnetwork\n    dense $width relu\n    dense $units relu\ntrain\n"
+        "    sgd lr 0.1\nsearch grid\n    width in log 8 .. 128 count 3\n"
+        "    units in 8 .. 128 count 3\n")
+    summary = pd.DataFrame({"trial": range(9), "param_width": [8, 32, 128] * 3,
+                            "param_units": [8] * 3 + [68] * 3 + [128] * 3,
+                            "mean_valid_error": np.linspace(0.1, 0.3, 9),
+                            "std_valid_error": 0.01, "rank_valid_error": range(1, 10)})
+    run = Run(tmp_path, {"metric": "valid_error", "trial": 0, "params": {}}, summary,
+              pd.DataFrame())
+    assert plots.plot_numeric(run, "width").axes[0].get_xscale() == "log"
+    assert plots.plot_numeric(run, "units").axes[0].get_xscale() == "linear"
+    ticks = [t.get_text() for t in search_plots.plot_parallel(run).axes[0].get_xticklabels()]
+    assert ticks == ["log10 width", "units", "validation error"]
+    assert run.log_dimensions == {"width"}
+    assert Run(tmp_path / "nowhere", run.best, summary, pd.DataFrame()).log_dimensions == set()

@@ -314,15 +314,18 @@ def test_outcomes_count_states_and_messages(random_dir: Path) -> None:
 def test_the_page_is_self_contained(page: str) -> None:
     srcs = re.findall(r"<img src='([^']*)'", page)
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
-    figures = re.findall(r"<figure id='([^']*)'>", page)
+    figures = re.findall(r"<figure id='([^']*)'", page)
     assert figures == ["all-curves", "chosen-curves", "param-lr", "param-width", "parallel",
                        "hist-weights", "hist-activations", "hist-gradients", "filters"]
     assert len(srcs) == len(figures)
     assert "importance: not shown (6 finished configurations, fewer than 10" in page
     assert not re.search(r"(src|href)=['\"]https?:", page)
-    for section in ("summary", "outcomes", "curves", "parameters", "network",
-                    "configurations", "spec"):
-        assert f"<section id='{section}'>" in page
+    assert "<section id='summary'><h2>" in page            # first, never folded
+    for section in ("outcomes", "curves", "parameters"):
+        assert f"<section id='{section}'><details open><summary><h2>" in page
+    for section in ("network", "configurations", "spec"):
+        assert f"<section id='{section}'><details><summary><h2>" in page
+    assert page.index("<section id='summary'>") < page.index("<section id='outcomes'>")
     assert "experiment grid" in page                       # the spec as run
     assert "nnspec 0." in page and "href='../trials.csv'" in page   # provenance and files
     assert "permutation importance" in page and "RandomForestRegressor" in page

@@ -497,3 +497,14 @@ def test_a_parameter_searched_on_a_log_grid_gets_a_log_axis(tmp_path: Path) -> N
     assert ticks == ["log10 width", "units", "validation error"]
     assert run.log_dimensions == {"width"}
     assert Run(tmp_path / "nowhere", run.best, summary, pd.DataFrame()).log_dimensions == set()
+
+
+def test_the_report_writes_what_the_docs_say(grid_dir: Path, page: str) -> None:
+    """`write_report` writes report/index.html and nothing else; docs/python.md's report
+    section names that file and no other (it described curves.png and param_*.png)."""
+    assert sorted(p.name for p in (grid_dir / "report").iterdir()) == ["index.html"]
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "python.md").read_text()
+    section = docs[docs.index("## The report\n"):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    prose = re.sub(r"```python\n.*?```", "", section, flags=re.S)     # not the examples' own
+    assert set(re.findall(r"`([^`\s]+\.(?:png|html))`", prose)) == {"RUN/report/index.html"}

@@ -99,7 +99,10 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     if metric in table:
         scored = pd.to_numeric(table[metric], errors="coerce")
         usable = table["state"].isin(EVALUATED) & np.isfinite(scored.astype(float))
-        summary[f"mean_{metric}"] = grouped(scored).mean().where(grouped(usable).all())
+        evaluated = grouped(usable).all()
+        summary[f"mean_{metric}"] = grouped(scored).mean().where(evaluated)
+        # no mean, no spread: a failed or diverged seed leaves the configuration unscored
+        summary[f"std_{metric}"] = summary[f"std_{metric}"].where(evaluated)
     else:
         summary[f"mean_{metric}"] = float("nan")
     return summary.reset_index().infer_objects()

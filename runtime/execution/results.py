@@ -55,9 +55,22 @@ def config_score(values: Iterable[float | None], states: Iterable[str]) -> float
     return float(np.mean(finite)) if len(finite) == len(values) else None
 
 
+def at_highest_fidelity(summary: pd.DataFrame) -> pd.DataFrame:
+    """One summary row per configuration (parameters, and outer fold): the one at its highest
+    fidelity, so that successive halving, ASHA and Hyperband list each configuration once, at
+    the furthest rung it reached; the summary's order is kept."""
+    if "fidelity" not in summary or summary.empty:
+        return summary
+    keys = [c for c in summary.columns if c == "outer" or c.startswith("param_")]
+    ordered = summary.sort_values("fidelity", kind="stable")
+    last = ordered.groupby(keys, dropna=False, sort=False).tail(1) if keys else ordered.tail(1)
+    return last.sort_index()
+
+
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per configuration: parameters, n, mean_/std_ of the metrics, rank_ on the
-    selection metric (full fidelity first; a configuration with a failed seed ranks last)."""
+    """One row per configuration: parameters, n, n_complete, state (the last of STATES among
+    its rows), mean_/std_ of the metrics, rank_ on the selection metric (full fidelity first; a
+    configuration with a failed seed ranks last)."""
     metric = table.attrs.get("metric", "valid_error" if "valid_error" in table else "valid_loss")
     maximize = bool(table.attrs.get("maximize", False))
     stage = f"param_{LAYERS}"
@@ -89,6 +102,11 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     summary = grouped(table[params + ["step", "fidelity"]]).first()
     summary["n"] = grouped(table["state"]).size()
     summary["n_complete"] = grouped(table["state"] == "complete").sum().astype(int)
+    # a configuration's state: the last of STATES among its rows (one pruned seed makes it
+    # pruned, one diverged seed diverged), as its rank follows: any but complete ranks after
+    # every complete configuration, and a diverged or failed one is unscored
+    order = table["state"].map({state: i for i, state in enumerate(STATES)})
+    summary["state"] = grouped(order).max().map(dict(enumerate(STATES))).fillna("")
     values = table[numeric].apply(pd.to_numeric, errors="coerce")
     means, spreads = grouped(values).mean(), grouped(values).std(ddof=0)
     spreads[summary["n"] <= 1] = 0.0

@@ -71,8 +71,8 @@ def readable_columns(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
              "mean_epochs": "epochs", "mean_duration_s": "seconds", "outer": "outer fold"}
     first = [c for c in (f"rank_{metric}", "outer", "trial") if c in summary]
     params = [c for c in summary.columns if c.startswith("param_")]
-    rest = [c for c in ("fidelity", f"mean_{metric}", f"std_{metric}", "n_complete", "n",
-                        "mean_epochs", "mean_duration_s") if c in summary
+    rest = [c for c in ("fidelity", f"mean_{metric}", f"std_{metric}", "state", "n_complete",
+                        "n", "mean_epochs", "mean_duration_s") if c in summary
             and (c != "fidelity" or summary[c].nunique() > 1)]      # halving's rungs only
     extra = [c for c in summary.columns if c.startswith(("mean_", "test_", "border_"))
              and c not in rest]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from runtime.execution.results import at_highest_fidelity
 from runtime.report.run_folder import Member, Run
 
 if TYPE_CHECKING:
@@ -158,13 +159,7 @@ def numeric_values(column: pd.Series) -> pd.Series | None:
 def configurations(run: Run) -> pd.DataFrame:
     """One summary row per configuration (and outer fold): the one at its highest fidelity, so
     that successive halving shows every value tried at the furthest rung it reached."""
-    summary = run.summary
-    if "fidelity" not in summary or summary.empty:
-        return summary
-    keys = [c for c in summary.columns if c == "outer" or c.startswith("param_")]
-    ordered = summary.sort_values("fidelity", kind="stable")
-    last = ordered.groupby(keys, dropna=False, sort=False).tail(1) if keys else ordered.tail(1)
-    return last.sort_index()
+    return at_highest_fidelity(run.summary)
 
 
 def fidelity_colors(summary: pd.DataFrame) -> dict[float, str]:

@@ -41,7 +41,7 @@ STATES = ("complete", "failed", "diverged", "stalled", "pruned")
 INTERVAL_S = 30.0          # seconds between two plain lines when stderr is piped
 LIVE_REFRESH_S = 1.0       # seconds between two refreshes of the live display
 NAME_WIDTH = 24            # the experiment's name, at most, on the live display
-BAR_WIDTH = 20             # the bar, at least: it stays visible at 80 columns
+BAR_WIDTH = 20             # the bar's fixed width: it stays visible at 80 columns
 
 
 class _TwoLines(Progress):

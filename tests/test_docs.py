@@ -2,6 +2,8 @@
 tables, and the spec snippets in the guides parse."""
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from spec_lang.schema import CONTEXTS
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = ROOT / "docs" / "language.md"
 BLOCK = re.compile(r"```\n(.*?)```", re.S)
+PYTHON = re.compile(r"```python\n(.*?)```", re.S)
 KEYWORD_START = re.compile(r"^(#|experiment|data|split|kfold|nested|preprocess|network|train|"
                            r"pretrain|metric|search|seeds)\b")
 
@@ -70,3 +73,27 @@ def _spec_blocks() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("doc,block", _spec_blocks())
 def test_spec_snippets_in_the_docs_parse(doc: str, block: str) -> None:
     spec_lang.format(block)
+
+
+def _python_imports() -> list[tuple[str, str, str]]:
+    """(document, module, name) of every import of nnspec's own packages in the Python
+    examples of the docs and the README (name "" for a plain `import module`)."""
+    found = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in PYTHON.findall(doc.read_text()):
+            for node in ast.walk(ast.parse(block)):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    found += [(doc.name, node.module, a.name) for a in node.names]
+                elif isinstance(node, ast.Import):
+                    found += [(doc.name, a.name, "") for a in node.names]
+    return [f for f in found if f[1].split(".")[0] in ("runtime", "spec_lang")]
+
+
+@pytest.mark.parametrize("doc,module,name", _python_imports())
+def test_the_python_examples_import_what_exists(doc: str, module: str, name: str) -> None:
+    """docs/python.md once imported `runtime.report.plots.write_report`, which never existed."""
+    imported = importlib.import_module(module)
+    package = hasattr(imported, "__path__")           # `from runtime import report`
+    submodule = package and importlib.util.find_spec(f"{module}.{name}") is not None
+    assert not name or hasattr(imported, name) or submodule, \
+        f"{doc}: `from {module} import {name}` fails"

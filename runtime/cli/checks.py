@@ -53,12 +53,17 @@ def _strategy_library(search: c.Search) -> None:
 
 
 def asynchronous_note(search: c.Search) -> str:
-    """Why this search's table may differ with --jobs (the others' never does)."""
-    why = [f"{search.strategy} decides as results arrive"] if \
-        search.strategy in c.ASYNCHRONOUS else []
+    """How this search's table may differ with --jobs (a synchronous one's never does):
+    asha, pruning and a budget decide by the order results arrive in; hyperband only hands
+    its brackets' trials out in that order, so only their trial numbers may differ."""
+    why = ["asha decides as results arrive"] if search.strategy == "asha" else []
     why += ["pruning judges a trial by the trials finished before it started"] \
         if search.prune else []
     why += ["the budget stops where the time or epochs run out"] if search.budget else []
+    if not why:                                    # hyperband alone
+        return ("note: asynchronous search (hyperband hands out its brackets' trials as "
+                "workers free up): the trial numbers may differ with --jobs; which "
+                "configurations are tried and promoted does not")
     return ("note: asynchronous search (" + "; ".join(why) + "): the table may differ "
             "with --jobs and from run to run")
 

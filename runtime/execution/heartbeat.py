@@ -23,8 +23,10 @@ def path(run: Path, key: str) -> Path:
 
 
 def beater(target: str, epochs: int, metric: str) -> Callable[[int, dict[str, float]], None]:
-    """A `fit` progress callback writing {epoch, epochs, metric, value} to `target` at most
-    every `EVERY_S` seconds (and at the first epoch)."""
+    """A `fit` progress callback writing {epoch, epochs, metric, value, seconds} to `target`
+    at most every `EVERY_S` seconds (and at the first epoch); `seconds` is the training time
+    so far (from this call), so the display can project the trial's duration."""
+    started = time.monotonic()
     last = [0.0]
 
     def beat(epoch: int, row: dict[str, float]) -> None:
@@ -33,7 +35,7 @@ def beater(target: str, epochs: int, metric: str) -> Callable[[int, dict[str, fl
             return
         last[0] = now
         record = {"epoch": epoch, "epochs": epochs, "metric": metric,
-                  "value": row.get(f"valid_{metric}")}
+                  "value": row.get(f"valid_{metric}"), "seconds": now - started}
         try:
             write_text_atomic(Path(target), json.dumps(record, default=float))
         except OSError:

@@ -55,9 +55,22 @@ def config_score(values: Iterable[float | None], states: Iterable[str]) -> float
     return float(np.mean(finite)) if len(finite) == len(values) else None
 
 
+def at_highest_fidelity(summary: pd.DataFrame) -> pd.DataFrame:
+    """One summary row per configuration (parameters, and outer fold): the one at its highest
+    fidelity, so that successive halving, ASHA and Hyperband list each configuration once, at
+    the furthest rung it reached; the summary's order is kept."""
+    if "fidelity" not in summary or summary.empty:
+        return summary
+    keys = [c for c in summary.columns if c == "outer" or c.startswith("param_")]
+    ordered = summary.sort_values("fidelity", kind="stable")
+    last = ordered.groupby(keys, dropna=False, sort=False).tail(1) if keys else ordered.tail(1)
+    return last.sort_index()
+
+
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per configuration: parameters, n, mean_/std_ of the metrics, rank_ on the
-    selection metric (full fidelity first; a configuration with a failed seed ranks last)."""
+    """One row per configuration: parameters, n, n_complete, state (the last of STATES among
+    its rows), mean_/std_ of the metrics, rank_ on the selection metric (full fidelity first; a
+    configuration with a failed seed ranks last)."""
     metric = table.attrs.get("metric", "valid_error" if "valid_error" in table else "valid_loss")
     maximize = bool(table.attrs.get("maximize", False))
     stage = f"param_{LAYERS}"
@@ -89,6 +102,11 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     summary = grouped(table[params + ["step", "fidelity"]]).first()
     summary["n"] = grouped(table["state"]).size()
     summary["n_complete"] = grouped(table["state"] == "complete").sum().astype(int)
+    # a configuration's state: the last of STATES among its rows (one pruned seed makes it
+    # pruned, one diverged seed diverged), as its rank follows: any but complete ranks after
+    # every complete configuration, and a diverged or failed one is unscored
+    order = table["state"].map({state: i for i, state in enumerate(STATES)})
+    summary["state"] = grouped(order).max().map(dict(enumerate(STATES))).fillna("")
     values = table[numeric].apply(pd.to_numeric, errors="coerce")
     means, spreads = grouped(values).mean(), grouped(values).std(ddof=0)
     spreads[summary["n"] <= 1] = 0.0
@@ -99,7 +117,10 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     if metric in table:
         scored = pd.to_numeric(table[metric], errors="coerce")
         usable = table["state"].isin(EVALUATED) & np.isfinite(scored.astype(float))
-        summary[f"mean_{metric}"] = grouped(scored).mean().where(grouped(usable).all())
+        evaluated = grouped(usable).all()
+        summary[f"mean_{metric}"] = grouped(scored).mean().where(evaluated)
+        # no mean, no spread: a failed or diverged seed leaves the configuration unscored
+        summary[f"std_{metric}"] = summary[f"std_{metric}"].where(evaluated)
     else:
         summary[f"mean_{metric}"] = float("nan")
     return summary.reset_index().infer_objects()
@@ -186,6 +207,27 @@ def border_message(name: str, side: str) -> str:
     direction = "down" if side == "low" else "up"
     return (f"the best {name} is the {side}est value tried: the optimum may lie outside; "
             f"extend the interval {direction} (or add `extend` to the search)")
+
+
+def border_warnings(chosen: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(where, message) of each border warning of the chosen configuration(s), each once: under
+    nested cross-validation the outer folds choose apart and often hit the same border, so a
+    warning names the outer folds it holds for ("" when not nested)."""
+    folds: dict[str, list[Any]] = {}
+    for item in chosen:
+        for name, side in (item.get("borders") or {}).items():
+            if side:
+                folds.setdefault(border_message(name, side), []).append(item.get("outer"))
+    nested = len(chosen) > 1
+    return [(_outer_folds(outers, len(chosen)) if nested else "", message)
+            for message, outers in folds.items()]
+
+
+def _outer_folds(outers: list[Any], total: int) -> str:
+    if len(outers) == total:
+        return "every outer fold"
+    return ("outer fold " if len(outers) == 1 else "outer folds ") + \
+        ", ".join(str(o) for o in outers)
 
 
 def refit_message(refit: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runtime.errors import NnspecError
-from runtime.execution.results import border_message, refit_message
+from runtime.execution.results import at_highest_fidelity, border_warnings, refit_message
 from runtime.report.progress import RunProgress
 
 __all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
@@ -48,29 +48,42 @@ def _fmt_int(value: Any) -> str:
 
 
 def summary_table(summary: pd.DataFrame, top: int) -> Table:
-    """The best `top` configurations as a rich table; under nested cross-validation the best
-    `top` of each outer fold, with an `outer` column (ranks are per outer fold)."""
+    """The best `top` configurations as a rich table, each once, at its highest fidelity
+    (halving, asha and hyperband train one at several), with its state, so the order explains
+    itself: the one ranking puts configurations whose every seed and fold completed first,
+    then the highest fidelity, then the metric. Under nested cross-validation the best `top`
+    of each outer fold, with an `outer` column (ranks are per outer fold)."""
     metric = summary.attrs.get("metric", "valid_error")
     rank = f"rank_{metric}"
     nested = "outer" in summary and summary["outer"].notna().any()
-    shown = summary.sort_values(rank, kind="stable") if rank in summary else summary
+    shown = at_highest_fidelity(summary)
+    shown = shown.sort_values(rank, kind="stable") if rank in shown else shown
     if nested:
         shown = shown.sort_values("outer", kind="stable").groupby("outer").head(top)
     else:
         shown = shown.head(top)
     params = [c for c in summary.columns if c.startswith("param_")]
     fidelity = "fidelity" in summary and summary["fidelity"].nunique() > 1   # halving's rung
+    state = "state" in summary                       # absent from an older summary.csv
     cols = [*(["outer"] if nested else []), "rank", *[p[len("param_"):] for p in params],
-            *(["fidelity"] if fidelity else []), f"{metric} mean ± std", "n", "epochs"]
+            *(["fidelity"] if fidelity else []), *(["state"] if state else []),
+            f"{metric} mean ± std", "n", "epochs"]
     title = f"best configurations by {metric}" + (", per outer fold" if nested else "")
-    table = Table(*cols, title=title)
+    notes = []
+    if state and (summary["state"] != "complete").any():
+        notes.append("a configuration whose every seed and fold completed ranks first")
+    if fidelity:
+        notes.append("each configuration once, at its highest fidelity (ranks as in "
+                     "summary.csv)")
+    table = Table(*cols, title=title, caption="; ".join(notes) or None)
     for _, row in shown.iterrows():
         mean = row[f"mean_{metric}"]          # nan: a seed or fold failed or diverged
         score = "not completed" if pd.isna(mean) else \
             f"{_fmt(mean)} ± {_fmt(row[f'std_{metric}'])}"
         table.add_row(*([_fmt_int(row["outer"])] if nested else []),
                       _fmt(row.get(rank, "")), *[_fmt(row[p]) for p in params],
-                      *([_fmt(row["fidelity"])] if fidelity else []), score,
+                      *([_fmt(row["fidelity"])] if fidelity else []),
+                      *([_fmt(row["state"])] if state else []), score,
                       f"{row['n_complete']}/{row['n']}", _fmt(row.get("mean_epochs", "")))
     return table
 
@@ -94,11 +107,10 @@ def print_best(best: dict[str, Any], notes: bool = True) -> None:
         out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "
                   f"{valid['metric']} {_fmt(valid['mean'])} ± {_fmt(valid['std'])} "
                   f"(n={valid['n']})")
-        for name, side in (item.get("borders") or {}).items():
-            if side:
-                out.print(f"[yellow]border:[/] {border_message(name, side)}")
         if item.get("refit"):
             out.print(f"{where}{refit_message(item['refit'])}")
+    for fold, message in border_warnings(chosen):
+        out.print(f"[yellow]border{f' ({fold})' if fold else ''}:[/] {message}")
     test = best.get("test") or {}
     if test:
         names = [k for k in test if k.startswith("test_")]

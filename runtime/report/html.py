@@ -8,11 +8,11 @@ import html
 import json
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Collection
 
 import pandas as pd
 
-from runtime.execution.results import border_message, refit_message
+from runtime.execution.results import border_warnings, refit_message
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from runtime.report.run_folder import Run
@@ -20,14 +20,21 @@ if TYPE_CHECKING:                       # report imports this module: no runtime
 TOP_ROWS = 50            # summary rows shown in index.html
 RUN_FILES = ("spec.spec", "trials.csv", "summary.csv", "best.json")
 
+# The page uses its width at any window size: figures sit in a grid of columns at least 32em
+# wide (two side by side on a wide screen, one on a narrow one), a wide figure across the row,
+# each image scaled to its cell. Sections after the summary fold (<details>).
 STYLE = """body{font-family:sans-serif;margin:2em auto;max-width:84em;padding:0 1em;color:#222}
 h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+summary{cursor:pointer}summary h2{display:inline-block;width:calc(100% - 2em)}
 table{border-collapse:collapse;font-size:90%}th,td{padding:2px 8px;text-align:right}
 table.summary tr:nth-child(even){background:#f3f3f3}table.summary th{background:#e8e8e8}
 .warning{color:#a40}.note{color:#555}.meta{color:#555;font-size:90%}
-.headline{font-size:120%}figure{margin:0 0 1.5em 0}img{max-width:100%}
+.headline{font-size:120%}figure{margin:0 0 1.5em 0;min-width:0}img{width:100%;height:auto}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,32em),1fr));
+column-gap:2em;align-items:start}.figures>.wide,.figures>p{grid-column:1/-1}
 figcaption{color:#444;font-size:90%;max-width:60em}.scroll{overflow-x:auto}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto}nav a{margin-right:1em}"""
+WIDE_INCHES = 9.0        # a figure at least this wide spans the whole row of the grid
 
 
 @dataclass
@@ -37,12 +44,14 @@ class Image:
     ident: str
     data: bytes
     caption: str
+    wide: bool = False           # spans the row of the figures grid
 
 
 def img(image: Image) -> str:
     """A figure with the image embedded as a data URI."""
     uri = "data:image/png;base64," + base64.b64encode(image.data).decode("ascii")
-    return (f"<figure id='{html.escape(image.ident)}'><img src='{uri}' "
+    wide = " class='wide'" if image.wide else ""
+    return (f"<figure id='{html.escape(image.ident)}'{wide}><img src='{uri}' "
             f"alt='{html.escape(image.ident)}'><figcaption>{html.escape(image.caption)}"
             f"</figcaption></figure>")
 
@@ -62,8 +71,8 @@ def readable_columns(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
              "mean_epochs": "epochs", "mean_duration_s": "seconds", "outer": "outer fold"}
     first = [c for c in (f"rank_{metric}", "outer", "trial") if c in summary]
     params = [c for c in summary.columns if c.startswith("param_")]
-    rest = [c for c in ("fidelity", f"mean_{metric}", f"std_{metric}", "n_complete", "n",
-                        "mean_epochs", "mean_duration_s") if c in summary
+    rest = [c for c in ("fidelity", f"mean_{metric}", f"std_{metric}", "state", "n_complete",
+                        "n", "mean_epochs", "mean_duration_s") if c in summary
             and (c != "fidelity" or summary[c].nunique() > 1)]      # halving's rungs only
     extra = [c for c in summary.columns if c.startswith(("mean_", "test_", "border_"))
              and c not in rest]
@@ -92,12 +101,10 @@ def best_html(run: Run) -> str:
                      f"{num(valid.get('mean'))} ± {num(valid.get('std'))}</b> (validation, "
                      f"n={valid.get('n', '')}) — chosen trial {item['trial']}{where}</p>")
         parts.append(pairs_table(item.get("params") or {"(no search)": ""}, "params"))
-        for name, side in (item.get("borders") or {}).items():
-            if side:
-                parts.append(f"<p class='warning'>border: "
-                             f"{html.escape(border_message(name, side))}</p>")
         if item.get("refit"):
             parts.append(f"<p>{html.escape(refit_message(item['refit']))}</p>")
+    parts += [f"<p class='warning'>border{f' ({where})' if where else ''}: "
+              f"{html.escape(message)}</p>" for where, message in border_warnings(run.chosen)]
     test = run.best.get("test") or {}
     if test:
         title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \
@@ -117,11 +124,14 @@ def pairs_table(values: dict[str, Any], css: str) -> str:
 
 def scores_table(test: dict[str, Any]) -> str:
     """One row per test metric: mean ± std over the members, and the averaged prediction's
-    (the outer folds' std under nested cross-validation)."""
-    head = "<tr><th>metric</th><th>mean ± std</th><th>ensemble</th></tr>"
+    when there is one (the outer folds' std under nested cross-validation, and no ensemble
+    column: each outer fold has its own)."""
+    ensemble = any(k.startswith("ensemble_") for k in test)
+    head = "<tr><th>metric</th><th>mean ± std</th>" + \
+        ("<th>ensemble</th>" if ensemble else "") + "</tr>"
     rows = "".join(
         f"<tr><th>{html.escape(k[5:])}</th><td>{num(v)} ± {num(test.get('std_' + k))}</td>"
-        f"<td>{num(test.get('ensemble_' + k))}</td></tr>"
+        + (f"<td>{num(test.get('ensemble_' + k))}</td>" if ensemble else "") + "</tr>"
         for k, v in test.items() if k.startswith("test_"))
     return f"<table class='scores'>{head}{rows}</table>"
 
@@ -142,17 +152,35 @@ def outcomes_html(states: dict[str, int], messages: list[tuple[str, str, int]]) 
     return text
 
 
-def page(title: str, sections: list[tuple[str, str, str]], meta: str) -> str:
+def figures(parts: list[str]) -> str:
+    """Figures (and notes) in the page's responsive grid; empty parts dropped."""
+    shown = [p for p in parts if p]
+    return "<div class='figures'>\n" + "\n".join(shown) + "\n</div>" if shown else ""
+
+
+def page(title: str, sections: list[tuple[str, str, str]], meta: str,
+         folded: Collection[str] = ()) -> str:
     """The whole document: a title, the provenance line, a table of contents and the
-    (id, heading, body) sections."""
+    (id, heading, body) sections; every section but the first folds, those in `folded`
+    start folded."""
     name = html.escape(title)
     nav = "".join(f"<a href='#{i}'>{html.escape(h)}</a>" for i, h, _ in sections)
-    body = "\n".join(f"<section id='{i}'><h2>{html.escape(h)}</h2>\n{b}\n</section>"
-                     for i, h, b in sections)
+    body = "\n".join(_section(i, h, b, None if n == 0 else i not in folded)
+                     for n, (i, h, b) in enumerate(sections))
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>nnspec report: {name}</title><style>{STYLE}</style></head><body>\n"
             f"<h1>{name}</h1>\n<p class='meta'>{meta}</p>\n<nav>{nav}</nav>\n{body}\n"
             "</body></html>\n")
+
+
+def _section(ident: str, heading: str, body: str, open_: bool | None) -> str:
+    """A section; folding (<details>) unless `open_` is None, open when it is True."""
+    title = f"<h2>{html.escape(heading)}</h2>"
+    if open_ is None:
+        return f"<section id='{ident}'>{title}\n{body}\n</section>"
+    return (f"<section id='{ident}'><details{' open' if open_ else ''}><summary>{title}"
+            f"</summary>\n{body}\n</details></section>")
 
 
 def files_html(present: list[str]) -> str:

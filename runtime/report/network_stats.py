@@ -15,13 +15,13 @@ left and nothing retrained:
 - gradients: of the training criterion (data loss and weight penalties, dropout masks drawn
   from the seed) with respect to each layer's weights, on the same examples in one batch.
 
-Filters: when the raw inputs are a square number of features (8x8 digits, 28x28 ...), each
-first-layer unit's weights are shown as an image in pixel space: through the fitted
-preprocessing when it is affine (standardize, PCA, whitening: the unit's pre-activation is
-(J x + c) . w, so its pixel filter is J^T w, J found column by column), scaled by each pixel's
-standard deviation over the data: the change of the unit's input when that pixel moves by one
-standard deviation, so that nearly constant border pixels do not dominate), else only when the
-network's inputs are themselves square.
+Filters: when the raw inputs are a square image (a square number of features, at least
+MIN_IMAGE_SIDE a side: 8x8 digits, 28x28 ...), each first-layer unit's weights are shown as an
+image in pixel space: through the fitted preprocessing when it is affine (standardize, PCA,
+whitening: the unit's pre-activation is (J x + c) . w, so its pixel filter is J^T w, J found
+column by column), scaled by each pixel's standard deviation over the data: the change of the
+unit's input when that pixel moves by one standard deviation, so that nearly constant border
+pixels do not dominate), else only when the network's inputs are themselves square.
 """
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ SAMPLE_ROWS = 512
 MAX_FILTERS = 32
 BINS = 40
 AFFINE_TOLERANCE = 1e-4
+# The smallest image side drawn as filters: digits' 8x8 is the smallest image set nnspec ships,
+# while 4, 9, 16 or 25 columns are far more often a table (iris's 4 are no 2x2 image).
+MIN_IMAGE_SIDE = 8
 
 
 @dataclass
@@ -163,18 +166,18 @@ def first_layer_filters(net: Any, prep: Any, raw: np.ndarray
                         ) -> tuple[np.ndarray | None, str]:
     """Up to MAX_FILTERS first-layer units as (side, side) images, and the space they are in;
     (None, "") when neither the raw inputs (through an affine preprocessing) nor the network's
-    inputs are a square number of features."""
+    inputs are a square image (a square number of features, MIN_IMAGE_SIDE or more a side)."""
     W = np.asarray(net.dense[0].W, dtype=np.float64)
     units = min(MAX_FILTERS, W.shape[1])
     side = math.isqrt(raw.shape[1])
-    if side >= 2 and side * side == raw.shape[1] and not is_sparse(raw):   # sparse: no images
+    if side >= MIN_IMAGE_SIDE and side * side == raw.shape[1] and not is_sparse(raw):   # sparse: no images
         J = affine_jacobian(prep, raw)
         if J is not None:
             spread = raw.std(axis=0)
             pixels = (J.T @ W[:, :units]).T * spread     # (units, raw features)
             return pixels.reshape(units, side, side), "pixels"
     side = math.isqrt(W.shape[0])
-    if side >= 2 and side * side == W.shape[0]:
+    if side >= MIN_IMAGE_SIDE and side * side == W.shape[0]:
         return W[:, :units].T.reshape(units, side, side), "network inputs"
     return None, ""
 
@@ -217,7 +220,8 @@ def plot_histograms(stats: NetworkStats, quantity: str) -> Figure:
         ax.set(title=f"{name}: std {np.nanstd(a):.3g} -> {np.nanstd(b):.3g}",
                xlabel=QUANTITIES[quantity], ylabel="count")
         ax.legend(fontsize="small")
-    fig.suptitle(f"{quantity}, {stats.members} members pooled", fontsize="medium")
+    pooled = "1 member" if stats.members == 1 else f"{stats.members} members pooled"
+    fig.suptitle(f"{quantity}, {pooled}", fontsize="medium")
     return fig
 
 

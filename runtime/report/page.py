@@ -27,7 +27,16 @@ IMPORTANCE_TEXT = ("scikit-learn's permutation importance (sklearn.inspection."
                    "parameters as features (log10 of a log-scale one, a choice by its value's "
                    "index), the mean validation metric as the target. A bar is how much the "
                    "surrogate's R² drops when that parameter's column is shuffled; it is "
-                   "measured on the configurations the forest was fitted to.")
+                   "measured on the configurations the forest was fitted to. It is shown "
+                   f"with at least {search_plots.PER_PARAMETER} finished configurations per "
+                   "varying parameter (the 'ten events per variable' floor of regression "
+                   "models) and when the forest predicts the configurations each tree did not "
+                   "see better than their mean (a positive out-of-bag R²).")
+
+
+# Sections that start folded: the summary, the outcomes, the curves and the parameters come
+# first, open; the rest is a click away (the grid report was 6,500 px tall at 1,400 px wide).
+FOLDED = ("network", "configurations", "spec")
 
 
 def write_report(run_dir: Path | str) -> Path:
@@ -35,7 +44,7 @@ def write_report(run_dir: Path | str) -> Path:
     `run_dir` is not a finished run."""
     run = load_run(run_dir)
     text = html.page(str(run.best.get("experiment", run.path.name)), sections(run),
-                     _meta(run))
+                     _meta(run), folded=FOLDED)
     out = run.path / "report"
     out.mkdir(exist_ok=True)
     return write_text_atomic(out / "index.html", text)
@@ -58,7 +67,10 @@ def sections(run: Run) -> list[tuple[str, str, str]]:
 def _figure(ident: str, make: Callable[[], Any], caption: str) -> str:
     """An embedded plot (nothing when `make` returns None)."""
     fig = make()
-    return "" if fig is None else html.img(html.Image(ident, plots.png(fig), caption))
+    if fig is None:
+        return ""
+    wide = fig.get_figwidth() >= html.WIDE_INCHES
+    return html.img(html.Image(ident, plots.png(fig), caption, wide))
 
 
 def _curves(run: Run, trials: list[Any]) -> str:
@@ -70,7 +82,7 @@ def _curves(run: Run, trials: list[Any]) -> str:
     parts.append(_figure("chosen-curves", lambda: plots.plot_curves(members, run.metric),
                          "the chosen configuration's members (seed x fold): losses, the "
                          "metric and the learning rate per epoch"))
-    return "\n".join(parts)
+    return html.figures(parts)
 
 
 def _parameters(run: Run) -> str:
@@ -90,15 +102,15 @@ def _parameters(run: Run) -> str:
     parts.append(_figure("parallel", lambda: search_plots.plot_parallel(run),
                          "parallel coordinates: one line per finished configuration"))
     found = search_plots.importance(run)
-    if found is None:
-        parts.append(f"<p class='note'>importance: not computed (it needs at least "
-                     f"{search_plots.MIN_CONFIGURATIONS} finished configurations and two "
-                     f"varying parameters). The method: {escape.escape(IMPORTANCE_TEXT)}</p>")
+    if isinstance(found, str):
+        parts.append(f"<p class='note'>importance: not shown ({escape.escape(found)}). "
+                     f"The method: {escape.escape(IMPORTANCE_TEXT)}</p>")
     else:
         parts.append(_figure("importance",
                              lambda: search_plots.plot_importance(found, run.metric),
-                             f"hyper-parameter importance: {IMPORTANCE_TEXT}"))
-    return "\n".join(p for p in parts if p) or "<p>no hyper-parameter was searched.</p>"
+                             f"hyper-parameter importance, {found.fitted_on()}: "
+                             f"{IMPORTANCE_TEXT}"))
+    return html.figures(parts) or "<p>no hyper-parameter was searched.</p>"
 
 
 def _network(run: Run) -> str:
@@ -114,11 +126,10 @@ def _network(run: Run) -> str:
     parts.append(_figure("pretraining", lambda: plots.plot_pretraining(chosen_members(run)),
                          "pre-training: each layer's reconstruction error before and after "
                          "each of its epochs, per member"))
+    # Inputs that are not a square image have no filters to show, and nothing to say of it.
     parts.append(_figure("filters", lambda: network_stats.plot_filters(stats),
                          "the first layer's filters (red positive, blue negative)"))
-    if stats.filters is None:
-        parts.append("<p class='note'>filters: the inputs are not a square image.</p>")
-    return "\n".join(p for p in parts if p)
+    return html.figures(parts)
 
 
 def _meta(run: Run) -> str:

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from runtime.execution.results import at_highest_fidelity
 from runtime.report.run_folder import Member, Run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale
+LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale,
+                         # as is a parameter searched on a log scale (`log_axis`)
 SMOOTH_POINTS = 100      # where the kernel smoothing is evaluated
 
 
@@ -44,8 +46,8 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def png(fig: Figure, dpi: int = 90) -> bytes:
-    """The figure as PNG bytes."""
+def png(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (at 110 dpi a 12-inch figure is 1,320 px: the page's width)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
@@ -157,13 +159,7 @@ def numeric_values(column: pd.Series) -> pd.Series | None:
 def configurations(run: Run) -> pd.DataFrame:
     """One summary row per configuration (and outer fold): the one at its highest fidelity, so
     that successive halving shows every value tried at the furthest rung it reached."""
-    summary = run.summary
-    if "fidelity" not in summary or summary.empty:
-        return summary
-    keys = [c for c in summary.columns if c == "outer" or c.startswith("param_")]
-    ordered = summary.sort_values("fidelity", kind="stable")
-    last = ordered.groupby(keys, dropna=False, sort=False).tail(1) if keys else ordered.tail(1)
-    return last.sort_index()
+    return at_highest_fidelity(run.summary)
 
 
 def fidelity_colors(summary: pd.DataFrame) -> dict[float, str]:
@@ -186,6 +182,15 @@ def log_scale(values: np.ndarray) -> bool:
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     return bool(values.size) and values.min() > 0 and values.max() / values.min() > LOG_SPAN
+
+
+def log_axis(run: Run, name: str, values: np.ndarray) -> bool:
+    """Whether a parameter's axis is drawn log-scale: it was searched on a log scale, or its
+    values read better so (`log_scale`: a list of widths 8 .. 512)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    searched_log = name in run.log_dimensions and finite.size > 0 and finite.min() > 0
+    return bool(searched_log) or log_scale(finite)
 
 
 def mean_per_value(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,13 +252,14 @@ def plot_numeric(run: Run, name: str) -> Figure:
                     yerr=table.loc[part, f"std_{metric}"].to_numpy(float), fmt="o",
                     color=colors.get(fid, "C0") if fid is not None else "C0", alpha=0.75,
                     capsize=3, label=label)
-    _trend(ax, table[done], col, metric, log_scale(x_all))
+    log = log_axis(run, name, x_all)
+    _trend(ax, table[done], col, metric, log)
     failed = x_all[~done]
     if failed.size:
         ax.plot(failed, np.full(failed.size, 0.97), "x", color="0.3", ms=8,
                 transform=ax.get_xaxis_transform(), label="failed or diverged")
     _chosen_marks(ax, run, table, col, name)
-    if log_scale(x_all):
+    if log:
         ax.set_xscale("log")
     ax.set(xlabel=name, ylabel=f"{readable(metric)} (mean ± std)", title=_title(run, name))
     _dedupe_legend(ax)

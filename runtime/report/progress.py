@@ -6,15 +6,18 @@ of rows the run will fill: the strategy's planned trials (`runtime.search.planne
 exact for grid, random and TPE, an upper bound for the others) times seeds times folds (times
 outer folds). Three ways to show it:
 
-- stderr a terminal: a rich progress bar with done/total, the counts per state, running,
-  elapsed, an ETA and the best so far;
+- stderr a terminal: two lines, a rich progress bar with the name, done/total, the ETA and
+  the elapsed time, then (wrapped, not cut) running, the counts per state, the best so far and
+  the running trial's epoch: readable at 80 columns;
 - stderr piped (a log file, CI, a cluster job): plain timestamped lines, one when the run
   starts, one at each new best and one every `interval` seconds (from a timer thread, so a
   long trial still leaves a heartbeat), each with done/total;
 - `json`: every event as one JSON line on stdout (nothing on stderr).
 
-The ETA is the remaining rows times the mean duration of the rows trained so far in this run
-(cached rows took no time), divided by the number of parallel workers.
+The ETA is the remaining rows (a running one less the fraction of its epochs its heartbeat
+says are done) times the mean duration of the rows trained so far in this run (cached rows
+took no time; before any, the running ones' projected from their heartbeats), divided by the
+number of parallel workers.
 """
 from __future__ import annotations
 
@@ -24,10 +27,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
+from rich.text import Text
 
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
@@ -35,6 +40,22 @@ from spec_lang.experiment import Experiment
 STATES = ("complete", "failed", "diverged", "stalled", "pruned")
 INTERVAL_S = 30.0          # seconds between two plain lines when stderr is piped
 LIVE_REFRESH_S = 1.0       # seconds between two refreshes of the live display
+NAME_WIDTH = 24            # the experiment's name, at most, on the live display
+BAR_WIDTH = 20             # the bar's fixed width: it stays visible at 80 columns
+
+
+class _TwoLines(Progress):
+    """rich's Progress, with the run's details (running, states, best, the running trial's
+    epoch) on a line of their own under the bar, wrapped rather than cut: on one line at 80
+    columns they squeezed the bar out and cut the name to 'p02_p…'."""
+
+    details = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        """The bar's line, then the details' line."""
+        yield self.make_tasks_table(self.tasks)
+        if self.details:
+            yield Text(self.details, style="dim", overflow="fold")
 
 
 def planned_rows(exp: Experiment) -> tuple[int, bool]:
@@ -87,9 +108,11 @@ class RunProgress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                            TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                            console=self.console, disable=not self.live, transient=True)
+        name = Column(max_width=NAME_WIDTH, no_wrap=True, overflow="ellipsis")
+        self.bar = _TwoLines(TextColumn("[bold]{task.description}", table_column=name),
+                             BarColumn(bar_width=BAR_WIDTH), TextColumn("{task.fields[status]}"),
+                             TimeElapsedColumn(), console=self.console,
+                             disable=not self.live, transient=True)
         self.task = self.bar.add_task(exp.name, total=self.total or None, status="")
 
     # ------------------------------------------------------------------------ lifecycle
@@ -179,50 +202,87 @@ class RunProgress:
         return getattr(self, "_sign", 1.0) * self.best
 
     def eta(self) -> float | None:
-        """Seconds left: remaining rows x mean trained duration / workers (None: unknown)."""
-        if not self.total or not self.durations:
+        """Seconds left: the rows still to train (a running one less the fraction of its
+        epochs its heartbeat says are done) x the mean duration of a row (the finished
+        ones', else the running ones' projected from their heartbeats) / workers; None when
+        unknown."""
+        if not self.total:
             return None
-        remaining = max(0, self.total - self.done)
-        return remaining * (sum(self.durations) / len(self.durations)) / self.jobs
+        beats = self.beats()
+        projected = [b["seconds"] * b["epochs"] / b["epoch"] for b in beats
+                     if isinstance(b.get("seconds"), (int, float))]
+        durations = self.durations or projected
+        if not durations:
+            return None
+        left = max(0.0, self.total - self.done - sum(map(_fraction, beats)))
+        return left * (sum(durations) / len(durations)) / self.jobs
 
     # ------------------------------------------------------------------------- output
+    def counts(self) -> str:
+        """Rows done of the total, and the ETA: the live display's first line."""
+        return f"{self._done()}  {self._eta()}"
+
+    def details(self) -> str:
+        """Running, per state, best, the running trial's epoch: the live display's second
+        line."""
+        return "  ".join(self._states() + self._best())
+
     def status(self) -> str:
-        """The counts in words: done/total, running, per state, ETA, best."""
+        """The counts in words, on one line: done/total, running, per state, ETA, best."""
+        return "  ".join([self._done(), *self._states(), self._eta(), *self._best()])
+
+    def _done(self) -> str:
         total = "?" if not self.total else f"{'' if self.exact else '≤'}{self.total}"
-        parts = [f"{self.done}/{total} trials", f"running {self.running_now()}"]
-        parts += [f"{s} {self.states[s]}" for s in STATES if s != "complete" and self.states[s]]
+        return f"{self.done}/{total} trials"
+
+    def _eta(self) -> str:
         eta = self.eta()
-        parts.append(f"ETA {clock(eta)}" if eta is not None else "ETA ?")
+        return f"ETA {clock(eta)}" if eta is not None else "ETA ?"
+
+    def _states(self) -> list[str]:
+        return [f"running {self.running_now()}"] + [
+            f"{s} {self.states[s]}" for s in STATES if s != "complete" and self.states[s]]
+
+    def _best(self) -> list[str]:
         best = self.best_value()
-        if best is not None:
-            parts.append(f"best {self.metric} {best:.4g}")
+        parts = [] if best is None else [f"best {self.metric} {best:.4g}"]
         longest = self.longest_running()
-        if longest:
-            parts.append(longest)
-        return "  ".join(parts)
+        return parts + ([longest] if longest else [])
 
     def running_now(self) -> int:
         """The jobs training now: those handed out, at most one per local worker."""
         return min(len(self.running), self.jobs) if self.local else len(self.running)
 
-    def longest_running(self) -> str:
-        """The epoch the earliest-started running trial has reached ("" when unknown)."""
+    def beats(self) -> list[dict[str, Any]]:
+        """The last heartbeat of each running job that has one (trial and seed added), the
+        earliest-started first."""
         from runtime.execution.heartbeat import read
+        found = []
         for (_, trial, seed, _), beat in self.running.items():
             last = read(beat) if beat else None
-            if last:
-                value = last.get("value")
-                shown = f" valid_{last['metric']} {value:.4g}" if isinstance(
-                    value, (int, float)) and math.isfinite(value) else ""
-                return f"(trial {trial} seed {seed}: epoch {last['epoch']}/{last['epochs']}" \
-                    f"{shown})"
+            if last and last.get("epoch") and last.get("epochs"):
+                found.append({**last, "trial": trial, "seed": seed})
+        return found
+
+    def longest_running(self) -> str:
+        """The epoch the earliest-started running trial has reached ("" when unknown)."""
+        beats = self.beats()
+        if not beats:
             return ""
-        return ""
+        last = beats[0]
+        value = last.get("value")
+        shown = f" valid_{last['metric']} {value:.4g}" if isinstance(
+            value, (int, float)) and math.isfinite(value) else ""
+        return f"(trial {last['trial']} seed {last['seed']}: epoch {last['epoch']}/" \
+            f"{last['epochs']}{shown})"
 
     def _update(self) -> None:
+        """The live display: the bar moves with the running trials' epochs too."""
         if self.live:
-            self.bar.update(self.task, completed=self.done, total=self.total or None,
-                            status=self.status())
+            moving = self.done + sum(map(_fraction, self.beats()))
+            self.bar.details = self.details()
+            self.bar.update(self.task, completed=moving, total=self.total or None,
+                            status=self.counts())
 
     def _line(self, what: str) -> None:
         """One plain timestamped line on stderr."""
@@ -245,3 +305,8 @@ class RunProgress:
             stream.flush()
         except (BrokenPipeError, ValueError):      # a closed reader: progress is not vital
             pass
+
+
+def _fraction(beat: dict[str, Any]) -> float:
+    """The fraction of its epochs a running trial has trained, from its heartbeat."""
+    return min(1.0, beat["epoch"] / beat["epochs"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,19 @@ class Run:
     def chosen(self) -> list[dict[str, Any]]:
         """One record per outer fold (one record unless the protocol is nested)."""
         return list(self.best.get("outer_folds", [self.best]))
+
+    @cached_property
+    def log_dimensions(self) -> frozenset[str]:
+        """The parameters searched on a log scale (a log range or grid, a log prior, a list
+        for a log setting such as lr), as the spec as run says; none when it cannot be read."""
+        import spec_lang
+        from spec_lang import SpecError
+        try:
+            exp = spec_lang.load(self.path / "spec.spec")
+        except (SpecError, OSError, UnicodeDecodeError, ValueError):
+            return frozenset()
+        return frozenset(d.name for d in exp.search.dims
+                         if d.scale == "log" or "log" in (d.prior or ""))
 
 
 @dataclass

@@ -7,18 +7,24 @@ seeded) fitted to the finished configurations: parameters as features (log10 of 
 one, a choice as its value's index), the mean validation metric as the target. A parameter's
 importance is how much the surrogate's R² drops when its column is shuffled (mean ± std over
 20 shuffles). It is measured on the configurations the forest was fitted to, so it says what
-the surrogate relies on; with few configurations (fewer than MIN_CONFIGURATIONS) nothing is
-computed.
+the surrogate relies on, and it is shown only when the surrogate is worth asking:
+- at least PER_PARAMETER (10) finished configurations per varying parameter, the usual "ten
+  events per variable" floor below which a regression model's coefficients are not stable
+  (Peduzzi et al. 1996; Harrell, "Regression Modeling Strategies", 4.4);
+- the forest predicts the configurations each tree did not see better than their mean (its
+  out-of-bag R² is positive): otherwise it has learnt nothing its importances could report.
+The page says on how many configurations it was fitted and its out-of-bag R², or why it is not
+shown.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from runtime.report.plots import (curve, fidelity_colors, log_scale, maximized, new_figure,
+from runtime.report.plots import (curve, fidelity_colors, log_axis, maximized, new_figure,
                                   numeric_values, readable)
 from runtime.report.run_folder import Member, Run
 
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 HIGHLIGHTED = 3            # configurations drawn in colour over the faint rest
-MIN_CONFIGURATIONS = 8     # below this, no importance is computed
+PER_PARAMETER = 10         # finished configurations per varying parameter, for importance
 IMPORTANCE_REPEATS = 20
 
 
@@ -68,13 +74,21 @@ def plot_all_curves(run: Run, trials: list[Member]) -> Figure:
                         marker="." if len(y) < 3 else None)
         ax.set(xlabel=xlabel, ylabel=readable(metric))
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    if unique:
-        axes[0].legend(unique.values(), unique.keys(), fontsize="small")
+    _ranked_legend(axes[0], best)
     fig.suptitle(f"{readable(metric)} of every trial ({len(trials)} rows), the best "
                  f"{len(best)} configurations highlighted", fontsize="medium")
     return fig
+
+
+def _ranked_legend(ax: Any, best: list[int]) -> None:
+    """One legend entry per label, in rank order (#1, #2, #3) then "other trials", whatever
+    order the trials were drawn in."""
+    lines, labels = ax.get_legend_handles_labels()
+    handles = dict(zip(labels, lines))
+    order = [f"#{rank + 1}: trial {trial}" for rank, trial in enumerate(best)] + ["other trials"]
+    shown = [label for label in order if label in handles]
+    if shown:
+        ax.legend([handles[label] for label in shown], shown, fontsize="small")
 
 
 # ------------------------------------------------------------------------- the table
@@ -100,7 +114,7 @@ def encode(run: Run) -> Encoded:
         name = col[len("param_"):]
         numbers = numeric_values(table[col])
         if numbers is not None:
-            logs[name] = log_scale(numbers.to_numpy(float))
+            logs[name] = log_axis(run, name, numbers.to_numpy(float))
             frame[name] = np.log10(numbers) if logs[name] else numbers
         else:
             labels[name] = sorted(table[col].dropna().astype(str).unique())
@@ -162,34 +176,60 @@ def _axis_ticks(values: np.ndarray, enc: Encoded, name: str) -> list[tuple[str, 
 
 
 # ------------------------------------------------------------------------ importance
-def importance(run: Run, seed: int = 0) -> pd.DataFrame | None:
+@dataclass(frozen=True)
+class Importance:
+    """Permutation importances, and what they were measured on."""
+
+    table: pd.DataFrame        # parameter, mean, std; the most important first
+    configurations: int        # the finished configurations the forest was fitted to
+    oob_r2: float              # the forest's R² on the configurations each tree did not see
+
+    def fitted_on(self) -> str:
+        """What the bars rest on, in words."""
+        return (f"fitted on {self.configurations} finished configurations "
+                f"(out-of-bag R² {self.oob_r2:.2f})")
+
+
+def importance(run: Run, seed: int = 0) -> Importance | str:
     """Permutation importance of each searched parameter on a random-forest surrogate of the
-    finished configurations (see the module docstring): columns parameter, mean, std, sorted
-    by mean, largest first. None with fewer than MIN_CONFIGURATIONS configurations or fewer
-    than two parameters that vary."""
+    finished configurations (see the module docstring), or why it is not shown: fewer than
+    two varying parameters, fewer than PER_PARAMETER configurations per parameter, or a
+    surrogate that predicts unseen configurations no better than their mean."""
     enc = encode(run)
-    if len(enc.frame) < MIN_CONFIGURATIONS or enc.frame.shape[1] < 2:
-        return None
+    count, params = enc.frame.shape
+    if params < 2:
+        return "fewer than two searched parameters varied"
+    if count < PER_PARAMETER * params:
+        return (f"{count} finished configurations, fewer than {PER_PARAMETER} per varying "
+                f"parameter ({PER_PARAMETER * params} for {params})")
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.inspection import permutation_importance
     X = enc.frame.fillna(-1.0).to_numpy(float)      # inactive: a value no active one takes
-    forest = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, random_state=seed)
+    forest = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, oob_score=True,
+                                   random_state=seed)
     forest.fit(X, enc.target)
+    if not forest.oob_score_ > 0:
+        return (f"a random forest fitted on {count} finished configurations predicts the ones "
+                f"each tree did not see no better than their mean (out-of-bag R² "
+                f"{forest.oob_score_:.2f})")
     found = permutation_importance(forest, X, enc.target, n_repeats=IMPORTANCE_REPEATS,
                                    random_state=seed)
     table = pd.DataFrame({"parameter": list(enc.frame.columns),
                           "mean": found.importances_mean, "std": found.importances_std})
-    return table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    ordered = table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+    return Importance(ordered, count, float(forest.oob_score_))
 
 
-def plot_importance(table: pd.DataFrame, metric: str) -> Figure:
-    """Horizontal bars of permutation importance (mean ± std), the most important on top."""
-    fig = new_figure(7, 1.2 + 0.5 * len(table))
+def plot_importance(found: Importance, metric: str) -> Figure:
+    """Horizontal bars of permutation importance (mean ± std), the most important on top; the
+    title says how many configurations the surrogate was fitted on."""
+    fig = new_figure(7, 1.4 + 0.5 * len(found.table))
     ax = fig.subplots()
-    order = table.iloc[::-1]
+    order = found.table.iloc[::-1]
     ax.barh(order["parameter"], order["mean"], xerr=order["std"], color="C0", capsize=3)
     ax.set(xlabel="drop in the surrogate's R² when the parameter is shuffled",
-           ylabel="hyper-parameter", title=f"importance for {readable(metric)}")
+           ylabel="hyper-parameter",
+           title=f"importance for {readable(metric)}\n{found.fitted_on()}")
     ax.grid(alpha=0.3, axis="x")
     return fig
 

@@ -268,3 +268,23 @@ def test_show_prints_where_the_artifacts_come_from(tmp_path, capsys):
     capsys.readouterr()
     assert main(["show", str(tmp_path / "run")]) == 0
     assert "run 1 of this folder" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("search, said", [
+    ("hyperband", "hyperband hands out its brackets' trials as workers free up): the trial "
+                  "numbers may differ with --jobs; which configurations are tried and promoted "
+                  "does not"),
+    ("asha 9", "asha decides as results arrive): the table may differ with --jobs and from "
+               "run to run"),
+    ("hyperband\n    lr in 0.01, 0.1\nprune median", "pruning judges a trial by the trials "
+                                                     "finished before it started): the table "
+                                                     "may differ"),
+])
+def test_the_asynchronous_note_says_what_may_differ(search: str, said: str) -> None:
+    """Hyperband promotes a bracket only once its rung is complete: only its trial numbers
+    depend on timing (the note said it 'decides as results arrive', as ASHA does)."""
+    from runtime.cli.checks import asynchronous_note
+    if "\n" not in search:
+        search += "\n    lr in 0.01, 0.1"
+    exp = spec_lang.loads(f"data iris\ntrain\n    sgd lr $lr\nsearch {search}\n")
+    assert asynchronous_note(exp.search).startswith(f"note: asynchronous search ({said}")

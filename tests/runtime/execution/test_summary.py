@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runtime.execution.results import EVALUATED, make_table, summarize
+from runtime.execution.results import EVALUATED, STATES, make_table, summarize
 
 
 def table(outer: bool, metric: str = "error", configurations: int = 30) -> pd.DataFrame:
@@ -37,6 +37,7 @@ def table(outer: bool, metric: str = "error", configurations: int = 30) -> pd.Da
 def expected_row(part: pd.DataFrame, metric: str) -> dict:
     """The summary's definition for one configuration, written out one value at a time."""
     row = {"n": len(part), "n_complete": int(sum(s == "complete" for s in part["state"])),
+           "state": max(part["state"], key=list(STATES).index),   # the last of STATES
            "fidelity": part["fidelity"].iloc[0], "step": part["step"].iloc[0]}
     for col in ("param_lr", "param_act", "param_m"):
         row[col] = part[col].iloc[0]
@@ -49,6 +50,8 @@ def expected_row(part: pd.DataFrame, metric: str) -> dict:
     usable = all(s in EVALUATED for s in part["state"]) and \
         all(math.isfinite(float(v)) for v in part[metric])
     row[f"mean_{metric}"] = float(np.mean(part[metric])) if usable else math.nan
+    if not usable:                         # no mean, no spread
+        row[f"std_{metric}"] = math.nan
     return row
 
 
@@ -75,3 +78,16 @@ def test_the_summary_matches_its_definition_for_every_configuration(outer: bool,
                 assert got[name] == value, name
     assert sorted(summary[f"rank_{column}"]) == sorted(
         summary.groupby("outer").cumcount() + 1 if outer else range(1, len(summary) + 1))
+
+
+@pytest.mark.parametrize("states", [("complete", "diverged"), ("diverged",), ("failed", "complete")])
+def test_an_unscored_configuration_has_no_spread_either(states: tuple[str, ...]) -> None:
+    """A diverged seed leaves the mean undefined: the std is NaN too (it was 0.0167 from the
+    values 0.1 and 0.1333, and 0.0 for a single diverged seed)."""
+    rows = [{"trial": 0, "seed": seed, "fold": 0, "state": state, "step": "grid",
+             "fidelity": 1.0, "param_lr": 10.0, "train_loss": 1.0, "valid_loss": 1.0,
+             "valid_error": [0.1, 0.4 / 3][seed]} for seed, state in enumerate(states)]
+    summary = summarize(make_table(rows, "error", False))
+    assert math.isnan(summary.at[0, "mean_valid_error"])
+    assert math.isnan(summary.at[0, "std_valid_error"])
+    assert summary.at[0, "std_valid_loss"] == 0.0          # the other columns are as before

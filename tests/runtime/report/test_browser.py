@@ -26,13 +26,20 @@ BROWSER = shutil.which("chromium")
 TIMEOUT_S = 90
 PROBE = """<script>window.addEventListener('load', function () {
   var images = Array.prototype.map.call(document.images, function (i) {
-    return {id: i.alt, width: i.naturalWidth, complete: i.complete}; });
+    var box = i.getBoundingClientRect();
+    return {id: i.alt, width: i.naturalWidth, complete: i.complete,
+            shown: Math.round(box.width), top: Math.round(box.top)}; });
   var rows = {};
   Array.prototype.forEach.call(document.querySelectorAll('table[id]'), function (t) {
     rows[t.id] = t.tBodies.length ? t.tBodies[0].rows.length : t.rows.length; });
+  var page = document.querySelector('section').getBoundingClientRect().width;
+  var folded = document.documentElement.scrollHeight;
+  Array.prototype.forEach.call(document.querySelectorAll('details'), function (d) {
+    d.open = true; });
   var out = document.createElement('pre');
   out.id = 'probe';
-  out.textContent = JSON.stringify({images: images, rows: rows});
+  out.textContent = JSON.stringify({images: images, rows: rows, page: Math.round(page),
+      folded: folded, unfolded: document.documentElement.scrollHeight});
   document.body.appendChild(out);
 });</script>"""
 
@@ -57,8 +64,9 @@ pytestmark = pytest.mark.skipif(BROWSER is None and not os.environ.get("NNSPEC_R
                                        "apt-get install -y chromium)")
 
 
-def probe(page: Path, tmp: Path) -> dict:
-    """Open a probed copy of `page` in headless Chromium; what the probe wrote."""
+def probe(page: Path, tmp: Path, width: int = 800) -> dict:
+    """Open a probed copy of `page` in headless Chromium, its window `width` px wide; what the
+    probe wrote."""
     assert BROWSER, "chromium is required here (apt-get install -y chromium)"
     copy = tmp / f"probed-{page.name}"
     copy.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
@@ -66,6 +74,7 @@ def probe(page: Path, tmp: Path) -> dict:
     command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
                f"--user-data-dir={tmp / 'profile'}", "--virtual-time-budget=5000",
+               f"--window-size={width},900",
                "--dump-dom", copy.as_uri()]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, start_new_session=True)
@@ -98,6 +107,22 @@ def test_the_report_loads_offline_with_every_image_decoded(run_dir: Path, tmp_pa
     assert all(i["complete"] and i["width"] > 0 for i in found["images"]), found["images"]
     assert found["rows"]["configurations-table"] == 4       # the run's 4 configurations
     assert found["rows"]["states"] == 2                      # header and counts
+
+
+def test_the_plots_use_the_page_width_and_the_long_sections_fold(run_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """At 1,400 px a wide figure spans the page and two plots share a row, the whole width
+    between them; at 800 px each plot is as wide as the page; the folded sections (the
+    networks, the table, the spec) make the page shorter than when they are opened."""
+    page = write_report(run_dir)
+    wide = probe(page, tmp_path, 1400)
+    shown = {i["id"]: i for i in wide["images"]}
+    assert shown["all-curves"]["shown"] == wide["page"] > 1000
+    lr, width = shown["param-lr"], shown["param-width"]
+    assert lr["top"] == width["top"] and lr["shown"] + width["shown"] > 0.9 * wide["page"]
+    assert wide["folded"] < 0.8 * wide["unfolded"]
+    narrow = probe(page, tmp_path, 800)
+    assert all(i["shown"] == narrow["page"] for i in narrow["images"]), narrow
 
 
 def test_the_comparison_page_loads_with_its_rows(run_dir: Path, tmp_path: Path) -> None:

@@ -153,3 +153,12 @@ def test_a_run_whose_spec_cannot_be_read_says_why(run_dir: Path, tmp_path: Path)
     (copy / "spec.spec").write_text("# built in Python\nnot a spec\n")
     found = network_stats.record(load_run(copy))
     assert isinstance(found, str) and "could not be rebuilt" in found
+
+
+@pytest.mark.parametrize("members, said", [(1, "weights, 1 member"),
+                                           (2, "weights, 2 members pooled")])
+def test_the_histograms_title_counts_the_members(stats: network_stats.NetworkStats,
+                                                 members: int, said: str) -> None:
+    from dataclasses import replace
+    fig = network_stats.plot_histograms(replace(stats, members=members), "weights")
+    assert fig.get_suptitle() == said

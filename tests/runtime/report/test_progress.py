@@ -175,3 +175,33 @@ def test_a_long_trial_shows_its_epoch_between_events(tmp_path: Path,
               if (m := re.search(r"\(trial 0 seed 0: epoch (\d+)/200 valid_error ", line))]
     assert len(epochs) >= 2 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
     assert not (tmp_path / "run" / "running").exists()
+
+
+def test_the_live_display_is_readable_at_80_columns_and_one_configuration_has_an_eta(
+        tmp_path: Path) -> None:
+    """One configuration, two seeds training side by side: the bar, the name (cut only past
+    NAME_WIDTH) and the counts fit 80 columns, the details go on a second line, and the
+    heartbeats give an ETA and move the bar before any row is in (it showed 'p02_p… 0/2
+    trials ... ETA ?' with no bar until the end)."""
+    import io
+
+    from rich.console import Console
+    exp = spec_lang.loads("experiment p02_plain_one_configuration\ndata iris\nseeds 2\n")
+    terminal = Console(file=io.StringIO(), width=80, force_terminal=True)
+    progress = RunProgress(exp, jobs=2, console=terminal)
+    assert progress.live and progress.total == 2
+    for seed in (0, 1):                      # each halfway: epoch 5 of 10 after 2 s
+        beat = tmp_path / f"{seed}.json"
+        beat.write_text(json.dumps({"epoch": 5, "epochs": 10, "metric": "error",
+                                    "value": 0.25, "seconds": 2.0}))
+        progress({"event": "start", "trial": 0, "seed": seed, "fold": 0, "outer": None,
+                  "heartbeat": str(beat)})
+    assert progress.eta() == pytest.approx((2 - 0.5 - 0.5) * 4.0 / 2)    # 4 s a row
+    screen = Console(file=io.StringIO(), width=80, record=True, force_terminal=True,
+                     color_system="truecolor")
+    screen.print(progress.bar.get_renderable())
+    first, second = screen.export_text().splitlines()
+    assert first.startswith(exp.name[:23] + "…")               # NAME_WIDTH 24
+    assert "━" * 10 in first and "0/2 trials  ETA 0:02" in first
+    assert second.startswith("running 2  (trial 0 seed 0: epoch 5/10 valid_error 0.25)")
+    assert progress.bar.tasks[0].completed == pytest.approx(1.0)          # half of each

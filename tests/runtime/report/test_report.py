@@ -264,21 +264,42 @@ def test_parallel_coordinates_draw_one_line_per_configuration(grid_dir: Path) ->
         assert np.all((line.get_ydata() >= 0) & (line.get_ydata() <= 1))
 
 
-def test_importance_finds_the_parameter_the_metric_depends_on(tmp_path: Path) -> None:
+def importance_run(tmp_path: Path, count: int, signal: bool) -> Run:
+    """`count` configurations of lr and a noise parameter; the metric a function of lr (or
+    noise itself when `signal` is False)."""
     rng = np.random.default_rng(1)
-    lr, noise = 10 ** rng.uniform(-4, 0, 40), rng.uniform(0, 1, 40)
-    summary = pd.DataFrame({"trial": range(40), "param_lr": lr, "param_noise": noise,
-                            "mean_valid_error": (np.log10(lr) + 2) ** 2 / 4,
-                            "std_valid_error": 0.0, "rank_valid_error": range(1, 41)})
-    run = Run(tmp_path, {"metric": "valid_error", "trial": 0}, summary, pd.DataFrame())
-    table = search_plots.importance(run)
+    lr, noise = 10 ** rng.uniform(-4, 0, count), rng.uniform(0, 1, count)
+    target = (np.log10(lr) + 2) ** 2 / 4 if signal else rng.uniform(0, 1, count)
+    summary = pd.DataFrame({"trial": range(count), "param_lr": lr, "param_noise": noise,
+                            "mean_valid_error": target, "std_valid_error": 0.0,
+                            "rank_valid_error": range(1, count + 1)})
+    return Run(tmp_path, {"metric": "valid_error", "trial": 0}, summary, pd.DataFrame())
+
+
+def test_importance_finds_the_parameter_the_metric_depends_on(tmp_path: Path) -> None:
+    found = search_plots.importance(importance_run(tmp_path, 40, signal=True))
+    assert isinstance(found, search_plots.Importance)
+    table = found.table
     assert list(table["parameter"]) == ["lr", "noise"]
     assert table["mean"][0] > 10 * max(table["mean"][1], 1e-3)
-    fig = search_plots.plot_importance(table, "valid_error")
+    assert found.configurations == 40 and found.oob_r2 > 0.5
+    fig = search_plots.plot_importance(found, "valid_error")
     bars = fig.axes[0].patches
     assert len(bars) == 2 and "R²" in fig.axes[0].get_xlabel()
-    few = Run(tmp_path, run.best, summary.head(5), pd.DataFrame())
-    assert search_plots.importance(few) is None
+    assert "fitted on 40 finished configurations" in fig.axes[0].get_title()
+
+
+def test_importance_is_not_shown_from_too_few_configurations_or_a_blind_surrogate(
+        tmp_path: Path) -> None:
+    """The review's case, 8 configurations of 2 parameters, is under the floor of 10 a
+    parameter; 40 configurations whose metric is noise leave the forest nothing to predict
+    (out-of-bag R² <= 0): both say why instead of drawing bars."""
+    few = search_plots.importance(importance_run(tmp_path, 8, signal=True))
+    assert few == "8 finished configurations, fewer than 10 per varying parameter (20 for 2)"
+    assert isinstance(search_plots.importance(importance_run(tmp_path, 20, True)),
+                      search_plots.Importance)
+    blind = search_plots.importance(importance_run(tmp_path, 40, signal=False))
+    assert isinstance(blind, str) and "out-of-bag R² -" in blind
 
 
 def test_outcomes_count_states_and_messages(random_dir: Path) -> None:
@@ -293,15 +314,18 @@ def test_outcomes_count_states_and_messages(random_dir: Path) -> None:
 def test_the_page_is_self_contained(page: str) -> None:
     srcs = re.findall(r"<img src='([^']*)'", page)
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
-    figures = re.findall(r"<figure id='([^']*)'>", page)
+    figures = re.findall(r"<figure id='([^']*)'", page)
     assert figures == ["all-curves", "chosen-curves", "param-lr", "param-width", "parallel",
                        "hist-weights", "hist-activations", "hist-gradients", "filters"]
     assert len(srcs) == len(figures)
-    assert "importance: not computed" in page              # 6 configurations: too few
+    assert "importance: not shown (6 finished configurations, fewer than 10" in page
     assert not re.search(r"(src|href)=['\"]https?:", page)
-    for section in ("summary", "outcomes", "curves", "parameters", "network",
-                    "configurations", "spec"):
-        assert f"<section id='{section}'>" in page
+    assert "<section id='summary'><h2>" in page            # first, never folded
+    for section in ("outcomes", "curves", "parameters"):
+        assert f"<section id='{section}'><details open><summary><h2>" in page
+    for section in ("network", "configurations", "spec"):
+        assert f"<section id='{section}'><details><summary><h2>" in page
+    assert page.index("<section id='summary'>") < page.index("<section id='outcomes'>")
     assert "experiment grid" in page                       # the spec as run
     assert "nnspec 0." in page and "href='../trials.csv'" in page   # provenance and files
     assert "permutation importance" in page and "RandomForestRegressor" in page
@@ -391,3 +415,96 @@ def test_pre_training_shows_each_layer_s_reconstruction_error(tmp_path: Path) ->
     assert plot_pretraining([m for m in chosen_members(load_run(run_spec(
         tmp_path, "data iris\ntrain\n    epochs 2\nseeds 1\n", "plain")))]) is None
     assert "<figure id='pretraining'>" in write_report(out).read_text()
+
+
+def test_the_curves_legend_is_in_rank_order(grid_dir: Path) -> None:
+    """The legend reads #1, #2, #3, then the other trials, whatever order the trials were
+    drawn in (trial order: it came out as '#2, other trials, #3, #1')."""
+    run = load_run(grid_dir)
+    best = search_plots.ranked_trials(run)
+    assert best != sorted(best)                  # drawn in trial order, the ranks are not
+    fig = search_plots.plot_all_curves(run, trial_curves(run))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"#{i + 1}: trial {t}" for i, t in enumerate(best)] + ["other trials"]
+
+
+def test_inputs_that_are_not_an_image_get_no_filters_line(random_dir: Path) -> None:
+    """Iris (4 features) has no filters to show: the page neither draws nor mentions them."""
+    text = write_report(random_dir).read_text(encoding="utf-8")
+    network = text[text.index("<section id='network'>"):text.index("<section id='configur")]
+    assert "<figure id='hist-weights'>" in network
+    assert "filters" not in network
+
+
+def nested_best() -> dict:
+    """best.json of a nested run: three outer folds on the same lr border, one also on the
+    epochs border; the outer test folds' scores have no ensemble (each fold has its own)."""
+    def fold(outer: int, borders: dict) -> dict:
+        return {"outer": outer, "trial": 3 * outer + 2, "params": {"lr": 0.01},
+                "valid": {"metric": "valid_error", "mean": 0.1, "std": 0.01, "n": 4},
+                "borders": borders}
+    return {"metric": "valid_error", "messages": [],
+            "outer_folds": [fold(0, {"lr": "high"}), fold(1, {"lr": "high", "epochs": "high"}),
+                            fold(2, {"lr": "high", "epochs": None})],
+            "test": {"test_error": 0.2, "std_test_error": 0.05}}
+
+
+def test_a_nested_run_says_each_border_once_without_an_empty_ensemble_column(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from html import escape
+
+    from runtime.execution.results import border_message
+    from runtime.report import html
+    from runtime.report.console import print_best
+    best = nested_best()
+    text = html.best_html(Run(tmp_path, best, pd.DataFrame(), pd.DataFrame()))
+    lr, epochs = border_message("lr", "high"), border_message("epochs", "high")
+    assert text.count(escape(lr)) == 1 and text.count("border") == 2
+    assert f"border (every outer fold): {escape(lr)}" in text
+    assert f"border (outer fold 1): {escape(epochs)}" in text
+    assert "ensemble" not in text and "<td>0.2 ± 0.05</td></tr>" in text
+    print_best(best)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count("border") == 2 and f"border (every outer fold): {lr}" in printed
+
+
+def test_a_single_choice_keeps_its_ensemble_column_and_plain_borders(page: str,
+                                                                     grid_dir: Path) -> None:
+    best = json.loads((grid_dir / "best.json").read_text())
+    assert "ensemble_test_error" in best["test"]
+    assert "<th>ensemble</th>" in page
+    for name, side in best["borders"].items():
+        if side:
+            assert "<p class='warning'>border: " in page
+
+
+def test_a_parameter_searched_on_a_log_grid_gets_a_log_axis(tmp_path: Path) -> None:
+    """`width in log 8 .. 128 count 3` (8, 32, 128: a factor 16, under the span that makes a
+    list log-scale) is drawn, smoothed and encoded on its log scale; a linear one is not."""
+    (tmp_path / "spec.spec").write_text(
+        "data iris\nnetwork\n    dense $width relu\n    dense $units relu\ntrain\n"
+        "    sgd lr 0.1\nsearch grid\n    width in log 8 .. 128 count 3\n"
+        "    units in 8 .. 128 count 3\n")
+    summary = pd.DataFrame({"trial": range(9), "param_width": [8, 32, 128] * 3,
+                            "param_units": [8] * 3 + [68] * 3 + [128] * 3,
+                            "mean_valid_error": np.linspace(0.1, 0.3, 9),
+                            "std_valid_error": 0.01, "rank_valid_error": range(1, 10)})
+    run = Run(tmp_path, {"metric": "valid_error", "trial": 0, "params": {}}, summary,
+              pd.DataFrame())
+    assert plots.plot_numeric(run, "width").axes[0].get_xscale() == "log"
+    assert plots.plot_numeric(run, "units").axes[0].get_xscale() == "linear"
+    ticks = [t.get_text() for t in search_plots.plot_parallel(run).axes[0].get_xticklabels()]
+    assert ticks == ["log10 width", "units", "validation error"]
+    assert run.log_dimensions == {"width"}
+    assert Run(tmp_path / "nowhere", run.best, summary, pd.DataFrame()).log_dimensions == set()
+
+
+def test_the_report_writes_what_the_docs_say(grid_dir: Path, page: str) -> None:
+    """`write_report` writes report/index.html and nothing else; docs/python.md's report
+    section names that file and no other (it described curves.png and param_*.png)."""
+    assert sorted(p.name for p in (grid_dir / "report").iterdir()) == ["index.html"]
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "python.md").read_text()
+    section = docs[docs.index("## The report\n"):]
+    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    prose = re.sub(r"```python\n.*?```", "", section, flags=re.S)     # not the examples' own
+    assert set(re.findall(r"`([^`\s]+\.(?:png|html))`", prose)) == {"RUN/report/index.html"}

@@ -12,7 +12,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from runtime.errors import NnspecError
+from runtime.errors import NnspecError, first_line
 from runtime.execution.results import at_highest_fidelity, border_warnings, refit_message
 from runtime.report.progress import RunProgress
 
@@ -189,7 +189,7 @@ def read_summary(path: Path, metric: str) -> pd.DataFrame:
     try:
         summary = pd.read_csv(io.StringIO(text))
     except (pd.errors.ParserError, ValueError) as exc:    # EmptyDataError is a ValueError
-        raise NnspecError(f"{path}: not a readable CSV table ({_first_line(exc)})") from None
+        raise NnspecError(f"{path}: not a readable CSV table ({first_line(exc)})") from None
     needed = [f"mean_{metric}", f"std_{metric}", "n", "n_complete"]
     missing = [c for c in needed if c not in summary.columns]
     if missing:
@@ -208,11 +208,9 @@ def _read_artifact(path: Path) -> str:
         raise NnspecError(f"{path.parent}: not a finished run ({path.name} is missing)"
                           ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise NnspecError(f"{path}: cannot read it ({_first_line(exc)})") from None
+        raise NnspecError(f"{path}: cannot read it ({first_line(exc)})") from None
     if not text.strip():
         raise NnspecError(f"{path}: the file is empty")
     return text
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -35,8 +35,8 @@ def test_an_svmlight_feature_index_past_the_memory_is_refused(
     (tmp_path / "d.svm").write_text("".join("1 2000000000:1\n" if i % 2 else "0 3:1\n"
                                             for i in range(62)))
     err = check(tmp_path, 'data "d.svm"\n' + SPLIT, capsys)
-    assert err.startswith(f"{tmp_path / 's.spec'}: d.svm: 2,000,000,000 features: this "
-                          "machine's")
+    assert err.startswith(f"{tmp_path / 's.spec'}:1:6: error: d.svm: 2,000,000,000 "
+                          "features: this machine's")      # located at the file's path
 
 
 def test_a_sparse_npz_wider_than_the_memory_is_refused(

@@ -15,7 +15,7 @@ import pandas as pd
 import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
-from spec_lang.layerwise import LAYERS
+from spec_lang.layerwise import LAYERS, lower_stage
 
 from runtime.execution import checkpoints, executor, heartbeat
 from runtime.execution.artifacts import (clear_artifacts, clear_leftovers, write_atomic,
@@ -25,7 +25,7 @@ from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
                                      prune_refits, refit_epochs)
-from runtime.execution.jobs import Job
+from runtime.execution.jobs import Job, job_key
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
@@ -134,6 +134,7 @@ class _Runner:
         # Lower-fidelity checkpoints by network (outer, params, seed, fold): [(fidelity, key)]
         self.resumes: dict[tuple, list[tuple[float, str]]] = {}
         self.warm_starts = 0
+        self.stacks_reused = 0              # layerwise stages that continued a lower stack
         prune = exp.search.prune
         self.bank = None if prune is None else CurveBank(prune, self.metric, self.maximize)
 
@@ -190,9 +191,10 @@ class _Runner:
         """A job trained here: its member kept, its row committed, then recorded."""
         key = self.keys[row_key(job)]
         heartbeat.remove(heartbeat.path(self.out, key))
-        if member is not None and "resume" in member:    # a lower rung's, to continue from
-            checkpoints.save(self.out, key, member["resume"])
-            self._resumable(job, key)
+        if member is not None and "resume" in member:    # to continue from: a lower rung's
+            checkpoints.save(self.out, key, member["resume"])   # or a lower stage's stack
+            if job.fidelity < 1.0:
+                self._resumable(job, key)
         elif member is not None:                # before the row: never a row whose member
             keep_member(self.exp, self.out, key, member)     # is lost
             self.members_since_prune += 1
@@ -218,16 +220,20 @@ class _Runner:
 
     def warm_start(self, job: Job) -> Job:
         """`job` with the checkpoint of the same network at the highest lower fidelity kept
-        (the same result as from the start, in fewer epochs), or as it is."""
-        lower = [(f, k) for f, k in self.resumes.get((job.outer, job.params, job.seed,
-                                                      job.fold), []) if f < job.fidelity]
-        if not lower:
-            return job
-        start = checkpoints.load(self.out, max(lower)[1])
-        if start is None:
-            return job
-        self.warm_starts += 1
-        return replace(job, start=start)
+        (the same result as from the start, in fewer epochs), or, for a layerwise stage k > 1,
+        with the pre-trained stack of the stage k - 1 configuration below it (kept when that
+        one trained; the same result as pre-training it again); else as it is."""
+        below = lower_stage(job.param_dict)
+        if below is not None:
+            key = job_key(self.exp, replace(job, params=tuple(below.items())))
+            start = checkpoints.load(self.out, key)
+            self.stacks_reused += start is not None
+        else:
+            lower = [(f, k) for f, k in self.resumes.get((job.outer, job.params, job.seed,
+                                                          job.fold), []) if f < job.fidelity]
+            start = checkpoints.load(self.out, max(lower)[1]) if lower else None
+            self.warm_starts += start is not None
+        return job if start is None else replace(job, start=start)
 
     def _record(self, job: Job, row: dict[str, Any], cached: bool,
                 curves: dict[str, list[float]]) -> None:
@@ -333,6 +339,10 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         if runner.warm_starts:
             runner.note(f"{runner.warm_starts} promotions continued the lower rung's network "
                         "instead of training its first epochs again")
+        if runner.stacks_reused:
+            runner.note(f"{runner.stacks_reused} layerwise stage trials continued the "
+                        "pre-trained layers their previous stage chose instead of "
+                        "pre-training them again")
         if runner.spend.spent():
             runner.note(f"the budget is spent ({_spent(runner.spend)}): "
                         f"{runner.spend.not_started} configurations asked for did not start")

@@ -7,7 +7,8 @@ finite space, all of it once):
 
 - stage k = 1 .. L (L hidden dense layers): the dimensions the `pretrain` statement uses, for
   layer k, with layers 1 .. k-1 pre-trained as their stages chose and the layers above k not
-  built (`@layers` k). `criterion reconstruction` (the default) scores a configuration by
+  built (`@layers` k); the runner hands each stage-k job the stack its stage k-1
+  configuration pre-trained (`layerwise.lower_stage`), so only layer k is pre-trained. `criterion reconstruction` (the default) scores a configuration by
   layer k's reconstruction error on the validation inputs, after pre-training alone (no
   supervised epoch); `criterion supervised` by the run's selection metric of the cut network
   fine-tuned with an output layer on top. Until their own stage, the fine-tuning dimensions

@@ -69,6 +69,25 @@ class _Search:
                              f"(extension {round_ + 1} of {self.exp.search.extend})")
         return borders
 
+    def stages(self) -> list[dict[str, Any]]:
+        """A layerwise search's stages as best.json records them ([] for another strategy):
+        each stage's step and layer, the column it was chosen by, and the trial it chose with
+        that trial's values of the stage's own dimensions (`pt_lr@k`, ...)."""
+        from runtime.search.layerwise import told_stages
+        if self.exp.search.strategy != "layerwise":
+            return []
+        records = []
+        for stage in told_stages(self.exp.search, self.history):
+            best = stage.best()
+            values = canonical_params(best.params) if best is not None else {}
+            trial = None if best is None else \
+                self.runner.trials.get((self.outer, tuple(values.items()), best.fidelity))
+            records.append({"step": stage.step, "layer": stage.layer,
+                            "criterion": stage.metric or metric_column(self.runner.metric),
+                            "trial": trial,
+                            "values": {d.name: values.get(d.name) for d in stage.dims}})
+        return records
+
     def scored(self, asked: list[tuple[Any, list[Job]]]) -> list[tuple[Any, float | None]]:
         """What a strategy is told of configurations whose rows are all in: the one ranking's
         score (None when a seed or fold failed or diverged)."""
@@ -264,15 +283,23 @@ def _selection(exp: Experiment) -> tuple[str, bool]:
 
 def _real_borders(search: c.Search, history: list[tuple[Any, float | None]]
                   ) -> dict[str, str | None]:
-    """The border report, less a best value at its setting's natural limit (momentum 0)."""
+    """The border report, less a best value at its setting's natural limit (momentum 0). A
+    layerwise search's is each stage's, on the values that stage tried and chose (`pt_lr@1`,
+    ..., then the fine-tuning's dimensions)."""
     from runtime.search import border_report
     from runtime.search.border import best_candidate
-    report, best = border_report(search, history), best_candidate(history)
-    for dim in search.dims:
-        side, value = report.get(dim.name), best.params.get(dim.name) if best else None
-        limit = dim.limits[0 if side == "low" else 1] if side else None
-        if limit is not None and value is not None and float(value) == limit:
-            report[dim.name] = None
+    from runtime.search.layerwise import told_stages
+    views = [(s.dims, list(s.results)) for s in told_stages(search, history)] \
+        if search.strategy == "layerwise" else [(search.dims, history)]
+    report: dict[str, str | None] = {}
+    for dims, told in views:
+        part, best = border_report(replace(search, dims=dims), told), best_candidate(told)
+        for dim in dims:
+            side, value = part.get(dim.name), best.params.get(dim.name) if best else None
+            limit = dim.limits[0 if side == "low" else 1] if side else None
+            if limit is not None and value is not None and float(value) == limit:
+                part[dim.name] = None
+        report.update(part)
     return report
 
 
@@ -348,7 +375,8 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
                         f"{runner.spend.not_started} configurations asked for did not start")
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
-        best = _finish(exp, runner, summary, borders, outers)
+        stages = {o: s.stages() for o, s in searches.items()}
+        best = _finish(exp, runner, summary, borders, outers, stages)
         best.update(_outcome(table), run_id=runner.run_id)
         if exp.search.budget is not None:
             best["budget"] = runner.spend.report()
@@ -412,12 +440,14 @@ def _outers(exp: Experiment) -> list[int | None]:
 
 
 def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
-            borders: dict[int | None, dict[str, str | None]], outers: list[int | None]
-            ) -> dict[str, Any]:
-    """Choose per outer fold, score the test part once, record borders; the best record."""
+            borders: dict[int | None, dict[str, str | None]], outers: list[int | None],
+            stages: dict[int | None, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Choose per outer fold, score the test part once, record borders (and a layerwise
+    search's stages); the best record."""
     metric = metric_column(runner.metric)
     chosen: list[dict[str, Any]] = []
     for outer in outers:
+        staged = {"stages": stages[outer]} if stages.get(outer) else {}
         part = summary if outer is None else summary[summary["outer"] == outer]
         if part.empty:               # a layerwise search that ended before its fine-tuning
             runner.note("no configuration can be chosen: the layerwise search ended at a "
@@ -425,7 +455,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                         "column)")
             chosen.append({"outer": outer, "trial": None, "params": {}, "members": [],
                            "valid": {"metric": metric, "mean": None, "std": None, "n": 0},
-                           "test": {}, "borders": borders[outer]})
+                           "test": {}, "borders": borders[outer], **staged})
             continue
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
@@ -449,7 +479,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                        "members": members, "refit": refit,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
-                       "test": scores, "borders": borders[outer]})
+                       "test": scores, "borders": borders[outer], **staged})
         if outer is None:
             _keep_model(runner, model)
     prune_refits(runner.out, {m["key"] for ch in chosen for m in

@@ -224,3 +224,33 @@ def test_a_killed_run_goes_on_from_the_kept_stacks_without_training_again(
     assert len(stage2) == 3 * 2 - 2 and all(f["pretrained"] == [8] for f in stage2)
     drop = ["duration_s", "attempts"]
     pd.testing.assert_frame_equal(whole.drop(columns=drop), again.drop(columns=drop))
+
+
+BORDERS = SPEC.replace("p ~ log_uniform 1e-3 .. 1e-1", "p in 0.001, 0.01, 0.1").replace(
+    "seeds 2", "seeds 1").format(criterion="")
+
+
+def test_each_layers_values_get_the_border_check_on_their_own_stage(tmp_path) -> None:
+    """best.json's borders name each layer's parameter (`p@1`, `p@2`; was the bare `p`,
+    always null) and check the value its stage chose against the values that stage tried;
+    its `stages` record what each stage chose, by which column."""
+    table = run_text(tmp_path, BORDERS)
+    best = table.attrs["best"]
+    assert list(best["borders"]) == ["p@1", "p@2", "lr"]
+    for k in (1, 2):
+        rows = table[table["step"] == f"layer {k}"]
+        column, name = f"pretrain_dense{k - 1}_valid_error", f"param_p@{k}"
+        chosen = best_of(rows, column, [name])[name]
+        side = "low" if chosen == rows[name].min() else \
+            "high" if chosen == rows[name].max() else None
+        assert best["borders"][f"p@{k}"] == side
+        record = best["stages"][k - 1]
+        assert record["step"] == f"layer {k}" and record["criterion"] == column
+        assert record["values"] == {f"p@{k}": chosen}
+        assert rows.loc[rows["trial"] == record["trial"], name].iloc[0] == chosen
+    assert best["borders"]["p@1"] == "high"            # 0.1 keeps iris's 4 inputs best
+    fine = best["stages"][2]
+    assert fine["step"] == "fine-tune" and fine["trial"] == best["trial"]
+    assert fine["values"] == {"lr": best["params"]["lr"]}
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary.loc[summary["trial"] == best["trial"], "border_p@1"].iloc[0] == "high"

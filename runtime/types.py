@@ -105,3 +105,4 @@ class FitResult:
     reason: str = ""                             # why it diverged, stalled or was pruned
     checkpoint: Any = None                       # warm_start.Checkpoint of a complete fit
     resumed_at: int = 0                          # the epoch a warm start continued from
+    stack: Any = None                            # warm_start.Stack: the pre-trained layers

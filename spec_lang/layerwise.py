@@ -39,6 +39,25 @@ def is_cut(params: Mapping[str, Any], search: c.Search) -> bool:
                                  int(params[LAYERS]) < search.layers)
 
 
+def has_next_stage(params: Mapping[str, Any], search: c.Search) -> bool:
+    """Whether the parameters are a layerwise stage's below the top layer (its pre-trained
+    stack is what the next stage continues from)."""
+    return is_stage(params) and int(params[LAYERS]) < search.layers
+
+
+def lower_stage(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The parameters of the stage below a stage k > 1's configuration: the same without
+    layer k's values, cut after layer k - 1 (the configuration whose pre-trained stack stage
+    k continues from, when it is the one stage k - 1 chose); None for any other
+    configuration."""
+    if not is_stage(params) or int(params[LAYERS]) < 2:
+        return None
+    layer = int(params[LAYERS])
+    lower = {k: v for k, v in params.items() if k.rpartition("@")[2] != str(layer)}
+    lower[LAYERS] = layer - 1
+    return lower
+
+
 def split(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, Any]],
                                               int | None]:
     """(the plain parameters, {layer: {name: value}} of the per-layer ones, the stage's layer

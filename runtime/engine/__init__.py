@@ -7,3 +7,7 @@ only `spec_lang`, `runtime.types` and `runtime.errors`."""
 REVISION = 3                # 2: Glorot for relu, tau 30 epochs (issue 15); 3: a fit still
 #                             improving is not stalled, relu's auto init at half Glorot's
 #                             range, patience counts metric improvements only (issue 24)
+# How pre-training draws its random numbers, keyed only with a spec that pre-trains (its
+# trials are retrained; the others keep their keys): 2: a stream of its own per layer
+# (`pretrain.layer_rng`), so that a layerwise stage continues from the stack the last chose.
+PRETRAIN_REVISION = 2

@@ -121,7 +121,7 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
     n = X.shape[0]
     Y = net.head.encode(data.y_train, net.dtype)
     if config.pretrain is not None:
-        pretrain(net, X, config.pretrain, rng)
+        pretrain(net, X, config.pretrain, seed)
     start = net.params.copy()
     no_valid = TrainData(X[:0], data.y_train[:0], X[:0], data.y_train[:0], data.task,
                          data.n_classes, targets=data.targets)

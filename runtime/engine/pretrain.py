@@ -3,7 +3,10 @@
 Each hidden dense layer in turn is trained, alone, to model its input: the training inputs passed
 through the already pre-trained layers below it (dropout layers are skipped: identity). Its W and b
 are then the starting point of supervised fine-tuning. Plain SGD at `lr` on mini-batches of
-`batch` for `epochs` epochs, from the fit's one random generator.
+`batch` for `epochs` epochs. Each layer draws its shuffles and noise from a random stream of its
+own, derived from the fit's seed and the layer's index (`layer_rng`): a layer's pre-trained
+weights then do not depend on the layers above it, so the pre-trained stack of a cut network is
+that of the whole network (`warm_start.Stack`, which a layerwise stage continues from).
 
   autoencoder  tied weights: h = f(x W + b), x^ = h W^T + c (linear decoder, so any real-valued
                input can be reconstructed); criterion 0.5 * mean over examples of ||x^ - x||^2.
@@ -41,6 +44,7 @@ import numpy as np
 from runtime.engine.activations import sigmoid
 from runtime.engine.layers import Dense
 from runtime.engine.network import Network
+from runtime.engine.warm_start import Stack
 from runtime.sparse import as_csr, is_sparse
 from spec_lang.config import Pretrain
 
@@ -244,24 +248,53 @@ def pretrain_layer(layer: Dense, x: Any, spec: Pretrain, rng: np.random.Generato
     return report if x_valid is None else {**report, "valid": valid}
 
 
-def pretrain(net: Network, X: Any, spec: Pretrain, rng: np.random.Generator,
-             X_valid: Any = None) -> dict[str, dict[str, Any]]:
+def layer_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream of hidden dense layer `index`'s pre-training (0-based): its own, from
+    the fit's seed, so that a layer's pre-trained weights do not depend on the layers built
+    above it (`warm_start.Stack`)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+
+
+def pretrain(net: Network, X: Any, spec: Pretrain, seed: int, X_valid: Any = None,
+             lower: Stack | None = None) -> dict[str, dict[str, Any]]:
     """Greedy layer-wise pre-training of net's hidden dense layers on X (n, d), in place, each
-    with its own settings (`spec.of_layer`); X dense or sparse (kept CSR for the first layer,
-    whose outputs are dense; ValueError for rbm). Returns {"dense0": {"before": error, "after":
-    error, "epochs": [error per epoch], "valid": [validation error before and per epoch, when
-    X_valid has rows]}, ...}."""
+    with its own settings (`spec.of_layer`) and random stream (`layer_rng(seed, index)`); X
+    dense or sparse (kept CSR for the first layer, whose outputs are dense; ValueError for
+    rbm). The first layers take the `lower` stack's weights and reports instead of being
+    pre-trained (the same numbers). Returns {"dense0": {"before": error, "after": error,
+    "epochs": [error per epoch], "valid": [validation error before and per epoch, when X_valid
+    has rows]}, ...}."""
     report: dict[str, dict[str, Any]] = {}
     x, xv = _as_input(X, net.dtype), None
     if X_valid is not None and X_valid.shape[0]:
         xv = _as_input(X_valid, net.dtype)
-    hidden = [lay for lay in net.layers[:-1] if isinstance(lay, Dense)]
-    for index, (name, layer) in enumerate(zip(net.names, hidden)):
-        with np.errstate(over="ignore", invalid="ignore"):
-            report[name] = pretrain_layer(layer, x, spec.of_layer(index), rng, xv)
+    done = [] if lower is None else list(zip(lower.weights, lower.reports))
+    for index, (name, layer) in enumerate(zip(net.names, hidden_dense(net))):
+        if index < len(done):
+            (W, b), report[name] = done[index]
+            if W.shape != layer.W.shape or b.shape != layer.b.shape:
+                raise ValueError(f"the lower stack's layer {name} is {W.shape}, the "
+                                 f"network's {layer.W.shape}")
+            layer.W[...], layer.b[...] = W, b
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                report[name] = pretrain_layer(layer, x, spec.of_layer(index),
+                                              layer_rng(seed, index), xv)
         x = encode(layer, x)
         xv = None if xv is None else encode(layer, xv)
     return report
+
+
+def hidden_dense(net: Network) -> list[Dense]:
+    """The hidden dense layers of `net`, bottom up (what pre-training trains)."""
+    return [lay for lay in net.layers[:-1] if isinstance(lay, Dense)]
+
+
+def stack_of(net: Network, report: dict[str, dict[str, Any]]) -> Stack:
+    """The pre-trained stack of `net` (a copy of its hidden dense layers' weights) and the
+    report `pretrain` gave."""
+    return Stack([(lay.W.copy(), lay.b.copy()) for lay in hidden_dense(net)],
+                 list(report.values()))
 
 
 def _as_input(X: Any, dtype: np.dtype) -> Any:

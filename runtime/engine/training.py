@@ -1,7 +1,8 @@
 """Supervised training: `fit(config, data, seed)` -> FitResult.
 
 One seeded `np.random.Generator` drives everything random, in this order: weight initialization,
-pre-training (if any), then per epoch the shuffle of the training examples and the dropout masks.
+then per epoch the shuffle of the training examples and the dropout masks; pre-training (if any)
+draws from a stream of its own per layer, derived from the same seed (`pretrain.layer_rng`).
 Same seed, same data => bit-identical weights and curves (time_s aside).
 
 Per epoch the examples are visited in a fresh random order in mini-batches of `train.batch`
@@ -49,9 +50,9 @@ import numpy as np
 from runtime.engine.metrics import is_maximized, selection_metric
 from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
-from runtime.engine.pretrain import pretrain
+from runtime.engine.pretrain import pretrain, stack_of
 from runtime.engine.schedules import make_schedule
-from runtime.engine.warm_start import Checkpoint
+from runtime.engine.warm_start import Checkpoint, Stack, Start
 from runtime.engine.stopping import Best, StallCheck, check_bounds, perfect_score, pruned
 from runtime.sparse import as_csr, is_sparse
 from runtime.types import FitResult, PruneBounds, TrainData
@@ -62,13 +63,15 @@ INITIAL_LOSS_ROWS = 512
 
 
 def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None = None,
-        prune: PruneBounds | None = None, resume: Checkpoint | None = None,
+        prune: PruneBounds | None = None, resume: Start | None = None,
         stop_after: int | None = None) -> FitResult:
     """Train the network `config` describes on `data` with `seed` (see the module docstring);
     `prune` bounds the validation metric per epoch. Returns the best epoch's (restored) network
     and metrics, with state complete, diverged, stalled or pruned (and then a reason), and,
     when the epoch or update cap stopped it, the `checkpoint` a longer fit can `resume` from
     (`runtime.engine.warm_start`: the same seed, data and configuration but for the caps).
+    `resume` may also be a `warm_start.Stack`: the pre-trained lower layers, loaded instead of
+    pre-trained again (the same result); the fit's own pre-trained stack is in `stack`.
     `stop_after`: end after that many epochs, the schedule still planned over the caps (a
     refit stops where early stopping chose, on the plan the search trained with).
     Raises ValueError when `prune` is in a metric the task does not have."""
@@ -80,11 +83,14 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
     net = build_network(config, data, rng)
     X = inputs(data.X_train, net.dtype)
     Y = net.head.encode(data.y_train, net.dtype)
-    layers = {}
-    if config.pretrain is not None and resume is None:     # its effect is in resume.params
-        layers = pretrain(net, X, config.pretrain, rng, data.X_valid)
+    layers, stack, lower = {}, None, resume if isinstance(resume, Stack) else None
+    checkpoint = resume if isinstance(resume, Checkpoint) else None
+    if config.pretrain is not None and checkpoint is None:   # its effect is in its params
+        layers = pretrain(net, X, config.pretrain, seed, data.X_valid, lower)
+        stack = stack_of(net, layers)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X), stop_after)
-    result = trainer.run(X, Y, data, progress, prune, W, resume)
+    result = trainer.run(X, Y, data, progress, prune, W, checkpoint)
+    result.stack = stack
     blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
     if blown and result.state == "complete" and config.pretrain is not None:
         # `epochs 0` (a layerwise stage) trains nothing that would notice the blown weights

@@ -9,12 +9,22 @@ other schedule, continuing a fit of E epochs to E' epochs gives bit for bit the 
 would have given from the start, and a fit that early stopping ended before its cap is already
 what any larger cap would give; that is what lets successive halving, ASHA and Hyperband
 promote a configuration without training its first epochs again (`resumable`).
+
+A `Stack` is the other thing a fit continues from: the pre-trained lower layers of a network
+(each hidden dense layer's W and b right after its pre-training, and its reconstruction
+errors). Each layer's pre-training draws from a random stream of its own, derived from the
+seed and the layer's index (`pretrain.layer_rng`), and a layer's initial weights are drawn
+before those of the layers above it; so the pre-trained layers 1 .. m of a network depend on
+the seed, the data, those layers and their settings only, not on what is built above them. A
+fit given the stack of its first m layers loads them instead of pre-training them, and gives
+bit for bit the fit that pre-trains them: what lets a layerwise search's stage k continue from
+the stack stage k-1 chose (`layerwise.lower_stage`) instead of pre-training k layers.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -89,3 +99,36 @@ class Checkpoint:
                    best_metrics=meta["best_metrics"], curves=meta["curves"],
                    stall=meta["stall"], finished=bool(meta.get("finished", False)),
                    improved=meta.get("improved"))
+
+
+@dataclass
+class Stack:
+    """The pre-trained lower layers of a network, bottom up: each hidden dense layer's W
+    (n_in, n_out) and b (n_out,) right after its pre-training, and its report (`pretrain.
+    pretrain_layer`'s: the reconstruction errors before, after and per epoch)."""
+
+    weights: list[tuple[np.ndarray, np.ndarray]]
+    reports: list[dict[str, Any]]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays (an .npz's members): W<i> and b<i> per layer and one JSON text of
+        the reports (`stack`, which also tells a stack from a `Checkpoint`)."""
+        out = {"stack": np.array(json.dumps(self.reports))}
+        for i, (W, b) in enumerate(self.weights):
+            out[f"W{i}"], out[f"b{i}"] = W, b
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Any) -> "Stack":
+        """The stack `arrays()` gave (an open .npz, or a dict)."""
+        reports = json.loads(str(arrays["stack"][()]))
+        return cls([(np.array(arrays[f"W{i}"]), np.array(arrays[f"b{i}"]))
+                    for i in range(len(reports))], reports)
+
+
+Start = Union[Checkpoint, Stack]
+
+
+def start_from(arrays: Any) -> Start:
+    """What a job's `start` arrays hold: a lower stack (`Stack`), or a `Checkpoint`."""
+    return Stack.from_arrays(arrays) if "stack" in arrays else Checkpoint.from_arrays(arrays)

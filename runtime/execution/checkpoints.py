@@ -1,8 +1,11 @@
 """Checkpoints of lower-fidelity trials, kept in `RUN/checkpoints/<trial key>.npz` while a
 search runs, so that a promotion (halving, ASHA, Hyperband over epochs) continues the same
-network instead of training its first epochs again. The result is the same either way
-(`runtime.engine.warm_start`), so a missing or unreadable checkpoint only costs epochs: the
-promotion then trains from the start. Removed when the run finishes."""
+network instead of training its first epochs again; and the pre-trained stacks of a layerwise
+search's stages below the top, so that stage k continues from the layers stage k - 1 chose
+instead of pre-training them again. The result is the same either way
+(`runtime.engine.warm_start`), so a missing or unreadable checkpoint only costs work: the
+promotion then trains from the start, the stage pre-trains every layer. Removed when the run
+finishes (a killed run's stay for the next run of the folder)."""
 from __future__ import annotations
 
 import shutil

@@ -12,7 +12,7 @@ import numpy as np
 
 from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
-from spec_lang.layerwise import is_cut
+from spec_lang.layerwise import has_next_stage, is_cut
 
 from runtime.execution.prepared import dataset, development_ratio, folds, train_data
 from runtime.types import FitResult, TrainData
@@ -38,8 +38,9 @@ class Job:
     # Per-epoch pruning bounds from the trials finished when this job was handed out: they
     # decide how it trains, not what it is (not part of its identity).
     prune: Any = field(default=None, compare=False, hash=False)
-    # The checkpoint (its arrays) of the same network trained at a lower fidelity, to continue
-    # from: the same result as training from the start (`engine.warm_start`), fewer epochs.
+    # The checkpoint (its arrays) of the same network trained at a lower fidelity, or, for a
+    # layerwise stage, the pre-trained stack its previous stage chose, to continue from: the
+    # same result as training from the start (`engine.warm_start`), less work.
     start: Any = field(default=None, compare=False, hash=False)
     # Where to write per-epoch progress (`heartbeat`), for a local run's display; None: nowhere.
     heartbeat: str | None = field(default=None, compare=False, hash=False)
@@ -75,19 +76,20 @@ def job_key(exp: Experiment, job: Job) -> str:
 # A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):
 # what a worker sends back so that the final phase reuses the network instead of training it
 # again (runtime.model.saved.Member is rebuilt from it). A job at a lower fidelity sends back
-# {"resume": checkpoint arrays} instead, for a promotion to continue from.
+# {"resume": checkpoint arrays} instead, for a promotion to continue from, and a layerwise stage
+# below the top {"resume": its pre-trained stack's arrays}, for the next stage to continue from.
 MemberState = dict[str, dict[str, np.ndarray]]
 
 
 def fit_job(exp: Experiment, job: Job) -> tuple[FitResult, Config, Any]:
     """Train the job's network (raises on an unusable configuration); with its preprocessing."""
     from runtime.engine.training import fit, refit_config
-    from runtime.engine.warm_start import Checkpoint
+    from runtime.engine.warm_start import start_from
     config = at_fidelity(exp.bind(job.param_dict), job.fidelity, exp.search.fidelity)
     if job.epochs is not None:           # a refit: the search's plan on more rows
         config = refit_config(config, development_ratio(config, exp, job.outer))
     data, prep = train_data(config, exp, job)
-    resume = None if job.start is None else Checkpoint.from_arrays(job.start)
+    resume = None if job.start is None else start_from(job.start)
     beat = None
     if job.heartbeat is not None:
         from runtime.engine.metrics import selection_metric
@@ -143,6 +145,8 @@ def run_job(exp: Experiment, job: Job
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \
             continues(exp, job):
         member = {"resume": result.checkpoint.arrays()}   # a promotion may go on from here
+    elif result.stack is not None and has_next_stage(job.param_dict, exp.search):
+        member = {"resume": result.stack.arrays()}        # the next stage may go on from here
     return row, result.curves, member
 
 

@@ -2,9 +2,9 @@
 
 A key is the SHA-256 of a canonical text of everything that determines the trained network:
 the bound configuration (as canonical JSON, not `repr`), the seed, the fold, the fidelity and
-its kind, the split seed, the data's identity and the engine revision. Never a path: the same
-spec and data copied to another folder find their trials, and a data file changed in place
-retrains (its bytes are digested).
+its kind, the split seed, the data's identity and the engine revision (and, with pre-training,
+its own revision). Never a path: the same spec and data copied to another folder find their
+trials, and a data file changed in place retrains (its bytes are digested).
 
 Numeric search values are canonicalised (`canonical_params`) before they become a
 configuration, so a point reached twice through floating-point drift (1e-4 and
@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from spec_lang.config import DataSpec
 from spec_lang.experiment import Experiment
 
-from runtime.engine import REVISION as ENGINE_REVISION
+from runtime.engine import PRETRAIN_REVISION, REVISION as ENGINE_REVISION
 
 SIGNIFICANT_DIGITS = 12
 PRUNE_REVISION = 2         # how the engine applies pruning bounds (keyed with the prune rule)
@@ -139,6 +139,8 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
                "engine": ENGINE_REVISION}
     if refit_epochs is not None:
         content["refit_epochs"] = refit_epochs
+    if config.pretrain is not None:    # how pre-training draws (keyed where it is used)
+        content["pretrain_revision"] = PRETRAIN_REVISION
     if fidelity < 1.0 and exp.search.fidelity == "epochs":
         # what a fidelity trains, not only the fraction: how a fraction becomes whole epochs
         # changed (ceil -> nearest), and a trial stored under the old rule is not this one

@@ -15,7 +15,7 @@ import pandas as pd
 import spec_lang
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
-from spec_lang.layerwise import LAYERS
+from spec_lang.layerwise import LAYERS, lower_stage
 
 from runtime.execution import checkpoints, executor, heartbeat
 from runtime.execution.early_refit import EarlyRefits
@@ -26,7 +26,7 @@ from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
                                      prune_refits, refit_epochs)
-from runtime.execution.jobs import Job
+from runtime.execution.jobs import Job, job_key
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
@@ -69,6 +69,25 @@ class _Search:
             self.runner.note(f"best value on the border of {_describe(borders)}: widening "
                              f"(extension {round_ + 1} of {self.exp.search.extend})")
         return borders
+
+    def stages(self) -> list[dict[str, Any]]:
+        """A layerwise search's stages as best.json records them ([] for another strategy):
+        each stage's step and layer, the column it was chosen by, and the trial it chose with
+        that trial's values of the stage's own dimensions (`pt_lr@k`, ...)."""
+        from runtime.search.layerwise import told_stages
+        if self.exp.search.strategy != "layerwise":
+            return []
+        records = []
+        for stage in told_stages(self.exp.search, self.history):
+            best = stage.best()
+            values = canonical_params(best.params) if best is not None else {}
+            trial = None if best is None else \
+                self.runner.trials.get((self.outer, tuple(values.items()), best.fidelity))
+            records.append({"step": stage.step, "layer": stage.layer,
+                            "criterion": stage.metric or metric_column(self.runner.metric),
+                            "trial": trial,
+                            "values": {d.name: values.get(d.name) for d in stage.dims}})
+        return records
 
     def scored(self, asked: list[tuple[Any, list[Job]]]) -> list[tuple[Any, float | None]]:
         """What a strategy is told of configurations whose rows are all in: the one ranking's
@@ -135,6 +154,7 @@ class _Runner:
         # Lower-fidelity checkpoints by network (outer, params, seed, fold): [(fidelity, key)]
         self.resumes: dict[tuple, list[tuple[float, str]]] = {}
         self.warm_starts = 0
+        self.stacks_reused = 0              # layerwise stages that continued a lower stack
         prune = exp.search.prune
         self.bank = None if prune is None else CurveBank(prune, self.metric, self.maximize)
         self.refits = EarlyRefits(exp, out, len(self.fold_ids(exp.config, None)))
@@ -192,9 +212,10 @@ class _Runner:
         """A job trained here: its member kept, its row committed, then recorded."""
         key = self.keys[row_key(job)]
         heartbeat.remove(heartbeat.path(self.out, key))
-        if member is not None and "resume" in member:    # a lower rung's, to continue from
-            checkpoints.save(self.out, key, member["resume"])
-            self._resumable(job, key)
+        if member is not None and "resume" in member:    # to continue from: a lower rung's
+            checkpoints.save(self.out, key, member["resume"])   # or a lower stage's stack
+            if job.fidelity < 1.0:
+                self._resumable(job, key)
         elif member is not None:                # before the row: never a row whose member
             keep_member(self.exp, self.out, key, member)     # is lost
             self.members_since_prune += 1
@@ -220,16 +241,20 @@ class _Runner:
 
     def warm_start(self, job: Job) -> Job:
         """`job` with the checkpoint of the same network at the highest lower fidelity kept
-        (the same result as from the start, in fewer epochs), or as it is."""
-        lower = [(f, k) for f, k in self.resumes.get((job.outer, job.params, job.seed,
-                                                      job.fold), []) if f < job.fidelity]
-        if not lower:
-            return job
-        start = checkpoints.load(self.out, max(lower)[1])
-        if start is None:
-            return job
-        self.warm_starts += 1
-        return replace(job, start=start)
+        (the same result as from the start, in fewer epochs), or, for a layerwise stage k > 1,
+        with the pre-trained stack of the stage k - 1 configuration below it (kept when that
+        one trained; the same result as pre-training it again); else as it is."""
+        below = lower_stage(job.param_dict)
+        if below is not None:
+            key = job_key(self.exp, replace(job, params=tuple(below.items())))
+            start = checkpoints.load(self.out, key)
+            self.stacks_reused += start is not None
+        else:
+            lower = [(f, k) for f, k in self.resumes.get((job.outer, job.params, job.seed,
+                                                          job.fold), []) if f < job.fidelity]
+            start = checkpoints.load(self.out, max(lower)[1]) if lower else None
+            self.warm_starts += start is not None
+        return job if start is None else replace(job, start=start)
 
     def _record(self, job: Job, row: dict[str, Any], cached: bool,
                 curves: dict[str, list[float]]) -> None:
@@ -261,15 +286,23 @@ def _selection(exp: Experiment) -> tuple[str, bool]:
 
 def _real_borders(search: c.Search, history: list[tuple[Any, float | None]]
                   ) -> dict[str, str | None]:
-    """The border report, less a best value at its setting's natural limit (momentum 0)."""
+    """The border report, less a best value at its setting's natural limit (momentum 0). A
+    layerwise search's is each stage's, on the values that stage tried and chose (`pt_lr@1`,
+    ..., then the fine-tuning's dimensions)."""
     from runtime.search import border_report
     from runtime.search.border import best_candidate
-    report, best = border_report(search, history), best_candidate(history)
-    for dim in search.dims:
-        side, value = report.get(dim.name), best.params.get(dim.name) if best else None
-        limit = dim.limits[0 if side == "low" else 1] if side else None
-        if limit is not None and value is not None and float(value) == limit:
-            report[dim.name] = None
+    from runtime.search.layerwise import told_stages
+    views = [(s.dims, list(s.results)) for s in told_stages(search, history)] \
+        if search.strategy == "layerwise" else [(search.dims, history)]
+    report: dict[str, str | None] = {}
+    for dims, told in views:
+        part, best = border_report(replace(search, dims=dims), told), best_candidate(told)
+        for dim in dims:
+            side, value = part.get(dim.name), best.params.get(dim.name) if best else None
+            limit = dim.limits[0 if side == "low" else 1] if side else None
+            if limit is not None and value is not None and float(value) == limit:
+                part[dim.name] = None
+        report.update(part)
     return report
 
 
@@ -336,12 +369,17 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         if runner.warm_starts:
             runner.note(f"{runner.warm_starts} promotions continued the lower rung's network "
                         "instead of training its first epochs again")
+        if runner.stacks_reused:
+            runner.note(f"{runner.stacks_reused} layerwise stage trials continued the "
+                        "pre-trained layers their previous stage chose instead of "
+                        "pre-training them again")
         if runner.spend.spent():
             runner.note(f"the budget is spent ({_spent(runner.spend)}): "
                         f"{runner.spend.not_started} configurations asked for did not start")
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
-        best = _finish(exp, runner, summary, borders, outers)
+        stages = {o: s.stages() for o, s in searches.items()}
+        best = _finish(exp, runner, summary, borders, outers, stages)
         best.update(_outcome(table), run_id=runner.run_id)
         if exp.search.budget is not None:
             best["budget"] = runner.spend.report()
@@ -405,12 +443,14 @@ def _outers(exp: Experiment) -> list[int | None]:
 
 
 def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
-            borders: dict[int | None, dict[str, str | None]], outers: list[int | None]
-            ) -> dict[str, Any]:
-    """Choose per outer fold, score the test part once, record borders; the best record."""
+            borders: dict[int | None, dict[str, str | None]], outers: list[int | None],
+            stages: dict[int | None, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Choose per outer fold, score the test part once, record borders (and a layerwise
+    search's stages); the best record."""
     metric = metric_column(runner.metric)
     chosen: list[dict[str, Any]] = []
     for outer in outers:
+        staged = {"stages": stages[outer]} if stages.get(outer) else {}
         part = summary if outer is None else summary[summary["outer"] == outer]
         if part.empty:               # a layerwise search that ended before its fine-tuning
             runner.note("no configuration can be chosen: the layerwise search ended at a "
@@ -418,7 +458,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                         "column)")
             chosen.append({"outer": outer, "trial": None, "params": {}, "members": [],
                            "valid": {"metric": metric, "mean": None, "std": None, "n": 0},
-                           "test": {}, "borders": borders[outer]})
+                           "test": {}, "borders": borders[outer], **staged})
             continue
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
@@ -442,7 +482,7 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
                        "members": members, "refit": refit,
                        "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
                                  "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
-                       "test": scores, "borders": borders[outer]})
+                       "test": scores, "borders": borders[outer], **staged})
         if outer is None:
             _keep_model(runner, model)
     prune_refits(runner.out, {m["key"] for ch in chosen for m in

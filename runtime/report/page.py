@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runtime.execution.artifacts import write_text_atomic
-from runtime.report import html, network_stats, plots, search_plots
+from runtime.report import html, network_stats, plots, search_plots, stages
 from runtime.report.run_folder import (Run, chosen_members, load_run, provenance_lines,
                                        trial_curves)
 
@@ -58,6 +58,7 @@ def sections(run: Run) -> list[tuple[str, str, str]]:
             ("outcomes", "trials by outcome", html.outcomes_html(states, messages)),
             ("curves", "learning curves", _curves(run, trials)),
             ("parameters", "hyper-parameters", _parameters(run)),
+            *stages.sections(run),                 # a layerwise search's stages, if any
             ("network", "the chosen networks", _network(run)),
             ("configurations", f"configurations (top {html.TOP_ROWS} by {run.metric})",
              f"<div class='scroll'>{html.summary_html(run)}</div>"),

@@ -7,7 +7,8 @@ finite space, all of it once):
 
 - stage k = 1 .. L (L hidden dense layers): the dimensions the `pretrain` statement uses, for
   layer k, with layers 1 .. k-1 pre-trained as their stages chose and the layers above k not
-  built (`@layers` k). `criterion reconstruction` (the default) scores a configuration by
+  built (`@layers` k); the runner hands each stage-k job the stack its stage k-1
+  configuration pre-trained (`layerwise.lower_stage`), so only layer k is pre-trained. `criterion reconstruction` (the default) scores a configuration by
   layer k's reconstruction error on the validation inputs, after pre-training alone (no
   supervised epoch); `criterion supervised` by the run's selection metric of the cut network
   fine-tuned with an output layer on top. Until their own stage, the fine-tuning dimensions
@@ -21,16 +22,17 @@ Each stage's configurations are told together (a synchronous strategy: the same 
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
 
 import numpy as np
 
-from spec_lang.config import Search
+from spec_lang.config import Dim, Search
 from spec_lang.layerwise import LAYERS, criterion_column, layer_param
 
+from .border import best_candidate
 from .random_search import draw_configs
-from .space import BatchStrategy, Candidate, project, representative
+from .space import BatchStrategy, Candidate, Result, project, representative
 
 DEFAULT_TRIALS = 10            # configurations per stage
 
@@ -42,8 +44,7 @@ class LayerwiseSearch(BatchStrategy):
 
     def __init__(self, search: Search, rng: np.random.Generator) -> None:
         super().__init__("layerwise")
-        self._pre = [d for d in search.dims if d.name in search.pretrained]
-        self._fine = [d for d in search.dims if d.name not in search.pretrained]
+        self._pre, self._fine = split_dims(search)
         self._n = search.trials if search.trials is not None else DEFAULT_TRIALS
         self._layers, self._criterion = search.layers, search.criterion
         self._rng = rng
@@ -84,3 +85,49 @@ class LayerwiseSearch(BatchStrategy):
                            **{layer_param(k, layer): v for k, v in project(self._pre, p).items()},
                            LAYERS: layer}, step=f"layer {layer}", metric=column)
                 for p in draws]
+
+
+def split_dims(search: Search) -> tuple[list[Dim], list[Dim]]:
+    """(the pre-training dimensions, searched layer by layer; the fine-tuning ones)."""
+    return ([d for d in search.dims if d.name in search.pretrained],
+            [d for d in search.dims if d.name not in search.pretrained])
+
+
+def at_layer(dim: Dim, layer: int) -> Dim:
+    """A pre-training dimension as layer `layer`'s stage searches it: named `name@layer` (and
+    so is the parameter its condition reads)."""
+    condition = dim.condition
+    if condition is not None:
+        condition = replace(condition, param=layer_param(condition.param, layer))
+    return replace(dim, name=layer_param(dim.name, layer), condition=condition)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a layerwise search as told: its step ("layer k" or "fine-tune"), its layer
+    (None: the fine-tuning), the dimensions it searched under their parameter names
+    (`pt_lr@k` for layer k's), the results-table column it was chosen by ("": the run's
+    selection metric) and its configurations with their scores."""
+
+    step: str
+    layer: int | None
+    dims: tuple[Dim, ...]
+    metric: str
+    results: tuple[Result, ...]
+
+    def best(self) -> Candidate | None:
+        """The configuration the stage chose (the one ranking's best, as the strategy's)."""
+        return best_candidate(self.results)
+
+
+def told_stages(search: Search, history: Sequence[Result]) -> list[Stage]:
+    """The stages of a layerwise search's `history` (what the runner told it), in order; a
+    stage nothing was told of is left out."""
+    pre, fine = split_dims(search)
+    stages = [Stage(f"layer {k}", k, tuple(at_layer(d, k) for d in pre),
+                    criterion_column(k, search.criterion),
+                    tuple(r for r in history if r[0].params.get(LAYERS) == k))
+              for k in range(1, search.layers + 1)]
+    stages.append(Stage("fine-tune", None, tuple(fine), "",
+                        tuple(r for r in history if LAYERS not in r[0].params)))
+    return [stage for stage in stages if stage.results]

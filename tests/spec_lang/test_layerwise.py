@@ -100,3 +100,13 @@ def test_a_searched_number_of_layers_is_refused() -> None:
     with pytest.raises(SpecValidationError, match="fixed number of hidden layers") as info:
         loads(text)
     assert "<string>:6:8:" in str(info.value)
+
+
+def test_the_lower_stage_of_a_stage_drops_its_own_layer_and_is_cut_below() -> None:
+    """Stage k's configuration continues from the stage k-1 configuration it was built on:
+    the same values without layer k's, cut after layer k - 1."""
+    from spec_lang.layerwise import lower_stage
+    two = {"lr": 0.1, "p@1": 0.01, "n@1": 0.2, "p@2": 0.03, "n@2": 0.1, "@layers": 2}
+    assert lower_stage(two) == {"lr": 0.1, "p@1": 0.01, "n@1": 0.2, "@layers": 1}
+    assert lower_stage({"lr": 0.1, "p@1": 0.01, "@layers": 1}) is None
+    assert lower_stage({"lr": 0.1, "p@1": 0.01, "p@2": 0.03}) is None   # the fine-tuning's

@@ -47,7 +47,7 @@ def test_pretraining_lowers_reconstruction_error_of_every_layer(digits, method, 
     rng = np.random.default_rng(0)
     net = build_network(config, digits, rng)
     spec = Pretrain(method=method, epochs=5, lr=0.01, batch=16)
-    report = pretrain(net, digits.X_train.astype(np.float32), spec, rng)
+    report = pretrain(net, digits.X_train.astype(np.float32), spec, 0)
     assert set(report) == {"dense0", "dense1"}
     for errors in report.values():
         assert errors["after"] < 0.9 * errors["before"]
@@ -60,7 +60,7 @@ def test_rbm_with_binary_visible_units(digits) -> None:
     config = Config(network=(DenseSpec(24, "sigmoid"),))
     rng = np.random.default_rng(1)
     net = build_network(config, data, rng)
-    report = pretrain(net, X.astype(np.float32), Pretrain("rbm", epochs=5, lr=0.05, cd=2), rng)
+    report = pretrain(net, X.astype(np.float32), Pretrain("rbm", epochs=5, lr=0.05, cd=2), 1)
     assert report["dense0"]["after"] < 0.9 * report["dense0"]["before"]
 
 
@@ -71,7 +71,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights(digits) -> None:
     rng = np.random.default_rng(7)                                  # what fit does, step by step
     expected = build_network(config, digits, rng)
     initial = expected.layers[0].W.copy()
-    pretrain(expected, digits.X_train.astype(np.float32), spec, rng)
+    pretrain(expected, digits.X_train.astype(np.float32), spec, 7)
     result = fit(config, digits, seed=7)
     np.testing.assert_array_equal(result.model.layers[0].W, expected.layers[0].W)
     np.testing.assert_array_equal(result.model.layers[0].b, expected.layers[0].b)
@@ -97,7 +97,7 @@ def test_each_layer_takes_its_own_settings_and_reports_its_validation_error(digi
     W1, b1, W2, b2 = first.W.copy(), first.b.copy(), second.W.copy(), second.b.copy()
     spec = Pretrain("autoencoder", epochs=9, lr=0.01, layers=(
         Pretrain("autoencoder", epochs=2, lr=0.01), Pretrain("autoencoder", epochs=5, lr=0.002)))
-    report = pretrain(net, digits.X_train, spec, rng, digits.X_valid)
+    report = pretrain(net, digits.X_train, spec, 3, digits.X_valid)
     assert [len(report[k]["epochs"]) for k in ("dense0", "dense1")] == [2, 5]
     assert [len(report[k]["valid"]) for k in ("dense0", "dense1")] == [3, 6]
     assert report["dense0"]["valid"][0] == pytest.approx(_by_hand(W1, b1, digits.X_valid))
@@ -125,3 +125,45 @@ def test_a_pre_training_that_blows_up_is_diverged_even_without_supervised_epochs
     assert result.state == "diverged"
     assert result.reason == ("Pre-training of layer dense0 diverged: its reconstruction error "
                              "became non-finite (pre-training lr 100000).")
+
+
+def test_a_layers_pre_training_does_not_depend_on_the_layers_above_it(digits) -> None:
+    """Each layer draws from its own stream (`layer_rng`) and is initialized before the layers
+    above it: the first layer of a one-layer and of a two-layer network pre-train alike (what
+    lets a layerwise stage continue from the stack its previous stage chose)."""
+    spec = Pretrain("denoising", epochs=2, lr=0.01, noise=0.2)
+    one, two = (Config(network=layers, pretrain=spec, train=Train(epochs=0)) for layers in
+                ((DenseSpec(16, "tanh"),), (DenseSpec(16, "tanh"), DenseSpec(8, "tanh"))))
+    low, high = fit(one, digits, seed=4), fit(two, digits, seed=4)
+    np.testing.assert_array_equal(low.stack.weights[0][0], high.stack.weights[0][0])
+    np.testing.assert_array_equal(low.stack.weights[0][1], high.stack.weights[0][1])
+    assert low.curves["pretrain_dense0_valid"] == high.curves["pretrain_dense0_valid"]
+
+
+def test_a_fit_given_the_lower_stack_pre_trains_the_rest_and_equals_a_fit_from_scratch(
+        digits, monkeypatch) -> None:
+    """Given the stack of its first layer (through its arrays, as a run keeps it), a fit
+    pre-trains only the second layer and gives bit for bit the fit that pre-trains both:
+    weights, curves (the first layer's pre-training curves come with the stack) and the
+    supervised epochs that follow (the main stream is untouched by pre-training)."""
+    from runtime.engine import pretrain as module
+    from runtime.engine.warm_start import start_from
+    spec = Pretrain("denoising", epochs=2, lr=0.01, noise=0.2)
+    train = Train(epochs=3, early_stop=None)
+    one = Config(network=(DenseSpec(16, "tanh"),), pretrain=spec, train=Train(epochs=0))
+    two = Config(network=(DenseSpec(16, "tanh"), Dropout(0.2), DenseSpec(8, "tanh")),
+                 pretrain=spec, train=train)
+    lower = start_from(fit(one, digits, seed=6).stack.arrays())
+    layers: list[int] = []
+    real = module.pretrain_layer
+    monkeypatch.setattr(module, "pretrain_layer",
+                        lambda layer, *a, **k: layers.append(layer.n_in) or real(layer, *a, **k))
+    continued = fit(two, digits, seed=6, resume=lower)
+    assert layers == [16]                                  # the second layer alone
+    scratch = fit(two, digits, seed=6)
+    assert layers == [16, 64, 16]
+    np.testing.assert_array_equal(continued.model.params, scratch.model.params)
+    assert continued.curves.keys() == scratch.curves.keys()
+    for name, values in scratch.curves.items():
+        if name != "time_s":
+            assert continued.curves[name] == values, name

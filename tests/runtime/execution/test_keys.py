@@ -90,3 +90,17 @@ def test_a_low_fidelity_key_holds_the_epochs_it_trains(monkeypatch):
     assert "fidelity_train" not in seen[-1]
     keys.trial_key(spec_lang.loads(ASHA.format(kind="data")), {"lr": 0.1}, 0, 0, None, 1 / 27)
     assert "fidelity_train" not in seen[-1]
+
+
+def test_how_pre_training_draws_is_keyed_where_a_spec_pre_trains_and_only_there(monkeypatch):
+    """Each layer's pre-training draws from its own stream now (PRETRAIN_REVISION 2): a trial
+    stored with the one stream of before is not served as this one; a spec without
+    `pretrain` keeps its keys."""
+    pretrained = spec_lang.loads(PRETRAIN.format(strategy="grid"))
+    plain = spec_lang.loads(PRUNED.format(prune=""))
+    before = (keys.trial_key(pretrained, {"p": 0.1}, 0, 0, None, 1.0),
+              keys.trial_key(plain, {"lr": 0.1}, 0, 0, None, 1.0))
+    monkeypatch.setattr(keys, "PRETRAIN_REVISION", 1)
+    after = (keys.trial_key(pretrained, {"p": 0.1}, 0, 0, None, 1.0),
+             keys.trial_key(plain, {"lr": 0.1}, 0, 0, None, 1.0))
+    assert after[0] != before[0] and after[1] == before[1]

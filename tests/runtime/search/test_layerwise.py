@@ -2,6 +2,8 @@
 pre-training before the next, then the fine-tuning stage."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from runtime.search import make_strategy, planned_trials
@@ -83,3 +85,27 @@ def test_asking_twice_before_telling_is_refused() -> None:
     strategy.ask()
     with pytest.raises(RuntimeError, match="tell the stage"):
         strategy.ask()
+
+
+def test_each_stage_is_told_apart_with_its_dimensions_named_per_layer(drive) -> None:
+    """`told_stages` gives each stage's results with its dimensions under their parameter
+    names, and the one border function, given one stage, checks the value that stage chose
+    against the values it tried: layer 1 chose noise 0.1 (the lowest) and pt_lr 0.01 (inside),
+    layer 2 pt_lr 0.001 (the lowest) and noise 0.3 (the highest), the fine-tuning lr 0.05."""
+    from runtime.search import border_report
+    from runtime.search.layerwise import told_stages
+    search = layerwise()
+    history = drive(make_strategy(search, seed=0), objective)
+    stages = told_stages(search, history)
+    assert [(s.step, s.layer, s.metric) for s in stages] == [
+        ("layer 1", 1, "pretrain_dense0_valid_error"),
+        ("layer 2", 2, "pretrain_dense1_valid_error"), ("fine-tune", None, "")]
+    assert [[d.name for d in s.dims] for s in stages] == [["pt_lr@1", "noise@1"],
+                                                          ["pt_lr@2", "noise@2"], ["lr"]]
+    assert [len(s.results) for s in stages] == [6, 6, 3]
+    assert stages[1].best().params["pt_lr@2"] == 0.001
+    borders = {}
+    for stage in stages:
+        borders.update(border_report(replace(search, dims=stage.dims), list(stage.results)))
+    assert borders == {"pt_lr@1": None, "noise@1": "low", "pt_lr@2": "low", "noise@2": "high",
+                       "lr": None}

@@ -30,6 +30,8 @@ BOOKKEEPING = ("key", "run_id", "attempts", "finished")
 TABLES = ("meta", "runs", "trials", "curves", "claims")
 NON_NEGATIVE = ("attempts", "best_epoch", "epochs", "updates", "duration_s", "epochs_trained",
                 "trial", "seed")
+NUMBERS = ("attempts", "finished", "run_id", "epochs_trained")   # columns beyond FIELDS
+MEASURED = ("train_", "valid_", "test_", "pretrain_")              # metrics, pre-training errors
 # The range of each metric, by the name a column ends with (valid_error, test_r2, train_loss).
 METRIC_RANGES = {"error": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0),
                  "loss": (0.0, math.inf), "mse": (0.0, math.inf), "mae": (0.0, math.inf),
@@ -45,10 +47,10 @@ def row_problem(row: dict[str, Any]) -> str | None:
     for name, value in row.items():
         if value is None or name == "key" or name.startswith("param_"):
             continue
-        kind = FIELDS.get(name, "REAL" if _bounds(name) else None)
+        kind = FIELDS.get(name)
         if kind == "TEXT" and not isinstance(value, str):
             return f"{name} holds {_short(value)}, not text"
-        if kind in ("INTEGER", "REAL") or name in BOOKKEEPING[2:] or name in NON_NEGATIVE:
+        if kind in ("INTEGER", "REAL") or name in NUMBERS or name.startswith(MEASURED):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f"{name} holds {_short(value)}, not a number"
             low, high = _bounds(name)

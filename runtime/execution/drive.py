@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from runtime.execution import executor
-from runtime.execution.jobs import FINAL, Job, job_key
+from runtime.execution.jobs import Job, job_key
 
 if TYPE_CHECKING:
     from runtime.execution.runner import _Runner, _Search
@@ -61,11 +61,8 @@ class Drive:
         while True:
             held: list[tuple[_Asked, Job]] = []
             for job, row, curves, member in executor.stream(
-                    runner.exp, lambda: self._next(held) or runner.refits.next(),
-                    n_jobs=runner.n_jobs, client=runner.client):
-                if job.trial == FINAL:          # an early refit (`early_refit`), not a row
-                    runner.refits.trained(job, member)
-                    continue
+                    runner.exp, lambda: self._next(held), n_jobs=runner.n_jobs,
+                    client=runner.client):
                 runner.store_outcome(job, row, curves, member)
                 self._arrived(job)
             if not held:

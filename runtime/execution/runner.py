@@ -18,7 +18,6 @@ from spec_lang.experiment import Experiment
 from spec_lang.layerwise import LAYERS, lower_stage
 
 from runtime.execution import checkpoints, executor, heartbeat
-from runtime.execution.early_refit import EarlyRefits
 from runtime.execution.artifacts import (clear_artifacts, clear_leftovers, write_atomic,
                                          write_text_atomic)
 from runtime.execution.budget import Spend
@@ -157,7 +156,6 @@ class _Runner:
         self.stacks_reused = 0              # layerwise stages that continued a lower stack
         prune = exp.search.prune
         self.bank = None if prune is None else CurveBank(prune, self.metric, self.maximize)
-        self.refits = EarlyRefits(exp, out, len(self.fold_ids(exp.config, None)))
 
     def _data_changed(self, digest: str) -> None:
         earlier = [r for r in self.store.runs() if r["data_digest"]]
@@ -259,7 +257,6 @@ class _Runner:
     def _record(self, job: Job, row: dict[str, Any], cached: bool,
                 curves: dict[str, list[float]]) -> None:
         self.rows[row_key(job)] = row
-        self.refits.arrived(job, row)
         self.spend.epochs += int(row.get("epochs_trained", row.get("epochs")) or 0)
         if self.bank is not None:
             self.bank.add(job.fidelity, row.get("state", ""), curves)

@@ -311,8 +311,9 @@ def _fmt(args: argparse.Namespace) -> int:
                 print(f"{path}: not in canonical form", file=sys.stderr)
                 status = 1
         elif args.write:
-            if text != source:
-                path.write_text(text, encoding="utf-8")
+            if text != source:          # atomically: a full disk never leaves half a spec
+                from runtime.execution.artifacts import write_text_atomic
+                write_text_atomic(path, text)
         else:
             sys.stdout.write(text)
     return status

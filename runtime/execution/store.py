@@ -72,6 +72,14 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _cannot_write(folder: Path) -> bool:
+    """Whether nothing can be written in `folder`: read-only, or on a disk with no space."""
+    try:
+        return not os.access(folder, os.W_OK) or os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return True
+
+
 def _owner_alive(owner: str) -> bool:
     """False only when the owner is a process of this host that no longer exists."""
     host, _, pid = owner.rpartition(":")
@@ -137,9 +145,9 @@ class RunStore:
         try:
             db.execute("SELECT name FROM sqlite_master").fetchall()
         except sqlite3.OperationalError:
-            # A WAL store on a read-only disk: reading needs its -shm file, which cannot be
-            # made there. No process can write it either, so it is read as immutable.
-            if os.access(self.path.parent, os.W_OK):
+            # A WAL store on a read-only or full disk: reading needs its -shm file, which
+            # cannot be made there. No process can write it either, so it is read as immutable.
+            if not _cannot_write(self.path.parent):
                 raise
             db.close()
             db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_TIMEOUT_S)

@@ -26,6 +26,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (base / "tiny.spec").write_text(TINY)
     assert main(["run", str(base / "tiny.spec"), "--out", str(base / "run"), "--jobs", "1",
                  "--quiet"]) == 0
+    shutil.copytree(base / "run", base / "run2")             # a second run to compare
     import sklearn.datasets
     frame = sklearn.datasets.load_iris(as_frame=True).frame
     frame.to_csv(base / "iris.csv", index=False)
@@ -51,15 +52,19 @@ def mounted(where: Path, size: str, read_only: bool = False) -> Iterator[Path]:
 def full_disk(tmp_path: Path) -> Iterator[Path]:
     """A folder on a disk with no space left."""
     for disk in mounted(tmp_path / "full", "4m"):
-        filler = disk / "filler"
-        try:
-            with open(filler, "wb") as out:
-                while True:
-                    out.write(b"\0" * 65536)
-                    out.flush()
-        except OSError:
-            pass
+        _fill(disk)
         yield disk
+
+
+def _fill(disk: Path) -> None:
+    """Write `disk/filler` until the disk is full."""
+    try:
+        with open(disk / "filler", "wb") as out:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+    except OSError:
+        pass
 
 
 def expect_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -145,6 +150,8 @@ FULL: dict[str, Argv] = {
     "predict": lambda run, disk: ["predict", str(run / "run"), str(run / "iris.csv"), "--out",
                                   str(disk / "p.csv")],
     "examples": lambda run, disk: ["examples", str(disk / "ex")],
+    "compare": lambda run, disk: ["compare", str(run / "run"), str(run / "run2"), "--out",
+                                  str(disk / "c.png")],
 }
 
 
@@ -155,6 +162,22 @@ def test_a_full_disk(name: str, finished: Path, full_disk: Path,
     assert str(full_disk) in err and ("No space left" in err or "full" in err)
     if name == "run":
         assert "--fresh" not in err
+
+
+def test_fmt_write_and_report_on_a_full_disk_lose_nothing(finished: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    for disk in mounted(tmp_path / "disk", "4m"):
+        messy = "data iris\nsplit   train 0.6 valid 0.2 test 0.2\n"
+        (disk / "s.spec").write_text(messy)
+        shutil.copytree(finished / "run", disk / "run")
+        shutil.rmtree(disk / "run" / "report", ignore_errors=True)
+        _fill(disk)
+        err = expect_message(["fmt", "--write", str(disk / "s.spec")], capsys)
+        assert "s.spec" in err and "No space left" in err
+        assert (disk / "s.spec").read_text() == messy         # not truncated
+        err = expect_message(["report", str(disk / "run")], capsys)
+        assert "No space left" in err
 
 
 def test_a_run_on_a_full_disk_resumes_once_there_is_space(finished: Path, full_disk: Path,
@@ -173,6 +196,7 @@ def test_a_run_folder_on_a_read_only_disk_can_be_shown_not_rerun(
         finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for disk in mounted(tmp_path / "ro", "8m"):
         shutil.copytree(finished / "run", disk / "run")
+        (disk / "messy.spec").write_text("data iris\nsplit   train 0.6 valid 0.2 test 0.2\n")
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         assert main(["show", str(disk / "run")]) == 0          # read as immutable
         assert "chosen" in capsys.readouterr().out
@@ -181,6 +205,8 @@ def test_a_run_folder_on_a_read_only_disk_can_be_shown_not_rerun(
         err = expect_message(["run", str(finished / "tiny.spec"), "--out",
                                str(disk / "run")], capsys)
         assert "read-only" in err and "--fresh" not in err
+        err = expect_message(["fmt", "--write", str(disk / "messy.spec")], capsys)
+        assert "Read-only file system" in err
 
 
 # ------------------------------------------------------------------------- damaged files

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from runtime.execution import executor
-from runtime.execution.jobs import Job, job_key
+from runtime.execution.jobs import Job
+from runtime.execution.keys import job_key
 
 if TYPE_CHECKING:
     from runtime.execution.runner import _Runner, _Search
@@ -85,7 +86,7 @@ class Drive:
                 continue                         # its row is on its way, for another asking
             if asked.dropped:
                 continue
-            if not asked.started and runner.spend.spent():
+            if not asked.started and self._spent():
                 self._drop(asked)
                 continue
             store_key = runner.keys.setdefault(key, job_key(runner.exp, job))
@@ -107,7 +108,7 @@ class Drive:
 
     def _ask(self) -> bool:
         """Queue the strategy's next configurations; False when it has none to give now."""
-        if self.runner.spend.spent() or (self.synchronous and self.asked):
+        if self._spent() or (self.synchronous and self.asked):
             return False
         batch = self.strategy.ask()
         for cand in batch:
@@ -116,6 +117,11 @@ class Drive:
             self.asked.append(asked)
             self.queue.extend((asked, j) for j in jobs)
         return bool(batch)
+
+    def _spent(self) -> bool:
+        """Whether the budget is spent. Not before a first configuration has started: however
+        small the budget, or slow the run's start (a loaded machine), the run has an answer."""
+        return self.runner.spend.spent() and bool(self.runner.rows or self.running)
 
     def _drop(self, asked: _Asked) -> None:
         """A configuration the budget leaves unstarted: never trained, never told (its other

@@ -20,7 +20,8 @@ from spec_lang.experiment import Experiment
 
 from runtime.execution.artifacts import write_atomic
 from runtime.errors import NnspecError
-from runtime.execution.jobs import FINAL, Job, MemberState, job_key
+from runtime.execution.jobs import FINAL, Job, MemberState
+from runtime.execution.keys import job_key
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of
 from runtime.model.saved import Member, SavedModel
 

@@ -66,13 +66,6 @@ def share_of(count: int, fidelity: float) -> int:
     return max(1, math.floor(count * fidelity + 0.5 + 1e-9))
 
 
-def job_key(exp: Experiment, job: Job) -> str:
-    """The store key of a job's result: the content that determines it (`keys.trial_key`)."""
-    from runtime.execution.keys import trial_key
-    return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity,
-                     job.epochs)
-
-
 # A trained network and its fitted preprocessing, as plain arrays ("prep" and "net" states):
 # what a worker sends back so that the final phase reuses the network instead of training it
 # again (runtime.model.saved.Member is rebuilt from it). A job at a lower fidelity sends back

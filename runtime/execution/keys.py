@@ -24,6 +24,7 @@ from spec_lang.config import DataSpec
 from spec_lang.experiment import Experiment
 
 from runtime.engine import PRETRAIN_REVISION, REVISION as ENGINE_REVISION
+from runtime.execution.jobs import Job, at_fidelity
 
 SIGNIFICANT_DIGITS = 12
 PRUNE_REVISION = 2         # how the engine applies pruning bounds (keyed with the prune rule)
@@ -144,7 +145,6 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
     if fidelity < 1.0 and exp.search.fidelity == "epochs":
         # what a fidelity trains, not only the fraction: how a fraction becomes whole epochs
         # changed (ceil -> nearest), and a trial stored under the old rule is not this one
-        from runtime.execution.jobs import at_fidelity
         short = at_fidelity(config, fidelity, "epochs").train
         content["fidelity_train"] = {"epochs": short.epochs, "updates": short.updates}
     if exp.search.prune is not None:   # a pruned outcome depends on the rule that pruned it
@@ -155,3 +155,9 @@ def trial_key(exp: Experiment, params: Mapping[str, Any], seed: int, fold: int,
         # pruned there would now be complete: it is trained again, never served stale)
         content["prune"]["revision"] = PRUNE_REVISION
     return hashlib.sha256(canonical_text(content).encode()).hexdigest()
+
+
+def job_key(exp: Experiment, job: Job) -> str:
+    """The store key of a job's result: the content that determines it (`trial_key`)."""
+    return trial_key(exp, job.param_dict, job.seed, job.fold, job.outer, job.fidelity,
+                     job.epochs)

@@ -25,7 +25,8 @@ from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
                                      prune_refits, refit_epochs)
-from runtime.execution.jobs import Job, job_key
+from runtime.execution.jobs import Job
+from runtime.execution.keys import job_key
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto

@@ -57,7 +57,7 @@ def _name(run: Run, taken: dict[str, Any]) -> str:
 
 def print_comparison(runs: list[Run]) -> None:
     """The comparison as a rich table on stdout."""
-    from runtime.report.console import out
+    from runtime.report.terminal import out
     frame = comparison(runs)
     table = Table("", *frame.columns, title="chosen configurations and test scores")
     for label, row in frame.iterrows():

@@ -9,29 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from runtime.errors import NnspecError, first_line
 from runtime.execution.results import at_highest_fidelity, border_warnings, refit_message
 from runtime.report.progress import RunProgress
+from runtime.report.terminal import console, out
 
 __all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
            "show_run", "show_json", "read_best", "read_summary"]
-
-
-class _Console(Console):
-    """rich's Console, but a closed pipe (`nnspec show RUN | head`) raises BrokenPipeError for
-    the command to handle like any other output (rich itself would exit with status 1)."""
-
-    def on_broken_pipe(self) -> None:
-        del self._buffer[:]       # drop what could not be written, but stay usable (not quiet)
-        raise BrokenPipeError
-
-
-# Piped stderr (a log): notes stay one line each, greppable, instead of wrapping at 80 columns.
-console = _Console(stderr=True, soft_wrap=not sys.stderr.isatty())
-out = _Console(width=None if sys.stdout.isatty() else 160)  # piped: do not squeeze the table
 
 
 def _fmt(value: Any) -> str:

@@ -87,7 +87,7 @@ class RunProgress:
     def __init__(self, exp: Experiment, quiet: bool = False, *, jobs: int = 1,
                  json_lines: bool = False, interval: float = INTERVAL_S,
                  console: Console | None = None, local: bool = True) -> None:
-        from runtime.report.console import console as default_console
+        from runtime.report.terminal import console as default_console
         self.console = console or default_console
         self.name, self.quiet, self.json, self.interval = exp.name, quiet, json_lines, interval
         self.jobs = max(1, jobs)

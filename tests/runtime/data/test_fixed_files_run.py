@@ -15,7 +15,8 @@ import runtime
 import spec_lang
 from runtime.engine import training
 from runtime.execution import final
-from runtime.execution.jobs import Job, job_key
+from runtime.execution.jobs import Job
+from runtime.execution.keys import job_key
 
 BUILD, FIT = training.build_network, training.fit      # the real ones (spies wrap them)
 

@@ -201,3 +201,13 @@ def test_a_run_where_every_configuration_stalled_saves_the_stalled_networks(tmp_
     assert set(table["state"]) == {"stalled"}
     best = table.attrs["best"]
     assert "test_error" in best["test"] and (tmp_path / "model.npz").exists()
+
+
+def test_a_budget_spent_before_the_first_configuration_still_starts_it(tmp_path, monkeypatch):
+    # A budget used up by the run's own start (a loaded machine) left an empty table.
+    from runtime.execution.budget import Spend
+    monkeypatch.setattr(Spend, "seconds", lambda self: 1e9)
+    spec = SEARCH.format(strategy="random 100") + "budget 2 seconds\n"
+    table = runtime.run(spec_lang.loads(spec), out=tmp_path, jobs=1)
+    assert table["trial"].nunique() == 1
+    assert table.attrs["best"]["budget"]["not_started"] == 99

@@ -14,7 +14,8 @@ import spec_lang
 from runtime.data.preprocess import fit_preprocess
 from runtime.engine.training import fit
 from runtime.execution import final, prepared
-from runtime.execution.jobs import Job, job_key
+from runtime.execution.jobs import Job
+from runtime.execution.keys import job_key
 from runtime.types import TrainData
 
 from ..conftest import TINY

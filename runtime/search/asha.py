@@ -29,7 +29,7 @@ import numpy as np
 
 from spec_lang.config import Search
 
-from .halving import rung_count, starting
+from .halving import DEFAULT_TRIALS, rung_count, rung_total, starting
 from .random_search import iter_draws
 from .space import Candidate, Result, params_key, score_key
 
@@ -146,3 +146,15 @@ class ASHASearch:
         self._rung_of[cand.key()] = rung
         self._waiting += 1
         return cand
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: `trials` configurations over the ladder's rungs, as halving would
+    promote them (a rung may hold fewer after failures)."""
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    return rung_total(n, len(ladder(n, search.eta, search.min_fidelity)), search.eta), False
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The rungs' fidelities, as `ASHASearch` climbs them."""
+    return ladder(starting(search), search.eta, search.min_fidelity)

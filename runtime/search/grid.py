@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from spec_lang.config import Dim, Search
-from spec_lang.sizes import count_configurations
+from spec_lang.sizes import count_configurations, visits
 
 from .space import Candidate, Result, grid_values, is_active
 
@@ -93,6 +93,8 @@ def shuffled(index: GridIndex, rng: np.random.Generator) -> Iterator[dict[str, A
 class FixedStrategy:
     """Asks one precomputed batch, then is done (the no-search case)."""
 
+    asynchronous = False
+
     def __init__(self, candidates: list[Candidate]) -> None:
         self._batch = list(candidates)
         self.history: list[Result] = []
@@ -135,3 +137,15 @@ def make_grid(search: Search, rng: np.random.Generator) -> StreamStrategy:
     for dim in search.dims:
         grid_values(dim)                    # a dim without a grid is an error now, not later
     return StreamStrategy(grid_candidates(search, rng))
+
+
+def no_search(search: Search, rng: np.random.Generator) -> FixedStrategy:
+    """The one configuration of a spec that searches nothing (or has no dimensions)."""
+    return FixedStrategy([Candidate({}, step="none")])
+
+
+def visited(search: Search, exact: bool) -> tuple[int, bool]:
+    """The grid points a grid, zoom or coordinate search visits (`spec_lang.sizes.visits`):
+    (count, exact); (0, False) when they cannot be counted."""
+    found = visits(search)
+    return (0, False) if found is None else (found[0], exact)

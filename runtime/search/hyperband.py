@@ -99,3 +99,13 @@ class HyperbandSearch:
             self.history.append((cand, score))
             for bracket in self._brackets:      # brackets may share a point: tell each
                 bracket.tell(cand, score)
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: every bracket's rungs full (a rung may hold fewer after failures)."""
+    return sum(sum(b.sizes) for b in plan(search.eta, search.min_fidelity)), False
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The rungs of the most exploratory bracket (the one that starts lowest)."""
+    return list(plan(search.eta, search.min_fidelity)[0].fidelities)

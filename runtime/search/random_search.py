@@ -14,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from spec_lang.config import Dim, Search
+from spec_lang.config import HALVING_TRIALS, Dim, Search
 
 from .grid import GridIndex, StreamStrategy, iter_configs, shuffled
 from .space import Candidate, finite_values, params_key, sample_params, space_size
@@ -67,3 +67,9 @@ def make_random(search: Search, rng: np.random.Generator) -> StreamStrategy:
     """Random search: `search.trials` (default 20) draws, asked a chunk at a time."""
     n = search.trials if search.trials is not None else DEFAULT_TRIALS
     return StreamStrategy(Candidate(p, step="random") for p in iter_draws(search.dims, n, rng))
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """`trials` draws, exactly (a Search made in Python without trials counts 27, as the
+    progress total always did)."""
+    return (search.trials if search.trials is not None else HALVING_TRIALS), True

@@ -19,7 +19,7 @@ import numpy as np
 from spec_lang.config import Dim, Search
 from spec_lang.sizes import count_configurations, visits
 
-from .space import Candidate, Result, grid_values, is_active
+from .space import Candidate, ParamsKey, Result, grid_values, is_active
 
 ValuesOf = Callable[[Dim], list[Any]]
 CHUNK = 1000       # candidates per ask: enough to keep every worker busy, little memory
@@ -55,7 +55,7 @@ class GridIndex:
         self._dims = tuple(dims)
         self._values = [values_of(d) for d in self._dims]
         self._parents = {d.condition.param for d in self._dims if d.condition is not None}
-        self._memo: dict[tuple, list[int]] = {}
+        self._memo: dict[tuple[int, ParamsKey], list[int]] = {}
         self.size = count_configurations(self._dims, self._values)
 
     def at(self, index: int) -> dict[str, Any]:

@@ -17,7 +17,8 @@ import numpy as np
 from spec_lang.config import HALVING_TRIALS, Dim, Search
 
 from .grid import GridIndex, StreamStrategy, iter_configs, shuffled
-from .space import Candidate, finite_values, params_key, sample_params, space_size
+from .space import (Candidate, ParamsKey, finite_values, params_key, sample_params,
+                    space_size)
 
 DEFAULT_TRIALS = 20
 ATTEMPTS_PER_TRIAL = 50        # rejection sampling budget before falling back to enumeration
@@ -31,7 +32,7 @@ def iter_draws(dims: Sequence[Dim], n: int, rng: np.random.Generator
     if size is not None and size <= n:
         yield from shuffled(GridIndex(dims, _finite), rng)
         return
-    taken: set[tuple] = set()
+    taken: set[ParamsKey] = set()
     for _ in range(ATTEMPTS_PER_TRIAL * n):
         if len(taken) == n:
             return
@@ -55,7 +56,7 @@ def _finite(dim: Dim) -> list[Any]:
     return values
 
 
-def _rest(dims: Sequence[Dim], taken: set[tuple], k: int,
+def _rest(dims: Sequence[Dim], taken: set[ParamsKey], k: int,
           rng: np.random.Generator) -> list[dict[str, Any]]:
     """`k` configurations not in `taken`, chosen uniformly from the enumerated finite space
     (reached only when the space is hardly larger than the trials asked)."""

@@ -19,9 +19,14 @@ from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkabl
 import numpy as np
 
 from spec_lang.config import Dim, Search
-from spec_lang.sizes import count_configurations, is_active  # is_active: shared with check
+from spec_lang.sizes import count_configurations
+from spec_lang.sizes import is_active as is_active  # re-exported: shared with check
 
 MAX_FINITE = 100_000          # an integer prior with more values than this counts as continuous
+
+
+ParamsKey = tuple[tuple[str, Any], ...]        # `params_key`: a configuration's identity
+CandidateKey = tuple[ParamsKey, float]         # `Candidate.key`: and its fidelity
 
 
 # ------------------------------------------------------------------------------ candidates
@@ -36,7 +41,7 @@ class Candidate:
     # a layerwise stage is chosen by its top layer's reconstruction error.
     metric: str = ""
 
-    def key(self) -> tuple:
+    def key(self) -> CandidateKey:
         """A hashable identity: the params and the fidelity (the step and metric do not
         count)."""
         return params_key(self.params), float(self.fidelity)
@@ -86,7 +91,7 @@ class Strategy(Protocol):
         ...
 
 
-def params_key(params: dict[str, Any]) -> tuple:
+def params_key(params: dict[str, Any]) -> ParamsKey:
     """A hashable, order-independent identity of a params dict."""
     return tuple(sorted(params.items()))
 
@@ -104,7 +109,7 @@ class Scores:
     """Everything told so far, by (params, fidelity)."""
 
     def __init__(self) -> None:
-        self._score: dict[tuple, float | None] = {}
+        self._score: dict[CandidateKey, float | None] = {}
 
     def record(self, results: Iterable[Result]) -> None:
         """Remember the scores of told candidates (a later tell of the same point wins)."""
@@ -169,7 +174,7 @@ class BatchStrategy:
 
 def unknown(cands: Iterable[Candidate], scores: Scores) -> list[Candidate]:
     """The candidates not told yet, without repeats, in order."""
-    seen: set[tuple] = set()
+    seen: set[CandidateKey] = set()
     out = []
     for c in cands:
         if not scores.known(c) and c.key() not in seen:

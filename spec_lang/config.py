@@ -359,11 +359,14 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------- search
+# Each has a row of `runtime.search.registry.TABLE`, in this order (docs/search.md, "How to
+# add a strategy"; tests/runtime/search/test_registry.py holds the two together).
 STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "asha", "hyperband",
               "tpe", "layerwise")
 # What a `search layerwise` stage chooses a layer's pre-training by (Bengio 2012, 3.3.4).
 LAYERWISE_CRITERIA = ("reconstruction", "supervised")
-# Strategies that decide as results arrive: their table may depend on --jobs and timing.
+# Strategies that decide as results arrive: their table may depend on --jobs and timing
+# (exactly those whose class says `asynchronous = True`: test_registry.py checks it).
 ASYNCHRONOUS = ("asha", "hyperband")
 PRUNE_RULES = ("median", "percentile", "halving")
 BUDGET_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}

@@ -24,6 +24,7 @@ from runtime.execution.keys import job_key
 
 if TYPE_CHECKING:
     from runtime.execution.runner import _Runner, _Search
+    from runtime.search import Strategy
 
 POLL_S = 0.2          # how often a process waits for trials that another process is training
 PRUNE_MEMBERS_EVERY = 8   # configurations' networks kept between two passes over them
@@ -48,10 +49,10 @@ class _Asked:
 class Drive:
     """One strategy driven to its end (or to the budget's)."""
 
-    def __init__(self, search: "_Search", strategy: Any) -> None:
+    def __init__(self, search: "_Search", strategy: "Strategy") -> None:
         self.search, self.strategy = search, strategy
         self.runner: "_Runner" = search.runner
-        self.synchronous = not getattr(strategy, "asynchronous", False)
+        self.synchronous = not strategy.asynchronous
         self.queue: deque[tuple[_Asked, Job]] = deque()
         self.asked: list[_Asked] = []
         self.running: set[tuple] = set()        # rows being trained by this process

@@ -29,9 +29,9 @@ import numpy as np
 
 from spec_lang.config import Search
 
-from .halving import rung_count, starting
+from .halving import DEFAULT_TRIALS, rung_count, rung_total, starting
 from .random_search import iter_draws
-from .space import Candidate, Result, params_key, score_key
+from .space import Candidate, CandidateKey, ParamsKey, Result, params_key, score_key
 
 
 DEFAULT_RUNGS = 4
@@ -58,13 +58,13 @@ class Rungs:
 
     def __init__(self, count: int) -> None:
         self.results: list[list[Result]] = [[] for _ in range(count)]
-        self.promoted: list[set[tuple]] = [set() for _ in range(count)]
+        self.promoted: list[set[ParamsKey]] = [set() for _ in range(count)]
         # Kept sorted as results arrive (best first; ties: the earliest), so that an ask costs
         # O(log n), not a sort: every result of a rung, and those that may still be promoted
         # (not failed; a promoted one leaves when it reaches the front).
         self._ranked: list[list[tuple[tuple[int, float], int]]] = [[] for _ in range(count)]
         self._waiting: list[list[tuple[tuple[int, float], int]]] = [[] for _ in range(count)]
-        self._keys: list[list[tuple]] = [[] for _ in range(count)]      # params_key of each
+        self._keys: list[list[ParamsKey]] = [[] for _ in range(count)]      # params_key of each
 
     def record(self, rung: int, result: Result) -> None:
         """One result of rung `rung`."""
@@ -104,7 +104,7 @@ class ASHASearch:
         self.fidelities = ladder(n, self._eta, search.min_fidelity)
         self._draws: Iterator[dict[str, Any]] = iter_draws(search.dims, n, rng)
         self._rungs = Rungs(len(self.fidelities))
-        self._rung_of: dict[tuple, int] = {}
+        self._rung_of: dict[CandidateKey, int] = {}
         self._waiting = 0                     # asked, not yet told
         self.history: list[Result] = []
 
@@ -146,3 +146,15 @@ class ASHASearch:
         self._rung_of[cand.key()] = rung
         self._waiting += 1
         return cand
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: `trials` configurations over the ladder's rungs, as halving would
+    promote them (a rung may hold fewer after failures)."""
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    return rung_total(n, len(ladder(n, search.eta, search.min_fidelity)), search.eta), False
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The rungs' fidelities, as `ASHASearch` climbs them."""
+    return ladder(starting(search), search.eta, search.min_fidelity)

@@ -35,6 +35,8 @@ def sweep_order(search: Search) -> list[Dim]:
 class CoordinateSearch:
     """Coordinate descent over grids; one dim's values per batch."""
 
+    asynchronous = False
+
     def __init__(self, search: Search) -> None:
         self._dims = search.dims
         self._grids = {d.name: grid_values(d, search.points) for d in search.dims}

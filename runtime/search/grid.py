@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from spec_lang.config import Dim, Search
-from spec_lang.sizes import count_configurations
+from spec_lang.sizes import count_configurations, visits
 
-from .space import Candidate, Result, grid_values, is_active
+from .space import Candidate, ParamsKey, Result, grid_values, is_active
 
 ValuesOf = Callable[[Dim], list[Any]]
 CHUNK = 1000       # candidates per ask: enough to keep every worker busy, little memory
@@ -55,7 +55,7 @@ class GridIndex:
         self._dims = tuple(dims)
         self._values = [values_of(d) for d in self._dims]
         self._parents = {d.condition.param for d in self._dims if d.condition is not None}
-        self._memo: dict[tuple, list[int]] = {}
+        self._memo: dict[tuple[int, ParamsKey], list[int]] = {}
         self.size = count_configurations(self._dims, self._values)
 
     def at(self, index: int) -> dict[str, Any]:
@@ -92,6 +92,8 @@ def shuffled(index: GridIndex, rng: np.random.Generator) -> Iterator[dict[str, A
 
 class FixedStrategy:
     """Asks one precomputed batch, then is done (the no-search case)."""
+
+    asynchronous = False
 
     def __init__(self, candidates: list[Candidate]) -> None:
         self._batch = list(candidates)
@@ -135,3 +137,15 @@ def make_grid(search: Search, rng: np.random.Generator) -> StreamStrategy:
     for dim in search.dims:
         grid_values(dim)                    # a dim without a grid is an error now, not later
     return StreamStrategy(grid_candidates(search, rng))
+
+
+def no_search(search: Search, rng: np.random.Generator) -> FixedStrategy:
+    """The one configuration of a spec that searches nothing (or has no dimensions)."""
+    return FixedStrategy([Candidate({}, step="none")])
+
+
+def visited(search: Search, exact: bool) -> tuple[int, bool]:
+    """The grid points a grid, zoom or coordinate search visits (`spec_lang.sizes.visits`):
+    (count, exact); (0, False) when they cannot be counted."""
+    found = visits(search)
+    return (0, False) if found is None else (found[0], exact)

@@ -81,3 +81,24 @@ class HalvingSearch(BatchStrategy):
         ok = [i for i in ranked if score_key(self._scores.get(rung[i]))[0] == 0]
         self._alive = [rung[i].params for i in ok[:keep]]
         self._rung += 1
+
+
+def rung_total(n: int, rungs: int, eta: float) -> int:
+    """At most how many trials `rungs` rungs of `n` configurations hold: rung k holds ceil
+    (halving) or floor (asha) of n / eta^k, and ceil bounds both."""
+    total, size = 0, n
+    for _ in range(rungs):
+        total += size
+        size = math.ceil(size / eta)
+    return total
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: a rung may hold fewer configurations after failures."""
+    n = search.trials if search.trials is not None else DEFAULT_TRIALS
+    return rung_total(n, rung_count(n, search.eta), search.eta), False
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The fidelity of each rung, as `HalvingSearch` climbs them."""
+    return fidelities(rung_count(starting(search), search.eta), search.eta, search.min_fidelity)

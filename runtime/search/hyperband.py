@@ -17,6 +17,7 @@ with --jobs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,15 +25,15 @@ from spec_lang.config import Search
 from spec_lang.sizes import BracketPlan, plan
 
 from .random_search import draw_configs
-from .space import Candidate, Result, score_key
+from .space import Candidate, CandidateKey, Result, score_key
 
 @dataclass
 class _Bracket:
     plan: BracketPlan
-    alive: list[dict]
+    alive: list[dict[str, Any]]
     rung: int = 0
     queued: list[Candidate] = field(default_factory=list)     # this rung's, not asked yet
-    told: dict[tuple, float | None] = field(default_factory=dict)
+    told: dict[CandidateKey, float | None] = field(default_factory=dict)
     asked: list[Candidate] = field(default_factory=list)      # this rung's, in asking order
 
     def __post_init__(self) -> None:
@@ -99,3 +100,13 @@ class HyperbandSearch:
             self.history.append((cand, score))
             for bracket in self._brackets:      # brackets may share a point: tell each
                 bracket.tell(cand, score)
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: every bracket's rungs full (a rung may hold fewer after failures)."""
+    return sum(sum(b.sizes) for b in plan(search.eta, search.min_fidelity)), False
+
+
+def fidelity_ladder(search: Search) -> list[float]:
+    """The rungs of the most exploratory bracket (the one that starts lowest)."""
+    return list(plan(search.eta, search.min_fidelity)[0].fidelities)

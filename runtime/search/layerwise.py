@@ -131,3 +131,10 @@ def told_stages(search: Search, history: Sequence[Result]) -> list[Stage]:
     stages.append(Stage("fine-tune", None, tuple(fine), "",
                         tuple(r for r in history if LAYERS not in r[0].params)))
     return [stage for stage in stages if stage.results]
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """An upper bound: `trials` per stage, a stage per hidden layer, then the fine-tuning (a
+    stage whose every configuration failed ends the search)."""
+    per_stage = search.trials if search.trials is not None else DEFAULT_TRIALS
+    return per_stage * (search.layers + 1), False

@@ -14,10 +14,11 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from spec_lang.config import Dim, Search
+from spec_lang.config import HALVING_TRIALS, Dim, Search
 
 from .grid import GridIndex, StreamStrategy, iter_configs, shuffled
-from .space import Candidate, finite_values, params_key, sample_params, space_size
+from .space import (Candidate, ParamsKey, finite_values, params_key, sample_params,
+                    space_size)
 
 DEFAULT_TRIALS = 20
 ATTEMPTS_PER_TRIAL = 50        # rejection sampling budget before falling back to enumeration
@@ -31,7 +32,7 @@ def iter_draws(dims: Sequence[Dim], n: int, rng: np.random.Generator
     if size is not None and size <= n:
         yield from shuffled(GridIndex(dims, _finite), rng)
         return
-    taken: set[tuple] = set()
+    taken: set[ParamsKey] = set()
     for _ in range(ATTEMPTS_PER_TRIAL * n):
         if len(taken) == n:
             return
@@ -55,7 +56,7 @@ def _finite(dim: Dim) -> list[Any]:
     return values
 
 
-def _rest(dims: Sequence[Dim], taken: set[tuple], k: int,
+def _rest(dims: Sequence[Dim], taken: set[ParamsKey], k: int,
           rng: np.random.Generator) -> list[dict[str, Any]]:
     """`k` configurations not in `taken`, chosen uniformly from the enumerated finite space
     (reached only when the space is hardly larger than the trials asked)."""
@@ -67,3 +68,9 @@ def make_random(search: Search, rng: np.random.Generator) -> StreamStrategy:
     """Random search: `search.trials` (default 20) draws, asked a chunk at a time."""
     n = search.trials if search.trials is not None else DEFAULT_TRIALS
     return StreamStrategy(Candidate(p, step="random") for p in iter_draws(search.dims, n, rng))
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """`trials` draws, exactly (a Search made in Python without trials counts 27, as the
+    progress total always did)."""
+    return (search.trials if search.trials is not None else HALVING_TRIALS), True

@@ -14,14 +14,19 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from spec_lang.config import Dim, Search
-from spec_lang.sizes import count_configurations, is_active  # is_active: shared with check
+from spec_lang.sizes import count_configurations
+from spec_lang.sizes import is_active as is_active  # re-exported: shared with check
 
 MAX_FINITE = 100_000          # an integer prior with more values than this counts as continuous
+
+
+ParamsKey = tuple[tuple[str, Any], ...]        # `params_key`: a configuration's identity
+CandidateKey = tuple[ParamsKey, float]         # `Candidate.key`: and its fidelity
 
 
 # ------------------------------------------------------------------------------ candidates
@@ -36,7 +41,7 @@ class Candidate:
     # a layerwise stage is chosen by its top layer's reconstruction error.
     metric: str = ""
 
-    def key(self) -> tuple:
+    def key(self) -> CandidateKey:
         """A hashable identity: the params and the fidelity (the step and metric do not
         count)."""
         return params_key(self.params), float(self.fidelity)
@@ -45,15 +50,48 @@ class Candidate:
 Result = tuple[Candidate, "float | None"]
 
 
+@runtime_checkable
 class Strategy(Protocol):
-    """The ask/tell loop the runner drives until `ask()` returns []."""
+    """What the drive (`runtime.execution.drive.Drive`) relies on, and nothing more: a strategy
+    is made afresh for each search (and each border-extension round), seeded, and driven by
+    `ask` and `tell` until it ends. Every strategy in `registry.TABLE` satisfies it.
 
-    def ask(self) -> list[Candidate]: ...
+    - `asynchronous` (a class attribute): False for a synchronous strategy, which is asked
+      again only once everything it asked has been told, and is told a batch whole, in one
+      `tell`, in asking order: its decisions, and so the table, never depend on --jobs. True
+      for one that may be asked while results are still running and told them in any order,
+      as they arrive (several per `tell` or one); its table may depend on timing, which
+      `spec_lang.config.ASYNCHRONOUS` must say for `nnspec check` (a test holds the two
+      together).
+    - `ask()`: the candidates to evaluate next, each a new `Candidate` (params of the active
+      dims, fidelity, step; `metric` when it is scored by a column of its own). [] means
+      "nothing now"; the search has ended when `ask()` returns [] while nothing it asked is
+      untold. It may ask a point it was told before (it is told the same score again, from
+      the same rows).
+    - `tell(results)`: (candidate, score) pairs of candidates it asked, the very objects. A
+      score is minimized; None is a failed configuration (a seed or fold failed or diverged).
+      A score may carry the one ranking's tie-break: order scores with `score_key`, never
+      by hand. Once a run's budget is spent some asked candidates are never told, and `ask`
+      is not called again.
 
-    def tell(self, results: list[Result]) -> None: ...
+    What a strategy concludes is not read: the run chooses its configuration by the one
+    ranking over the results table (`runtime.execution.results`), so a strategy's own
+    `best()` (coordinate, zoom, layerwise) serves its own decisions. Each one also keeps
+    `history` (what it was told), for tests.
+    """
+
+    asynchronous: bool
+
+    def ask(self) -> list[Candidate]:
+        """The candidates to evaluate next; [] when there are none (now, or ever)."""
+        ...
+
+    def tell(self, results: list[Result]) -> None:
+        """The scores of candidates asked before (None: failed)."""
+        ...
 
 
-def params_key(params: dict[str, Any]) -> tuple:
+def params_key(params: dict[str, Any]) -> ParamsKey:
     """A hashable, order-independent identity of a params dict."""
     return tuple(sorted(params.items()))
 
@@ -71,7 +109,7 @@ class Scores:
     """Everything told so far, by (params, fidelity)."""
 
     def __init__(self) -> None:
-        self._score: dict[tuple, float | None] = {}
+        self._score: dict[CandidateKey, float | None] = {}
 
     def record(self, results: Iterable[Result]) -> None:
         """Remember the scores of told candidates (a later tell of the same point wins)."""
@@ -100,6 +138,7 @@ class BatchStrategy:
     and decides when the whole batch is told: a subclass gives `_next_batch` ([] when it has
     ended) and `_conclude` (what to do with the told batch), and calls `super().__init__`."""
 
+    asynchronous = False
     batch_word = "batch"                     # what the strategy's batch is called, for errors
 
     def __init__(self, name: str) -> None:
@@ -135,7 +174,7 @@ class BatchStrategy:
 
 def unknown(cands: Iterable[Candidate], scores: Scores) -> list[Candidate]:
     """The candidates not told yet, without repeats, in order."""
-    seen: set[tuple] = set()
+    seen: set[CandidateKey] = set()
     out = []
     for c in cands:
         if not scores.known(c) and c.key() not in seen:

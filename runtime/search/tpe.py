@@ -23,7 +23,7 @@ import warnings
 from typing import Any, Iterator
 
 from runtime.errors import MissingExtra
-from spec_lang.config import Dim, Search
+from spec_lang.config import HALVING_TRIALS, Dim, Search
 
 from .space import Candidate, Result, grid_values, interval, is_active, is_integer, is_log
 
@@ -70,6 +70,8 @@ class TPESearch:
     """`search.trials` (default 20) TPE trials, `batch_size` asked at a time. The trials of a
     batch are proposed before any is told: Optuna's constant liar counts the ones still running
     as bad results, so a batch spreads out instead of proposing one point four times."""
+
+    asynchronous = False
 
     def __init__(self, search: Search, seed: int, batch_size: int = 1) -> None:
         optuna = import_optuna()
@@ -126,3 +128,9 @@ class TPESearch:
                     del self._pending[i]
                     return trial
         return None
+
+
+def planned_trials(search: Search) -> tuple[int, bool]:
+    """`trials` trials, exactly (a Search made in Python without trials counts 27, as the
+    progress total always did)."""
+    return (search.trials if search.trials is not None else HALVING_TRIALS), True

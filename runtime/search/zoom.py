@@ -24,6 +24,8 @@ from .space import (Candidate, Result, Scores, axis_points, from_unit, interval,
 class ZoomSearch:
     """`search.levels` grids, each narrower by `search.factor`, around the best point so far."""
 
+    asynchronous = False
+
     def __init__(self, search: Search) -> None:
         if search.factor <= 1:
             raise ValueError(f"zoom factor must be > 1. Got {search.factor}.")

@@ -79,7 +79,7 @@ def plot_curves(members: list[Member], metric: str) -> Figure:
         if key != shown and _positive(members, key):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    if members:
+    if axes.flat[0].get_legend_handles_labels()[0]:    # members without stored curves: none
         axes.flat[0].legend(fontsize="small")
     fig.suptitle("learning curves of the chosen configuration (dot: the best epoch, restored)")
     return fig

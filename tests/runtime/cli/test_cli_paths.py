@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -249,10 +250,13 @@ def test_damaged_run_folders(reader: str, damage: str, finished: Path, tmp_path:
                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)                 # compare writes compare.html here
     folder = _damaged(finished, tmp_path, DAMAGE[damage])
-    try:
-        status = main(READERS[reader](finished, folder))
-    except SystemExit as exc:
-        status = int(exc.code or 0)
+    with warnings.catch_warnings(record=True) as caught:     # printed on the user's stderr
+        warnings.simplefilter("always", UserWarning)
+        try:
+            status = main(READERS[reader](finished, folder))
+        except SystemExit as exc:
+            status = int(exc.code or 0)
+    assert not [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     err = capsys.readouterr().err
     assert "Traceback" not in err
     # A reader may do without a damaged file it does not need (curves, a CSV it rebuilds, a

@@ -43,22 +43,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from runtime.engine.metrics import is_maximized, selection_metric
+from runtime.engine.epochs import Curves, Loop, Pretrained, Progress, Stopping, Verdict
 from runtime.engine.network import Network
 from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain, stack_of
 from runtime.engine.schedules import make_schedule
 from runtime.engine.warm_start import Checkpoint, Stack, Start
-from runtime.engine.stopping import Best, StallCheck, check_bounds, perfect_score, pruned
+from runtime.engine.stopping import check_bounds
 from runtime.sparse import as_csr, is_sparse
 from runtime.types import FitResult, PruneBounds, TrainData
 from spec_lang.config import Auto, Config
 
-Progress = Callable[[int, dict[str, float]], None]
 INITIAL_LOSS_ROWS = 512
 
 
@@ -89,26 +88,29 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
         layers = pretrain(net, X, config.pretrain, seed, data.X_valid, lower)
         stack = stack_of(net, layers)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X), stop_after)
-    result = trainer.run(X, Y, data, progress, prune, W, checkpoint)
-    result.stack = stack
+    return trainer.run(X, Y, data, progress, prune, W, checkpoint,
+                       pretrained(config, layers, stack))
+
+
+def pretrained(config: Config, layers: dict[str, dict[str, Any]],
+               stack: Stack | None) -> Pretrained:
+    """What pre-training adds to the fit's result: the reconstruction error of each
+    pre-trained layer, before and after each of its epochs, on the training and the validation
+    inputs (curves: a warm start's checkpoint keeps them, it skips pre-training), and the
+    reason it diverged when a layer's error became non-finite."""
+    curves: dict[str, list[float]] = {}
+    for name, errors in layers.items():
+        curves[f"pretrain_{name}"] = [errors["before"], *errors["epochs"]]
+        if "valid" in errors:
+            curves[f"pretrain_{name}_valid"] = list(errors["valid"])
     blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
-    if blown and result.state == "complete" and config.pretrain is not None:
+    failure = ""
+    if blown and config.pretrain is not None:
         # `epochs 0` (a layerwise stage) trains nothing that would notice the blown weights
         name, lr = list(layers)[blown[0]], config.pretrain.of_layer(blown[0]).lr
-        result.state = "diverged"
-        result.reason = f"Pre-training of layer {name} diverged: its reconstruction error " \
+        failure = f"Pre-training of layer {name} diverged: its reconstruction error " \
             f"became non-finite (pre-training lr {lr:g})."
-    # The reconstruction error of each pre-trained layer, before and after each of its epochs,
-    # on the training and the validation inputs: in the curves (and a warm start's
-    # checkpoint, which skips pre-training).
-    for name, errors in layers.items():
-        made = {f"pretrain_{name}": [errors["before"], *errors["epochs"]]}
-        if "valid" in errors:
-            made[f"pretrain_{name}_valid"] = list(errors["valid"])
-        result.curves.update(made)
-        if result.checkpoint is not None:
-            result.checkpoint.curves.update({k: list(v) for k, v in made.items()})
-    return result
+    return Pretrained(curves, failure, stack)
 
 
 def refit_config(config: Config, ratio: float) -> Config:
@@ -262,116 +264,105 @@ class Trainer:
 
     def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
             prune: PruneBounds | None = None, W: np.ndarray | None = None,
-            resume: Checkpoint | None = None) -> FitResult:
+            resume: Checkpoint | None = None, pretrained: Pretrained = Pretrained()
+            ) -> FitResult:
         """Epochs until the epoch or update cap, early stopping, divergence, a stall or
-        pruning; W (n, 1) the training sample weights divided by their mean, or None."""
+        pruning; W (n, 1) the training sample weights divided by their mean, or None;
+        `pretrained` what pre-training adds to the result."""
         if W is not None:
             W = np.ascontiguousarray(W, dtype=self.net.dtype).reshape(-1, 1)
             if self.ws.w is None:                     # built unweighted: add the weight buffer
                 self.ws = self.net.workspace(self.batch, True, self.sparse)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._run(X, Y, data, progress, prune, W, resume)
-
-    def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-             prune: PruneBounds | None, W: np.ndarray | None,
-             resume: Checkpoint | None = None) -> FitResult:
-        """The epoch loop: train, evaluate, record, check divergence, offer the best, then
-        check a stall and the pruning bounds."""
-        metric = selection_metric(data.task, self.config.metric)
-        sign = -1.0 if is_maximized(metric) else 1.0
         X_valid = inputs(data.X_valid, self.net.dtype)
-        stop = self.train.early_stop
-        selecting = stop is not None and X_valid.shape[0] > 0            # else: the last epoch
-        stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
-        prune = prune if X_valid.shape[0] else None
-        if resume is None:
-            start_loss = initial_loss(self.net, X, Y, W)
-            curves: dict[str, list[float]] = {}
-            best, epoch, clock = Best(), 0, time.perf_counter()
-        else:
-            start_loss, curves, best, epoch = self._restore(resume, stall)
-            clock = time.perf_counter() - resume.seconds
-        state, reason = "complete", ""
-        patience_out = resume is not None and resume.finished    # nothing is left to train
+        loop = Loop(X, Y, W, X_valid, data, progress,
+                    Stopping(self.config, data, prune, X_valid.shape[0] > 0), Curves())
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._run(loop, resume, pretrained)
+
+    def _run(self, loop: Loop, resume: Checkpoint | None, pretrained: Pretrained) -> FitResult:
+        """The epoch loop: an epoch, then `Stopping`'s verdict, until an end or a cap; then
+        the checkpoint (a complete fit's) and the result."""
+        verdict, epoch = self._start(loop, resume)
         last = self.train.epochs if self.stop_after is None else \
             min(self.train.epochs, self.stop_after)
-        while not patience_out and state == "complete" and epoch < last \
-                and self.updates < self.cap:
+        while not verdict.ends and epoch < last and self.updates < self.cap:
             epoch += 1
-            train_loss = self.epoch(X, Y, W)
-            metrics = self.net.evaluate(data.task, data.y_valid, X_valid,
-                                        data.w_valid) if X_valid.shape[0] else {}
-            row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
-            _append(curves, row)
-            reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))
-            if progress is not None:
-                progress(epoch, row)
-            if reason:
-                state = "diverged"
-                break
-            score = sign * metrics[metric] if selecting else -float(epoch)
-            patience_out = self._offer(best, epoch, score, row, metrics, selecting,
-                                       sign * perfect_score(metric))
-            state, reason = self._verdict(stall, prune, epoch, metrics, best, patience_out)
-            if patience_out:
-                break
+            verdict = self._epoch_and_verdict(loop, epoch)
         checkpoint = None
-        if state == "complete":             # a cap stopped it (it may go on) or early stopping
-            checkpoint = Checkpoint(
-                self.net.params.copy(), self.optimizer.state(), dict(self.rng.bit_generator.state),
-                self.updates, epoch, start_loss, time.perf_counter() - clock, best.epoch,
-                best.score, best.loss, None if best.params is None else best.params.copy(),
-                dict(best.row), dict(best.metrics), {k: list(v) for k, v in curves.items()},
-                None if stall is None else stall.memory(), patience_out, best.improved)
-        result = self._result(best, curves, state, reason, epoch)
-        result.checkpoint = checkpoint
-        result.resumed_at = 0 if resume is None else resume.epoch
-        return result
+        if verdict.state == "complete":     # a cap stopped it (it may go on) or early stopping
+            checkpoint = self._checkpoint(loop, epoch, verdict.patience_out, pretrained)
+        return self._result(loop, verdict, epoch, checkpoint, resume, pretrained)
 
-    def _restore(self, resume: Checkpoint, stall: StallCheck | None
-                 ) -> tuple[float, dict[str, list[float]], Best, int]:
-        """Continue where `resume` stopped: weights, optimizer, generator, counts, the stall
-        check's memory; returns the initial loss, the curves, the best so far and the epoch."""
-        np.copyto(self.net.params, resume.params)
-        self.optimizer.load(resume.optimizer)
-        self.rng.bit_generator.state = resume.rng
-        self.updates = resume.updates
-        if stall is not None and resume.stall is not None:
-            stall.recall(resume.stall)
-        best = Best(resume.best_epoch, resume.best_score, resume.best_loss,
-                    None if resume.best_params is None else resume.best_params.copy(),
-                    dict(resume.best_row), dict(resume.best_metrics),
-                    resume.best_epoch if resume.improved is None else resume.improved)
-        return resume.start_loss, {k: list(v) for k, v in resume.curves.items()}, best, \
-            resume.epoch
+    def _start(self, loop: Loop, resume: Checkpoint | None) -> tuple[Verdict, int]:
+        """A fresh fit measures the initial loss; a warm start loads every part's state from
+        `resume`. Starts the clock; returns the verdict so far and the epoch."""
+        if resume is None:
+            loop.stopping.start_loss = initial_loss(self.net, loop.X, loop.Y, loop.W)
+            loop.clock = time.perf_counter()
+            return Verdict(), 0
+        self.load_state({"params": resume.params, "optimizer": resume.optimizer,
+                         "rng": resume.rng, "updates": resume.updates})
+        loop.stopping.load_state({"start_loss": resume.start_loss, "best": resume.best,
+                                  "stall": resume.stall})
+        loop.curves.load_state(resume.curves)
+        loop.clock = time.perf_counter() - resume.seconds
+        return Verdict(patience_out=resume.finished), resume.epoch   # finished: nothing left
 
-    def _verdict(self, stall: StallCheck | None, prune: PruneBounds | None, epoch: int,
-                 metrics: dict[str, float], best: Best, patience_out: bool) -> tuple[str, str]:
-        """(state, reason) after this epoch: stalled (warm-up over, or patience out, and no
-        better than the constant baseline) before pruned (worse than this epoch's bound). A fit
-        that ends with this epoch anyway (its last, or patience out) is never pruned: that
-        would save nothing, yet rank it after every complete one."""
-        if stall is not None:
-            stall.observe(metrics)
-            why = stall.at_patience(epoch, best.metrics) if patience_out else \
-                stall.after_warmup(epoch)
-            if why:
-                return "stalled", why
-        ends = patience_out or epoch >= self.train.epochs or self.updates >= self.cap
-        why = "" if ends else pruned(prune, epoch, metrics)
-        return ("pruned", why) if why else ("complete", "")
+    def _epoch_and_verdict(self, loop: Loop, epoch: int) -> Verdict:
+        """Train one epoch, evaluate, record its curve row, report it, and judge it."""
+        train_loss = self.epoch(loop.X, loop.Y, loop.W)
+        data = loop.data
+        metrics = self.net.evaluate(data.task, data.y_valid, loop.X_valid, data.w_valid) \
+            if loop.X_valid.shape[0] else {}
+        row = self._row(epoch, train_loss, metrics, time.perf_counter() - loop.clock)
+        loop.curves.add(row)
+        if loop.progress is not None:
+            loop.progress(epoch, row)
+        # The weights that diverged come from the last update made: its rate, not the next one's.
+        where = f"in epoch {epoch} (after {self.updates} updates, lr {self.last_lr():.3g})"
+        last = epoch >= self.train.epochs or self.updates >= self.cap
+        return loop.stopping.after(epoch, row, metrics, self.net.params, where, last)
 
-    def _offer(self, best: Best, epoch: int, score: float, row: dict[str, float],
-               metrics: dict[str, float], selecting: bool, perfect: float) -> bool:
-        """Offer this epoch as the best; True when early stopping's patience has run out."""
-        stop = self.train.early_stop
-        absolute, relative = stop.margins() if selecting and stop is not None else (0.0, 0.0)
-        best.offer(epoch, score, row["valid_loss"], absolute, self.net.params, row, metrics,
-                   rel_delta=relative, perfect=perfect)
-        # patience counts from the last epoch the metric improved: a validation loss that
-        # creeps down while the error stays put (small, saturated validation sets) chooses
-        # which of those epochs is kept, but does not keep the fit going to the cap
-        return stop is not None and selecting and epoch - best.improved >= stop.patience
+    def state(self) -> dict[str, Any]:
+        """Copies of what the trainer carries between epochs: the network's live weights
+        (`params`), the optimizer's state, the generator's state (`rng`) and `updates`."""
+        return {"params": self.net.params.copy(), "optimizer": self.optimizer.state(),
+                "rng": dict(self.rng.bit_generator.state), "updates": self.updates}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from `state()` of an earlier fit of the same configuration."""
+        np.copyto(self.net.params, state["params"])
+        self.optimizer.load(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.updates = state["updates"]
+
+    def _checkpoint(self, loop: Loop, epoch: int, finished: bool,
+                    pretrained: Pretrained) -> Checkpoint:
+        """Every part's state after `epoch` (`finished`: early stopping ended the fit), the
+        pre-training curves after the loop's."""
+        stopping = loop.stopping.state()
+        curves = loop.curves.state() | {k: list(v) for k, v in pretrained.curves.items()}
+        return Checkpoint(**self.state(), epoch=epoch, start_loss=stopping["start_loss"],
+                          seconds=time.perf_counter() - loop.clock, best=stopping["best"],
+                          curves=curves, stall=stopping["stall"], finished=finished)
+
+    def _result(self, loop: Loop, verdict: Verdict, epoch: int, checkpoint: Checkpoint | None,
+                resume: Checkpoint | None, pretrained: Pretrained) -> FitResult:
+        """Restore the best epoch's weights (if any epoch counted) and make the result; a fit
+        complete but for a pre-trained layer that blew up is diverged."""
+        best = loop.stopping.best
+        if best.params is not None:
+            self.net.params[...] = best.params
+        state, reason = verdict.state, verdict.reason
+        if state == "complete" and pretrained.failure:
+            state, reason = "diverged", pretrained.failure
+        return FitResult(state=state, model=self.net, best_epoch=best.epoch, epochs=epoch,
+                         updates=self.updates, train_loss=best.row.get("train_loss", math.nan),
+                         valid_loss=best.row.get("valid_loss", math.nan),
+                         valid_metrics=dict(best.metrics),
+                         curves=loop.curves.columns | pretrained.curves, reason=reason,
+                         checkpoint=checkpoint, resumed_at=0 if resume is None else resume.epoch,
+                         stack=pretrained.stack)
 
     def _row(self, epoch: int, train_loss: float, metrics: dict[str, float],
              seconds: float) -> dict[str, float]:
@@ -385,35 +376,3 @@ class Trainer:
     def last_lr(self) -> float:
         """The rate of the last update made (the first update's before any)."""
         return self.lr_at(max(self.updates - 1, 0))
-
-    def _divergence(self, epoch: int, train_loss: float, start: float,
-                    valid_loss: float | None) -> str:
-        """Why training diverged this epoch, or "" if it did not."""
-        # The weights that diverged come from the last update made: its rate, not the next one's.
-        where = f"in epoch {epoch} (after {self.updates} updates, lr {self.last_lr():.3g})"
-        if not math.isfinite(train_loss):
-            return f"The training loss became non-finite {where}."
-        limit = self.train.divergence * start
-        if start > 0 and train_loss > limit:
-            return (f"The training loss {train_loss:.4g} {where} exceeds {self.train.divergence:g}"
-                    f" x the initial loss {start:.4g}.")
-        if valid_loss is not None and not math.isfinite(valid_loss):
-            return f"The validation loss became non-finite {where}."
-        return ""
-
-    def _result(self, best: Best, curves: dict[str, list[float]], state: str, reason: str,
-                epochs: int) -> FitResult:
-        """Restore the best epoch's weights (if any epoch counted) and package the result."""
-        if best.params is not None:
-            self.net.params[...] = best.params
-        return FitResult(state=state, model=self.net,
-                         best_epoch=best.epoch, epochs=epochs, updates=self.updates,
-                         train_loss=best.row.get("train_loss", math.nan),
-                         valid_loss=best.row.get("valid_loss", math.nan),
-                         valid_metrics=dict(best.metrics), curves=curves, reason=reason)
-
-
-def _append(curves: dict[str, list[float]], row: dict[str, float]) -> None:
-    """Add one row to the per-column curve lists."""
-    for key, value in row.items():
-        curves.setdefault(key, []).append(float(value))

@@ -1,4 +1,4 @@
-"""The pieces of the epoch loop (`runtime.engine.training.Trainer`), each with one job: the
+"""The pieces of the epoch loop (`runtime.engine.trainer.Trainer`), each with one job: the
 curves (`Curves`: one row per epoch), what ends a fit after an epoch (`Stopping`: divergence,
 the best epoch and early stopping's patience, a stall, pruning; see `training` for the rules
 and their order) and its answer (`Verdict`); `Loop` holds them with the fit's inputs, and

@@ -85,9 +85,10 @@ class PruneBounds:
     label: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitResult:
-    """What training one network returns. Metrics are those of the best (restored) epoch.
+    """What training one network returns, made once when the fit ends. Metrics are those of
+    the best (restored) epoch.
 
     state: complete (the epoch cap, the update cap or early stopping's patience ended it),
     diverged, stalled (no better than a constant predictor), pruned (worse than the bounds it

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.engine.pretrain import pretrain
-from runtime.engine.training import (Trainer, build_network, initial_loss, inputs,
-                                     training_weights)
+from runtime.engine.trainer import Trainer, initial_loss, inputs
+from runtime.engine.training import build_network, training_weights
 from runtime.sparse import is_sparse
 from runtime.types import TrainData
 from spec_lang import config as c

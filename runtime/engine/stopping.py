@@ -89,6 +89,21 @@ class Best:
             np.copyto(self.params, params)
         return True
 
+    def state(self) -> dict[str, Any]:
+        """A copy of what this best epoch holds (for a checkpoint): epoch, score, loss, params
+        (None before any epoch counted), row, metrics and improved."""
+        return {"epoch": self.epoch, "score": self.score, "loss": self.loss,
+                "params": None if self.params is None else self.params.copy(),
+                "row": dict(self.row), "metrics": dict(self.metrics), "improved": self.improved}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from `state()` of an earlier fit (copies it)."""
+        params = state["params"]
+        self.epoch, self.score, self.loss = state["epoch"], state["score"], state["loss"]
+        self.params = None if params is None else params.copy()
+        self.row, self.metrics = dict(state["row"]), dict(state["metrics"])
+        self.improved = state["improved"]
+
 
 @dataclass(frozen=True)
 class Baseline:
@@ -189,15 +204,15 @@ class StallCheck:
         base, margin = self.baseline.metrics[m], self.margin[m]
         return value > base + margin if is_maximized(m) else value < base - margin
 
-    def memory(self) -> dict[str, Any]:
-        """What the check remembers of the epochs so far (for a warm start)."""
+    def state(self) -> dict[str, Any]:
+        """What the check remembers of the epochs so far (for a checkpoint)."""
         return {"best": dict(self.best), "beaten": self.beaten,
                 "history": {m: list(v) for m, v in self.history.items()}}
 
-    def recall(self, memory: dict[str, Any]) -> None:
-        """Continue from `memory()` of an earlier fit of the same data."""
-        self.best, self.beaten = dict(memory["best"]), bool(memory["beaten"])
-        kept = memory.get("history", {})
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from `state()` of an earlier fit of the same data."""
+        self.best, self.beaten = dict(state["best"]), bool(state["beaten"])
+        kept = state.get("history", {})
         self.history = {m: list(kept.get(m, [])) for m in self.checked}
 
     def observe(self, metrics: dict[str, float]) -> None:

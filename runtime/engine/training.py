@@ -42,24 +42,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from runtime.engine.metrics import is_maximized, selection_metric
+from runtime.engine.epochs import Pretrained, Progress
 from runtime.engine.network import Network
-from runtime.engine.optimizers import make_optimizer
 from runtime.engine.pretrain import pretrain, stack_of
-from runtime.engine.schedules import make_schedule
+from runtime.engine.stopping import check_bounds
+from runtime.engine.trainer import Trainer, inputs
 from runtime.engine.warm_start import Checkpoint, Stack, Start
-from runtime.engine.stopping import Best, StallCheck, check_bounds, perfect_score, pruned
-from runtime.sparse import as_csr, is_sparse
+from runtime.sparse import is_sparse
 from runtime.types import FitResult, PruneBounds, TrainData
-from spec_lang.config import Auto, Config
-
-Progress = Callable[[int, dict[str, float]], None]
-INITIAL_LOSS_ROWS = 512
+from spec_lang.config import Config
 
 
 def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None = None,
@@ -89,26 +84,29 @@ def fit(config: Config, data: TrainData, seed: int, *, progress: Progress | None
         layers = pretrain(net, X, config.pretrain, seed, data.X_valid, lower)
         stack = stack_of(net, layers)
     trainer = Trainer(config, net, rng, X.shape[0], W is not None, is_sparse(X), stop_after)
-    result = trainer.run(X, Y, data, progress, prune, W, checkpoint)
-    result.stack = stack
+    return trainer.run(X, Y, data, progress, prune, W, checkpoint,
+                       pretrained(config, layers, stack))
+
+
+def pretrained(config: Config, layers: dict[str, dict[str, Any]],
+               stack: Stack | None) -> Pretrained:
+    """What pre-training adds to the fit's result: the reconstruction error of each
+    pre-trained layer, before and after each of its epochs, on the training and the validation
+    inputs (curves: a warm start's checkpoint keeps them, it skips pre-training), and the
+    reason it diverged when a layer's error became non-finite."""
+    curves: dict[str, list[float]] = {}
+    for name, errors in layers.items():
+        curves[f"pretrain_{name}"] = [errors["before"], *errors["epochs"]]
+        if "valid" in errors:
+            curves[f"pretrain_{name}_valid"] = list(errors["valid"])
     blown = [i for i, errors in enumerate(layers.values()) if not math.isfinite(errors["after"])]
-    if blown and result.state == "complete" and config.pretrain is not None:
+    failure = ""
+    if blown and config.pretrain is not None:
         # `epochs 0` (a layerwise stage) trains nothing that would notice the blown weights
         name, lr = list(layers)[blown[0]], config.pretrain.of_layer(blown[0]).lr
-        result.state = "diverged"
-        result.reason = f"Pre-training of layer {name} diverged: its reconstruction error " \
+        failure = f"Pre-training of layer {name} diverged: its reconstruction error " \
             f"became non-finite (pre-training lr {lr:g})."
-    # The reconstruction error of each pre-trained layer, before and after each of its epochs,
-    # on the training and the validation inputs: in the curves (and a warm start's
-    # checkpoint, which skips pre-training).
-    for name, errors in layers.items():
-        made = {f"pretrain_{name}": [errors["before"], *errors["epochs"]]}
-        if "valid" in errors:
-            made[f"pretrain_{name}_valid"] = list(errors["valid"])
-        result.curves.update(made)
-        if result.checkpoint is not None:
-            result.checkpoint.curves.update({k: list(v) for k, v in made.items()})
-    return result
+    return Pretrained(curves, failure, stack)
 
 
 def refit_config(config: Config, ratio: float) -> Config:
@@ -156,264 +154,7 @@ def training_weights(data: TrainData) -> np.ndarray | None:
     return (w / w.mean()).reshape(-1, 1)
 
 
-def inputs(X: Any, dtype: np.dtype) -> Any:
-    """Features in the network's dtype: C-contiguous, or canonical CSR when sparse (a sparse
-    training set stays sparse all the way to the first layer: `runtime.sparse`)."""
-    return as_csr(X, dtype) if is_sparse(X) else np.ascontiguousarray(X, dtype=dtype)
-
-
 def build_network(config: Config, data: TrainData, rng: np.random.Generator) -> Network:
     """The initialized network for `config` on `data` (draws the initial weights from rng)."""
     return Network.build(config, data.task, data.n_classes, data.X_train, data.y_train, rng,
                          data.w_train, data.targets)
-
-
-def initial_loss(net: Network, X: np.ndarray, Y: np.ndarray,
-                 W: np.ndarray | None = None) -> float:
-    """The data loss of `net` (no dropout) on an evenly strided subset of at most 512 rows
-    (weighted by W (n, 1) when given and the subset's weights are not all zero)."""
-    rows = slice(None, None, max(1, math.ceil(X.shape[0] / INITIAL_LOSS_ROWS)))
-    w = None if W is None else W[rows]
-    w = w / w.mean() if w is not None and w.sum() > 0 else None
-    sparse = is_sparse(X)
-    ws = net.workspace(len(Y[rows]), w is not None, sparse)
-    if sparse:
-        ws.a[0] = X[rows]
-    else:
-        ws.a[0][...] = X[rows]
-    ws.y[...] = Y[rows]
-    if w is not None and ws.w is not None:
-        ws.w[...] = w
-    return net.head.loss_grad(net.forward(ws, False, None), ws.y, ws.d[-1], 1.0, ws.w)
-
-
-class Trainer:
-    """The epoch loop of one fit: batches, updates, schedule, evaluation, stopping."""
-
-    def __init__(self, config: Config, net: Network, rng: np.random.Generator, n: int,
-                 weighted: bool = False, sparse: bool = False,
-                 stop_after: int | None = None) -> None:
-        self.config, self.net, self.rng, self.train = config, net, rng, config.train
-        self.sparse = sparse          # CSR inputs: batches are CSR, the first layer row-sparse
-        self.batch = n if self.train.batch is None else max(1, min(self.train.batch, n))
-        self.per_epoch = math.ceil(n / self.batch)
-        total = self.train.epochs * self.per_epoch
-        self.cap = total if self.train.updates is None else min(total, self.train.updates)
-        opt = self.train.optimizer
-        if isinstance(opt.lr, Auto):   # never train (or store) a trial whose rate is unknown
-            raise ValueError("lr auto is chosen by the learning-rate range test before the "
-                             "search (runtime.run, runtime.execution.lr_auto); this "
-                             "configuration still says auto")
-        self.lr_at = make_schedule(self.train.schedule, opt.lr, self.per_epoch, self.cap)
-        self.optimizer = make_optimizer(opt, net.params.size, net.dtype, net.lr_scales())
-        self.ws = net.workspace(self.batch, weighted, sparse)
-        self.updates = 0
-        self.stop_after = stop_after       # epochs to stop after, if fewer than the cap's
-
-    def epoch(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray | None = None) -> float:
-        """One pass over (X, Y) in shuffled mini-batches; the mean of the batch losses weighted by
-        the batch sizes (by the batches' sample-weight sums with sample weights W (n, 1), mean 1:
-        the weighted mean of the examples' losses); nan at the first non-finite batch loss, which
-        ends the pass. Stops early at the update cap."""
-        net, train, opt, ws_full, B = self.net, self.train, self.optimizer, self.ws, self.batch
-        n = X.shape[0]
-        order = self.rng.permutation(n)
-        total, seen = 0.0, 0
-        weights = ws_full.w            # the batch weights' buffer (None: unweighted)
-        total_w = 0.0
-        for start in range(0, n, B):
-            if self.updates >= self.cap:
-                break
-            idx = order[start:start + B]
-            ws = ws_full if len(idx) == B else ws_full.rows(len(idx))
-            if self.sparse:
-                ws.a[0] = X[idx]
-            else:
-                X.take(idx, axis=0, out=ws.a[0], mode="clip")    # valid: clip skips a check
-            Y.take(idx, axis=0, out=ws.y, mode="clip")
-            if W is not None and weights is not None:
-                W.take(idx, axis=0, out=ws.w, mode="clip")
-            lr = self.lr_at(self.updates)
-            loss = net.loss_grad(ws, self.rng, train.l2, train.l1, train.activity_l1,
-                                 opt.grad_scale(lr))
-            if not math.isfinite(loss):
-                return math.nan
-            self._update(lr)
-            self.updates += 1
-            total += loss * len(idx)
-            if weights is None:
-                seen += len(idx)
-            else:                      # the weights' sum: the weighted mean over the epoch
-                total_w += float(np.add.reduce(weights[:len(idx)], axis=None))
-        if weights is None:
-            return total / max(seen, 1)
-        return total / total_w if total_w > 0 else 0.0
-
-    def _update(self, lr: float) -> None:
-        """The optimizer's step: on the whole vector, or, on sparse inputs, with the first
-        layer's gradient on the rows of the batch's features only."""
-        net = self.net
-        if not self.sparse:
-            self.optimizer.update(net.params, net.grads, lr)
-            return
-        first = net.dense[0]
-        self.optimizer.update_rows(net.params, net.grads, lr, net.slices[0][0], first.n_out,
-                                   first.rows, first.g_rows)
-
-    def run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-            prune: PruneBounds | None = None, W: np.ndarray | None = None,
-            resume: Checkpoint | None = None) -> FitResult:
-        """Epochs until the epoch or update cap, early stopping, divergence, a stall or
-        pruning; W (n, 1) the training sample weights divided by their mean, or None."""
-        if W is not None:
-            W = np.ascontiguousarray(W, dtype=self.net.dtype).reshape(-1, 1)
-            if self.ws.w is None:                     # built unweighted: add the weight buffer
-                self.ws = self.net.workspace(self.batch, True, self.sparse)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._run(X, Y, data, progress, prune, W, resume)
-
-    def _run(self, X: np.ndarray, Y: np.ndarray, data: TrainData, progress: Progress | None,
-             prune: PruneBounds | None, W: np.ndarray | None,
-             resume: Checkpoint | None = None) -> FitResult:
-        """The epoch loop: train, evaluate, record, check divergence, offer the best, then
-        check a stall and the pruning bounds."""
-        metric = selection_metric(data.task, self.config.metric)
-        sign = -1.0 if is_maximized(metric) else 1.0
-        X_valid = inputs(data.X_valid, self.net.dtype)
-        stop = self.train.early_stop
-        selecting = stop is not None and X_valid.shape[0] > 0            # else: the last epoch
-        stall = StallCheck(data, metric, stop) if selecting and stop and stop.stall else None
-        prune = prune if X_valid.shape[0] else None
-        if resume is None:
-            start_loss = initial_loss(self.net, X, Y, W)
-            curves: dict[str, list[float]] = {}
-            best, epoch, clock = Best(), 0, time.perf_counter()
-        else:
-            start_loss, curves, best, epoch = self._restore(resume, stall)
-            clock = time.perf_counter() - resume.seconds
-        state, reason = "complete", ""
-        patience_out = resume is not None and resume.finished    # nothing is left to train
-        last = self.train.epochs if self.stop_after is None else \
-            min(self.train.epochs, self.stop_after)
-        while not patience_out and state == "complete" and epoch < last \
-                and self.updates < self.cap:
-            epoch += 1
-            train_loss = self.epoch(X, Y, W)
-            metrics = self.net.evaluate(data.task, data.y_valid, X_valid,
-                                        data.w_valid) if X_valid.shape[0] else {}
-            row = self._row(epoch, train_loss, metrics, time.perf_counter() - clock)
-            _append(curves, row)
-            reason = self._divergence(epoch, train_loss, start_loss, metrics.get("loss"))
-            if progress is not None:
-                progress(epoch, row)
-            if reason:
-                state = "diverged"
-                break
-            score = sign * metrics[metric] if selecting else -float(epoch)
-            patience_out = self._offer(best, epoch, score, row, metrics, selecting,
-                                       sign * perfect_score(metric))
-            state, reason = self._verdict(stall, prune, epoch, metrics, best, patience_out)
-            if patience_out:
-                break
-        checkpoint = None
-        if state == "complete":             # a cap stopped it (it may go on) or early stopping
-            checkpoint = Checkpoint(
-                self.net.params.copy(), self.optimizer.state(), dict(self.rng.bit_generator.state),
-                self.updates, epoch, start_loss, time.perf_counter() - clock, best.epoch,
-                best.score, best.loss, None if best.params is None else best.params.copy(),
-                dict(best.row), dict(best.metrics), {k: list(v) for k, v in curves.items()},
-                None if stall is None else stall.memory(), patience_out, best.improved)
-        result = self._result(best, curves, state, reason, epoch)
-        result.checkpoint = checkpoint
-        result.resumed_at = 0 if resume is None else resume.epoch
-        return result
-
-    def _restore(self, resume: Checkpoint, stall: StallCheck | None
-                 ) -> tuple[float, dict[str, list[float]], Best, int]:
-        """Continue where `resume` stopped: weights, optimizer, generator, counts, the stall
-        check's memory; returns the initial loss, the curves, the best so far and the epoch."""
-        np.copyto(self.net.params, resume.params)
-        self.optimizer.load(resume.optimizer)
-        self.rng.bit_generator.state = resume.rng
-        self.updates = resume.updates
-        if stall is not None and resume.stall is not None:
-            stall.recall(resume.stall)
-        best = Best(resume.best_epoch, resume.best_score, resume.best_loss,
-                    None if resume.best_params is None else resume.best_params.copy(),
-                    dict(resume.best_row), dict(resume.best_metrics),
-                    resume.best_epoch if resume.improved is None else resume.improved)
-        return resume.start_loss, {k: list(v) for k, v in resume.curves.items()}, best, \
-            resume.epoch
-
-    def _verdict(self, stall: StallCheck | None, prune: PruneBounds | None, epoch: int,
-                 metrics: dict[str, float], best: Best, patience_out: bool) -> tuple[str, str]:
-        """(state, reason) after this epoch: stalled (warm-up over, or patience out, and no
-        better than the constant baseline) before pruned (worse than this epoch's bound). A fit
-        that ends with this epoch anyway (its last, or patience out) is never pruned: that
-        would save nothing, yet rank it after every complete one."""
-        if stall is not None:
-            stall.observe(metrics)
-            why = stall.at_patience(epoch, best.metrics) if patience_out else \
-                stall.after_warmup(epoch)
-            if why:
-                return "stalled", why
-        ends = patience_out or epoch >= self.train.epochs or self.updates >= self.cap
-        why = "" if ends else pruned(prune, epoch, metrics)
-        return ("pruned", why) if why else ("complete", "")
-
-    def _offer(self, best: Best, epoch: int, score: float, row: dict[str, float],
-               metrics: dict[str, float], selecting: bool, perfect: float) -> bool:
-        """Offer this epoch as the best; True when early stopping's patience has run out."""
-        stop = self.train.early_stop
-        absolute, relative = stop.margins() if selecting and stop is not None else (0.0, 0.0)
-        best.offer(epoch, score, row["valid_loss"], absolute, self.net.params, row, metrics,
-                   rel_delta=relative, perfect=perfect)
-        # patience counts from the last epoch the metric improved: a validation loss that
-        # creeps down while the error stays put (small, saturated validation sets) chooses
-        # which of those epochs is kept, but does not keep the fit going to the cap
-        return stop is not None and selecting and epoch - best.improved >= stop.patience
-
-    def _row(self, epoch: int, train_loss: float, metrics: dict[str, float],
-             seconds: float) -> dict[str, float]:
-        """One curve row (valid_* are nan without validation data)."""
-        row = {"epoch": float(epoch), "train_loss": train_loss,
-               "valid_loss": metrics.get("loss", math.nan)}
-        row.update({f"valid_{k}": v for k, v in metrics.items() if k != "loss"})
-        row.update({"lr": self.last_lr(), "time_s": seconds})
-        return row
-
-    def last_lr(self) -> float:
-        """The rate of the last update made (the first update's before any)."""
-        return self.lr_at(max(self.updates - 1, 0))
-
-    def _divergence(self, epoch: int, train_loss: float, start: float,
-                    valid_loss: float | None) -> str:
-        """Why training diverged this epoch, or "" if it did not."""
-        # The weights that diverged come from the last update made: its rate, not the next one's.
-        where = f"in epoch {epoch} (after {self.updates} updates, lr {self.last_lr():.3g})"
-        if not math.isfinite(train_loss):
-            return f"The training loss became non-finite {where}."
-        limit = self.train.divergence * start
-        if start > 0 and train_loss > limit:
-            return (f"The training loss {train_loss:.4g} {where} exceeds {self.train.divergence:g}"
-                    f" x the initial loss {start:.4g}.")
-        if valid_loss is not None and not math.isfinite(valid_loss):
-            return f"The validation loss became non-finite {where}."
-        return ""
-
-    def _result(self, best: Best, curves: dict[str, list[float]], state: str, reason: str,
-                epochs: int) -> FitResult:
-        """Restore the best epoch's weights (if any epoch counted) and package the result."""
-        if best.params is not None:
-            self.net.params[...] = best.params
-        return FitResult(state=state, model=self.net,
-                         best_epoch=best.epoch, epochs=epochs, updates=self.updates,
-                         train_loss=best.row.get("train_loss", math.nan),
-                         valid_loss=best.row.get("valid_loss", math.nan),
-                         valid_metrics=dict(best.metrics), curves=curves, reason=reason)
-
-
-def _append(curves: dict[str, list[float]], row: dict[str, float]) -> None:
-    """Add one row to the per-column curve lists."""
-    for key, value in row.items():
-        curves.setdefault(key, []).append(float(value))

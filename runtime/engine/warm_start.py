@@ -3,7 +3,7 @@
 Everything the epoch loop carries from one epoch to the next is in a `Checkpoint`: the live
 weights (not the restored best), the optimizer's buffers, the random generator's state, the
 update and epoch counts, the best epoch so far (weights, metrics), the curves, the initial loss
-and the stall check's memory. The learning rate is a function of the update count alone,
+and the stall check's state, each part as its own object's `state()` gives it. The learning rate is a function of the update count alone,
 except for the cosine schedule, whose period is the planned number of updates. So, for every
 other schedule, continuing a fit of E epochs to E' epochs gives bit for bit the fit a cap of E'
 would have given from the start, and a fit that early stopping ended before its cap is already
@@ -37,11 +37,21 @@ def resumable(config: Config) -> bool:
     return config.train.schedule.name != "cosine"
 
 
+# The best epoch's entries (`stopping.Best.state()`) under their names in a checkpoint's file:
+# the layout of the arrays is the one every earlier checkpoint was written in.
+BEST_NAMES = {"epoch": "best_epoch", "score": "best_score", "loss": "best_loss",
+              "row": "best_row", "metrics": "best_metrics", "improved": "improved"}
+
+
 @dataclass
 class Checkpoint:
-    """The epoch loop's state at the end of a complete fit. When its epoch (or update) cap
-    stopped it, a longer fit continues from here; when early stopping did (`finished`), a
-    longer fit would have stopped at the same epoch, so continuing trains nothing."""
+    """The epoch loop's state at the end of a complete fit, each part as its object gave it
+    (the way PyTorch's `state_dict` does): the network's live weights, the optimizer's
+    `state()`, the generator's state, the update and epoch counts, the initial loss, the
+    seconds trained, the best epoch's `Best.state()`, the curves and the stall check's
+    `state()`. When its epoch (or update) cap stopped it, a longer fit continues from here;
+    when early stopping did (`finished`), a longer fit would have stopped at the same epoch,
+    so continuing trains nothing."""
 
     params: np.ndarray
     optimizer: dict[str, Any]
@@ -50,35 +60,28 @@ class Checkpoint:
     epoch: int
     start_loss: float
     seconds: float
-    best_epoch: int
-    best_score: float
-    best_loss: float
-    best_params: np.ndarray | None
-    best_row: dict[str, float] = field(default_factory=dict)
-    best_metrics: dict[str, float] = field(default_factory=dict)
+    best: dict[str, Any]
     curves: dict[str, list[float]] = field(default_factory=dict)
     stall: dict[str, Any] | None = None
     finished: bool = False     # early stopping ended it: a longer cap would stop there too
-    improved: int | None = None    # the last epoch the metric improved (None: best_epoch)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (an .npz's members): the weights, the optimizer's buffers and one JSON
         text for the rest."""
         out = {"params": self.params}
-        if self.best_params is not None:
-            out["best_params"] = self.best_params
+        if self.best["params"] is not None:
+            out["best_params"] = self.best["params"]
         scalars: dict[str, Any] = {}
         for name, value in self.optimizer.items():
             if isinstance(value, np.ndarray):
                 out[f"optimizer_{name}"] = value
             else:
                 scalars[name] = value
+        best = {BEST_NAMES[k]: self.best[k] for k in BEST_NAMES if k != "improved"}
         meta = {"optimizer": scalars, "rng": self.rng, "updates": self.updates,
                 "epoch": self.epoch, "start_loss": self.start_loss, "seconds": self.seconds,
-                "best_epoch": self.best_epoch, "best_score": self.best_score,
-                "best_loss": self.best_loss, "best_row": self.best_row,
-                "best_metrics": self.best_metrics, "curves": self.curves, "stall": self.stall,
-                "finished": self.finished, "improved": self.improved}
+                **best, "curves": self.curves, "stall": self.stall, "finished": self.finished,
+                "improved": self.best["improved"]}       # the keys in the order of old files
         out["meta"] = np.array(json.dumps(meta))
         return out
 
@@ -90,15 +93,14 @@ class Checkpoint:
         for name in arrays:
             if name.startswith("optimizer_"):
                 optimizer[name[len("optimizer_"):]] = np.array(arrays[name])
-        best = np.array(arrays["best_params"]) if "best_params" in arrays else None
+        best = {k: meta.get(name) for k, name in BEST_NAMES.items()}
+        if best["improved"] is None:        # written before patience counted from it
+            best["improved"] = best["epoch"]
+        best["params"] = np.array(arrays["best_params"]) if "best_params" in arrays else None
         return cls(params=np.array(arrays["params"]), optimizer=optimizer, rng=meta["rng"],
                    updates=meta["updates"], epoch=meta["epoch"], start_loss=meta["start_loss"],
-                   seconds=meta["seconds"], best_epoch=meta["best_epoch"],
-                   best_score=meta["best_score"], best_loss=meta["best_loss"],
-                   best_params=best, best_row=meta["best_row"],
-                   best_metrics=meta["best_metrics"], curves=meta["curves"],
-                   stall=meta["stall"], finished=bool(meta.get("finished", False)),
-                   improved=meta.get("improved"))
+                   seconds=meta["seconds"], best=best, curves=meta["curves"],
+                   stall=meta["stall"], finished=bool(meta.get("finished", False)))
 
 
 @dataclass

@@ -271,9 +271,9 @@ def test_a_fit_whose_loss_still_falls_is_not_stalled_until_it_stops_falling() ->
     assert reasons[:-1] == [""] * 4                              # 5 flat epochs after the fall
     reason = reasons[-1]
     assert reason.startswith("Stalled after 17 epochs")
-    # the memory a warm start keeps holds the history that decides it
+    # the state a warm start keeps holds the history that decides it
     again = StallCheck(reg, "loss", EarlyStop(stall=10))
-    again.recall(check.memory())
+    again.load_state(check.state())
     assert again.after_warmup(17) == reason
     # a network at chance from the start stalls at the end of the warm-up, as before
     flat = StallCheck(reg, "loss", EarlyStop(stall=10))

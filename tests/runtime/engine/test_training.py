@@ -9,7 +9,8 @@ from scipy import special
 from sklearn.preprocessing import StandardScaler
 
 from runtime.engine.metrics import evaluate
-from runtime.engine.training import Best, fit
+from runtime.engine.stopping import Best
+from runtime.engine.training import fit
 from runtime.types import TrainData
 from spec_lang.config import Config, Dense, Dropout, EarlyStop, Optimizer, Schedule, Train
 

@@ -114,8 +114,11 @@ def platform_of_floats() -> tuple[str, ...]:
 
     import numpy
     import threadpoolctl
+    # NumPy's own BLAS (the engine's products): SciPy loads another, listed first or not
+    # depending on what the process imported before
     blas = [(m["internal_api"], str(m.get("version")), str(m.get("architecture")))
-            for m in threadpoolctl.threadpool_info() if m["user_api"] == "blas"]
+            for m in threadpoolctl.threadpool_info()
+            if m["user_api"] == "blas" and "numpy" in m["filepath"]]
     return (platform.machine(), numpy.__version__, *(blas[0] if blas else ("?", "?", "?")))
 
 

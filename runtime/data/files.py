@@ -141,7 +141,11 @@ def _read_csv(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:
         raise DataError(f"the target{'s are' if len(targets) > 1 else ' is'} the only "
                         "column(s): there are no features (nnspec reads comma-separated files; "
                         "is this one separated by ';' or tabs?)", path=where, column=target)
-    _check_missing(df[list(targets)], where)
+    # every column whose missing values no later check names (the numbers' NaN are named
+    # by check_finite), all in one message
+    text = [c for c in features.columns if not (pd.api.types.is_numeric_dtype(features[c]) or
+                                                pd.api.types.is_bool_dtype(features[c]))]
+    _check_missing(df[list(targets) + text], where)
     if like is None:
         _check_embedded(df, tuple(spec.embed), tuple(targets), where)
         X, names, categories = _encode_features(features, spec.categorical, where,
@@ -371,13 +375,23 @@ def drop_hint(column: str) -> str:
 
 
 def _check_missing(df: pd.DataFrame, where: str) -> None:
-    """Missing values (empty cells, NA) in any column of `df` are an error: nnspec never imputes."""
+    """Missing values (empty cells, NA) in any column of `df` are an error naming every such
+    column, its count and first data row: nnspec never imputes."""
+    found = []
     for col in df.columns:
         missing = df[col].isna().to_numpy()
         if missing.any():
-            raise DataError(f"{int(missing.sum())} missing value(s) (first at data row "
-                            f"{data_row(int(np.argmax(missing)))}): nnspec does not impute; fill "
-                            "or drop them", path=where, column=str(col))
+            found.append((str(col), int(missing.sum()), data_row(int(np.argmax(missing)))))
+    if len(found) == 1:
+        (col, count, row), = found
+        raise DataError(f"{count} missing value(s) (first at data row {row}): nnspec does not "
+                        "impute; fill or drop them", path=where, column=col)
+    if found:
+        listed = ", ".join(f"'{c}' ({n}, first at data row {r})" for c, n, r in
+                           found[:STRAY_SHOWN])
+        more = f" and {len(found) - STRAY_SHOWN} more" if len(found) > STRAY_SHOWN else ""
+        raise DataError(f"{len(found)} columns have missing values: {listed}{more}; nnspec does "
+                        "not impute: fill or drop them", path=where)
 
 
 def _read_npz(path: Path, spec: DataSpec, like: Raw | None = None) -> Raw:

@@ -447,3 +447,18 @@ def test_drop_is_part_of_the_data_identity_only_when_set(tmp_path: Path) -> None
     assert "drop" not in plain                         # keys made before `drop` still match
     dropped = data_identity(DataSpec(source="file", path="d.csv", drop=("b",)), base)
     assert dropped == {**plain, "drop": ("b",)}
+
+
+def test_missing_values_in_the_target_and_text_columns_are_named_together(tmp_path: Path
+                                                                          ) -> None:
+    """Every column with missing values that no later check names, in one message (it named
+    the first column only, so a user fixed them one run at a time)."""
+    base = write(tmp_path, "gaps.csv", "a,b,c,y\n1,x,,0\n2,,p,1\n3,y,q,0\n4,x,p,1\n5,y,q,0\n"
+                 "6,x,p,1\n7,y,,0\n8,x,p,1\n9,y,q,\n10,x,p,1\n")
+    assert error_of(base, "gaps.csv") == (
+        "gaps.csv: 3 columns have missing values: 'y' (1, first at data row 9), 'b' (1, first "
+        "at data row 2), 'c' (2, first at data row 1); nnspec does not impute: fill or drop "
+        "them")
+    one = write(tmp_path, "gap.csv", "a,b,y\n1,x,0\n2,,1\n3,y,0\n4,x,1\n5,y,0\n6,x,1\n")
+    assert error_of(one, "gap.csv") == ("gap.csv: column 'b': 1 missing value(s) (first at "
+                                        "data row 2): nnspec does not impute; fill or drop them")

@@ -85,6 +85,9 @@ def missing_file(path: Path, shown: str) -> DataError:
     except OSError:
         names = []
     close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    if not close:      # the file in a folder below (`data "plants.csv"` for data/plants.csv)
+        below = itertools.chain(folder.glob(f"*/{path.name}"), folder.glob(f"*/*/{path.name}"))
+        close = [str(p.relative_to(folder)) for p in itertools.islice(below, 1)]
     prefix = shown[:len(shown) - len(path.name)] if shown.endswith(path.name) else ""
     return DataError(f"file not found (looked in {folder})", path=shown,
                      hint=f'did you mean "{prefix}{close[0]}"?' if close else "")

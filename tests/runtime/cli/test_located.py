@@ -35,6 +35,18 @@ def test_a_missing_data_file_is_located_with_the_file_beside_it(
     assert err[3] == '  hint: did you mean "data/plants.csv"?'
 
 
+def test_a_data_file_in_a_folder_below_is_suggested(folder: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # `data "plants.csv"` beside data/plants.csv: no near miss in the spec's folder, so the
+    # hint was empty
+    spec = folder / "s.spec"
+    spec.write_text('data "plants.csv" target "species"\n')
+    assert main(["check", str(spec)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{spec}:1:6: error: plants.csv: file not found (looked in ")
+    assert err[3] == '  hint: did you mean "data/plants.csv"?'
+
+
 def test_a_misspelt_target_column_is_located_with_did_you_mean(
         folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = folder / "s.spec"

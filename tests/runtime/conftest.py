@@ -1,6 +1,8 @@
 """Small real specs for runner tests (iris, a few epochs: each trial takes milliseconds)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -32,3 +34,12 @@ def tiny_spec(tmp_path):
     path = tmp_path / "tiny.spec"
     path.write_text(TINY)
     return path
+
+
+def run_tiny(base: Path) -> Path:
+    """Run TINY in `base` with `nnspec run` (one job, quiet); the run folder `base/run`."""
+    from runtime.cli.command import main
+    (base / "tiny.spec").write_text(TINY)
+    assert main(["run", str(base / "tiny.spec"), "--out", str(base / "run"), "--jobs", "1",
+                 "--quiet"]) == 0
+    return base / "run"

@@ -17,7 +17,7 @@ from runtime.cli import command
 from runtime.cli.command import main
 from runtime.errors import NnspecError
 
-from ..conftest import TINY
+from ..conftest import run_tiny
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,11 +33,7 @@ def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run of the tiny spec (trained once for this module)."""
-    base = tmp_path_factory.mktemp("run")
-    (base / "tiny.spec").write_text(TINY)
-    assert main(["run", str(base / "tiny.spec"), "--out", str(base / "run"), "--jobs", "1",
-                 "--quiet"]) == 0
-    return base / "run"
+    return run_tiny(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from runtime.cli.command import main
 
-from ..conftest import TINY
+from ..conftest import run_tiny
 
 Argv = Callable[[Path, Path], list[str]]       # (a finished run, a scratch folder) -> argv
 
@@ -24,9 +24,7 @@ Argv = Callable[[Path, Path], list[str]]       # (a finished run, a scratch fold
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("finished")
-    (base / "tiny.spec").write_text(TINY)
-    assert main(["run", str(base / "tiny.spec"), "--out", str(base / "run"), "--jobs", "1",
-                 "--quiet"]) == 0
+    run_tiny(base)
     shutil.copytree(base / "run", base / "run2")             # a second run to compare
     import sklearn.datasets
     frame = sklearn.datasets.load_iris(as_frame=True).frame

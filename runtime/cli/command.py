@@ -251,6 +251,8 @@ def _os_error(exc: OSError) -> str:
     if exc.filename2 is not None:           # a copy: which file was going where
         where = f"{where} -> {exc.filename2}"
     reason = exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError):    # mkdir's word when a file has the folder's name
+        reason = "a file is where a folder must be made"
     return f"{where}: {reason}" if where else reason
 
 

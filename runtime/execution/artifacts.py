@@ -24,7 +24,9 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
         write(temporary)
         os.replace(temporary, path)
     except OSError as exc:          # a full or read-only disk, a folder that is a file
-        raise StorageError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+        reason = "a file is where its folder must be made" if isinstance(
+            exc, (FileExistsError, NotADirectoryError)) else exc.strerror or str(exc)
+        raise StorageError(f"{path}: cannot write it ({reason})") from None
     finally:
         try:
             temporary.unlink(missing_ok=True)

@@ -138,6 +138,7 @@ def test_paths_that_cannot_be_written(name: str, finished: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     err = expect_message(UNWRITABLE[name](finished, tmp_path), capsys)
     assert "blocker" in err or "report" in err
+    assert "File exists" not in err          # mkdir's word for a file in a folder's place
 
 
 # -------------------------------------------------------------------------- a full disk

@@ -362,7 +362,9 @@ class Config:
 # Each has a row of `runtime.search.registry.TABLE`, in this order (docs/search.md, "How to
 # add a strategy"; tests/runtime/search/test_registry.py holds the two together).
 STRATEGIES = ("none", "grid", "random", "coordinate", "zoom", "halving", "asha", "hyperband",
-              "tpe", "layerwise")
+              "tpe", "layerwise", "auto")
+# `search auto`'s stages, in the order it runs them (`spec_lang.auto`, runtime.search.auto).
+AUTO_STAGES = ("lr", "capacity", "border", "batch", "seeds")
 # What a `search layerwise` stage chooses a layer's pre-training by (Bengio 2012, 3.3.4).
 LAYERWISE_CRITERIA = ("reconstruction", "supervised")
 # Strategies that decide as results arrive: their table may depend on --jobs and timing
@@ -438,6 +440,10 @@ class Dim:
     # The default of the settings that use it when they agree (momentum: 0.9), else None: the
     # value an estimator takes for a dimension nobody set, when the space holds it.
     default: Any = None
+    # `search auto`: the stage that searches it ("lr", "capacity" or "batch"), and whether auto
+    # opened it (a setting the spec left to its default) rather than the spec defining it.
+    stage: str = ""
+    opened: bool = False
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,8 @@ TOP = {k.name: k for k in [
                  "`metric error \"rooms\"` (default: the weighted loss)"))),
     Keyword("search", "How hyper-parameters are explored; its block defines each $name.",
             (Arg("strategy", "name", "none", "none, grid, random, coordinate, zoom, halving, "
-                 "asha, hyperband, tpe or layerwise", choices=c.STRATEGIES, required=True),
+                 "asha, hyperband, tpe, layerwise or auto (the chapter's tuning procedure)",
+                 choices=c.STRATEGIES, required=True),
              count("trials", None, "random, tpe: configurations to try; halving: first rung; "
                    "asha: configurations started; layerwise: configurations per stage",
                    high=c.MAX_TRIALS)),
@@ -213,8 +214,8 @@ TOP = {k.name: k for k in [
                  "rung", low=1, low_open=True),
              Arg("fidelity", "name", "epochs", "halving, asha, hyperband: what a low fidelity "
                  "shortens", choices=("epochs", "data")),
-             Arg("min_fidelity", "number", None, "halving, asha, hyperband: the lowest rung's "
-                 "fraction", low=0, high=1, low_open=True),
+             Arg("min_fidelity", "number", None, "halving, asha, hyperband, auto: the lowest "
+                 "rung's fraction", low=0, high=1, low_open=True),
              Arg("criterion", "name", "reconstruction", "layerwise: what chooses a layer's "
                  "pre-training (reconstruction or supervised)", choices=c.LAYERWISE_CRITERIA),
              count("extend", 0, "widen intervals whose best value lies on the border, up to "

@@ -18,7 +18,7 @@ FIDELITY_STRATEGIES = ("halving", "asha", "hyperband")
 STRATEGY_OPTIONS = {"shuffle": ("grid",), "sweeps": ("coordinate",), "order": ("coordinate",),
                     "levels": ("zoom",), "factor": ("zoom",), "points": ("zoom", "coordinate"),
                     "eta": FIDELITY_STRATEGIES, "fidelity": FIDELITY_STRATEGIES,
-                    "min_fidelity": FIDELITY_STRATEGIES, "criterion": ("layerwise",)}
+                    "min_fidelity": (*FIDELITY_STRATEGIES, "auto"), "criterion": ("layerwise",)}
 NEEDS_TRIALS = ("random", "tpe")
 TAKES_TRIALS = ("random", "tpe", "halving", "asha", "layerwise")
 INTEGER_TYPES = ("int", "batch")
@@ -190,7 +190,10 @@ class SearchBlock:
         if search.strategy == "none" and dims:
             self.ck.error(cmd.args[0].span, "search none explores nothing, yet dimensions "
                           "are defined", "name a strategy: " + ", ".join(c.STRATEGIES[1:]))
-        if search.strategy != "none" and not dims and not self.failed:
+        if search.strategy == "auto" and search.extend:
+            self.ck.error(cmd.span, "search auto widens a bordering interval in its own "
+                          "stage: it takes no 'extend'", "remove `extend`")
+        if search.strategy not in ("none", "auto") and not dims and not self.failed:
             self.ck.error_after(cmd.span, f"{search.strategy} search needs dimensions below it",
                                 "for example:    lr ~ log_uniform 1e-4 .. 1")
         names = [d.name for d, _ in dims]

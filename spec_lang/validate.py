@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as c
-from . import layerwise
+from . import auto, layerwise
 from . import nodes as n
 from .binding import Checker
 from .errors import SpecValidationError, did_you_mean
@@ -49,6 +49,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
                        else (c.DEFAULT_NETWORK, c.Output()))
     embed, embed_nodes = embeds(ck, embed_items)
     data = _build(one["data"], c.DataSpec())
+    train, written = _train(ck, one["train"])
     _check_generated_size(ck, one["data"], data)
     if embed_items:
         check_source(ck, data, embed_nodes, embed_items[0][1].keyword.span, base_dir)
@@ -64,7 +65,7 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
         network=network,
         output=output,
         embed=embed,
-        train=_train(ck, one["train"]),
+        train=train,
         pretrain=_build(one["pretrain"], None))
     weights, metric = check_targets(ck, one["data"], one["metric"], data, base_dir)
     check_drop(ck, one["data"], data, base_dir)
@@ -77,6 +78,12 @@ def validate(spec: n.Spec, source: str = "", base_dir: Path | None = None) -> Ex
     _check_params(ck, search, dim_nodes, blocks.failed)
     if search.strategy == "layerwise" and search_item is not None:
         search = layerwise.check(ck, search, config, search_item[1].args[0].span, ck.uses)
+    if search.strategy == "auto":
+        search = replace(search, dims=tuple(
+            replace(d, stage=auto.stage_of((a.name, a.type) for a, _ in ck.uses.get(d.name, [])))
+            for d in search.dims))
+        config, search = auto.open_space(config, search, written | (
+            {"network"} if one["network"] else set()))
     name = _name(ck, one["experiment"], spec.filename)
     if ck.diagnostics:
         raise SpecValidationError(ck.diagnostics, spec.filename, source)
@@ -249,21 +256,26 @@ def _network(ck: Checker, body: tuple[n.Statement, ...], embed: list[Item] | Non
     return tuple(x for x in layers if x is not None), output
 
 
-def _train(ck: Checker, item: Item | None) -> c.Train:
+def _train(ck: Checker, item: Item | None) -> tuple[c.Train, set[str]]:
+    """The Train of the `train` block, and which of `search auto`'s settings it writes
+    ("lr", "l2", "batch")."""
     if item is None:
-        return c.Train()
+        return c.Train(), set()
     stmts = ck.commands(item[1].body, "train")
     for word in TRAIN:
         if word not in OPTIMIZER_WORDS:
             ck.once(stmts, (word,), f"'{word}'")
     fields: dict[str, Any] = {}
+    written: set[str] = set()
     opt = ck.once(stmts, OPTIMIZER_WORDS, "the optimizer")
     if opt:
         _check_optimizer_options(ck, opt)
         fields["optimizer"] = _build(opt, c.Optimizer())
+        written |= {"lr"} & set(opt[2])
     for kw, cmd, values in stmts:
         fields.update(_train_field(kw, values))
-    return c.Train(**fields)
+        written |= {"l2", "batch"} & {kw.name} if values else set()
+    return c.Train(**fields), written
 
 
 def _train_field(kw: Keyword, values: dict[str, Any]) -> dict[str, Any]:

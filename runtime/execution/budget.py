@@ -28,6 +28,16 @@ class Spend:
         return (budget.seconds is not None and self.seconds() >= budget.seconds) or \
             (budget.epochs is not None and self.epochs >= budget.epochs)
 
+    def fraction(self) -> float:
+        """The share of the budget spent: the larger of its time's and its epochs' (0 without
+        a budget)."""
+        budget = self.budget
+        if budget is None:
+            return 0.0
+        shares = [self.seconds() / budget.seconds if budget.seconds else 0.0,
+                  self.epochs / budget.epochs if budget.epochs else 0.0]
+        return max(shares)
+
     def report(self) -> dict[str, Any]:
         """What best.json says of the budget: the limits, what was spent, what did not start."""
         if self.budget is None:

@@ -34,17 +34,29 @@ class RefitFailed(NnspecError):
     the run keeps the search's networks instead."""
 
 
-def refit_epochs(rows: list[dict[str, Any]]) -> dict[int, int] | None:
+def refit_epochs(rows: list[dict[str, Any]], seeds: list[int] | None = None
+                 ) -> dict[int, int] | None:
     """Seed -> the epochs to refit it for: the mean best epoch of its search fits (one per
     fold), rounded halves up; None when a fit did not complete (a stalled or pruned network
-    was chosen because nothing completed: there is no early-stopping epoch to trust)."""
+    was chosen because nothing completed: there is no early-stopping epoch to trust). A seed of
+    `seeds` the configuration was not trained with (`search auto` explores with one, and its
+    budget may end before its seeds stage) takes the mean of the others' epochs, so that the
+    model still averages every seed."""
     if not rows or any(r.get("state") != "complete" or not r.get("best_epoch") for r in rows):
         return None
     by_seed: dict[int, list[int]] = {}
     for r in rows:
         by_seed.setdefault(int(r["seed"]), []).append(int(r["best_epoch"]))
-    return {seed: max(1, math.floor(sum(e) / len(e) + 0.5))
-            for seed, e in sorted(by_seed.items())}
+    epochs = {seed: _halves_up(sum(e) / len(e)) for seed, e in sorted(by_seed.items())}
+    untrained = [seed for seed in seeds or [] if seed not in epochs]
+    if untrained:
+        shared = _halves_up(sum(epochs.values()) / len(epochs))
+        epochs = dict(sorted({**epochs, **dict.fromkeys(untrained, shared)}.items()))
+    return epochs
+
+
+def _halves_up(mean: float) -> int:
+    return max(1, math.floor(mean + 0.5))
 
 
 def score_test(task: str, y_test: np.ndarray, outputs: list[np.ndarray],

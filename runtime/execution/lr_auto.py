@@ -33,25 +33,32 @@ if TYPE_CHECKING:                  # the engine is imported when a range test ru
 
 @dataclass(frozen=True)
 class Chosen:
-    """The rate `lr auto` chose, and the range test behind it."""
+    """The rate `lr auto` chose, and the range test behind it; under `search auto`, the rates
+    its lr stage tries below that suggestion (`grid`)."""
 
     lr: float
     test: RangeTest
+    grid: tuple[float, ...] = ()
 
     @property
     def message(self) -> str:
         """The run's message: `lr auto: 0.0792 (half the largest stable rate 0.158)`."""
         at_least = "at least " if self.test.capped else ""
-        return (f"lr auto: {self.lr:.3g} (half the largest stable rate {at_least}"
-                f"{self.test.largest_stable:.3g}; range test of {len(self.test.rates)} rates, "
-                f"{self.test.updates} updates each)")
+        why = (f"half the largest stable rate {at_least}{self.test.largest_stable:.3g}; range "
+               f"test of {len(self.test.rates)} rates, {self.test.updates} updates each")
+        if self.grid:
+            rates = ", ".join(f"{r:.3g}" for r in self.grid)
+            return f"search auto: the range test suggests lr {self.lr:.3g} ({why}); its lr " \
+                   f"stage tries {rates}"
+        return f"lr auto: {self.lr:.3g} ({why})"
 
     def record(self) -> dict[str, Any]:
         """What best.json keeps of it."""
         t = self.test
         return {"lr": self.lr, "largest_stable": t.largest_stable, "capped": t.capped,
                 "interval": list(t.interval or ()), "rates_tested": len(t.rates),
-                "updates_per_rate": t.updates, "initial_loss": t.initial_loss}
+                "updates_per_rate": t.updates, "initial_loss": t.initial_loss,
+                **({"grid": list(self.grid)} if self.grid else {})}
 
 
 def uses_auto(exp: Experiment) -> bool:
@@ -73,12 +80,38 @@ def range_test_of(exp: Experiment, **options: Any) -> RangeTest:
         return range_test(config, data, exp.seed_start, **options)
 
 
+def opened_lr(exp: Experiment) -> c.Dim | None:
+    """The learning-rate dimension `search auto` opened (the spec left the rate to its
+    default), whose grid the range test places; None otherwise."""
+    return next((d for d in exp.search.dims if d.opened and d.stage == "lr"), None)
+
+
 def resolve(exp: Experiment) -> tuple[Experiment, Chosen | None]:
     """`exp` with `lr auto` replaced by the range test's suggestion, and what was chosen;
-    `exp` itself and None without `lr auto`. NnspecError when every rate diverged."""
+    `exp` itself and None without `lr auto`. NnspecError when every rate diverged.
+    Under `search auto` with the rate left open, its dimension becomes the grid below the
+    suggestion (`spec_lang.auto.lr_grid`); when every rate diverged it keeps its grid around
+    the optimizer's default."""
+    dim = opened_lr(exp)
+    if dim is not None:
+        return _place_grid(exp, dim)
     if not uses_auto(exp):
         return exp, None
     test = range_test_of(exp)
     if test.suggestion is None:
         raise NnspecError(f"{exp.filename}: lr auto: {test.describe()}")
     return exp.replace(train__optimizer__lr=test.suggestion), Chosen(test.suggestion, test)
+
+
+def _place_grid(exp: Experiment, dim: c.Dim) -> tuple[Experiment, Chosen | None]:
+    from dataclasses import replace
+
+    from spec_lang.auto import lr_grid
+    from runtime.search.space import grid_values
+    test = range_test_of(exp)
+    if test.suggestion is None:
+        return exp, None
+    grid = lr_grid(dim.name, test.suggestion)
+    dims = tuple(grid if d is dim else d for d in exp.search.dims)
+    exp = exp.replace(search=replace(exp.search, dims=dims))
+    return exp, Chosen(test.suggestion, test, tuple(grid_values(grid)))

@@ -128,17 +128,21 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
 
 def _ranks(summary: pd.DataFrame, groups: list[str], metric: str, maximize: bool) -> pd.Series:
     """Rank within each outer fold: configurations whose every seed and fold completed first
-    (a stalled or pruned one is chosen only when none did), then the highest fidelity, then the
-    metric, ties (frequent for an error rate on a small validation set) broken by the
+    (a stalled or pruned one is chosen only when none did), then the highest fidelity, then
+    those trained with as many seeds as any, then the metric, ties (frequent for an error rate on a small validation set) broken by the
     validation loss."""
     sign = -1.0 if maximize else 1.0
     key = summary[f"mean_{metric}"] * sign
     loss = summary.get("mean_valid_loss", pd.Series(0.0, index=summary.index))
+    outer = summary["outer"] if "outer" in summary else pd.Series(0, index=summary.index)
     frame = pd.DataFrame({"c": (summary["n_complete"] < summary["n"]).astype(int),
                           "f": -summary["fidelity"], "m": key.fillna(np.inf),
-                          "l": loss.fillna(np.inf),
-                          "o": summary["outer"] if "outer" in summary else 0})
-    order = frame.sort_values(["o", "c", "f", "m", "l"], kind="stable").index
+                          "l": loss.fillna(np.inf), "o": outer,
+                          # fewer seeds than the most of its outer fold (`search auto`
+                          # explores with one): a noisier mean, ranked after
+                          "s": (summary["n"] < summary["n"].groupby(outer.fillna(-1)).transform(
+                              "max")).astype(int)})
+    order = frame.sort_values(["o", "c", "f", "s", "m", "l"], kind="stable").index
     ranks = pd.Series(0, index=summary.index)
     for outer in frame["o"].unique():
         members = [i for i in order if frame.at[i, "o"] == outer]

@@ -59,7 +59,8 @@ class _Search:
         from runtime.search import extend_search, make_strategy
         search, borders = self.exp.search, {}
         for round_ in range(search.extend + 1):
-            strategy = make_strategy(search, seed=search.seed + round_, batch_size=ASK_BATCH)
+            strategy = make_strategy(search, seed=search.seed + round_, batch_size=ASK_BATCH,
+                                     spent=self.runner.spend.fraction)
             Drive(self, strategy).run()
             borders = _real_borders(search, self.history) if search.dims else {}
             if round_ == search.extend or not any(borders.values()) or \
@@ -108,14 +109,15 @@ class _Search:
         return told
 
     def jobs(self, cand: Any) -> list[Job]:
-        """The jobs of one configuration: every seed on every fold of this outer fold."""
+        """The jobs of one configuration: every seed (or the first `cand.seeds`) on every fold
+        of this outer fold."""
         values = canonical_params(cand.params)    # one configuration despite float drift
         params = tuple(values.items())
         trial = self.runner.trial_number(self.outer, params, cand.fidelity)
         cfg = self.exp.bind(values)
         fold_ids = self.runner.fold_ids(cfg, self.outer)
         return [Job(trial, params, seed, fold, self.outer, cand.fidelity, cand.step)
-                for seed in self.exp.seed_list() for fold in fold_ids]
+                for seed in self.exp.seed_list()[:cand.seeds or None] for fold in fold_ids]
 
 
 class _Runner:
@@ -499,7 +501,7 @@ def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Conf
     fold_ids = runner.fold_ids(cfg, outer)
     rows = [r for (o, t, _, _), r in runner.rows.items() if o == outer and t == top["trial"]]
     wanted = cfg.protocol.refit and fidelity >= 1.0
-    epochs = refit_epochs(rows) if wanted else None
+    epochs = refit_epochs(rows, exp.seed_list()) if wanted else None
     if wanted and epochs is None:
         runner.note("no refit: a network of the chosen configuration did not complete, so "
                     "the model is its search networks")

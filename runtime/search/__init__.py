@@ -17,12 +17,15 @@ Imports only `spec_lang` (and Optuna, for `tpe`): strategies know nothing of tra
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from spec_lang.config import MAX_TRIALS, Search
 from spec_lang.sizes import size_problem
 
 from .asha import ASHASearch
+from .auto import AutoSearch, no_budget
 from .border import border_report, extend_search
 from .coordinate import CoordinateSearch
 from .grid import FixedStrategy, GridIndex, StreamStrategy, expand
@@ -40,19 +43,21 @@ __all__ = ["Candidate", "Strategy", "Result", "make_strategy", "border_report", 
            "grid_values", "sample", "sample_params", "is_active", "space_size", "expand",
            "draw_configs", "Scores", "FixedStrategy", "StreamStrategy", "GridIndex",
            "CoordinateSearch", "ZoomSearch", "HalvingSearch", "ASHASearch", "HyperbandSearch",
-           "TPESearch", "LayerwiseSearch", "planned_trials", "fidelity_ladder", "TABLE", "Row"]
+           "TPESearch", "LayerwiseSearch", "AutoSearch", "planned_trials", "fidelity_ladder", "TABLE", "Row"]
 
 
-def make_strategy(search: Search, *, seed: int, batch_size: int = 1) -> Strategy:
+def make_strategy(search: Search, *, seed: int, batch_size: int = 1,
+                  spent: Callable[[], float] = no_budget) -> Strategy:
     """The strategy `search.strategy` names (its row of `registry.TABLE`), seeded by `seed`.
 
     `batch_size` only limits TPE (how many trials it proposes before hearing back); the other
-    strategies ask as large a batch as their method allows.
+    strategies ask as large a batch as their method allows. `spent` is the share of the
+    budget spent so far (`search auto` divides the budget between its stages by it).
     """
     row = row_of(search)
     if row is not TABLE["none"]:
         _check_size(search)
-    return row.make(search, np.random.default_rng(seed), seed, batch_size)
+    return row.make(search, np.random.default_rng(seed), seed, batch_size, spent)
 
 
 def _check_size(search: Search) -> None:

@@ -58,11 +58,12 @@ def border_report(search: Search, history: list[Result]) -> dict[str, str | None
         if not is_numeric(dim):
             continue
         tried = [float(c.params[dim.name]) for c, _ in history if dim.name in c.params]
-        report[dim.name] = _side(best.params.get(dim.name) if best else None, tried)
+        report[dim.name] = border_side(best.params.get(dim.name) if best else None, tried)
     return report
 
 
-def _side(value: Any, tried: list[float]) -> str | None:
+def border_side(value: Any, tried: list[float]) -> str | None:
+    """"low" / "high" when `value` is the lowest / highest of `tried` (two values at least)."""
     if value is None or len(set(tried)) < 2:
         return None
     if math.isclose(float(value), min(tried), rel_tol=1e-9, abs_tol=1e-300):

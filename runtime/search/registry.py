@@ -15,8 +15,9 @@ import numpy as np
 
 from spec_lang.config import Search
 
-from . import asha, halving, hyperband, layerwise, random_search, tpe
+from . import asha, auto, halving, hyperband, layerwise, random_search, tpe
 from .asha import ASHASearch
+from .auto import AutoSearch
 from .coordinate import CoordinateSearch
 from .grid import make_grid, no_search, visited
 from .halving import HalvingSearch
@@ -27,10 +28,11 @@ from .space import Strategy
 from .tpe import TPESearch
 from .zoom import ZoomSearch
 
-# (search, rng, seed, batch_size) -> a new strategy. `rng` is np.random.default_rng(seed),
-# the one generator a strategy draws from; `seed` is for a library that seeds itself (Optuna);
-# `batch_size` is how many trials a strategy that proposes one at a time (tpe) may have out.
-Make = Callable[[Search, np.random.Generator, int, int], Strategy]
+# (search, rng, seed, batch_size, spent) -> a new strategy. `rng` is
+# np.random.default_rng(seed), the one generator a strategy draws from; `seed` is for a library
+# that seeds itself (Optuna); `batch_size` is how many trials a strategy that proposes one at a
+# time (tpe) may have out; `spent()` the share of the run's budget spent (0 without one).
+Make = Callable[[Search, np.random.Generator, int, int, Callable[[], float]], Strategy]
 
 
 def no_ladder(search: Search) -> list[float]:
@@ -52,20 +54,23 @@ class Row:
 
 # In the order of spec_lang.config.STRATEGIES (the order the error lists them in).
 TABLE: dict[str, Row] = {
-    "none": Row(lambda s, rng, seed, b: no_search(s, rng), lambda s: (1, True)),
-    "grid": Row(lambda s, rng, seed, b: make_grid(s, rng), lambda s: visited(s, exact=True)),
-    "random": Row(lambda s, rng, seed, b: make_random(s, rng), random_search.planned_trials),
-    "coordinate": Row(lambda s, rng, seed, b: CoordinateSearch(s),
+    "none": Row(lambda s, rng, seed, b, spent: no_search(s, rng), lambda s: (1, True)),
+    "grid": Row(lambda s, rng, seed, b, spent: make_grid(s, rng), lambda s: visited(s, exact=True)),
+    "random": Row(lambda s, rng, seed, b, spent: make_random(s, rng), random_search.planned_trials),
+    "coordinate": Row(lambda s, rng, seed, b, spent: CoordinateSearch(s),
                       lambda s: visited(s, exact=False)),
-    "zoom": Row(lambda s, rng, seed, b: ZoomSearch(s), lambda s: visited(s, exact=False)),
-    "halving": Row(lambda s, rng, seed, b: HalvingSearch(s, rng), halving.planned_trials,
+    "zoom": Row(lambda s, rng, seed, b, spent: ZoomSearch(s), lambda s: visited(s, exact=False)),
+    "halving": Row(lambda s, rng, seed, b, spent: HalvingSearch(s, rng), halving.planned_trials,
                    halving.fidelity_ladder),
-    "asha": Row(lambda s, rng, seed, b: ASHASearch(s, rng), asha.planned_trials,
+    "asha": Row(lambda s, rng, seed, b, spent: ASHASearch(s, rng), asha.planned_trials,
                 asha.fidelity_ladder),
-    "hyperband": Row(lambda s, rng, seed, b: HyperbandSearch(s, rng),
+    "hyperband": Row(lambda s, rng, seed, b, spent: HyperbandSearch(s, rng),
                      hyperband.planned_trials, hyperband.fidelity_ladder),
-    "tpe": Row(lambda s, rng, seed, b: TPESearch(s, seed, b), tpe.planned_trials),
-    "layerwise": Row(lambda s, rng, seed, b: LayerwiseSearch(s, rng), layerwise.planned_trials),
+    "tpe": Row(lambda s, rng, seed, b, spent: TPESearch(s, seed, b), tpe.planned_trials),
+    "layerwise": Row(lambda s, rng, seed, b, spent: LayerwiseSearch(s, rng),
+                     layerwise.planned_trials),
+    "auto": Row(lambda s, rng, seed, b, spent: AutoSearch(s, rng, spent), auto.planned_trials,
+                auto.fidelity_ladder),
 }
 
 

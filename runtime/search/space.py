@@ -40,9 +40,12 @@ class Candidate:
     # The results-table column that scores it, minimized ("": the run's selection metric):
     # a layerwise stage is chosen by its top layer's reconstruction error.
     metric: str = ""
+    # How many of the experiment's seeds train it (0: all). `search auto` explores with one
+    # and trains its chosen configuration with every seed.
+    seeds: int = 0
 
     def key(self) -> CandidateKey:
-        """A hashable identity: the params and the fidelity (the step and metric do not
+        """A hashable identity: the params and the fidelity (the step, metric and seeds do not
         count)."""
         return params_key(self.params), float(self.fidelity)
 

@@ -1,0 +1,223 @@
+"""A run's Dask workers as batch jobs (`--cluster slurm:N`, `pbs:N`, `sge:N`), through
+dask-jobqueue: N jobs of one single-threaded worker each, kept at N while the run lasts (a job
+that ends, at its walltime or by `scancel`, is replaced, and the trials it had in flight run
+again), every job cancelled when the run ends, is interrupted or fails. The scheduler runs in
+this process; the run says where its workers are (the job ids) as they come and go."""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from runtime.errors import NnspecError
+from runtime.execution.batch_options import BatchCluster, seconds, walltime_seconds
+
+CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster"}
+SUBMIT = {"slurm": "sbatch", "pbs": "qsub", "sge": "qsub"}
+ACCOUNT = {"slurm": "account", "pbs": "account", "sge": "project"}   # dask-jobqueue's keyword
+WATCH_S = 2.0            # how often the run looks at its jobs
+QUEUED_NOTE_S = 30.0     # a run with no worker yet says so after this long
+RETIRE_MARGIN_S = 300    # workers retire this long before their walltime (at most a tenth)
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a run on this cluster waits for a worker, and what it says when none came."""
+
+    seconds: float
+    message: str
+
+
+_patience: dict[int, Patience] = {}      # id(client) -> its patience, while the run lasts
+
+
+def patience(client: Any) -> Patience | None:
+    """The patience of a batch cluster's client (None for any other client)."""
+    return _patience.get(id(client))
+
+
+def require_jobqueue() -> Any:
+    """The `dask_jobqueue` module; NnspecError with the install command without the extra."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise NnspecError("running on a batch queue needs dask-jobqueue: "
+                          "pip install 'nnspec[jobqueue]'") from None
+    return dask_jobqueue
+
+
+def job_options(request: BatchCluster, run_dir: Path | None) -> dict[str, Any]:
+    """dask-jobqueue's keywords for `request`: one single-threaded worker per job, retiring
+    before its walltime (so that it is replaced, not killed mid-trial)."""
+    opts = request.options
+    wall = walltime_seconds(opts.walltime)
+    margin = max(1, min(RETIRE_MARGIN_S, wall // 10))
+    hours, rest = divmod(wall, 3600)
+    logs = opts.log_directory or (str(run_dir / "workers") if run_dir is not None else None)
+    kwargs: dict[str, Any] = {
+        "cores": 1, "processes": 1, "memory": opts.memory,
+        "walltime": f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
+        "queue": opts.queue, "interface": opts.interface,
+        "python": opts.python or sys.executable, "log_directory": logs,
+        "job_extra_directives": list(opts.job_extra),
+        "worker_extra_args": ["--lifetime", f"{wall - margin}s",
+                              "--lifetime-stagger", f"{margin // 2}s"],
+        "scheduler_options": {"dashboard_address": ":0"},
+    }
+    if opts.account:
+        kwargs[ACCOUNT[request.system]] = opts.account
+    return kwargs
+
+
+@contextlib.contextmanager
+def batch_client(request: BatchCluster, say: Say, run_dir: Path | None = None
+                 ) -> Iterator[Any]:
+    """A Dask client on `request.jobs` worker jobs submitted for the run; every job is
+    cancelled when the block ends, however it ends."""
+    jobqueue = require_jobqueue()
+    import distributed
+    submit = SUBMIT[request.system]
+    if shutil.which(submit) is None:
+        raise NnspecError(f"--cluster {request.system}:{request.jobs} submits its workers with "
+                          f"`{submit}`, which is not on this machine's PATH: run nnspec on a "
+                          f"login node of the {request.title} cluster (or --cluster local:N "
+                          "here)")
+    options = job_options(request, run_dir)
+    try:
+        cluster = getattr(jobqueue, CLASSES[request.system])(**options)
+    except (ValueError, TypeError, OSError) as exc:
+        raise NnspecError(f"cannot set up the {request.title} workers: {exc}") from None
+    try:
+        _submit(cluster, request)
+        with distributed.Client(cluster) as client:
+            watch = _Watch(cluster, client, request, say)
+            _patience[id(client)] = watch.patience()
+            say(watch.started(options["log_directory"]))
+            watch.start()
+            try:
+                yield client
+            finally:
+                watch.stop()
+                _patience.pop(id(client), None)
+    finally:
+        ids = job_ids(cluster)
+        cluster.close()                             # cancels every job (scancel, qdel)
+        if ids:
+            say(f"cancelled the {request.title} worker jobs {', '.join(ids)}")
+
+
+def _submit(cluster: Any, request: BatchCluster) -> None:
+    """Submit the N jobs now, so that a job the queue refuses is an error here, then keep N
+    (dask-jobqueue's adaptive scaling submits a job for each that ends)."""
+    cluster.scale(jobs=request.jobs)
+    try:
+        cluster.sync(cluster._correct_state)
+    except Exception as exc:
+        raise NnspecError(f"{request.title} refused the workers' job ({_refusal(exc)}); check "
+                          f"the cluster options ({', '.join(request.sources) or 'defaults'}: "
+                          "queue, account, walltime, memory)") from None
+    cluster.adapt(minimum_jobs=request.jobs, maximum_jobs=request.jobs)
+
+
+def _refusal(exc: BaseException) -> str:
+    """The queue's own words from dask-jobqueue's error (the last line of its stderr)."""
+    text = str(exc)
+    lines = [line.strip() for line in text.partition("stderr:")[2].splitlines() if line.strip()]
+    return lines[-1] if lines else (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def job_ids(cluster: Any) -> list[str]:
+    """The ids of the cluster's jobs, as the queue knows them."""
+    for _ in range(5):                  # the cluster's loop may be changing the dict
+        try:
+            jobs = list(cluster.workers.values())
+            return [str(job.job_id) for job in jobs if getattr(job, "job_id", None)]
+        except RuntimeError:
+            time.sleep(0.01)
+    return []
+
+
+class _Watch:
+    """Says what becomes of the run's jobs: started, ended and replaced, still queued."""
+
+    def __init__(self, cluster: Any, client: Any, request: BatchCluster, say: Say) -> None:
+        self.cluster, self.client, self.request, self.say = cluster, client, request, say
+        self.known = set(job_ids(cluster))
+        self.since = time.monotonic()
+        self.noted_queue = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nnspec-batch-watch",
+                                        daemon=True)
+
+    def started(self, logs: str | None) -> str:
+        """The message of the start: the jobs, where their output goes, the dashboard."""
+        opts, kwargs = self.request.options, job_options(self.request, None)
+        where = f"queue {opts.queue}" if opts.queue else "the default queue"
+        text = (f"submitted {self.request.jobs} {self.request.title} worker jobs "
+                f"{', '.join(sorted(self.known, key=_as_number))} ({where}, walltime "
+                f"{kwargs['walltime']}, memory {opts.memory}); scheduler "
+                f"{self.cluster.scheduler_address}")
+        link = _dashboard(self.client)
+        return text + (f"; output in {logs}" if logs else "") + \
+            (f"; dashboard {link}" if link else "")
+
+    def patience(self) -> Patience:
+        """How long to wait for a worker (the `wait` option) and the message after it."""
+        wait = seconds(self.request.options.wait) or 0.0
+        return Patience(wait, f"no {self.request.title} worker joined for {wait:.0f} s (the "
+                              "`wait` cluster option): the jobs are still queued, or they "
+                              "fail at start (see their output); the finished trials are "
+                              "stored, run again to resume")
+
+    def start(self) -> None:
+        """Watch in the background until `stop`."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the watch."""
+        self._stop.set()
+        self._thread.join(timeout=WATCH_S * 2)
+
+    def _run(self) -> None:
+        while not self._stop.wait(WATCH_S):
+            try:
+                self._look()
+            except Exception:                   # the cluster is closing: nothing to say
+                return
+
+    def _look(self) -> None:
+        now = set(job_ids(self.cluster))
+        gone, new = sorted(self.known - now, key=_as_number), sorted(now - self.known,
+                                                                      key=_as_number)
+        title = self.request.title
+        if gone:
+            self.say(f"{title} job {', '.join(gone)} ended (walltime, scancel or a lost node): "
+                     "its trial in flight runs again")
+        if new:
+            self.say(f"submitted {title} job {', '.join(new)} to keep {self.request.jobs} "
+                     "workers")
+        self.known = now
+        if not self.noted_queue and time.monotonic() - self.since > QUEUED_NOTE_S \
+                and not self.client.scheduler_info().get("workers"):
+            self.noted_queue = True
+            self.say(f"no worker yet: the {title} jobs {', '.join(sorted(now))} wait in the "
+                     "queue (squeue / qstat say why); the run waits up to "
+                     f"{self.request.options.wait}")
+
+
+def _as_number(job_id: str) -> tuple[int, str]:
+    return (int(job_id), "") if job_id.isdigit() else (sys.maxsize, job_id)
+
+
+def _dashboard(client: Any) -> str:
+    try:
+        return str(client.dashboard_link or "")
+    except Exception:                       # no HTTP server, or no link to make of it
+        return ""

@@ -23,6 +23,9 @@ ACCOUNT = {"slurm": "account", "pbs": "account", "sge": "project"}   # dask-jobq
 WATCH_S = 2.0            # how often the run looks at its jobs
 QUEUED_NOTE_S = 30.0     # a run with no worker yet says so after this long
 RETIRE_MARGIN_S = 300    # workers retire this long before their walltime (at most a tenth)
+# A job whose worker left is taken for ended (and replaced) after this long; Dask's default,
+# 15 s, leaves time for a nanny to restart its worker, which one job's worker does at once.
+LOST_WORKER_S = "5s"
 
 Say = Callable[[str], None]
 
@@ -82,7 +85,7 @@ def batch_client(request: BatchCluster, say: Say, run_dir: Path | None = None
     """A Dask client on `request.jobs` worker jobs submitted for the run; every job is
     cancelled when the block ends, however it ends."""
     jobqueue = require_jobqueue()
-    import distributed
+    import dask
     submit = SUBMIT[request.system]
     if shutil.which(submit) is None:
         raise NnspecError(f"--cluster {request.system}:{request.jobs} submits its workers with "
@@ -90,6 +93,13 @@ def batch_client(request: BatchCluster, say: Say, run_dir: Path | None = None
                           f"login node of the {request.title} cluster (or --cluster local:N "
                           "here)")
     options = job_options(request, run_dir)
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_S}):
+        yield from _started(jobqueue, request, options, say)
+
+
+def _started(jobqueue: Any, request: BatchCluster, options: dict[str, Any], say: Say
+             ) -> Iterator[Any]:
+    import distributed
     try:
         cluster = getattr(jobqueue, CLASSES[request.system])(**options)
     except (ValueError, TypeError, OSError) as exc:
@@ -107,7 +117,7 @@ def batch_client(request: BatchCluster, say: Say, run_dir: Path | None = None
                 watch.stop()
                 _patience.pop(id(client), None)
     finally:
-        ids = job_ids(cluster)
+        ids = sorted(job_ids(cluster), key=_as_number)
         cluster.close()                             # cancels every job (scancel, qdel)
         if ids:
             say(f"cancelled the {request.title} worker jobs {', '.join(ids)}")

@@ -1,0 +1,132 @@
+"""`--cluster slurm:2` on a real Slurm: a one-node cluster on this machine (munged, slurmctld,
+slurmd: `onenode_slurm`), started and stopped here by their pids. The run's table and best.json
+equal `--jobs 2`'s; a worker job cancelled with `scancel` mid-run costs no finished trial and
+trains none twice. Skipped only where Slurm cannot run (never in CI: NNSPEC_REQUIRE_SLURM)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import pytest
+
+from .onenode_slurm import ACTIVE, REQUIRE, OneNodeSlurm, why_not
+from .test_distributed import RUN_S, TRIALS, _env, _table, _wait_until, write_spec
+
+pytest.importorskip("dask_jobqueue")
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OneNodeSlurm]:
+    reason = why_not()
+    if reason:
+        if os.environ.get(REQUIRE):
+            pytest.fail(f"{REQUIRE} is set, but {reason}")
+        pytest.skip(reason)
+    cluster = OneNodeSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("client")
+    write_spec(folder / "d")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def jobs2(client_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run folder of `nnspec run d/spec.spec --jobs 2`."""
+    out = tmp_path_factory.mktemp("jobs2")
+    _nnspec(client_dir, None, "--jobs", "2", "--out", str(out)).check_returncode()
+    return out
+
+
+def _nnspec(cwd: Path, slurm: OneNodeSlurm | None, *args: str) -> subprocess.CompletedProcess:
+    """`nnspec run d/spec.spec ARGS` in `cwd`, the Slurm commands it runs on `slurm`'s."""
+    env = {**_env(), **({"SLURM_CONF": str(slurm.conf)} if slurm else {})}
+    return subprocess.run([sys.executable, "-m", "runtime", "run", "d/spec.spec", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_S)
+
+
+def _best(out: Path) -> dict:
+    best = json.loads((out / "best.json").read_text())
+    best.pop("run_id")
+    return best
+
+
+def _rows(out: Path) -> dict[str, tuple]:
+    """key -> (run_id, attempts, finished, duration_s) of each trial stored, read as another
+    process would (a trial trained again would be stored again: new time, new duration)."""
+    path = out / "store.sqlite"
+    if not path.exists():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True,
+                                                timeout=5)) as db:
+            return {key: rest for key, *rest in db.execute(
+                "SELECT key, run_id, attempts, finished, duration_s FROM trials")}
+    except sqlite3.Error:
+        return {}
+
+
+def test_slurm_2_gives_the_jobs_2_table_and_cancels_its_jobs(slurm, client_dir, jobs2,
+                                                             tmp_path):
+    out = tmp_path / "slurm"
+    done = _nnspec(client_dir, slurm, "--cluster", "slurm:2", "--cluster-option",
+                   "interface=lo", "--cluster-option", "memory=500MB", "--out", str(out))
+    assert done.returncode == 0, done.stderr + done.stdout
+    pd.testing.assert_frame_equal(_table(out), _table(jobs2))
+    assert _best(out) == _best(jobs2)
+    said = done.stdout + done.stderr
+    assert "submitted 2 Slurm worker jobs" in said and "cancelled the Slurm worker jobs" in said
+    assert "Traceback" not in said
+    assert sorted((out / "workers").glob("dask-worker-*.err"))      # the jobs' own output
+    _wait_until(lambda: not slurm.jobs(ACTIVE), 30, "the run's jobs to be gone")
+
+
+def test_a_worker_job_cancelled_mid_run_costs_no_finished_trial(slurm, client_dir, jobs2,
+                                                                 tmp_path):
+    out = tmp_path / "slurm"
+    run = subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", "--out",
+                            str(out), "--cluster", "slurm:2", "--cluster-option",
+                            "interface=lo", "--cluster-option", "memory=500MB"],
+                           cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def started() -> bool:
+            assert run.poll() is None, "the run ended before a job could be cancelled"
+            return bool(_rows(out)) and len(slurm.jobs()) == 2
+        _wait_until(started, RUN_S, "a first trial stored, and two jobs running")
+        before = _rows(out)
+        victim = slurm.jobs()[0]
+        slurm.run("scancel", victim)
+        output, errors = run.communicate(timeout=RUN_S)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=10)
+    assert run.returncode == 0, errors
+    assert len(before) < TRIALS                          # cancelled mid-run
+    after = _rows(out)
+    assert len(after) == TRIALS
+    assert {key: after[key] for key in before} == before      # none trained again
+    assert {(run_id, attempts) for run_id, attempts, *_ in after.values()} == {(1, 1)}
+    pd.testing.assert_frame_equal(_table(out), _table(jobs2))
+    said = output + errors
+    assert f"Slurm job {victim} ended" in said and "Traceback" not in said, said
+    deadline = time.monotonic() + 30
+    while slurm.jobs(ACTIVE) and time.monotonic() < deadline:    # every job cancelled
+        time.sleep(0.5)
+    assert not slurm.jobs(ACTIVE)

@@ -105,6 +105,7 @@ def _started(jobqueue: Any, request: BatchCluster, options: dict[str, Any], say:
     except (ValueError, TypeError, OSError) as exc:
         raise NnspecError(f"cannot set up the {request.title} workers: {exc}") from None
     try:
+        _quiet_loop(cluster, lambda exc: say(f"{request.title} worker jobs: {_refusal(exc)}"))
         _submit(cluster, request)
         with distributed.Client(cluster) as client:
             watch = _Watch(cluster, client, request, say)
@@ -118,7 +119,11 @@ def _started(jobqueue: Any, request: BatchCluster, options: dict[str, Any], say:
                 _patience.pop(id(client), None)
     finally:
         ids = sorted(job_ids(cluster), key=_as_number)
-        cluster.close()                             # cancels every job (scancel, qdel)
+        try:
+            cluster.close()                         # cancels every job (scancel, qdel)
+        except Exception:                           # a job that never started, say
+            _cancel(request, ids)
+        _quiet_loop(cluster, None)
         if ids:
             say(f"cancelled the {request.title} worker jobs {', '.join(ids)}")
 
@@ -126,21 +131,45 @@ def _started(jobqueue: Any, request: BatchCluster, options: dict[str, Any], say:
 def _submit(cluster: Any, request: BatchCluster) -> None:
     """Submit the N jobs now, so that a job the queue refuses is an error here, then keep N
     (dask-jobqueue's adaptive scaling submits a job for each that ends)."""
-    cluster.scale(jobs=request.jobs)
+    async def submit_now() -> None:
+        cluster.scale(jobs=request.jobs)     # schedules the cluster's own correction, which
+        await cluster._correct_state()       # joins this one: its error is raised here
     try:
-        cluster.sync(cluster._correct_state)
+        cluster.sync(submit_now)
     except Exception as exc:
-        raise NnspecError(f"{request.title} refused the workers' job ({_refusal(exc)}); check "
-                          f"the cluster options ({', '.join(request.sources) or 'defaults'}: "
-                          "queue, account, walltime, memory)") from None
+        raise NnspecError(f"{request.title} refused the workers' job ({_refusal(exc)}): check "
+                          "its queue, account, walltime and memory (set by "
+                          f"{', '.join(request.sources) or 'the defaults of docs/scale.md'})"
+                          ) from None
     cluster.adapt(minimum_jobs=request.jobs, maximum_jobs=request.jobs)
 
 
+def _quiet_loop(cluster: Any, report: Callable[[BaseException], None] | None) -> None:
+    """An error in the cluster's background tasks (a replacement job the queue refuses) goes
+    to `report`, not to the terminal as asyncio's traceback; None: asyncio's handler again."""
+    def handle(loop: Any, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if exc is not None and report is not None:
+            report(exc)
+    try:
+        cluster.loop.asyncio_loop.set_exception_handler(handle if report else None)
+    except AttributeError:                  # not a loop this version exposes: keep its own
+        pass
+
+
+def _cancel(request: BatchCluster, ids: list[str]) -> None:
+    """Cancel jobs by their ids, with the queue's own command (when the cluster could not)."""
+    import subprocess
+    if ids:
+        command = {"slurm": "scancel", "pbs": "qdel", "sge": "qdel"}[request.system]
+        subprocess.run([command, *ids], capture_output=True, timeout=60, check=False)
+
+
 def _refusal(exc: BaseException) -> str:
-    """The queue's own words from dask-jobqueue's error (the last line of its stderr)."""
+    """The queue's own words from dask-jobqueue's error (the first line of its stderr)."""
     text = str(exc)
     lines = [line.strip() for line in text.partition("stderr:")[2].splitlines() if line.strip()]
-    return lines[-1] if lines else (text.strip().splitlines() or [type(exc).__name__])[0]
+    return lines[0] if lines else (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
 def job_ids(cluster: Any) -> list[str]:

@@ -132,7 +132,7 @@ def _checked(key: str, value: str, where: str) -> str:
     try:
         return CHECKS[key](value)
     except ValueError as exc:
-        raise ValueError(f"{where}: {key}: {exc}") from None
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def config_files(cwd: Path | None = None) -> list[Path]:
@@ -168,13 +168,13 @@ def read_section(path: Path) -> dict[str, list[str]]:
         if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
                    for v in values):
             raise ValueError(f"{where}: give a string (e.g. {key} = \"...\")")
-        found[key] = [_checked(key, str(v), where.rsplit(" ", 1)[0]) for v in values]
+        found[key] = [_checked(key, str(v), where) for v in values]
     return found
 
 
 def _line_of(text: str, key: str) -> int:
     """The line of `key = ...` in a TOML text (1 when it cannot be found)."""
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", re.MULTILINE)
+    pattern = re.compile(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", re.MULTILINE)
     match = pattern.search(text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 

@@ -130,9 +130,9 @@ def _quiet_dask() -> Iterator[None]:
     and the run reports that loss itself, in one message that says how to resume. Only the
     clients opened here are concerned: a Client passed in keeps its caller's logging."""
     import logging
-    names = ["distributed", "dask_jobqueue",
+    names = ["distributed", "dask_jobqueue", "tornado",
              *(name for name in logging.root.manager.loggerDict
-               if name.startswith(("distributed.", "dask_jobqueue.")))]
+               if name.startswith(("distributed.", "dask_jobqueue.", "tornado.")))]
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:

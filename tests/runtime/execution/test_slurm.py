@@ -17,6 +17,9 @@ from typing import Iterator
 import pandas as pd
 import pytest
 
+import runtime
+
+from ..conftest import stable
 from .onenode_slurm import ACTIVE, REQUIRE, OneNodeSlurm, why_not
 from .test_distributed import RUN_S, TRIALS, _env, _table, _wait_until, write_spec
 
@@ -45,17 +48,14 @@ def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def jobs2(client_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run folder of `nnspec run d/spec.spec --jobs 2`."""
-    out = tmp_path_factory.mktemp("jobs2")
-    _nnspec(client_dir, None, "--jobs", "2", "--out", str(out)).check_returncode()
-    return out
+@pytest.fixture
+def jobs2(jobs2_run: Path) -> Path:
+    return jobs2_run
 
 
-def _nnspec(cwd: Path, slurm: OneNodeSlurm | None, *args: str) -> subprocess.CompletedProcess:
+def _nnspec(cwd: Path, slurm: OneNodeSlurm, *args: str) -> subprocess.CompletedProcess:
     """`nnspec run d/spec.spec ARGS` in `cwd`, the Slurm commands it runs on `slurm`'s."""
-    env = {**_env(), **({"SLURM_CONF": str(slurm.conf)} if slurm else {})}
+    env = {**_env(), "SLURM_CONF": str(slurm.conf)}
     return subprocess.run([sys.executable, "-m", "runtime", "run", "d/spec.spec", *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_S)
 
@@ -129,4 +129,38 @@ def test_a_worker_job_cancelled_mid_run_costs_no_finished_trial(slurm, client_di
     deadline = time.monotonic() + 30
     while slurm.jobs(ACTIVE) and time.monotonic() < deadline:    # every job cancelled
         time.sleep(0.5)
+    assert not slurm.jobs(ACTIVE)
+
+
+def test_a_job_slurm_refuses_is_one_line_naming_the_options(slurm, tiny_spec, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "runtime", "run", str(tiny_spec), "--quiet",
+                           "--out", str(tmp_path / "out"), "--cluster", "slurm:2",
+                           "--cluster-option", "queue=nosuch"], cwd=tmp_path,
+                          env={**_env(), "SLURM_CONF": str(slurm.conf)}, capture_output=True,
+                          text=True, timeout=RUN_S)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(err) == 1, done.stderr
+    assert err[0].startswith("Slurm refused the workers' job (sbatch: error: ")
+    assert "invalid partition" in err[0] and "--cluster-option queue" in err[0]
+    assert not slurm.jobs(ACTIVE)
+
+
+def test_runtime_run_takes_slurm_with_the_options_of_nnspec_toml(slurm, tiny_spec, tmp_path,
+                                                                 monkeypatch):
+    """The Python path: `cluster="slurm:1"`, its options from ./nnspec.toml (the user's
+    config folder moved to tmp_path), the jobs' output in the run folder."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nnspec.toml").write_text('[cluster]\ninterface = "lo"\nmemory = "500MB"\n'
+                                          'walltime = "00:20:00"\n')
+    said: list[str] = []
+    table = runtime.run(tiny_spec, out=tmp_path / "run", cluster="slurm:1",
+                        progress=lambda event: said.append(str(event.get("message", ""))))
+    local = runtime.run(tiny_spec, out=tmp_path / "local", jobs=1)
+    pd.testing.assert_frame_equal(stable(table), stable(local))
+    started = next(m for m in said if m.startswith("submitted 1 Slurm worker jobs"))
+    assert "walltime 00:20:00, memory 500MB" in started
+    assert list((tmp_path / "run" / "workers").glob("dask-worker-*.out"))
+    assert any(m.startswith("cancelled the Slurm worker jobs") for m in said)
     assert not slurm.jobs(ACTIVE)

@@ -164,3 +164,28 @@ def test_runtime_run_takes_slurm_with_the_options_of_nnspec_toml(slurm, tiny_spe
     assert list((tmp_path / "run" / "workers").glob("dask-worker-*.out"))
     assert any(m.startswith("cancelled the Slurm worker jobs") for m in said)
     assert not slurm.jobs(ACTIVE)
+
+
+def test_an_interrupted_run_cancels_its_jobs(slurm, client_dir, tmp_path):
+    """SIGTERM (a batch system's or a person's stop) mid-run: exit 143, every job cancelled."""
+    import signal
+    out = tmp_path / "slurm"
+    run = subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", "--quiet",
+                            "--out", str(out), "--cluster", "slurm:2", "--cluster-option",
+                            "interface=lo", "--cluster-option", "memory=500MB"],
+                           cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def running() -> bool:
+            assert run.poll() is None, "the run ended before it could be interrupted"
+            return len(slurm.jobs()) == 2 and bool(_rows(out))
+        _wait_until(running, RUN_S, "two jobs running and a trial stored")
+        run.send_signal(signal.SIGTERM)
+        _, errors = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=10)
+    assert run.returncode == 143, errors
+    assert "terminated: finished trials are stored" in errors and "Traceback" not in errors
+    _wait_until(lambda: not slurm.jobs(ACTIVE), 30, "the jobs to be cancelled")

@@ -2,6 +2,7 @@
 and from --cluster-option, each bad value a located one-line error (exit 2 from the CLI)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,36 @@ def test_no_sbatch_here_is_one_line_saying_where_to_run(tiny_spec, tmp_path, cap
     assert status == 1 and len(err) == 1, err
     assert "`sbatch`, which is not on this machine's PATH" in err[0]
     assert "login node" in err[0]
+
+
+def test_without_dask_jobqueue_the_error_says_what_to_install(tiny_spec, tmp_path, capsys,
+                                                              places, monkeypatch):
+    from runtime.cli.command import main
+    monkeypatch.setitem(sys.modules, "dask_jobqueue", None)     # as if not installed
+    status = main(["run", str(tiny_spec), "--out", str(tmp_path / "out"), "--quiet",
+                   "--cluster", "slurm:2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and err == ["running on a batch queue needs dask-jobqueue: "
+                                   "pip install 'nnspec[jobqueue]'"]
+
+
+@pytest.mark.parametrize("system, lines", [
+    ("slurm", ["#SBATCH -p short", "#SBATCH -A lab", "#SBATCH -t 48:00:00",
+               "#SBATCH --mem=3G", "#SBATCH --cpus-per-task=1", "#SBATCH --qos=low"]),
+    ("pbs", ["#PBS -q short", "#PBS -A lab", "#PBS -l walltime=48:00:00", "#PBS --qos=low"]),
+    ("sge", ["#$ -q short", "#$ -P lab", "#$ -l h_rt=48:00:00", "#$ --qos=low"]),
+])
+def test_each_systems_job_script_carries_the_options(system, lines, tmp_path):
+    """The header dask-jobqueue writes for each system, and one single-threaded worker that
+    retires before the walltime (its job script, nothing submitted)."""
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    from runtime.execution.batch import CLASSES, job_options
+    from runtime.execution.batch_options import BatchCluster
+    options = BatchOptions(queue="short", account="lab", walltime="2-00:00:00", memory="3GB",
+                           job_extra=("--qos=low",), python=sys.executable)
+    kwargs = job_options(BatchCluster(system, 2, options), tmp_path)
+    with getattr(jobqueue, CLASSES[system])(**kwargs) as cluster:
+        script = cluster.job_script()
+    for line in lines:
+        assert line in script.splitlines(), script
+    assert "--nthreads 1 " in script and "--lifetime 172500s --lifetime-stagger 150s" in script

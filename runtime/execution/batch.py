@@ -191,6 +191,7 @@ class _Watch:
         self.known = set(job_ids(cluster))
         self.since = time.monotonic()
         self.noted_queue = False
+        self.seen: set[str] = set()             # the workers' addresses already said
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nnspec-batch-watch",
                                         daemon=True)
@@ -228,6 +229,8 @@ class _Watch:
         while not self._stop.wait(WATCH_S):
             try:
                 self._look()
+            except RuntimeError:                # a dict the cluster's loop was changing
+                continue
             except Exception:                   # the cluster is closing: nothing to say
                 return
 
@@ -238,17 +241,29 @@ class _Watch:
         title = self.request.title
         if gone:
             self.say(f"{title} job {', '.join(gone)} ended (walltime, scancel or a lost node): "
-                     "its trial in flight runs again")
+                     "a trial it had in flight runs again on another worker")
         if new:
             self.say(f"submitted {title} job {', '.join(new)} to keep {self.request.jobs} "
                      "workers")
         self.known = now
+        workers = dict(self.cluster.scheduler_info.get("workers", {}))
+        self._joined(workers)
         if not self.noted_queue and time.monotonic() - self.since > QUEUED_NOTE_S \
-                and not self.client.scheduler_info().get("workers"):
+                and not workers:
             self.noted_queue = True
             self.say(f"no worker yet: the {title} jobs {', '.join(sorted(now))} wait in the "
                      "queue (squeue / qstat say why); the run waits up to "
                      f"{self.request.options.wait}")
+
+
+    def _joined(self, workers: dict[str, Any]) -> None:
+        """Say where the workers that joined since the last look run: job id and host."""
+        jobs = {name: str(job.job_id) for name, job in list(self.cluster.workers.items())}
+        joined = [f"job {jobs.get(str(info.get('name')), '?')} on {info.get('host', address)}"
+                  for address, info in sorted(workers.items()) if address not in self.seen]
+        self.seen = set(workers)
+        if joined:
+            self.say(f"{self.request.title} workers running: {', '.join(joined)}")
 
 
 def _as_number(job_id: str) -> tuple[int, str]:

@@ -84,9 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
                        help="a Dask scheduler to run the trials on: tcp://HOST:PORT or "
                             "tls://HOST:PORT (HOST:PORT means tcp)")
-    where.add_argument("--cluster", type=local_cluster, metavar="local:N",
-                       help="start a Dask cluster of N single-threaded worker processes on "
-                            "this machine for the run")
+    where.add_argument("--cluster", type=local_cluster, metavar="local:N|slurm:N",
+                       help="start a Dask cluster for the run: N single-threaded worker "
+                            "processes on this machine (local:N), or N worker jobs on a batch "
+                            "queue (slurm:N, pbs:N, sge:N; see docs/scale.md)")
+    p.add_argument("--cluster-option", type=cluster_option, action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="a batch cluster's job option (queue, account, walltime, memory, "
+                        "interface, python, log-directory, job-extra, wait), over the "
+                        "[cluster] section of ./nnspec.toml and ~/.config/nnspec/config.toml")
     p.add_argument("--fresh", action="store_true",
                    help="forget the trials and artifacts an earlier run left in the folder")
     p.add_argument("--quiet", action="store_true", help="print only the final table")
@@ -166,14 +172,42 @@ def scheduler_address(text: str) -> str:
 
 
 def local_cluster(text: str) -> str:
-    """`--cluster local:N`: checked here, started by the runner."""
-    from runtime.execution import cluster
+    """`--cluster local:N` (or slurm:N, pbs:N, sge:N): checked here, started by the runner."""
+    from runtime.execution import batch_options, cluster
     try:
-        cluster.local_workers(text)
+        if cluster.is_batch(text):
+            batch_options.cluster_name(text)
+        else:
+            cluster.local_workers(text)
         cluster.require_dask()
     except (ValueError, NnspecError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def cluster_option(text: str) -> str:
+    """`--cluster-option KEY=VALUE`: the key known and the value checked (its use later)."""
+    from runtime.execution import batch_options
+    try:
+        batch_options.option_pair(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def run_cluster(args: argparse.Namespace) -> Any:
+    """`run --cluster`: a `BatchCluster` for slurm:N, pbs:N, sge:N (the config files' options
+    under --cluster-option's), the text otherwise; UsageError for a bad option."""
+    from runtime.execution import batch_options, cluster
+    if not cluster.is_batch(args.cluster):
+        if args.cluster_option:
+            raise UsageError("--cluster-option sets the jobs of --cluster slurm:N, pbs:N or "
+                             "sge:N")
+        return args.cluster
+    try:
+        return batch_options.batch_cluster(args.cluster, args.cluster_option)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def entry() -> None:
@@ -333,6 +367,7 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / exp.name
     check_out_folder(out)
     jobs = executor.default_jobs() if args.jobs == -1 else args.jobs
+    where = run_cluster(args)
     if not (args.scheduler or args.cluster):
         # The workers start (and import) while this process loads and checks the data: their
         # start overlaps the check instead of following it. A data error still trains
@@ -345,7 +380,7 @@ def _run(args: argparse.Namespace) -> int:
                                  json_lines=args.json,
                                  local=not (args.scheduler or args.cluster)) as progress:
             table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
-                               cluster=args.cluster, progress=progress, fresh=args.fresh)
+                               cluster=where, progress=progress, fresh=args.fresh)
     except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:
         raise NnspecError(f"lost the Dask scheduler during the run ({first_line(exc)}): the "
                           f"trials that finished are stored in {out}; run again to "

@@ -1,12 +1,17 @@
-"""Where a run's Dask cluster comes from: a scheduler's address, or a LocalCluster started for
-the run (`local:N`), with clear errors for an address that is not one or a scheduler that
-cannot be reached. The one place that parses and opens them (the CLI and `runtime.run`)."""
+"""Where a run's Dask cluster comes from: a scheduler's address, a LocalCluster started for
+the run (`local:N`), or worker jobs on a batch queue (`slurm:N`, `pbs:N`, `sge:N`: `batch`),
+with clear errors for an address that is not one or a scheduler that cannot be reached. The one
+place that parses and opens them (the CLI and `runtime.run`)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from runtime.errors import NnspecError
+from runtime.execution.batch_options import SYSTEMS, BatchCluster, batch_cluster
+
+Progress = Callable[[dict[str, Any]], None]
 
 SCHEDULER_SCHEMES = ("tcp", "tls")
 SCHEDULER_TIMEOUT = "10s"     # how long a client waits to connect
@@ -43,14 +48,26 @@ def _valid_host(host: str, bracketed: bool) -> bool:
     return bool(host) and not any(ch in host for ch in "/:@?# \t")
 
 
+def is_batch(cluster: "str | BatchCluster | None") -> bool:
+    """Whether `cluster` names worker jobs on a batch queue (slurm:N, pbs:N, sge:N)."""
+    return isinstance(cluster, BatchCluster) or (
+        isinstance(cluster, str) and cluster.partition(":")[0] in SYSTEMS)
+
+
+def is_local(cluster: "str | BatchCluster | None") -> bool:
+    """Whether `cluster` is a LocalCluster to start here (local:N)."""
+    return isinstance(cluster, str) and cluster.partition(":")[0] == "local"
+
+
 def local_workers(text: str) -> int:
     """`local:N` -> N worker processes (`local` alone: the cores); ValueError otherwise."""
     from runtime.execution.executor import default_jobs
     from spec_lang.limits import workers_problem
     name, _, count = text.partition(":")
     if name != "local" or (count and not (count.isdigit() and int(count) >= 1)):
-        raise ValueError(f"'{text}': a cluster to start here is local:N, N worker processes "
-                         "(e.g. local:4)")
+        raise ValueError(f"'{text}': a cluster to start is local:N, N worker processes here "
+                         "(e.g. local:4), or slurm:N, pbs:N, sge:N, N worker jobs on a batch "
+                         "queue")
     workers = int(count) if count else default_jobs()
     problem = workers_problem(workers, f"'{text}' asks for")
     if problem:
@@ -59,11 +76,14 @@ def local_workers(text: str) -> int:
 
 
 @contextlib.contextmanager
-def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]:
+def dask_client(client: Any = None, cluster: "str | BatchCluster | None" = None,
+                progress: Progress | None = None, run_dir: Path | None = None) -> Iterator[Any]:
     """The Dask client of a run, closed at its end when opened here: `client` as given (a
-    `distributed.Client`), an address string to connect to, or `cluster="local:N"` to start
-    N single-threaded worker processes on 127.0.0.1 (its HTTP server on a free loopback port).
-    None: no Dask."""
+    `distributed.Client`), an address string to connect to, `cluster="local:N"` to start
+    N single-threaded worker processes on 127.0.0.1 (its HTTP server on a free loopback port),
+    or `cluster="slurm:N"` (pbs, sge; or a `BatchCluster`) for N worker jobs on a batch queue,
+    their options from the config files (`batch_options`), their output in `run_dir/workers`,
+    what becomes of them said to `progress`. None: no Dask."""
     if client is not None and cluster is not None:
         raise NnspecError("give a Dask client or a cluster to start, not both")
     if client is not None and not isinstance(client, str):
@@ -73,8 +93,19 @@ def dask_client(client: Any = None, cluster: str | None = None) -> Iterator[Any]
         yield None
         return
     distributed = require_dask()
+    if is_batch(cluster):
+        from runtime.execution.batch import batch_client
+        request = cluster if isinstance(cluster, BatchCluster) else \
+            _checked(batch_cluster, str(cluster))
+
+        def say(message: str) -> None:
+            if progress is not None:
+                progress({"event": "message", "message": message})
+        with _quiet_dask(), batch_client(request, say, run_dir) as started:
+            yield started
+        return
     if cluster is not None:
-        workers = _checked(local_workers, cluster)
+        workers = _checked(local_workers, str(cluster))
         with _quiet_dask(), \
                 distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                          host="127.0.0.1", dashboard_address=LOCAL_HTTP,
@@ -99,8 +130,9 @@ def _quiet_dask() -> Iterator[None]:
     and the run reports that loss itself, in one message that says how to resume. Only the
     clients opened here are concerned: a Client passed in keeps its caller's logging."""
     import logging
-    names = ["distributed", *(name for name in logging.root.manager.loggerDict
-                              if name.startswith("distributed."))]
+    names = ["distributed", "dask_jobqueue", "tornado",
+             *(name for name in logging.root.manager.loggerDict
+               if name.startswith(("distributed.", "dask_jobqueue.", "tornado.")))]
     loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:

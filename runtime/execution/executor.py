@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 from spec_lang.experiment import Experiment
 
 from runtime.errors import NnspecError
+from runtime.execution.batch import Patience, patience
 from runtime.execution.jobs import Job, MemberState, failed_row, run_job
 from runtime.execution.prepared import dataset
 
@@ -165,12 +166,13 @@ def _ship(exp: Experiment, client: Any) -> None:
 
 def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     """Keep every Dask worker thread busy; a cluster that dies, or that has no worker left for
-    `NO_WORKERS_S`, ends the run with an NnspecError (the finished trials are stored)."""
+    `NO_WORKERS_S` (a batch cluster: its `wait` option), ends the run with an NnspecError (the finished trials are stored)."""
     from distributed import wait
+    waiting = _patience(client)
     try:
-        client.wait_for_workers(1, timeout=NO_WORKERS_S)
+        client.wait_for_workers(1, timeout=waiting.seconds)
     except TimeoutError:
-        raise _no_workers() from None
+        raise NnspecError(waiting.message) from None
     except Exception as exc:
         raise _cluster_lost(exc) from None
     try:
@@ -193,8 +195,9 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
             raise _cluster_lost(exc) from None
         if not done:
             idle_since = idle_since or time.monotonic()
-            if _dask_slots(client, empty=0) == 0 and time.monotonic() - idle_since > NO_WORKERS_S:
-                raise _no_workers()
+            if _dask_slots(client, empty=0) == 0 and \
+                    time.monotonic() - idle_since > waiting.seconds:
+                raise NnspecError(waiting.message)
             continue
         idle_since = None
         for future in done:
@@ -225,10 +228,13 @@ def _is_comm_error(exc: BaseException) -> bool:
         "CancelledError")
 
 
-def _no_workers() -> NnspecError:
-    return NnspecError(f"the Dask cluster has had no worker for {NO_WORKERS_S:.0f} s: start "
-                       "workers (dask worker ADDRESS) and run again; the finished trials are "
-                       "stored")
+def _patience(client: Any) -> Patience:
+    """How long the run waits for a worker, and what it says then: a batch cluster's own (its
+    jobs may wait in the queue), or `NO_WORKERS_S` for any other."""
+    return patience(client) or Patience(
+        NO_WORKERS_S, f"the Dask cluster has had no worker for {NO_WORKERS_S:.0f} s: start "
+                      "workers (dask worker ADDRESS) and run again; the finished trials are "
+                      "stored")
 
 
 def _cluster_lost(exc: BaseException) -> NnspecError:

@@ -21,7 +21,8 @@ from runtime.execution import checkpoints, executor, heartbeat
 from runtime.execution.artifacts import (clear_artifacts, clear_leftovers, write_atomic,
                                          write_text_atomic)
 from runtime.execution.budget import Spend
-from runtime.execution.cluster import dask_client
+from runtime.execution.batch_options import BatchCluster
+from runtime.execution.cluster import dask_client, is_local
 from runtime.execution.drive import Drive, row_key
 from runtime.execution.final import (RefitFailed, final_model, keep_member, prune_members,
                                      prune_refits, refit_epochs)
@@ -312,8 +313,8 @@ def _describe(borders: dict[str, str | None]) -> str:
 
 def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         jobs: int | None = None, client: Any = None, progress: Progress | None = None,
-        fresh: bool = False, retry_failed: bool = True, cluster: str | None = None
-        ) -> pd.DataFrame:
+        fresh: bool = False, retry_failed: bool = True,
+        cluster: "str | BatchCluster | None" = None) -> pd.DataFrame:
     """Run an experiment (or a `.spec` path) and return its trials table.
 
     Writes `spec.spec`, `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out`
@@ -325,16 +326,16 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     the cores), or a Dask `client`. The table's `attrs["best"]` holds the chosen
     configuration and its test score. `client` may also be a scheduler's address
     (`tcp://HOST:PORT`), and `cluster="local:N"` starts N single-threaded Dask worker processes
-    on this machine for the run.
+    on this machine for the run, `cluster="slurm:N"` (pbs, sge) N worker jobs (docs/scale.md).
     """
     exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
     exp, lr_auto = resolve_lr_auto(exp)     # `lr auto`: its range test, before workers start
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
     n_jobs = _n_jobs(jobs)
-    with dask_client(client, cluster) as dask:
+    with dask_client(client, cluster, progress, out_dir) as dask:
         if dask is None:
             executor.warm_up(n_jobs)
-        elif cluster is not None and progress is not None and _dashboard(dask):
+        elif is_local(cluster) and progress is not None and _dashboard(dask):
             progress({"event": "message", "message": f"started a local Dask cluster "
                       f"({cluster}); its dashboard: {_dashboard(dask)}"})
         _check_data(exp)

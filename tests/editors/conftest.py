@@ -44,14 +44,16 @@ async def change_doc(client: LanguageClient, path: Path, text: str, version: int
     client.text_document_did_change(t.DidChangeTextDocumentParams(
         t.VersionedTextDocumentIdentifier(version, uri),
         [t.TextDocumentContentChangeWholeDocument(text)]))
-    return await diagnostics_of(client, uri)
+    return await diagnostics_of(client, uri, version)
 
 
-async def diagnostics_of(client: LanguageClient, uri: str) -> list[t.Diagnostic]:
-    """Wait for the next publishDiagnostics of `uri` (a minute at most: a busy machine)."""
+async def diagnostics_of(client: LanguageClient, uri: str, version: int | None = None
+                         ) -> list[t.Diagnostic]:
+    """Wait for the next publishDiagnostics of `uri` (of its `version`, when given; a minute
+    at most: a busy machine)."""
     async def wait() -> list[t.Diagnostic]:
         while True:
             params = await client.wait_for_notification(t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-            if params.uri == uri:
+            if params.uri == uri and version in (None, params.version):
                 return list(params.diagnostics)
     return await asyncio.wait_for(wait(), WAIT)

@@ -152,3 +152,42 @@ async def test_the_outline_lists_the_blocks(client: LanguageClient, tmp_path: Pa
     assert names == ["experiment", "data", "split", "network", "train", "search", "seeds"]
     train = next(s for s in found if isinstance(s, t.DocumentSymbol) and s.name == "train")
     assert [c.name for c in train.children or []] == ["sgd", "schedule", "batch", "epochs"]
+
+
+@pytest.mark.asyncio
+async def test_typing_fast_checks_the_latest_text(client: LanguageClient,
+                                                  tmp_path: Path) -> None:
+    """Changes sent faster than they are checked: the last diagnostics are the last text's."""
+    path = tmp_path / "fast.spec"
+    await open_doc(client, path, "data iris\n")
+    for version, word in enumerate(["irs", "iri", "irsi", "wne"], 2):
+        client.text_document_did_change(t.DidChangeTextDocumentParams(
+            t.VersionedTextDocumentIdentifier(version, path.as_uri()),
+            [t.TextDocumentContentChangeWholeDocument(f"data {word}\n")]))
+    (diag,) = await change_doc(client, path, "data wnie\n", 6)
+    assert "did you mean 'wine'?" in diag.message
+
+
+@pytest.mark.asyncio
+async def test_saving_adds_the_data_checks_of_nnspec_check(client: LanguageClient,
+                                                            tmp_path: Path) -> None:
+    """A data file that is missing is no error of the language (nothing on change); on save the
+    server loads the data as `nnspec check` does and says what check says, where it says it."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ENV, diagnostics_of
+    path = tmp_path / "missing.spec"
+    text = 'data "nowhere.csv" target "y"\nnetwork\n    dense 4\n'
+    path.write_text(text)
+    assert await open_doc(client, path, text) == []
+    client.text_document_did_save(t.DidSaveTextDocumentParams(
+        t.TextDocumentIdentifier(path.as_uri())))
+    (diag,) = await diagnostics_of(client, path.as_uri())
+    done = subprocess.run([sys.executable, "-m", "runtime", "check", "--json", str(path)],
+                          capture_output=True, text=True, env=ENV, timeout=300)
+    error = json.loads(done.stdout)["error"].splitlines()
+    assert error[0].startswith(f"{path}:1:6: error: ")
+    assert diag.message.splitlines()[0] == error[0].split(": error: ", 1)[1]
+    assert (diag.range.start.line, diag.range.start.character) == (0, 5)

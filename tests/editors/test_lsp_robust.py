@@ -114,3 +114,14 @@ def test_bytes_that_are_not_utf8_and_lone_surrogates(tmp_path: Path) -> None:
     assert published and published[-1]["diagnostics"][0]["message"].startswith("unexpected")
     assert done.returncode == 0
     assert b"Traceback" not in done.stderr
+
+
+def test_without_the_editor_extra_one_line_names_it() -> None:
+    code = ("import sys; sys.modules['pygls'] = None\n"
+            "from runtime.cli.command import main\nsys.exit(main(['lsp']))")
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("nnspec lsp needs pygls, which cannot be imported (")
+    assert line.endswith("); pip install 'nnspec[editor]'")

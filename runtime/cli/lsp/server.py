@@ -138,11 +138,11 @@ def build() -> SpecServer:
             publish(ls, doc)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
-    @guarded
-    def did_change(ls: SpecServer, params: t.DidChangeTextDocumentParams) -> None:
-        doc = _document(ls, params.text_document.uri, whole=True)
-        if doc is not None:
-            publish(ls, doc)
+    async def did_change(ls: SpecServer, params: t.DidChangeTextDocumentParams) -> None:
+        await asyncio.sleep(0)        # changes already queued behind this one apply first:
+        doc = _document(ls, params.text_document.uri, whole=True)      # only the last is
+        if doc is not None and doc.version == params.text_document.version:   # checked
+            guarded(publish)(ls, doc)
 
     @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
     @guarded

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .outline import Parameter, parameter_at
 from .reference import argument_entry, keyword_entry
 from .schema import CONTEXTS, PRIORS, SCALES, Arg, Keyword
-from .scan import Line, Word, scan
+from .scan import Line, Word, at, scan
 
 SEARCH_WORDS = {
     **{p: "a prior: values are drawn from it (`~`)" for p in PRIORS},
@@ -35,16 +35,13 @@ def keyword_of(line: Line) -> Keyword | None:
 
 def hover(text: str, line: int, column: int) -> Hover | None:
     """What the word at (line, column) means; None over blanks, numbers and unknown words."""
-    lines = scan(text)
-    if not 0 <= line < len(lines):
+    found = at(scan(text), line, column)
+    if found is None:
         return None
-    here = lines[line]
-    word = here.word_at(column)
-    if word is None:
-        return None
+    here, word = found
     param = parameter_at(text, line, column)
-    found = _parameter(param) if param is not None else _word(here, word)
-    return Hover(found, line, word.start, word.end) if found else None
+    entry = _parameter(param) if param is not None else _word(here, word)
+    return Hover(entry, line, word.start, word.end) if entry else None
 
 
 def _parameter(param: Parameter) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .scan import Line, Word, scan
+from .scan import Line, Word, at, scan
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def parameters(text: str) -> dict[str, Parameter]:
     for line in scan(text):
         if line.is_dimension:
             name = line.words[0]
-            defs.setdefault(name.text, (_place(line, name), line.text.strip()))
+            defs.setdefault(name.text, (_place(line, name),      # the line, without comment
+                                        line.text[:line.words[-1].end].strip()))
         for word in line.words:
             if word.kind == "param" and len(word.text) > 1:
                 uses.setdefault(word.text[1:], []).append(_place(line, word))
@@ -88,13 +89,10 @@ def _place(line: Line, word: Word) -> Place:
 
 def parameter_at(text: str, line: int, column: int) -> Parameter | None:
     """The parameter under the cursor: a `$name`, or the name that starts a search line."""
-    lines = scan(text)
-    if not 0 <= line < len(lines):
+    found = at(scan(text), line, column)
+    if found is None:
         return None
-    here = lines[line]
-    word = here.word_at(column)
-    if word is None:
-        return None
+    here, word = found
     if word.kind == "param" and len(word.text) > 1:
         name = word.text[1:]
     elif here.is_dimension and word is here.words[0]:

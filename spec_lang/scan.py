@@ -100,3 +100,12 @@ def scan(text: str) -> list[Line]:
         if keyword is not None and keyword.block:
             stack.append((indent, keyword.block, number))
     return out
+
+
+def at(lines: list[Line], line: int, column: int) -> tuple[Line, Word] | None:
+    """The line `line` of a scan and its word under `column` (None past the text or off any
+    word)."""
+    if not 0 <= line < len(lines):
+        return None
+    word = lines[line].word_at(column)
+    return (lines[line], word) if word is not None else None

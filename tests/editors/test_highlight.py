@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,9 +75,9 @@ def test_the_textmate_grammar_is_built_from_the_language() -> None:
     assert package["contributes"]["grammars"][0]["path"] == "./syntaxes/spec.tmLanguage.json"
 
 
-def _tokenize(paths: list[Path]) -> dict[str, list[list]]:
-    """The TextMate tokens of each file, from editors/vscode/test/tokenize.js; skipped (failed
-    in CI: NNSPEC_REQUIRE_NODE) when node or the extension's node_modules are missing."""
+def _node() -> str:
+    """The node program, with the extension's node_modules installed; skipped (failed in CI:
+    NNSPEC_REQUIRE_NODE) when either is missing."""
     node = shutil.which("node")
     modules = VSCODE / "node_modules" / "vscode-textmate"
     if node is None or not modules.is_dir():
@@ -85,7 +86,12 @@ def _tokenize(paths: list[Path]) -> dict[str, list[list]]:
         if os.environ.get("NNSPEC_REQUIRE_NODE"):
             pytest.fail(f"NNSPEC_REQUIRE_NODE is set but {why}")
         pytest.skip(why)
-    done = subprocess.run([node, str(VSCODE / "test" / "tokenize.js"), *map(str, paths)],
+    return node
+
+
+def _tokenize(paths: list[Path]) -> dict[str, list[list]]:
+    """The TextMate tokens of each file, from editors/vscode/test/tokenize.js."""
+    done = subprocess.run([_node(), str(VSCODE / "test" / "tokenize.js"), *map(str, paths)],
                           capture_output=True, text=True, timeout=120, check=True)
     return json.loads(done.stdout)
 
@@ -112,3 +118,17 @@ def test_the_textmate_grammar_marks_a_stray_character(tmp_path: Path) -> None:
     bad.write_text("data iris ; drop\n")
     (found,) = _tokenize([bad]).values()
     assert [tok[3] for tok in found if "invalid.illegal.character.nnspec" in tok[4]] == [";"]
+
+
+def test_the_extension_starts_nnspec_lsp_for_spec_documents() -> None:
+    """extension.js, activated with stand-ins for VS Code's API and the language client
+    (editors/vscode/test/activate.js), starts `nnspec lsp` for nnspec documents over stdio."""
+    node = _node()
+    done = subprocess.run([node, str(VSCODE / "test" / "activate.js")], capture_output=True,
+                          text=True, timeout=120, check=True)
+    seen = json.loads(done.stdout)
+    assert seen["server"] == {"command": "nnspec", "args": ["lsp"], "transport": 0}
+    assert seen["selector"] == [{"language": "nnspec"}]
+    assert seen["started"] and seen["stopped"] and "error" not in seen
+    subprocess.run([sys.executable, "-m", "runtime", "lsp", "--stdio", "--help"], check=True,
+                   capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})

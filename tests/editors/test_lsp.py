@@ -191,3 +191,17 @@ async def test_saving_adds_the_data_checks_of_nnspec_check(client: LanguageClien
     assert error[0].startswith(f"{path}:1:6: error: ")
     assert diag.message.splitlines()[0] == error[0].split(": error: ", 1)[1]
     assert (diag.range.start.line, diag.range.start.character) == (0, 5)
+
+
+@pytest.mark.asyncio
+async def test_the_notes_check_gives_without_data_are_shown_on_search(
+        client: LanguageClient, tmp_path: Path) -> None:
+    import spec_lang
+    from runtime.cli.checks import asynchronous_note
+    text = ("data iris\nnetwork\n    dense $w\ntrain\n    epochs 30\n"
+            "search asha 9\n    w in 8, 16, 32\n")
+    note = asynchronous_note(spec_lang.loads(text).search)
+    (diag,) = await open_doc(client, tmp_path / "asha.spec", text)
+    assert diag.severity == t.DiagnosticSeverity.Information
+    assert diag.message == note.removeprefix("note: ")
+    assert diag.range == t.Range(t.Position(5, 0), t.Position(5, 6))

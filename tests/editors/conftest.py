@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest_lsp
 from lsprotocol import types as t
@@ -19,9 +20,28 @@ SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "runtime", "ls
                             server_env=ENV)
 
 
+# Every publishDiagnostics each client received, and how many a test has read: pytest-lsp's
+# wait_for_notification misses a notification that arrives before it is awaited (two in one read).
+PUBLISHED: dict[int, list[t.PublishDiagnosticsParams]] = {}
+READ: dict[int, int] = {}
+
+
+def _record(client: LanguageClient) -> None:
+    """Keep every publishDiagnostics the client receives, in order."""
+    handle = client.protocol._handle_notification
+    PUBLISHED[id(client)], READ[id(client)] = [], 0
+
+    def recorded(method: str, params: Any) -> None:
+        if method == t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+            PUBLISHED[id(client)].append(params)
+        handle(method, params)
+    client.protocol._handle_notification = recorded      # type: ignore[method-assign]
+
+
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):      # noqa: ANN201 - pytest-lsp's fixture
     """A session with the server: initialized, then shut down and its process ended."""
+    _record(lsp_client)
     await lsp_client.initialize_session(t.InitializeParams(
         capabilities=t.ClientCapabilities(), root_uri=ROOT.as_uri()))
     yield
@@ -49,11 +69,15 @@ async def change_doc(client: LanguageClient, path: Path, text: str, version: int
 
 async def diagnostics_of(client: LanguageClient, uri: str, version: int | None = None
                          ) -> list[t.Diagnostic]:
-    """Wait for the next publishDiagnostics of `uri` (of its `version`, when given; a minute
-    at most: a busy machine)."""
+    """The next publishDiagnostics of `uri` not yet read (of its `version`, when given),
+    waited for a minute at most (a busy machine)."""
     async def wait() -> list[t.Diagnostic]:
+        published = PUBLISHED[id(client)]
         while True:
-            params = await client.wait_for_notification(t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-            if params.uri == uri and version in (None, params.version):
-                return list(params.diagnostics)
+            for i in range(READ[id(client)], len(published)):
+                params = published[i]
+                if params.uri == uri and version in (None, params.version):
+                    READ[id(client)] = i + 1
+                    return list(params.diagnostics)
+            await asyncio.sleep(0.005)
     return await asyncio.wait_for(wait(), WAIT)

@@ -156,6 +156,8 @@ class _Binder:
 
     def value(self, value: Any, f: dataclasses.Field | None = None) -> Any:
         """`value` bound (`f`: the field it fills, whose default an absent parameter takes)."""
+        if type(value) in PLAIN:           # most values: nothing to bind (a fast path)
+            return value
         if isinstance(value, c.Param):
             return self._param(value, f)
         if isinstance(value, c.Pick):
@@ -271,6 +273,7 @@ def _flatten(items: tuple) -> tuple:
     return tuple(out)
 
 
+PLAIN = frozenset({int, float, str, bool, type(None)})
 STEP_CLASSES = {"standardize": c.Standardize, "pca": c.PCA, "quantile": c.Quantile,
                 "log": c.Log}
 

@@ -47,6 +47,15 @@ def _accepts(arg: Arg) -> str:
     return "; ".join(parts)
 
 
+TABLE_HEAD = ["| argument | kind | default | accepts | meaning |", "|---|---|---|---|---|"]
+
+
+def _row(kw: Keyword, arg: Arg) -> str:
+    role = "positional" if arg in kw.positional else "option"
+    return (f"| `{arg.name}` ({role}) | {KINDS[arg.type]} | {_default(arg)} | {_accepts(arg)} | "
+            f"{arg.doc} |")
+
+
 def _keyword(kw: Keyword) -> list[str]:
     usage = " ".join([kw.name, *(f"<{a.name}>" if a.required else f"[{a.name}]"
                                  for a in kw.positional),
@@ -54,12 +63,28 @@ def _keyword(kw: Keyword) -> list[str]:
     lines = [f"#### `{kw.name}`", "", kw.doc, "", f"    {usage}"]
     if kw.block:
         lines[-1] += f"\n        … indented {kw.block} statements"
-    args = [("positional", a) for a in kw.positional] + [("option", a) for a in kw.options]
+    args = [*kw.positional, *kw.options]
     if args:
-        lines += ["", "| argument | kind | default | accepts | meaning |", "|---|---|---|---|---|"]
-        lines += [f"| `{a.name}` ({role}) | {KINDS[a.type]} | {_default(a)} | {_accepts(a)} | "
-                  f"{a.doc} |" for role, a in args]
+        lines += ["", *TABLE_HEAD, *(_row(kw, a) for a in args)]
     return lines + [""]
+
+
+def keyword_entry(kw: Keyword) -> str:
+    """A keyword's reference entry, exactly as docs/language.md holds it (Markdown): its
+    meaning, its usage line and the table of its arguments. The editor's hover shows it."""
+    return "\n".join(_keyword(kw)).rstrip("\n")
+
+
+def argument_entry(kw: Keyword, arg: Arg) -> str:
+    """One argument's row of its keyword's table in docs/language.md, under the table's head
+    and a line naming the keyword (Markdown)."""
+    return "\n".join([f"`{kw.name}` — {kw.doc}", "", *TABLE_HEAD, _row(kw, arg)])
+
+
+def summary(arg: Arg) -> str:
+    """One line for a completion list: the argument's meaning and its default, as the docs'
+    table says them ("learning rate …; default `0.01`")."""
+    return f"{arg.doc}; default {_default(arg)}" if not arg.required else f"{arg.doc} (required)"
 
 
 def render() -> str:

@@ -38,6 +38,8 @@ EXAMPLES = {
     "predict": "examples:\n  nnspec predict runs/plants specs/data/plants.csv   # + its metrics\n"
                "  nnspec predict runs/plants new.csv --out predictions.csv --proba\n"
                "  nnspec predict runs/plants specs/data/plants.csv --json   # metrics as JSON",
+    "lsp": "examples:\n  nnspec lsp          # started by an editor: docs/editors.md\n"
+           "  pip install 'nnspec[editor]'   # what it needs",
 }
 
 
@@ -130,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print the metrics as one JSON object on stdout (DATA must hold the "
                         "target; the predictions go to --out only)")
+    p = command("lsp", "The language server of .spec files, for editors (LSP over stdio: "
+                "diagnostics, completion, hover, definition, formatting, outline).")
+    p.add_argument("--stdio", action="store_true",
+                   help="talk over stdin and stdout (the only way; accepted for clients that "
+                        "pass it)")
     return top
 
 
@@ -521,8 +528,24 @@ def _examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lsp(args: argparse.Namespace) -> int:
+    """Serve LSP on the process's stdin and stdout. The protocol gets its own copy of stdout,
+    and stdout itself goes to stderr, so that nothing printed by accident breaks a message."""
+    from runtime.errors import MissingExtra
+    try:
+        from runtime.cli.lsp.server import serve
+    except ImportError as exc:
+        raise MissingExtra("nnspec lsp needs pygls, which cannot be imported", "editor",
+                           (), first_line(exc)) from None
+    sys.stdout.flush()
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    serve(sys.stdin.buffer, protocol)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "examples": _examples,
+    "examples": _examples, "lsp": _lsp,
     "check": _check, "fmt": _fmt, "run": _run, "show": _show, "report": _report,
     "compare": _compare, "predict": _predict}
 

@@ -189,6 +189,19 @@ def files_html(present: list[str]) -> str:
 
 
 def spec_html(text: str, best: dict[str, Any]) -> str:
-    """The spec as run, and best.json folded away."""
-    return (f"<pre>{html.escape(text)}</pre><details><summary>best.json</summary><pre>"
-            + html.escape(json.dumps(best, indent=2)) + "</pre></details>")
+    """The spec as run, highlighted, and best.json folded away."""
+    return (f"<pre class='spec'>{highlighted(text)}</pre><details><summary>best.json</summary>"
+            "<pre>" + html.escape(json.dumps(best, indent=2)) + "</pre></details>")
+
+
+def highlighted(text: str) -> str:
+    """Spec text as HTML, coloured by the language's Pygments lexer (inline styles: the page
+    stays one file); plain escaped text when Pygments cannot be imported."""
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+
+        from spec_lang.highlight import SpecLexer
+    except ImportError:
+        return html.escape(text)
+    return highlight(text, SpecLexer(), HtmlFormatter(nowrap=True, noclasses=True))

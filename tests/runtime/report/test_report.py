@@ -326,7 +326,7 @@ def test_the_page_is_self_contained(page: str) -> None:
     for section in ("network", "configurations", "spec"):
         assert f"<section id='{section}'><details><summary><h2>" in page
     assert page.index("<section id='summary'>") < page.index("<section id='outcomes'>")
-    assert "experiment grid" in page                       # the spec as run
+    assert "experiment grid" in re.sub("<[^>]+>", "", page)    # the spec as run, highlighted
     assert "nnspec 0." in page and "href='../trials.csv'" in page   # provenance and files
     assert "permutation importance" in page and "RandomForestRegressor" in page
 
@@ -508,3 +508,18 @@ def test_the_report_writes_what_the_docs_say(grid_dir: Path, page: str) -> None:
     section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
     prose = re.sub(r"```python\n.*?```", "", section, flags=re.S)     # not the examples' own
     assert set(re.findall(r"`([^`\s]+\.(?:png|html))`", prose)) == {"RUN/report/index.html"}
+
+
+def test_the_spec_as_run_is_highlighted_and_says_the_same_text() -> None:
+    """The report's spec is coloured by the language's Pygments lexer (inline styles) and,
+    without its tags, is the text itself; without Pygments it is the escaped text."""
+    import html as html_lib
+    from unittest import mock
+
+    from runtime.report.html import highlighted
+    text = 'data "a<b.csv" target "y"  # comment\ntrain\n    sgd lr $lr\n'
+    coloured = highlighted(text)
+    assert "<span style=" in coloured
+    assert html_lib.unescape(re.sub("<[^>]+>", "", coloured)) == text
+    with mock.patch.dict("sys.modules", {"pygments": None}):
+        assert highlighted(text) == html_lib.escape(text)

@@ -28,6 +28,7 @@ from .limits import MAX_LAYERS
 # hyper-parameter ... this is the hyper-parameter that is worth tuning".
 SHARES = {"lr": 0.15, "capacity": 0.60, "border": 0.70, "batch": 0.80, "seeds": 1.0}
 BRACKET = 9               # configurations a capacity bracket starts (9 -> 3 -> 1, eta 3)
+MAX_BRACKETS = 20         # however large the budget, the capacity stage ends after these
 ETA = 3.0
 RUNG_EPOCHS = 30          # the first rung's epochs: the 1/T schedule's default tau
 LR_POINTS = 5             # the learning-rate grid: half-decade steps ...
@@ -35,6 +36,7 @@ LR_SPAN = 100.0           # ... from the suggestion down to suggestion / 100
 BORDER_ROUNDS = 2         # how often the border stage widens a dimension
 BATCH_TRIES = (0.5, 2.0, 4.0)        # the batch stage: these multiples of the chosen size
 LR_RECHECK = (0.5, 2.0)   # then the rate at the chosen size, times these
+CONFIRM = 3               # the seeds stage: the best configurations trained with every seed
 
 DEPTHS = (2, 1, 3)        # the first value is the representative point: the default network
 WIDTHS = (64, 1024)       # log-uniform: its centre, sqrt(64 * 1024), is the default's 256
@@ -153,7 +155,8 @@ def plan_lines(search: c.Search) -> list[str]:
         lines.append(f"  2. capacity — random draws of {', '.join(_describe(d) for d in cap)}; "
                      f"successive halving in brackets of {BRACKET} (first rung "
                      f"{RUNG_EPOCHS} epochs, keep 1/{ETA:g}){share('capacity', SHARES['lr'])}"
-                     + ("" if budget else "; one bracket"))
+                     + ("" if budget else "; one bracket")
+                     + (f"; at most {MAX_BRACKETS} brackets" if budget else ""))
     else:
         lines.append("  2. capacity — nothing left open")
     lines.append(f"  3. border — a best value on the edge of what was tried is widened, up to "
@@ -165,8 +168,9 @@ def plan_lines(search: c.Search) -> list[str]:
                         if lr else "") + share("batch", SHARES["border"]))
     else:
         lines.append("  4. batch — written in the spec, kept")
-    lines.append("  5. seeds — the chosen configuration trained with every seed; the saved "
-                 "model averages them")
+    lines.append(f"  5. seeds — the best configuration trained with every seed, then the next "
+                 f"{CONFIRM - 1} while the budget lasts; the best mean is chosen and the saved "
+                 "model averages its seeds")
     return lines
 
 

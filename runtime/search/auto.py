@@ -33,8 +33,8 @@ from spec_lang.config import Dim, Search
 
 from .border import border_side
 from .halving import HalvingSearch, fidelities, rung_count, rung_total
-from .space import Candidate, Result, grid_values, is_log, is_numeric, representative, \
-    score_key
+from .space import Candidate, Result, grid_values, is_log, is_numeric, params_key, \
+    representative, score_key
 
 Batch = list[Candidate]
 Procedure = Generator[Batch, list[Result], None]
@@ -100,8 +100,21 @@ class AutoSearch:
         yield from self._capacity_stage()
         yield from self._border_stage()
         yield from self._batch_stage()
-        if self._best is not None:
-            yield [Candidate(dict(self._best[0].params), 1.0, "seeds")]
+        yield from self._seeds_stage()
+
+    def _seeds_stage(self) -> Procedure:
+        """The best configuration with every seed; then, while the budget lasts, the next
+        `CONFIRM - 1` too, so that the choice among close ones rests on every seed's mean and
+        not on one seed's luck (on a small validation set, many tie)."""
+        ranked: dict[Any, Candidate] = {}
+        for cand, score in sorted(self._full, key=lambda r: score_key(r[1])):
+            if score_key(score)[0] == 0:
+                ranked.setdefault(params_key(cand.params), cand)
+        top = [Candidate(dict(c.params), 1.0, "seeds") for c in ranked.values()]
+        if top:
+            yield top[:1]
+        if len(top) > 1 and self._open("seeds"):
+            yield top[1:plan.CONFIRM]
 
     def _open(self, stage: str) -> bool:
         """Whether `stage` may start another batch: its share of the budget is not spent."""
@@ -127,7 +140,9 @@ class AutoSearch:
         dims = self._stage_dims["capacity"]
         if not dims:
             return
-        while self._open("capacity"):
+        for _ in range(plan.MAX_BRACKETS):
+            if not self._open("capacity"):
+                return
             fresh = yield from self._bracket(dims)
             if not fresh or not self._budgeted:
                 return                       # one bracket without a budget; or nothing new

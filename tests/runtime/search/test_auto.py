@@ -46,13 +46,27 @@ def _steps(asked: list) -> list[str]:
 
 def test_the_stages_run_in_the_chapters_order_and_end_with_every_seed():
     asked = drive(AutoSearch(_search(), np.random.default_rng(0)))
-    assert _steps(asked) == ["lr", "capacity", "border", "batch", "batch lr", "seeds"] or \
-        _steps(asked) == ["lr", "capacity", "batch", "batch lr", "seeds"]
-    *explored, last = asked
-    assert all(c.seeds == 1 for c in explored)
-    assert last.step == "seeds" and last.seeds == 0 and last.fidelity == 1.0
-    full = [c for c in explored if c.fidelity == 1.0]
-    assert last.params == min(full, key=lambda c: objective(c.params)).params
+    assert _steps(asked) in (["lr", "capacity", "border", "batch", "batch lr", "seeds"],
+                             ["lr", "capacity", "batch", "batch lr", "seeds"])
+    seeds = [c for c in asked if c.step == "seeds"]
+    explored = [c for c in asked if c.step != "seeds"]
+    assert asked[-len(seeds):] == seeds and len(seeds) == plan.CONFIRM
+    assert all(c.seeds == 1 for c in explored) and all(c.seeds == 0 for c in seeds)
+    full = sorted({tuple(sorted(c.params.items())): c for c in explored
+                   if c.fidelity == 1.0}.values(), key=lambda c: objective(c.params))
+    assert [c.params for c in seeds] == [c.params for c in full[:plan.CONFIRM]]
+
+
+def test_the_seeds_stage_confirms_the_runners_up_only_while_the_budget_lasts():
+    spent = {"share": 0.0}
+    strategy = AutoSearch(_search(SPEC + "budget 10 seconds\n"), np.random.default_rng(0),
+                          lambda: spent["share"])
+
+    def after(batch: list) -> None:
+        if batch[0].step == "seeds":
+            spent["share"] = 1.0
+    asked = drive(strategy, on_batch=after)
+    assert [c.step for c in asked].count("seeds") == 1
 
 
 def test_the_lr_stage_is_the_rate_grid_with_everything_else_at_the_defaults():
@@ -90,7 +104,7 @@ def test_a_best_value_on_the_border_is_widened_beyond_it():
     assert len(border) == plan.BORDER_ROUNDS
     assert border[0] == math.ceil(widest ** 2 / below)           # one step, as spaced
     assert border[1] == math.ceil(border[0] ** 2 / widest)       # and one more
-    assert asked[-1].params["width"] == border[1]
+    assert next(c for c in asked if c.step == "seeds").params["width"] == border[1]
 
 
 def test_a_best_value_inside_what_was_tried_is_not_widened():
@@ -156,4 +170,5 @@ def test_a_spec_that_opens_nothing_asks_its_own_dimensions_by_stage():
                      "    batch 32\n    l2 0\nsearch auto\n    w in 8, 16, 32\n")
     asked = drive(AutoSearch(search, np.random.default_rng(0)), lambda p: 1 / p["w"])
     assert _steps(asked) == ["defaults", "capacity", "border", "seeds"]
-    assert asked[-1].params == {"w": 64}          # the border stage went past 32
+    seeds = [c.params for c in asked if c.step == "seeds"]
+    assert seeds[0] == {"w": 64}                  # the border stage went past 32

@@ -149,7 +149,7 @@ def plan_lines(search: c.Search) -> list[str]:
         what = ", ".join(_describe(d) for d in lr)
         lines.append(f"  1. lr — {what}; 1 seed each{share('lr', 0)}")
     else:
-        lines.append("  1. lr — written in the spec, kept; the defaults trained once")
+        lines.append("  1. lr — not open (the spec sets the rate); the defaults trained once")
     cap = by_stage["capacity"]
     if cap:
         lines.append(f"  2. capacity — random draws of {', '.join(_describe(d) for d in cap)}; "
@@ -167,7 +167,7 @@ def plan_lines(search: c.Search) -> list[str]:
                      + (f", then its rate x{', x'.join(f'{m:g}' for m in LR_RECHECK)}"
                         if lr else "") + share("batch", SHARES["border"]))
     else:
-        lines.append("  4. batch — written in the spec, kept")
+        lines.append("  4. batch — not open (the spec sets the size)")
     lines.append(f"  5. seeds — the best configuration trained with every seed, then the next "
                  f"{CONFIRM - 1} while the budget lasts; the best mean is chosen and the saved "
                  "model averages its seeds")

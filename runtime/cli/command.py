@@ -324,6 +324,7 @@ def _fmt(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from runtime.cli import checks
     from runtime.execution import executor, runner
+    from runtime.execution.outcome import RunOutcome
     from runtime.report import console
     from runtime.cli.examples import resolve
     path, shipped = resolve(args.file)
@@ -350,20 +351,21 @@ def _run(args: argparse.Namespace) -> int:
         raise NnspecError(f"lost the Dask scheduler during the run ({first_line(exc)}): the "
                           f"trials that finished are stored in {out}; run again to "
                           "resume") from None
-    best = table.attrs["best"]
+    outcome: RunOutcome = table.attrs["outcome"]
     report = _run_report(out) if args.report else None
     if args.json:
         import json
 
         from runtime.execution.store import json_safe
-        print(json.dumps(json_safe({"event": "result", "run": str(out), "best": best,
+        print(json.dumps(json_safe({"event": "result", "run": str(out),
+                                    "best": table.attrs["best"],
                                     "report": report and str(report)}), default=str))
     else:
         console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
         if report is not None:
             print(f"wrote {report}", file=sys.stderr)
-    if best.get("completed", 1) == 0:          # nothing to choose from: the run failed
-        print(f"no trial completed; the most common error: {best.get('most_common_error')}",
+    if outcome.failed:                         # nothing to choose from: the run failed
+        print(f"no trial completed; the most common error: {outcome.most_common_error}",
               file=sys.stderr)
         return 1
     return 0

@@ -15,7 +15,7 @@ from spec_lang.experiment import Experiment
 from spec_lang.layerwise import has_next_stage, is_cut
 
 from runtime.execution.prepared import dataset, development_ratio, folds, train_data
-from runtime.types import FitResult, TrainData
+from runtime.types import EVALUATED_STATES, FitResult, TrainData, TrialState
 
 
 FINAL = -1          # the trial number of the final phase's jobs (its members are kept)
@@ -106,7 +106,7 @@ def job_row(job: Job) -> dict[str, Any]:
 
 def failed_row(job: Job, error: str, seconds: float = 0.0) -> dict[str, Any]:
     """The row of a job that could not be trained, saying why."""
-    return {**job_row(job), "state": "failed", "error": error, "duration_s": seconds}
+    return {**job_row(job), "state": TrialState.FAILED.value, "error": error, "duration_s": seconds}
 
 
 def run_job(exp: Experiment, job: Job
@@ -121,7 +121,7 @@ def run_job(exp: Experiment, job: Job
     except Exception as exc:  # a bad configuration is a row, never a crash of the run
         return failed_row(job, f"{type(exc).__name__}: {exc}",
                           time.perf_counter() - start), {}, None
-    row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
+    row.update(state=result.state.value, train_loss=result.train_loss, valid_loss=result.valid_loss,
                **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
                best_epoch=result.best_epoch, epochs=result.epochs,
                epochs_trained=result.epochs - result.resumed_at, updates=result.updates,
@@ -132,7 +132,7 @@ def run_job(exp: Experiment, job: Job
     # Every network that can be chosen keeps its member: complete, and (chosen only when no
     # configuration completed) stalled or pruned ones, whose retraining would not repeat them.
     # A layerwise stage's cut network is never part of the final model.
-    keep = result.state in ("complete", "stalled", "pruned") and result.model is not None and \
+    keep = result.state in EVALUATED_STATES and result.model is not None and \
         (job.fidelity >= 1.0 or final) and not is_cut(job.param_dict, exp.search)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \

@@ -31,10 +31,12 @@ from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of, folds
 from runtime.execution.keys import canonical_params
 from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
 from runtime.execution.provenance import provenance, spec_text
+from runtime.execution.outcome import Choice, MemberRef, Refit, RunOutcome, Valid
 from runtime.execution.pruning import CurveBank
 from runtime.execution.results import (Score, config_score, make_table, metric_column,
                                        summarize)
 from runtime.execution.store import Lease, RunStore, json_safe, owner_id
+from runtime.types import EVALUATED_STATES, TrialState
 
 Progress = Callable[[dict[str, Any]], None]
 # How many configurations a sequential strategy (TPE) proposes before hearing back. Fixed, not
@@ -101,7 +103,7 @@ class _Search:
             sign = -1.0 if self.runner.maximize and not cand.metric else 1.0
             score = config_score([r.get(column) for r in mine], states)
             loss = config_score([r.get("valid_loss") for r in mine], states)
-            early = any(state != "complete" for state in states)
+            early = any(state != TrialState.COMPLETE for state in states)
             told.append((cand, None if score is None else
                          Score(sign * score, math.inf if loss is None else loss, early)))
         self.history += told
@@ -377,14 +379,17 @@ def _run(exp: Experiment, out_dir: Path, runner: "_Runner", retry_failed: bool,
         table = make_table(runner.rows.values(), runner.metric, runner.maximize)
         summary = summarize(table)
         stages = {o: s.stages() for o, s in searches.items()}
-        best = _finish(exp, runner, summary, borders, outers, stages)
-        best.update(_outcome(table), run_id=runner.run_id)
-        if exp.search.budget is not None:
-            best["budget"] = runner.spend.report()
-        if lr_auto is not None:
-            best["lr_auto"] = lr_auto.record()
-        table.attrs["best"] = best
-        _write(out_dir, table, summary, best)
+        choices = _finish(exp, runner, summary, borders, outers, stages)
+        outcome = RunOutcome(
+            choices, outers != [None],
+            _nested_test(choices) if outers != [None] else choices[0].test,
+            exp.name, metric_column(runner.metric), tuple(runner.messages), **_outcome(table),
+            run_id=runner.run_id,
+            budget=runner.spend.report() if exp.search.budget is not None else None,
+            lr_auto=lr_auto.record() if lr_auto is not None else None)
+        table.attrs["best"] = outcome.record()
+        table.attrs["outcome"] = outcome
+        _write(out_dir, table, summary, outcome)
         checkpoints.clear(out_dir)                  # no promotion is left to continue
         status = "finished"
     finally:
@@ -419,7 +424,7 @@ def _outcome(table: pd.DataFrame) -> dict[str, Any]:
     states = Counter(table["state"]) if "state" in table else Counter()
     stage = f"param_{LAYERS}"
     whole = table if stage not in table else table[table[stage].isna()]
-    done = int(whole["state"].isin(("complete", "stalled", "pruned")).sum()) \
+    done = int(whole["state"].isin(EVALUATED_STATES).sum()) \
         if "state" in whole else 0
     errors = Counter(e for e in table.get("error", pd.Series(dtype=str)) if e)
     common = errors.most_common(1)[0][0] if errors else ""
@@ -442,26 +447,26 @@ def _outers(exp: Experiment) -> list[int | None]:
 
 def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             borders: dict[int | None, dict[str, str | None]], outers: list[int | None],
-            stages: dict[int | None, list[dict[str, Any]]]) -> dict[str, Any]:
+            stages: dict[int | None, list[dict[str, Any]]]) -> tuple[Choice, ...]:
     """Choose per outer fold, score the test part once, record borders (and a layerwise
-    search's stages); the best record."""
+    search's stages); the choices."""
     metric = metric_column(runner.metric)
-    chosen: list[dict[str, Any]] = []
+    chosen: list[Choice] = []
     for outer in outers:
-        staged = {"stages": stages[outer]} if stages.get(outer) else {}
+        staged = tuple(stages.get(outer) or ())
         part = summary if outer is None else summary[summary["outer"] == outer]
         if part.empty:               # a layerwise search that ended before its fine-tuning
             runner.note("no configuration can be chosen: the layerwise search ended at a "
                         "stage whose every configuration failed or diverged (see the error "
                         "column)")
-            chosen.append({"outer": outer, "trial": None, "params": {}, "members": [],
-                           "valid": {"metric": metric, "mean": None, "std": None, "n": 0},
-                           "test": {}, "borders": borders[outer], **staged})
+            chosen.append(Choice(outer, None, {}, (), None, Valid(metric, None, None, 0), {},
+                                 borders[outer], staged))
             continue
         top = part.sort_values(f"rank_{metric}").iloc[0]
         params = runner.trial_params[int(top["trial"])]
         scores: dict[str, float] = {}
-        model, refit = None, None
+        model: Any = None
+        refit: Refit | None = None
         if pd.notna(top[f"mean_{metric}"]):           # a configuration that completed
             cfg = exp.bind(params)
             fidelity = float(top["fidelity"])
@@ -474,25 +479,21 @@ def _finish(exp: Experiment, runner: _Runner, summary: pd.DataFrame,
             runner.note("no configuration completed on every seed and fold: nothing is "
                         "scored on the test part and no model is saved (see the error column)")
         _mark(summary, top.name, scores, borders[outer])
-        members = [{"seed": seed, "fold": fold, "key": key} for (o, t, seed, fold), key
-                   in runner.keys.items() if o == outer and t == int(top["trial"])]
-        chosen.append({"outer": outer, "trial": int(top["trial"]), "params": params,
-                       "members": members, "refit": refit,
-                       "valid": {"metric": metric, "mean": _plain(top[f"mean_{metric}"]),
-                                 "std": _plain(top[f"std_{metric}"]), "n": int(top["n"])},
-                       "test": scores, "borders": borders[outer], **staged})
+        members = tuple(MemberRef(seed, fold, key) for (o, t, seed, fold), key
+                        in runner.keys.items() if o == outer and t == int(top["trial"]))
+        valid = Valid(metric, _plain(top[f"mean_{metric}"]), _plain(top[f"std_{metric}"]),
+                      int(top["n"]))
+        chosen.append(Choice(outer, int(top["trial"]), params, members, refit, valid, scores,
+                             borders[outer], staged))
         if outer is None:
             _keep_model(runner, model)
-    prune_refits(runner.out, {m["key"] for ch in chosen for m in
-                              (ch.get("refit") or {}).get("members", [])})
-    best = dict(chosen[0]) if outers == [None] else _nested_best(chosen)
-    best.update(experiment=exp.name, metric=metric, messages=runner.messages)
-    return best
+    prune_refits(runner.out, {m.key for ch in chosen if ch.refit for m in ch.refit.members})
+    return tuple(chosen)
 
 
 def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Config,
            outer: int | None, top: Any, fidelity: float
-           ) -> tuple[dict[str, float], Any, dict[str, Any] | None]:
+           ) -> tuple[dict[str, float], Any, Refit | None]:
     """The chosen configuration's test scores and model: refitted on the development rows
     when the protocol says so (each seed for the mean of its best epochs), else its search
     networks; and what the refit did (None: no refit)."""
@@ -508,7 +509,8 @@ def _final(exp: Experiment, runner: _Runner, params: dict[str, Any], cfg: c.Conf
             scores, model, listed = final_model(exp, runner.out, params, fold_ids, outer,
                                                 runner.execute, fidelity, refit=epochs)
             n_rows = len(fold_of(cfg, exp, REFIT_FOLD, outer).train)
-            return scores, model, {"epochs": epochs, "rows": n_rows, "members": listed}
+            refs = tuple(MemberRef(m["seed"], m["fold"], m["key"]) for m in listed)
+            return scores, model, Refit(epochs, n_rows, refs)
         except RefitFailed as exc:
             runner.note(f"the refit failed ({exc}); the model is the search's networks")
     scores, model, _ = final_model(exp, runner.out, params, fold_ids, outer, runner.execute,
@@ -553,13 +555,13 @@ def _mark(summary: pd.DataFrame, index: Any, scores: dict[str, float],
         summary.loc[index, f"border_{name}"] = side or ""
 
 
-def _nested_best(chosen: list[dict[str, Any]]) -> dict[str, Any]:
+def _nested_test(chosen: tuple[Choice, ...]) -> dict[str, float]:
     """Nested CV: the generalization estimate is the mean outer test score."""
-    keys = sorted({k for ch in chosen for k in ch["test"] if k.startswith("test_")})
-    values = {k: pd.Series([ch["test"].get(k, float("nan")) for ch in chosen]) for k in keys}
+    keys = sorted({k for ch in chosen for k in ch.test if k.startswith("test_")})
+    values = {k: pd.Series([ch.test.get(k, float("nan")) for ch in chosen]) for k in keys}
     estimate = {k: float(v.mean()) for k, v in values.items()}
     spread = {f"std_{k}": float(v.std(ddof=0)) for k, v in values.items()}
-    return {"outer_folds": chosen, "test": {**estimate, **spread}}
+    return {**estimate, **spread}
 
 
 def _plain(value: Any) -> Any:
@@ -567,10 +569,10 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _write(out: Path, table: pd.DataFrame, summary: pd.DataFrame, best: dict[str, Any]
+def _write(out: Path, table: pd.DataFrame, summary: pd.DataFrame, outcome: RunOutcome
            ) -> None:
     """The run's tables and best.json, each written atomically."""
     write_atomic(out / "trials.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    text = json.dumps(json_safe(best), indent=2, default=_plain)   # NaN -> null: valid JSON
+    text = json.dumps(json_safe(outcome.record()), indent=2, default=_plain)   # NaN -> null: valid JSON
     write_text_atomic(out / "best.json", text + "\n")

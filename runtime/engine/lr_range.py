@@ -137,7 +137,8 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
                               np.random.default_rng(seed), n, W is not None, is_sparse(X))
             fitted = trainer.run(X, Y, no_valid, None, W=W)
             loss = initial_loss(net, X, Y, W)
-            diverged = fitted.state == TrialState.DIVERGED or not math.isfinite(loss) or loss > limit
+            diverged = fitted.state == TrialState.DIVERGED or not math.isfinite(loss) \
+                or loss > limit
             points.append((rate, loss, fitted.train_loss, diverged))
             if diverged:
                 reason = fitted.reason or (f"The loss {loss:.4g} after {updates} updates at "

@@ -148,7 +148,7 @@ class Trainer:
             epoch += 1
             verdict = self._epoch_and_verdict(loop, epoch)
         checkpoint = None
-        if verdict.state == TrialState.COMPLETE:     # a cap stopped it (it may go on) or early stopping
+        if verdict.state == TrialState.COMPLETE:    # a cap stopped it (it may go on), or patience
             checkpoint = self._checkpoint(loop, epoch, verdict.patience_out, pretrained)
         return self._result(loop, verdict, epoch, checkpoint, resume, pretrained)
 

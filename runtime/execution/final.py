@@ -39,7 +39,8 @@ def refit_epochs(rows: list[dict[str, Any]]) -> dict[int, int] | None:
     """Seed -> the epochs to refit it for: the mean best epoch of its search fits (one per
     fold), rounded halves up; None when a fit did not complete (a stalled or pruned network
     was chosen because nothing completed: there is no early-stopping epoch to trust)."""
-    if not rows or any(r.get("state") != TrialState.COMPLETE or not r.get("best_epoch") for r in rows):
+    if not rows or any(r.get("state") != TrialState.COMPLETE or not r.get("best_epoch")
+                       for r in rows):
         return None
     by_seed: dict[int, list[int]] = {}
     for r in rows:

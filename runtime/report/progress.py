@@ -191,7 +191,8 @@ class RunProgress:
             self.durations.append(float(row["duration_s"]))
         sign = -1.0 if event["maximize"] else 1.0
         value = row.get(self.metric)
-        if state == TrialState.COMPLETE and isinstance(value, (int, float)) and math.isfinite(value) \
+        if state == TrialState.COMPLETE and isinstance(value, (int, float)) \
+                and math.isfinite(value) \
                 and sign * value < self.best:
             self.best = sign * value
             self._sign = sign

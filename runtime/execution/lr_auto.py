@@ -28,7 +28,10 @@ from spec_lang.experiment import Experiment
 from runtime.errors import NnspecError
 
 if TYPE_CHECKING:                  # the engine is imported when a range test runs
+    from spec_lang.config import Config
+
     from runtime.engine.lr_range import RangeTest
+    from runtime.types import TrainData
 
 
 @dataclass(frozen=True)
@@ -60,25 +63,29 @@ def uses_auto(exp: Experiment) -> bool:
     return isinstance(lr, c.Auto) or (isinstance(lr, str) and lr == "auto")
 
 
-def range_test_of(exp: Experiment, **options: Any) -> RangeTest:
+def range_test_of(exp: Experiment, checked: tuple[Config, TrainData] | None = None,
+                  **options: Any) -> RangeTest:
     """The range test of the experiment's representative configuration on its first fold's
-    preprocessed training part (see the module docstring); `options` go to `range_test`.
-    Raises DataError as the preflight does."""
+    preprocessed training part (see the module docstring): `checked`, the preflight's, when
+    it was run already; `options` go to `range_test`. Raises DataError as the preflight
+    does."""
     from threadpoolctl import threadpool_limits
 
     from runtime.engine.lr_range import range_test
     from runtime.execution.jobs import preflight
-    config, data = preflight(exp)
+    config, data = checked if checked is not None else preflight(exp)
     with threadpool_limits(limits=1):
         return range_test(config, data, exp.seed_start, **options)
 
 
-def resolve(exp: Experiment) -> tuple[Experiment, Chosen | None]:
-    """`exp` with `lr auto` replaced by the range test's suggestion, and what was chosen;
-    `exp` itself and None without `lr auto`. NnspecError when every rate diverged."""
+def resolve(exp: Experiment, checked: tuple[Config, TrainData] | None = None
+            ) -> tuple[Experiment, Chosen | None]:
+    """`exp` with `lr auto` replaced by the range test's suggestion (on `checked`, the
+    preflight's configuration and arrays, when given), and what was chosen; `exp` itself and
+    None without `lr auto`. NnspecError when every rate diverged."""
     if not uses_auto(exp):
         return exp, None
-    test = range_test_of(exp)
+    test = range_test_of(exp, checked)
     if test.suggestion is None:
         raise NnspecError(f"{exp.filename}: lr auto: {test.describe()}")
     return exp.replace(train__optimizer__lr=test.suggestion), Chosen(test.suggestion, test)

@@ -17,7 +17,7 @@ from spec_lang.experiment import Experiment
 from runtime.types import Dataset, Fold, TrainData
 
 if TYPE_CHECKING:
-    from runtime.execution.jobs import Job
+    from runtime.execution.job import Job
 
 
 _LOADED: dict[tuple[Any, str, tuple[Any, ...]], Dataset] = {}   # (spec, folder, file stamp) -> data

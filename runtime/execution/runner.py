@@ -27,8 +27,9 @@ from runtime.execution.cluster import dask_client
 from runtime.execution.drive import Workers
 from runtime.execution.fold_search import FoldSearch
 from runtime.execution.jobs import Job
-from runtime.execution.lr_auto import Chosen, resolve as resolve_lr_auto
+from runtime.execution.lr_auto import Chosen
 from runtime.execution.outcome import RunOutcome
+from runtime.execution.prepare import Prepared, prepare_run
 from runtime.execution.prepared import dataset
 from runtime.execution.provenance import provenance, spec_text
 from runtime.execution.pruning import CurveBank
@@ -40,8 +41,8 @@ from runtime.execution.trials import TrialKeeper
 
 def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
         jobs: int | None = None, client: Any = None, progress: Progress | None = None,
-        fresh: bool = False, retry_failed: bool = True, cluster: str | None = None
-        ) -> pd.DataFrame:
+        fresh: bool = False, retry_failed: bool = True, cluster: str | None = None,
+        prepared: Prepared | None = None) -> pd.DataFrame:
     """Run an experiment (or a `.spec` path) and return its trials table.
 
     Writes `spec.spec`, `trials.csv`, `summary.csv`, `best.json` and `model.npz` to `out`
@@ -54,23 +55,22 @@ def run(experiment: Experiment | str | Path, *, out: str | Path | None = None,
     configuration and its test score as best.json records them, `attrs["outcome"]` the same
     as a typed `RunOutcome`. `client` may also be a scheduler's address
     (`tcp://HOST:PORT`), and `cluster="local:N"` starts N single-threaded Dask worker processes
-    on this machine for the run.
+    on this machine for the run. `prepared`: the run as the caller prepared it already
+    (`prepare.prepare_run` of this experiment, with these `jobs`; `nnspec run` does).
     """
-    exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
-    exp, lr_auto = resolve_lr_auto(exp)     # `lr auto`: its range test, before workers start
+    if prepared is None:
+        exp = experiment if isinstance(experiment, Experiment) else spec_lang.load(experiment)
+        prepared = prepare_run(exp, jobs, local=client is None and cluster is None)
+    exp = prepared.exp
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
-    n_jobs = _n_jobs(jobs)
     with dask_client(client, cluster) as dask:
-        if dask is None:
-            executor.warm_up(n_jobs)
-        elif cluster is not None and progress is not None and _dashboard(dask):
+        if cluster is not None and progress is not None and _dashboard(dask):
             progress({"event": "message", "message": f"started a local Dask cluster "
                       f"({cluster}); its dashboard: {_dashboard(dask)}"})
-        _check_data(exp)
         if fresh:
             clear_artifacts(out_dir)
-        return _run(exp, out_dir, Workers(exp, n_jobs, dask), progress, retry_failed,
-                    lr_auto)
+        return _run(exp, out_dir, Workers(exp, prepared.n_jobs, dask), progress,
+                    retry_failed, prepared.lr_auto)
 
 
 def _dashboard(client: Any) -> str:
@@ -194,29 +194,6 @@ def _search_notes(state: RunState) -> None:
 def _spent(spend: Spend) -> str:
     words = [f"{spend.seconds():.0f} s"] + ([f"{spend.epochs} epochs"] if spend.epochs else [])
     return " and ".join(words)
-
-
-def _n_jobs(jobs: int | None) -> int:
-    """Parallel workers: None or -1 mean every core this process may use."""
-    from runtime.errors import NnspecError
-    from spec_lang.limits import workers_problem
-    if jobs is None or jobs == -1:
-        return executor.default_jobs()
-    if jobs < 1:
-        raise NnspecError(f"jobs must be a positive number of workers, or -1 for every core; "
-                          f"got {jobs}")
-    problem = workers_problem(jobs, "jobs asks for")
-    if problem:
-        raise NnspecError(problem)
-    return jobs
-
-
-def _check_data(exp: Experiment) -> None:
-    """The preflight before any training (raises DataError): the data, the folds, the
-    preprocessing. Data and protocol are the same for every configuration: the language
-    forbids searching them."""
-    from runtime.execution.jobs import preflight
-    preflight(exp)
 
 
 def _outers(exp: Experiment) -> list[int | None]:

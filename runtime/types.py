@@ -22,6 +22,9 @@ class TrialState(str, Enum):
     def __str__(self) -> str:
         return str(self.value)
 
+    def __repr__(self) -> str:
+        return repr(self.value)
+
 
 # Ended early, but evaluated: ranked by their last score, after every configuration that
 # completed; a network in one of these states can be part of the final model.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from runtime.version import __version__
 
 # public name -> (the module that defines it, the attribute path in that module)
 _PUBLIC = {

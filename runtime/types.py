@@ -2,9 +2,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
+
+
+class TrialState(str, Enum):
+    """How a trial ended, as the results table, the run store and best.json spell it (a
+    `str`: a member equals, hashes, prints and serializes as its value). Ordered from the
+    best outcome to the worst: a configuration's state is the last of its rows'."""
+
+    COMPLETE = "complete"       # the epoch cap, the update cap or early stopping ended it
+    STALLED = "stalled"         # no better than a constant predictor
+    PRUNED = "pruned"           # worse than the pruning bounds it was given
+    DIVERGED = "diverged"       # a non-finite loss
+    FAILED = "failed"           # could not be trained (an error; the row says which)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+# Ended early, but evaluated: ranked by their last score, after every configuration that
+# completed; a network in one of these states can be part of the final model.
+EVALUATED_STATES = (TrialState.COMPLETE, TrialState.STALLED, TrialState.PRUNED)
+# Deterministic outcomes, kept in the run store and not trained again (a failure is retried).
+CACHED_STATES = (TrialState.COMPLETE, TrialState.DIVERGED, TrialState.STALLED,
+                 TrialState.PRUNED)
 
 
 @dataclass(frozen=True)
@@ -94,7 +121,7 @@ class FitResult:
     diverged, stalled (no better than a constant predictor), pruned (worse than the bounds it
     was given); `reason` says why in one sentence for the last three."""
 
-    state: str                                   # complete | diverged | stalled | pruned
+    state: TrialState                            # complete | diverged | stalled | pruned
     model: Any                                   # runtime.engine.network.Network, best weights
     best_epoch: int = 0
     epochs: int = 0

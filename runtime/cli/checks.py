@@ -14,6 +14,7 @@ from runtime.cli.located import located
 from runtime.cli.lr_range import lr_range_lines, with_suggested_lr
 from runtime.errors import NnspecError
 from runtime.execution.jobs import preflight
+from runtime.types import TrainData
 
 GRADIENT_TOLERANCE = 1e-5   # float64 central differences on a smooth criterion reach ~1e-8
 
@@ -26,11 +27,7 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     nothing more was asked. `lr_range`: run the learning-rate range test and draw its plot
     to this PNG (`runtime.cli.lr_range`). An error about words of the spec (a data file, a
     target column, a strategy's library) is raised at their place (`runtime.cli.located`)."""
-    try:
-        config, data = preflight(exp)
-        _strategy_library(exp.search)
-    except NnspecError as exc:
-        raise located(exc, exp) from None
+    config, data = run_check(exp)
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     if exp.search.strategy == "auto":
         from spec_lang.auto import plan_lines
@@ -45,6 +42,18 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     if lr_range is not None:
         lines += lr_range_lines(exp, lr_range)
     return lines
+
+
+def run_check(exp: Experiment) -> tuple[c.Config, TrainData]:
+    """What `nnspec run` and `check` check before anything trains: the preflight, and that
+    the strategy's library imports; an error about words of the spec raised at their place.
+    The preflight's configuration and arrays."""
+    try:
+        checked = preflight(exp)
+        _strategy_library(exp.search)
+    except NnspecError as exc:
+        raise located(exc, exp) from None
+    return checked
 
 
 def _strategy_library(search: c.Search) -> None:

@@ -364,7 +364,9 @@ def _fmt(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from runtime.cli import checks
-    from runtime.execution import executor, runner
+    from runtime.execution import runner
+    from runtime.execution.outcome import RunOutcome
+    from runtime.execution.prepare import prepare_run
     from runtime.report import console
     from runtime.cli.examples import resolve
     path, shipped = resolve(args.file)
@@ -373,39 +375,38 @@ def _run(args: argparse.Namespace) -> int:
     exp = spec_lang.load(path)
     out = args.out or Path("runs") / exp.name
     check_out_folder(out)
-    jobs = executor.default_jobs() if args.jobs == -1 else args.jobs
     where = run_cluster(args)
-    if not (args.scheduler or args.cluster):
-        # The workers start (and import) while this process loads and checks the data: their
-        # start overlaps the check instead of following it. A data error still trains
-        # nothing, and the exit stops them.
-        executor.warm_up(jobs or executor.default_jobs())
-    checks.run_checks(exp)         # data errors before anything trains (exit 1)
+    local = not (args.scheduler or args.cluster)
+    # The workers start (and import) while this process loads and checks the data: their
+    # start overlaps the check instead of following it. A data error (exit 1) still trains
+    # nothing, and the exit stops them.
+    prepared = prepare_run(exp, args.jobs, local=local, check=checks.run_check)
     make_out_folder(out)
     try:
-        with console.RunProgress(exp, quiet=args.quiet, jobs=jobs or executor.default_jobs(),
-                                 json_lines=args.json,
-                                 local=not (args.scheduler or args.cluster)) as progress:
-            table = runner.run(exp, out=out, jobs=jobs, client=args.scheduler,
-                               cluster=where, progress=progress, fresh=args.fresh)
+        with console.RunProgress(exp, quiet=args.quiet, jobs=prepared.n_jobs,
+                                 json_lines=args.json, local=local) as progress:
+            table = runner.run(exp, out=out, jobs=prepared.n_jobs, client=args.scheduler,
+                               cluster=where, progress=progress, fresh=args.fresh,
+                               prepared=prepared)
     except _lost_scheduler_errors(args.scheduler or args.cluster) as exc:
         raise NnspecError(f"lost the Dask scheduler during the run ({first_line(exc)}): the "
                           f"trials that finished are stored in {out}; run again to "
                           "resume") from None
-    best = table.attrs["best"]
+    outcome: RunOutcome = table.attrs["outcome"]
     report = _run_report(out) if args.report else None
     if args.json:
         import json
 
         from runtime.execution.store import json_safe
-        print(json.dumps(json_safe({"event": "result", "run": str(out), "best": best,
+        print(json.dumps(json_safe({"event": "result", "run": str(out),
+                                    "best": table.attrs["best"],
                                     "report": report and str(report)}), default=str))
     else:
         console.print_results(table, out, notes=args.quiet)  # shown live unless --quiet
         if report is not None:
             print(f"wrote {report}", file=sys.stderr)
-    if best.get("completed", 1) == 0:          # nothing to choose from: the run failed
-        print(f"no trial completed; the most common error: {best.get('most_common_error')}",
+    if outcome.failed:                         # nothing to choose from: the run failed
+        print(f"no trial completed; the most common error: {outcome.most_common_error}",
               file=sys.stderr)
         return 1
     return 0

@@ -16,7 +16,7 @@ import numpy as np
 from runtime.engine.metrics import is_maximized, selection_metric
 from runtime.engine.stopping import Best, StallCheck, perfect_score, pruned
 from runtime.engine.warm_start import Stack
-from runtime.types import PruneBounds, TrainData
+from runtime.types import PruneBounds, TrainData, TrialState
 from spec_lang.config import Config
 
 Progress = Callable[[int, dict[str, float]], None]
@@ -47,14 +47,14 @@ class Verdict:
     """What an epoch decided: the fit's state (complete: it may go on), the reason for any
     other state, and whether early stopping's patience ran out (the fit ends, complete)."""
 
-    state: str = "complete"
+    state: TrialState = TrialState.COMPLETE
     reason: str = ""
     patience_out: bool = False
 
     @property
     def ends(self) -> bool:
         """Whether the fit ends with this epoch."""
-        return self.patience_out or self.state != "complete"
+        return self.patience_out or self.state != TrialState.COMPLETE
 
 
 class Stopping:
@@ -81,14 +81,14 @@ class Stopping:
         rank it after every complete fit)."""
         why = self.divergence(row["train_loss"], metrics.get("loss"), where)
         if why:
-            return Verdict("diverged", why)
+            return Verdict(TrialState.DIVERGED, why)
         score = self.sign * metrics[self.metric] if self.selecting else -float(epoch)
         patience_out = self._offer(epoch, score, row, metrics, params)
         why = self._stalled(epoch, metrics, patience_out)
         if why:
-            return Verdict("stalled", why, patience_out)
+            return Verdict(TrialState.STALLED, why, patience_out)
         why = "" if patience_out or last else pruned(self.prune, epoch, metrics)
-        return Verdict("pruned" if why else "complete", why, patience_out)
+        return Verdict(TrialState.PRUNED if why else TrialState.COMPLETE, why, patience_out)
 
     def divergence(self, train_loss: float, valid_loss: float | None, where: str) -> str:
         """Why training diverged this epoch, or "" if it did not."""

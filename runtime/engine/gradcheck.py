@@ -28,7 +28,7 @@ from runtime.engine.layers import Dense, Dropout as DropoutLayer
 from runtime.engine.network import Network, Workspace
 from runtime.engine.training import build_network, fit
 from runtime.sparse import as_csr, is_sparse
-from runtime.types import TrainData
+from runtime.types import TrainData, TrialState
 from spec_lang.config import Config, Dropout
 
 STEP = 1e-4
@@ -251,5 +251,5 @@ def overfit_check(config: Config, data: TrainData, seed: int, n: int = 20,
     fitted = final["loss"] < 0.05 * initial or (data.task in ("classification", "multilabel")
                                                 and final["error"] == 0)
     return OverfitReport(initial_loss=float(initial), final_loss=float(final["loss"]),
-                         passed=bool(result.state == "complete" and fitted),
+                         passed=bool(result.state == TrialState.COMPLETE and fitted),
                          epochs=result.epochs)

@@ -50,7 +50,7 @@ from runtime.engine.pretrain import pretrain
 from runtime.engine.trainer import Trainer, initial_loss, inputs
 from runtime.engine.training import build_network, training_weights
 from runtime.sparse import is_sparse
-from runtime.types import TrainData
+from runtime.types import TrainData, TrialState
 from spec_lang import config as c
 
 LOW, HIGH, PER_DECADE, UPDATES, RISE = 1e-6, 10.0, 5, 100, 1.0
@@ -137,7 +137,8 @@ def range_test(config: c.Config, data: TrainData, seed: int, *, low: float = LOW
                               np.random.default_rng(seed), n, W is not None, is_sparse(X))
             fitted = trainer.run(X, Y, no_valid, None, W=W)
             loss = initial_loss(net, X, Y, W)
-            diverged = fitted.state == "diverged" or not math.isfinite(loss) or loss > limit
+            diverged = fitted.state == TrialState.DIVERGED or not math.isfinite(loss) \
+                or loss > limit
             points.append((rate, loss, fitted.train_loss, diverged))
             if diverged:
                 reason = fitted.reason or (f"The loss {loss:.4g} after {updates} updates at "

@@ -17,7 +17,7 @@ from runtime.engine.optimizers import make_optimizer
 from runtime.engine.schedules import make_schedule
 from runtime.engine.warm_start import Checkpoint
 from runtime.sparse import as_csr, is_sparse
-from runtime.types import FitResult, PruneBounds, TrainData
+from runtime.types import FitResult, PruneBounds, TrainData, TrialState
 from spec_lang.config import Auto, Config
 
 INITIAL_LOSS_ROWS = 512
@@ -148,7 +148,7 @@ class Trainer:
             epoch += 1
             verdict = self._epoch_and_verdict(loop, epoch)
         checkpoint = None
-        if verdict.state == "complete":     # a cap stopped it (it may go on) or early stopping
+        if verdict.state == TrialState.COMPLETE:    # a cap stopped it (it may go on), or patience
             checkpoint = self._checkpoint(loop, epoch, verdict.patience_out, pretrained)
         return self._result(loop, verdict, epoch, checkpoint, resume, pretrained)
 
@@ -213,8 +213,8 @@ class Trainer:
         if best.params is not None:
             self.net.params[...] = best.params
         state, reason = verdict.state, verdict.reason
-        if state == "complete" and pretrained.failure:
-            state, reason = "diverged", pretrained.failure
+        if state == TrialState.COMPLETE and pretrained.failure:
+            state, reason = TrialState.DIVERGED, pretrained.failure
         return FitResult(state=state, model=self.net, best_epoch=best.epoch, epochs=epoch,
                          updates=self.updates, train_loss=best.row.get("train_loss", math.nan),
                          valid_loss=best.row.get("valid_loss", math.nan),

@@ -24,6 +24,7 @@ from runtime.execution.jobs import FINAL, Job, MemberState
 from runtime.execution.keys import job_key
 from runtime.execution.prepared import REFIT_FOLD, dataset, fold_of
 from runtime.model.saved import Member, SavedModel
+from runtime.types import TrialState
 
 MEMBERS = "members"      # the run folder's subfolder of kept networks
 Execute = Callable[[list[Job]], Iterable[tuple[Job, Any, Any, "MemberState | None"]]]
@@ -42,7 +43,8 @@ def refit_epochs(rows: list[dict[str, Any]], seeds: list[int] | None = None
     `seeds` the configuration was not trained with (`search auto` explores with one, and its
     budget may end before its seeds stage) takes the mean of the others' epochs, so that the
     model still averages every seed."""
-    if not rows or any(r.get("state") != "complete" or not r.get("best_epoch") for r in rows):
+    if not rows or any(r.get("state") != TrialState.COMPLETE or not r.get("best_epoch")
+                       for r in rows):
         return None
     by_seed: dict[int, list[int]] = {}
     for r in rows:

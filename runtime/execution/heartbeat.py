@@ -46,7 +46,8 @@ def beater(target: str, epochs: int, metric: str) -> Callable[[int, dict[str, fl
 def read(target: str) -> dict[str, Any] | None:
     """The last beat written to `target`, or None."""
     try:
-        return json.loads(Path(target).read_text())
+        beat: dict[str, Any] = json.loads(Path(target).read_text())
+        return beat
     except (OSError, ValueError):
         return None
 

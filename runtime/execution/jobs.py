@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,40 +13,9 @@ from spec_lang.config import Config, Param
 from spec_lang.experiment import Experiment
 from spec_lang.layerwise import has_next_stage, is_cut
 
+from runtime.execution.job import FINAL as FINAL, Job as Job
 from runtime.execution.prepared import dataset, development_ratio, folds, train_data
-from runtime.types import FitResult, TrainData
-
-
-FINAL = -1          # the trial number of the final phase's jobs (its members are kept)
-
-
-@dataclass(frozen=True)
-class Job:
-    """What to train: the configuration `params`, at `fidelity`, with `seed`, on a fold."""
-
-    trial: int
-    params: tuple[tuple[str, Any], ...]
-    seed: int
-    fold: int
-    outer: int | None = None
-    fidelity: float = 1.0
-    step: str = ""
-    # The final phase's refit (`split ... refit`): trained for exactly this many epochs on the
-    # development rows (fold REFIT_FOLD: train + valid, every fold), with no validation part.
-    epochs: int | None = None
-    # Per-epoch pruning bounds from the trials finished when this job was handed out: they
-    # decide how it trains, not what it is (not part of its identity).
-    prune: Any = field(default=None, compare=False, hash=False)
-    # The checkpoint (its arrays) of the same network trained at a lower fidelity, or, for a
-    # layerwise stage, the pre-trained stack its previous stage chose, to continue from: the
-    # same result as training from the start (`engine.warm_start`), less work.
-    start: Any = field(default=None, compare=False, hash=False)
-    # Where to write per-epoch progress (`heartbeat`), for a local run's display; None: nowhere.
-    heartbeat: str | None = field(default=None, compare=False, hash=False)
-
-    @property
-    def param_dict(self) -> dict[str, Any]:
-        return dict(self.params)
+from runtime.types import EVALUATED_STATES, FitResult, TrainData, TrialState
 
 
 def at_fidelity(config: Config, fidelity: float, kind: str) -> Config:
@@ -106,7 +74,7 @@ def job_row(job: Job) -> dict[str, Any]:
 
 def failed_row(job: Job, error: str, seconds: float = 0.0) -> dict[str, Any]:
     """The row of a job that could not be trained, saying why."""
-    return {**job_row(job), "state": "failed", "error": error, "duration_s": seconds}
+    return {**job_row(job), "state": TrialState.FAILED.value, "error": error, "duration_s": seconds}
 
 
 def run_job(exp: Experiment, job: Job
@@ -121,7 +89,7 @@ def run_job(exp: Experiment, job: Job
     except Exception as exc:  # a bad configuration is a row, never a crash of the run
         return failed_row(job, f"{type(exc).__name__}: {exc}",
                           time.perf_counter() - start), {}, None
-    row.update(state=result.state, train_loss=result.train_loss, valid_loss=result.valid_loss,
+    row.update(state=result.state.value, train_loss=result.train_loss, valid_loss=result.valid_loss,
                **{f"valid_{k}": v for k, v in result.valid_metrics.items() if k != "loss"},
                best_epoch=result.best_epoch, epochs=result.epochs,
                epochs_trained=result.epochs - result.resumed_at, updates=result.updates,
@@ -132,7 +100,7 @@ def run_job(exp: Experiment, job: Job
     # Every network that can be chosen keeps its member: complete, and (chosen only when no
     # configuration completed) stalled or pruned ones, whose retraining would not repeat them.
     # A layerwise stage's cut network is never part of the final model.
-    keep = result.state in ("complete", "stalled", "pruned") and result.model is not None and \
+    keep = result.state in EVALUATED_STATES and result.model is not None and \
         (job.fidelity >= 1.0 or final) and not is_cut(job.param_dict, exp.search)
     member = {"prep": prep.state(), "net": result.model.state()} if keep else None
     if not final and job.fidelity < 1.0 and result.checkpoint is not None and \
@@ -162,8 +130,6 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
     if data.targets:                   # a target's metric must suit its column's task
         from runtime.engine.multitarget import check_data_metric
         check_data_metric(exp.config.metric, data)
-    if _preflown and _preflown[0] is exp and _preflown[1] is data:
-        return _preflown[2]            # `nnspec run` checks before the runner: once is enough
     config = exp.bind(representative(exp.search))
     fold = folds(config.protocol, config.data, str(exp.base_dir), exp.seed_start)[0]
     arrays, prep = train_data(config, exp, Job(0, (), exp.seed_start, fold.fold,
@@ -172,7 +138,6 @@ def preflight(exp: Experiment) -> tuple[Config, TrainData]:
         check_trainable(prep, arrays.X_train, fold.train, dtype, data.feature_names, data.name)
     _check_sparse_pretraining(exp, arrays.X_train, data.name)
     _check_network_size(exp, arrays)
-    _preflown[:] = [exp, data, (config, arrays)]
     return config, arrays
 
 
@@ -190,11 +155,6 @@ def _check_network_size(exp: Experiment, arrays: TrainData) -> None:
     problem = network_problem(widths, rows, np.dtype(config.train.dtype).itemsize)
     if problem:
         raise NnspecError(f"{problem}: use fewer or narrower layers")
-
-
-# The last experiment checked, with the data object it was checked on (a reloaded data set is
-# another object, so a changed file is checked again).
-_preflown: list[Any] = []
 
 
 def _check_sparse_pretraining(exp: Experiment, X: Any, where: str) -> None:

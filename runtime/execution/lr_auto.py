@@ -28,7 +28,10 @@ from spec_lang.experiment import Experiment
 from runtime.errors import NnspecError
 
 if TYPE_CHECKING:                  # the engine is imported when a range test runs
+    from spec_lang.config import Config
+
     from runtime.engine.lr_range import RangeTest
+    from runtime.types import TrainData
 
 
 @dataclass(frozen=True)
@@ -67,15 +70,17 @@ def uses_auto(exp: Experiment) -> bool:
     return isinstance(lr, c.Auto) or (isinstance(lr, str) and lr == "auto")
 
 
-def range_test_of(exp: Experiment, **options: Any) -> RangeTest:
+def range_test_of(exp: Experiment, checked: tuple[Config, TrainData] | None = None,
+                  **options: Any) -> RangeTest:
     """The range test of the experiment's representative configuration on its first fold's
-    preprocessed training part (see the module docstring); `options` go to `range_test`.
-    Raises DataError as the preflight does."""
+    preprocessed training part (see the module docstring): `checked`, the preflight's, when
+    it was run already; `options` go to `range_test`. Raises DataError as the preflight
+    does."""
     from threadpoolctl import threadpool_limits
 
     from runtime.engine.lr_range import range_test
     from runtime.execution.jobs import preflight
-    config, data = preflight(exp)
+    config, data = checked if checked is not None else preflight(exp)
     with threadpool_limits(limits=1):
         return range_test(config, data, exp.seed_start, **options)
 
@@ -86,29 +91,32 @@ def opened_lr(exp: Experiment) -> c.Dim | None:
     return next((d for d in exp.search.dims if d.opened and d.stage == "lr"), None)
 
 
-def resolve(exp: Experiment) -> tuple[Experiment, Chosen | None]:
-    """`exp` with `lr auto` replaced by the range test's suggestion, and what was chosen;
-    `exp` itself and None without `lr auto`. NnspecError when every rate diverged.
-    Under `search auto` with the rate left open, its dimension becomes the grid below the
-    suggestion (`spec_lang.auto.lr_grid`); when every rate diverged it keeps its grid around
-    the optimizer's default."""
+def resolve(exp: Experiment, checked: tuple[Config, TrainData] | None = None
+            ) -> tuple[Experiment, Chosen | None]:
+    """`exp` with `lr auto` replaced by the range test's suggestion (on `checked`, the
+    preflight's configuration and arrays, when given), and what was chosen; `exp` itself and
+    None without `lr auto`. NnspecError when every rate diverged. Under `search auto` with the
+    rate left open, its dimension becomes the grid below the suggestion
+    (`spec_lang.auto.lr_grid`); when every rate diverged it keeps its grid around the
+    optimizer's default."""
     dim = opened_lr(exp)
     if dim is not None:
-        return _place_grid(exp, dim)
+        return _place_grid(exp, dim, checked)
     if not uses_auto(exp):
         return exp, None
-    test = range_test_of(exp)
+    test = range_test_of(exp, checked)
     if test.suggestion is None:
         raise NnspecError(f"{exp.filename}: lr auto: {test.describe()}")
     return exp.replace(train__optimizer__lr=test.suggestion), Chosen(test.suggestion, test)
 
 
-def _place_grid(exp: Experiment, dim: c.Dim) -> tuple[Experiment, Chosen | None]:
+def _place_grid(exp: Experiment, dim: c.Dim, checked: tuple[Config, TrainData] | None
+                ) -> tuple[Experiment, Chosen | None]:
     from dataclasses import replace
 
     from spec_lang.auto import lr_grid
     from runtime.search.space import grid_values
-    test = range_test_of(exp)
+    test = range_test_of(exp, checked)
     if test.suggestion is None:
         return exp, None
     grid = lr_grid(dim.name, test.suggestion)

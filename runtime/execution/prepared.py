@@ -17,10 +17,10 @@ from spec_lang.experiment import Experiment
 from runtime.types import Dataset, Fold, TrainData
 
 if TYPE_CHECKING:
-    from runtime.execution.jobs import Job
+    from runtime.execution.job import Job
 
 
-_LOADED: dict[tuple[Any, str, tuple], Dataset] = {}   # (spec, folder, file stamp) -> data
+_LOADED: dict[tuple[Any, str, tuple[Any, ...]], Dataset] = {}   # (spec, folder, file stamp) -> data
 _SHIPPED: dict[tuple[Any, str], Dataset] = {}         # (spec, folder) -> data sent to us
 KEPT_DATASETS = 4
 
@@ -44,7 +44,7 @@ def provide_dataset(spec: Any, base_dir: str, data: Dataset) -> None:
     _keep(_SHIPPED, (spec, base_dir), data)
 
 
-def _stamp(spec: Any, base_dir: str) -> tuple:
+def _stamp(spec: Any, base_dir: str) -> tuple[Any, ...]:
     """The data files' sizes and modification times, the fixed valid and test files' too
     (empty for bundled sets and generators)."""
     if getattr(spec, "source", None) != "file" or not spec.path:
@@ -57,7 +57,7 @@ def _stamp(spec: Any, base_dir: str) -> tuple:
     return tuple((stat.st_size, stat.st_mtime_ns) for stat in stats)
 
 
-def _keep(cache: dict, key: Any, value: Any) -> None:
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
     if key not in cache and len(cache) >= KEPT_DATASETS:
         cache.pop(next(iter(cache)))                   # the oldest
     cache[key] = value
@@ -117,7 +117,8 @@ def development_ratio(config: Config, exp: Experiment, outer: int | None) -> flo
 # shared (a CSR matrix's arrays are shared as they are: the engine only reads them). An entry holds
 # its data set weakly: it never keeps a data set alive that the caches above let go of (a
 # library user fitting estimator after estimator), and goes with it.
-_PREPARED: OrderedDict[tuple, tuple[weakref.ref, TrainData, Any]] = OrderedDict()
+_PREPARED: OrderedDict[tuple[Any, ...], tuple[weakref.ref[Dataset], TrainData, Any]] = \
+    OrderedDict()
 PREPARED_BYTES = 512 * 2 ** 20
 
 

@@ -37,8 +37,8 @@ def provenance(exp: Experiment) -> dict[str, Any]:
     """The `runs` row of a run starting now (less its times and status)."""
     import numpy
 
-    import runtime
+    from runtime.version import __version__
     return {"spec": spec_text(exp), "digest": experiment_digest(exp),
-            "data_digest": data_digest(exp), "nnspec": runtime.__version__,
+            "data_digest": data_digest(exp), "nnspec": __version__,
             "python": platform.python_version(), "numpy": numpy.__version__,
             "sklearn": sklearn_version(), "host": socket.gethostname()}

@@ -29,7 +29,7 @@ import numpy as np
 from spec_lang.config import Prune
 
 from runtime.execution.jobs import share_of
-from runtime.types import PruneBounds
+from runtime.types import EVALUATED_STATES, PruneBounds, TrialState
 
 
 class CurveBank:
@@ -44,8 +44,7 @@ class CurveBank:
         """Remember a finished job's curve of the selection metric (complete jobs only; under
         halving, every job that trained an epoch)."""
         values = curves.get(f"valid_{self.metric}")
-        counted = ("complete", "pruned", "stalled") if self.rule.rule == "halving" else \
-            ("complete",)
+        counted = EVALUATED_STATES if self.rule.rule == "halving" else (TrialState.COMPLETE,)
         if state in counted and values:
             self._curves.setdefault(float(fidelity), []).append(
                 np.asarray(values, dtype=np.float64))

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from spec_lang.layerwise import LAYERS
 
+from runtime.types import EVALUATED_STATES, TrialState
+
+if TYPE_CHECKING:
+    from runtime.execution.outcome import Choice, Refit
+
 FIRST = ["trial", "seed", "fold", "outer", "state", "step", "fidelity"]
 LAST = ["best_epoch", "epochs", "epochs_trained", "updates", "duration_s", "error"]
-STATES = ("complete", "stalled", "pruned", "diverged", "failed")
-# Ended early, but evaluated: ranked by their last score, after every configuration that
-# completed.
-EVALUATED = ("complete", "stalled", "pruned")
+# From the best outcome to the worst (a configuration's state is the last of its rows'), as
+# the plain strings the tables hold.
+STATES = tuple(state.value for state in TrialState)
 
 
 def metric_column(metric: str) -> str:
@@ -49,7 +53,7 @@ def config_score(values: Iterable[float | None], states: Iterable[str]) -> float
     at the score it stopped with), or None when any of them failed or diverged (such a
     configuration ranks last)."""
     values, states = list(values), list(states)
-    if not values or any(s not in EVALUATED for s in states):
+    if not values or any(s not in EVALUATED_STATES for s in states):
         return None
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return float(np.mean(finite)) if len(finite) == len(values) else None
@@ -101,7 +105,7 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     # every row of a configuration holds its parameters, step and fidelity
     summary = grouped(table[params + ["step", "fidelity"]]).first()
     summary["n"] = grouped(table["state"]).size()
-    summary["n_complete"] = grouped(table["state"] == "complete").sum().astype(int)
+    summary["n_complete"] = grouped(table["state"] == TrialState.COMPLETE).sum().astype(int)
     # a configuration's state: the last of STATES among its rows (one pruned seed makes it
     # pruned, one diverged seed diverged), as its rank follows: any but complete ranks after
     # every complete configuration, and a diverged or failed one is unscored
@@ -116,7 +120,7 @@ def _per_configuration(table: pd.DataFrame, groups: list[str], params: list[str]
     # config_score per configuration: the mean when every row was evaluated and finite
     if metric in table:
         scored = pd.to_numeric(table[metric], errors="coerce")
-        usable = table["state"].isin(EVALUATED) & np.isfinite(scored.astype(float))
+        usable = table["state"].isin(EVALUATED_STATES) & np.isfinite(scored.astype(float))
         evaluated = grouped(usable).all()
         summary[f"mean_{metric}"] = grouped(scored).mean().where(evaluated)
         # no mean, no spread: a failed or diverged seed leaves the configuration unscored
@@ -213,15 +217,15 @@ def border_message(name: str, side: str) -> str:
             f"extend the interval {direction} (or add `extend` to the search)")
 
 
-def border_warnings(chosen: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def border_warnings(chosen: Sequence[Choice]) -> list[tuple[str, str]]:
     """(where, message) of each border warning of the chosen configuration(s), each once: under
     nested cross-validation the outer folds choose apart and often hit the same border, so a
     warning names the outer folds it holds for ("" when not nested)."""
     folds: dict[str, list[Any]] = {}
     for item in chosen:
-        for name, side in (item.get("borders") or {}).items():
+        for name, side in item.borders.items():
             if side:
-                folds.setdefault(border_message(name, side), []).append(item.get("outer"))
+                folds.setdefault(border_message(name, side), []).append(item.outer)
     nested = len(chosen) > 1
     return [(_outer_folds(outers, len(chosen)) if nested else "", message)
             for message, outers in folds.items()]
@@ -234,8 +238,8 @@ def _outer_folds(outers: list[Any], total: int) -> str:
         ", ".join(str(o) for o in outers)
 
 
-def refit_message(refit: dict[str, Any]) -> str:
+def refit_message(refit: Refit) -> str:
     """One line on the final model's refit: its rows and each seed's epochs."""
-    epochs = ", ".join(str(e) for e in refit.get("epochs", {}).values())
-    return f"final model: each seed trained again on the {refit.get('rows')} train + valid " \
+    epochs = ", ".join(str(e) for e in refit.epochs.values())
+    return f"final model: each seed trained again on the {refit.rows} train + valid " \
         f"rows for its best epochs ({epochs})"

@@ -30,10 +30,11 @@ from typing import Any
 
 from runtime.errors import NnspecError, StorageError
 from runtime.execution.artifacts import process_alive
-from runtime.execution.store_schema import (BOOKKEEPING, CACHED_STATES, FIELDS,
+from runtime.execution.store_schema import (BOOKKEEPING, FIELDS,
                                             FOREIGN_ADVICE, TABLES, curves_problem,
                                             curves_of, reported, row_problem,
                                             store_error)
+from runtime.types import CACHED_STATES
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0          # how long a writer waits for another process's transaction

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from runtime.errors import NnspecError, StorageError
+from runtime.types import CACHED_STATES, TrialState
 
-CACHED_STATES = ("complete", "diverged", "stalled", "pruned")   # deterministic outcomes
-TRIAL_STATES = (*CACHED_STATES, "failed")
+TRIAL_STATES = (*CACHED_STATES, TrialState.FAILED)   # in the order its message lists them
 
 # The results-table fields with their SQLite types; param_/valid_ columns are added on demand.
 FIELDS = {"trial": "INTEGER", "seed": "INTEGER", "fold": "INTEGER", "outer": "INTEGER",

@@ -55,6 +55,7 @@ from spec_lang.experiment import Experiment
 from runtime.data.preprocess import fit_preprocess
 from runtime.engine.training import fit as fit_network, refit_config
 from runtime.model.saved import normalized
+from runtime.types import TrialState
 from runtime.search.space import interval, representative
 from runtime.types import TrainData
 
@@ -307,8 +308,8 @@ class SpecEstimator(BaseEstimator):
         data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes,
                          w_train, w_valid)
         result = fit_network(config, data, self.seed_used())
-        if result.state != "complete":
-            what = result.reason if result.state == "stalled" else \
+        if result.state != TrialState.COMPLETE:
+            what = result.reason if result.state == TrialState.STALLED else \
                 f"training diverged: {result.reason}"    # a stall's reason starts "Stalled"
             warnings.warn(f"{type(self).__name__}: {what}",
                           ConvergenceWarning, stacklevel=3)
@@ -317,7 +318,7 @@ class SpecEstimator(BaseEstimator):
             result.best_epoch, result.epochs, result.updates)
         self.curves_, self.state_ = result.curves, result.state
         self.refitted_ = False
-        if config.protocol.refit and result.state == "complete" and X_valid.shape[0] and \
+        if config.protocol.refit and result.state == TrialState.COMPLETE and X_valid.shape[0] and \
                 result.best_epoch > 0:
             self._refit(config, X, y, n_classes, w, names, X_train.shape[0], result.best_epoch)
         return self
@@ -334,7 +335,7 @@ class SpecEstimator(BaseEstimator):
                          None if w is None else w[:0])
         plan = refit_config(config, X.shape[0] / n_trained)
         result = fit_network(plan, data, self.seed_used(), stop_after=epochs)
-        if result.state == "complete":
+        if result.state == TrialState.COMPLETE:
             self.preprocessor_, self.network_, self.refitted_ = prep, result.model, True
 
     def _holdout(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None,

@@ -31,15 +31,15 @@ def comparison(runs: list[Run]) -> pd.DataFrame:
     columns: dict[str, dict[str, str]] = {}
     for run in runs:
         item = run.chosen[0]
-        valid = item.get("valid", {})
-        col = {"experiment": str(run.best.get("experiment", "")), "metric": run.metric,
-               "validation": f"{html.num(valid.get('mean'))} ± {html.num(valid.get('std'))}",
-               "chosen trial": str(item.get("trial", ""))}
+        valid = item.valid
+        col = {"experiment": run.outcome.experiment, "metric": run.metric,
+               "validation": f"{html.num(valid.mean)} ± {html.num(valid.std)}",
+               "chosen trial": str(item.trial)}
         if len(run.chosen) > 1:
             col["chosen trial"] = "per outer fold: " + ", ".join(
-                str(c.get("trial")) for c in run.chosen)
-        col.update({f"param {k}": html.num(v) for k, v in (item.get("params") or {}).items()})
-        test = run.best.get("test") or {}
+                str(c.trial) for c in run.chosen)
+        col.update({f"param {k}": html.num(v) for k, v in item.params.items()})
+        test = run.outcome.test
         for key, value in test.items():
             if key.startswith("test_"):
                 col[key] = f"{html.num(value)} ± {html.num(test.get('std_' + key))}"
@@ -69,7 +69,7 @@ def plot_scores(runs: list[Run]) -> Any:
     """One panel per test metric every run has: a bar per run (mean over its members, the
     std as an error bar); None when the runs share no test metric."""
     from runtime.report.plots import new_figure
-    tests = [run.best.get("test") or {} for run in runs]
+    tests = [run.outcome.test for run in runs]
     shared = [k for k in tests[0] if k.startswith("test_") and all(k in t for t in tests)]
     if not shared:
         return None

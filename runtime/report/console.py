@@ -12,9 +12,11 @@ import pandas as pd
 from rich.table import Table
 
 from runtime.errors import NnspecError, first_line
+from runtime.execution.outcome import RunOutcome, record_problem
 from runtime.execution.results import at_highest_fidelity, border_warnings, refit_message
 from runtime.report.progress import RunProgress
 from runtime.report.terminal import console, out
+from runtime.types import TrialState
 
 __all__ = ["RunProgress", "console", "out", "summary_table", "print_best", "print_results",
            "show_run", "show_json", "read_best", "read_summary"]
@@ -56,7 +58,7 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
             f"{metric} mean ± std", "n", "epochs"]
     title = f"best configurations by {metric}" + (", per outer fold" if nested else "")
     notes = []
-    if state and (summary["state"] != "complete").any():
+    if state and (summary["state"] != TrialState.COMPLETE).any():
         notes.append("a configuration whose every seed and fold completed ranks first")
     if fidelity:
         notes.append("each configuration once, at its highest fidelity (ranks as in "
@@ -74,33 +76,32 @@ def summary_table(summary: pd.DataFrame, top: int) -> Table:
     return table
 
 
-def print_best(best: dict[str, Any], notes: bool = True) -> None:
+def print_best(outcome: RunOutcome, notes: bool = True) -> None:
     """The chosen configuration, its validation score and its test score (and the run's notes,
     unless they were shown while it ran)."""
-    for message in best.get("messages", []) if notes else []:
+    for message in outcome.messages if notes else ():
         out.print(f"[yellow]note:[/] {message}")
-    chosen = best.get("outer_folds", [best])
-    for item in chosen:
-        where = f"outer fold {item['outer']}: " if item.get("outer") is not None else ""
-        if item["trial"] is None:                      # nothing could be chosen (see notes)
+    for item in outcome.choices:
+        where = f"outer fold {item.outer}: " if item.outer is not None else ""
+        if item.trial is None:                         # nothing could be chosen (see notes)
             continue
-        valid = item["valid"]
-        if _fmt(valid.get("mean")) == "":              # ranked first, yet nothing completed
+        valid = item.valid
+        if _fmt(valid.mean) == "":                     # ranked first, yet nothing completed
             out.print(f"{where}nothing chosen: no configuration completed on every seed and "
                       "fold (see the error column of trials.csv)")
             continue
-        params = ", ".join(f"{k} {_fmt(v)}" for k, v in item["params"].items())
-        out.print(f"{where}chosen trial {item['trial']} ({params or 'no search'}): "
-                  f"{valid['metric']} {_fmt(valid['mean'])} ± {_fmt(valid['std'])} "
-                  f"(n={valid['n']})")
-        if item.get("refit"):
-            out.print(f"{where}{refit_message(item['refit'])}")
-    for fold, message in border_warnings(chosen):
+        params = ", ".join(f"{k} {_fmt(v)}" for k, v in item.params.items())
+        out.print(f"{where}chosen trial {item.trial} ({params or 'no search'}): "
+                  f"{valid.metric} {_fmt(valid.mean)} ± {_fmt(valid.std)} "
+                  f"(n={valid.n})")
+        if item.refit:
+            out.print(f"{where}{refit_message(item.refit)}")
+    for fold, message in border_warnings(outcome.choices):
         out.print(f"[yellow]border{f' ({fold})' if fold else ''}:[/] {message}")
-    test = best.get("test") or {}
+    test = outcome.test
     if test:
         names = [k for k in test if k.startswith("test_")]
-        label = "generalization estimate (outer test folds)" if "outer_folds" in best else \
+        label = "generalization estimate (outer test folds)" if outcome.nested else \
             "test (scored once)"
         out.print(f"{label}: " + ", ".join(
             f"{k[5:]} {_fmt(test[k])} ± {_fmt(test.get('std_' + k, float('nan')))}"
@@ -111,20 +112,20 @@ def print_results(table: pd.DataFrame, run_dir: Path, notes: bool) -> None:
     """After `nnspec run`: the summary, the chosen configuration, where the files are."""
     from runtime.execution.results import summarize
     out.print(summary_table(summarize(table), 10))
-    print_best(table.attrs.get("best", {}), notes)
+    print_best(table.attrs["outcome"], notes)
     out.print(f"wrote {run_dir}/trials.csv, summary.csv, best.json"
               + (", model.npz" if (run_dir / "model.npz").exists() else ""))
 
 
 def show_run(run_dir: Path, top: int = 10) -> None:
     """`nnspec show RUN`."""
-    best = read_best(run_dir / "best.json")
-    summary = read_summary(run_dir / "summary.csv", best["metric"])
-    summary.attrs["metric"] = best["metric"]
+    outcome = RunOutcome.from_record(read_best(run_dir / "best.json"))
+    summary = read_summary(run_dir / "summary.csv", outcome.metric)
+    summary.attrs["metric"] = outcome.metric
     out.print(summary_table(summary, top))
-    print_best(best)
+    print_best(outcome)
     from runtime.report.run_folder import provenance_lines
-    for line in provenance_lines(run_dir, best):
+    for line in provenance_lines(run_dir, outcome.run_id):
         out.print(line, style="dim" if line.startswith("run ") else "yellow", highlight=False)
 
 
@@ -139,7 +140,7 @@ def show_json(run_dir: Path, top: int = 10) -> None:
     shown = summary.sort_values(rank, kind="stable") if rank in summary else summary
     rows = json.loads(shown.head(top).to_json(orient="records"))
     record = {"run": str(run_dir), "best": best, "summary": rows,
-              "provenance": provenance_lines(run_dir, best)}
+              "provenance": provenance_lines(run_dir, best.get("run_id"))}
     sys.stdout.write(json.dumps(json_safe(record)) + "\n")
 
 
@@ -150,23 +151,10 @@ def read_best(path: Path) -> dict[str, Any]:
         best = json.loads(text)
     except ValueError as exc:
         raise NnspecError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(best, dict) or not isinstance(best.get("metric"), str):
-        raise NnspecError(f"{path}: not the record of a finished run (no 'metric')")
-    chosen = best.get("outer_folds", [best])
-    if not isinstance(chosen, list) or not chosen or not all(map(_is_choice, chosen)) \
-            or not isinstance(best.get("test") or {}, dict) \
-            or not isinstance(best.get("messages", []), list):
-        raise NnspecError(f"{path}: not the record of a finished run (a chosen configuration "
-                          "needs 'trial', 'params' and 'valid' with metric, mean, std and n)")
-    return best
-
-
-def _is_choice(item: Any) -> bool:
-    valid = item.get("valid") if isinstance(item, dict) else None
-    return (isinstance(valid, dict) and {"metric", "mean", "std", "n"} <= valid.keys()
-            and "trial" in item and isinstance(item.get("params"), dict)
-            and isinstance(item.get("borders") or {}, dict)
-            and isinstance(item.get("test") or {}, dict))
+    problem = record_problem(best)
+    if problem:
+        raise NnspecError(f"{path}: {problem}")
+    return dict(best)
 
 
 def read_summary(path: Path, metric: str) -> pd.DataFrame:

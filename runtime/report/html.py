@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Collection
 import pandas as pd
 
 from runtime.execution.results import border_warnings, refit_message
+from runtime.report.progress import STATES
 
 if TYPE_CHECKING:                       # report imports this module: no runtime cycle
     from runtime.report.run_folder import Run
@@ -94,24 +95,24 @@ def best_html(run: Run) -> str:
     """The chosen configuration(s): the selection metric first, the parameters, the test
     scores, border warnings and the run's notes."""
     parts = []
-    for item in run.chosen:
-        where = "" if item.get("outer") is None else f" (outer fold {item['outer']})"
-        valid = item.get("valid", {})
-        parts.append(f"<p class='headline'><b>{html.escape(str(valid.get('metric', '')))} "
-                     f"{num(valid.get('mean'))} ± {num(valid.get('std'))}</b> (validation, "
-                     f"n={valid.get('n', '')}) — chosen trial {item['trial']}{where}</p>")
-        parts.append(pairs_table(item.get("params") or {"(no search)": ""}, "params"))
-        if item.get("refit"):
-            parts.append(f"<p>{html.escape(refit_message(item['refit']))}</p>")
+    outcome = run.outcome
+    for item in outcome.choices:
+        where = "" if item.outer is None else f" (outer fold {item.outer})"
+        valid = item.valid
+        parts.append(f"<p class='headline'><b>{html.escape(str(valid.metric))} "
+                     f"{num(valid.mean)} ± {num(valid.std)}</b> (validation, "
+                     f"n={valid.n}) — chosen trial {item.trial}{where}</p>")
+        parts.append(pairs_table(dict(item.params) or {"(no search)": ""}, "params"))
+        if item.refit:
+            parts.append(f"<p>{html.escape(refit_message(item.refit))}</p>")
     parts += [f"<p class='warning'>border{f' ({where})' if where else ''}: "
-              f"{html.escape(message)}</p>" for where, message in border_warnings(run.chosen)]
-    test = run.best.get("test") or {}
-    if test:
-        title = "generalization estimate (outer test folds)" if "outer_folds" in run.best \
+              f"{html.escape(message)}</p>"
+              for where, message in border_warnings(outcome.choices)]
+    if outcome.test:
+        title = "generalization estimate (outer test folds)" if outcome.nested \
             else "test (scored once, chosen configuration only)"
-        parts.append(f"<h3>{title}</h3>" + scores_table(test))
-    parts += [f"<p class='note'>note: {html.escape(str(m))}</p>"
-              for m in run.best.get("messages", [])]
+        parts.append(f"<h3>{title}</h3>" + scores_table(dict(outcome.test)))
+    parts += [f"<p class='note'>note: {html.escape(str(m))}</p>" for m in outcome.messages]
     return "\n".join(parts)
 
 
@@ -138,7 +139,7 @@ def scores_table(test: dict[str, Any]) -> str:
 
 def outcomes_html(states: dict[str, int], messages: list[tuple[str, str, int]]) -> str:
     """Trials per state and the most common messages of those that did not complete."""
-    order = ["complete", "failed", "diverged", "stalled", "pruned"]
+    order = [state.value for state in STATES]
     names = order + sorted(set(states) - set(order))
     head = "".join(f"<th>{html.escape(s)}</th>" for s in names)
     cells = "".join(f"<td>{states.get(s, 0)}</td>" for s in names)

@@ -37,6 +37,7 @@ from runtime.report.run_folder import Run
 from runtime.sparse import as_csr, is_sparse
 
 if TYPE_CHECKING:
+    from runtime.execution.outcome import Choice, MemberRef
     from matplotlib.figure import Figure
 
 SAMPLE_ROWS = 512
@@ -77,9 +78,9 @@ def record(run: Run) -> NetworkStats | str:
     from runtime.errors import NnspecError
     item = run.chosen[0]
     # the saved model's networks: the refit's when the run refitted, else the search's
-    listed = (item.get("refit") or {}).get("members") or item.get("members") or []
-    members = sorted(listed, key=lambda m: (m["seed"], m["fold"]))
-    if not members or (item.get("valid") or {}).get("mean") is None:
+    listed = (item.refit.members if item.refit else ()) or item.members
+    members = sorted(listed, key=lambda m: (m.seed, m.fold))
+    if not members or item.valid.mean is None:
         return "no configuration completed: there is no trained network to look at"
     try:
         exp = spec_lang.load(run.path / "spec.spec")
@@ -89,34 +90,33 @@ def record(run: Run) -> NetworkStats | str:
         return f"the networks could not be rebuilt from the run folder ({first})"
 
 
-def _record(run: Run, exp: Any, item: dict[str, Any], members: list[dict[str, Any]]
+def _record(run: Run, exp: Any, item: Choice, members: list[MemberRef]
             ) -> NetworkStats | str:
     from runtime.engine.training import build_network
     from runtime.execution.jobs import Job
     from runtime.execution.prepared import dataset, train_data
-    params = dict(item["params"])
+    params = dict(item.params)
     config = exp.bind(params)
     start, end = Snapshot(), Snapshot()
     filters, space, notes = None, "", []
     for m in members:
-        trained = _trained(run.path, m["key"], members.index(m))
+        trained = _trained(run.path, m.key, members.index(m))
         if trained is None:
             return "the chosen members' networks are not in the run folder (members/, " \
                    "model.npz)"
-        job = Job(int(item["trial"]), tuple(params.items()), m["seed"], m["fold"],
-                  item.get("outer"))
+        job = Job(int(item.trial or 0), tuple(params.items()), m.seed, m.fold, item.outer)
         data, prep = train_data(config, exp, job)
-        initial = build_network(config, data, np.random.default_rng(m["seed"]))
+        initial = build_network(config, data, np.random.default_rng(m.seed))
         rows = slice(None, None, max(1, math.ceil(data.X_train.shape[0] / SAMPLE_ROWS)))
         X, y = data.X_train[rows], data.y_train[rows]
         for net, snap in ((initial, start), (trained.net, end)):
-            _snapshot(net, X, y, config.train, m["seed"], snap)
+            _snapshot(net, X, y, config.train, m.seed, snap)
         if filters is None:
             raw = dataset(config.data, str(exp.base_dir)).X
             filters, space = first_layer_filters(trained.net, prep, raw)
-    if item.get("outer") is not None:
+    if item.outer is not None:
         notes.append("nested cross-validation: the chosen configuration of outer fold "
-                     f"{item['outer']}")
+                     f"{item.outer}")
     if exp.config.pretrain is not None:
         notes.append("start: at initialization, before greedy pre-training")
     return NetworkStats(start, end, len(members), filters, space, notes)

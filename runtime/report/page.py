@@ -43,7 +43,7 @@ def write_report(run_dir: Path | str) -> Path:
     """Write `RUN/report/index.html` for a finished run; its path. Raises NnspecError when
     `run_dir` is not a finished run."""
     run = load_run(run_dir)
-    text = html.page(str(run.best.get("experiment", run.path.name)), sections(run),
+    text = html.page(run.outcome.experiment or run.path.name, sections(run),
                      _meta(run), folded=FOLDED)
     out = run.path / "report"
     out.mkdir(exist_ok=True)
@@ -134,7 +134,7 @@ def _network(run: Run) -> str:
 
 
 def _meta(run: Run) -> str:
-    lines = [escape.escape(line) for line in provenance_lines(run.path, run.best)]
+    lines = [escape.escape(line) for line in provenance_lines(run.path, run.outcome.run_id)]
     present = [n for n in html.RUN_FILES if (run.path / n).is_file()]
     return "<br>".join(lines + [f"run folder {escape.escape(str(run.path))}: "
                                 + html.files_html(present)])

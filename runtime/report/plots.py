@@ -30,6 +30,7 @@ from runtime.report.run_folder import Member, Run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from runtime.execution.outcome import Choice
 
 LOG_SPAN = 20.0          # a positive axis spanning more than this factor is drawn log-scale,
                          # as is a parameter searched on a log scale (`log_axis`)
@@ -287,20 +288,20 @@ def _chosen_marks(ax: Any, run: Run, table: pd.DataFrame, col: str, name: str) -
     """A star at each chosen configuration and a vertical line at its value: red and labelled
     with the side when best.json says the value is on the border of those tried."""
     for item, x, y in chosen_points(run, table, col):
-        side = (item.get("borders") or {}).get(name)
+        side = item.borders.get(name)
         ax.plot([x], [y], "*", color="C3", ms=16, zorder=5, label="chosen")
         label = f"chosen value, on the {side} border" if side else "chosen value"
         ax.axvline(float(x), color="C3" if side else "0.5", ls="--", lw=1.2, label=label)
 
 
 def chosen_points(run: Run, table: pd.DataFrame, col: str
-                  ) -> list[tuple[dict[str, Any], Any, float]]:
+                  ) -> list[tuple[Choice, Any, float]]:
     """(chosen record, parameter value, mean metric) of each chosen configuration in `table`."""
     points = []
     for item in run.chosen:
-        rows = table[table["trial"] == item["trial"]]
-        if "outer" in rows and item.get("outer") is not None:
-            rows = rows[rows["outer"] == item["outer"]]
+        rows = table[table["trial"] == item.trial]
+        if "outer" in rows and item.outer is not None:
+            rows = rows[rows["outer"] == item.outer]
         points += [(item, r[col], float(r[f"mean_{run.metric}"])) for _, r in rows.iterrows()
                    if pd.notna(r[f"mean_{run.metric}"])]
     return points
@@ -326,7 +327,7 @@ def plot_choice(run: Run, name: str) -> Figure:
     ax.plot(range(1, len(labels) + 1), [g.mean() for g in groups], "D-", color="C1",
             label="mean per value")
     for item, cx, cy in chosen_points(run, table, col):
-        side = (item.get("borders") or {}).get(name)
+        side = item.borders.get(name)
         ax.plot([labels.index(str(cx)) + 1], [cy], "*", color="C3", ms=16, zorder=5,
                 label="chosen" + (f" (on the {side} border)" if side else ""))
     ax.set(xlabel=name, ylabel=f"{readable(metric)} (mean per configuration)",
@@ -337,8 +338,7 @@ def plot_choice(run: Run, name: str) -> Figure:
 
 
 def _title(run: Run, name: str) -> str:
-    sides = {str(side) for item in run.chosen
-             if (side := (item.get("borders") or {}).get(name))}
+    sides = {str(side) for item in run.chosen if (side := item.borders.get(name))}
     if not sides:
         return f"{readable(run.metric)} against {name}"
     return f"{name}: best on the {'/'.join(sorted(sides))} border, widen the interval"

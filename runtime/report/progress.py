@@ -37,7 +37,10 @@ from rich.text import Text
 from spec_lang import config as c
 from spec_lang.experiment import Experiment
 
-STATES = ("complete", "failed", "diverged", "stalled", "pruned")
+from runtime.types import TrialState
+
+STATES = (TrialState.COMPLETE, TrialState.FAILED, TrialState.DIVERGED, TrialState.STALLED,
+          TrialState.PRUNED)          # in the order the display counts them
 INTERVAL_S = 30.0          # seconds between two plain lines when stderr is piped
 LIVE_REFRESH_S = 1.0       # seconds between two refreshes of the live display
 NAME_WIDTH = 24            # the experiment's name, at most, on the live display
@@ -188,7 +191,8 @@ class RunProgress:
             self.durations.append(float(row["duration_s"]))
         sign = -1.0 if event["maximize"] else 1.0
         value = row.get(self.metric)
-        if state == "complete" and isinstance(value, (int, float)) and math.isfinite(value) \
+        if state == TrialState.COMPLETE and isinstance(value, (int, float)) \
+                and math.isfinite(value) \
                 and sign * value < self.best:
             self.best = sign * value
             self._sign = sign
@@ -241,7 +245,7 @@ class RunProgress:
 
     def _states(self) -> list[str]:
         return [f"running {self.running_now()}"] + [
-            f"{s} {self.states[s]}" for s in STATES if s != "complete" and self.states[s]]
+            f"{s} {self.states[s]}" for s in STATES if s != TrialState.COMPLETE and self.states[s]]
 
     def _best(self) -> list[str]:
         best = self.best_value()

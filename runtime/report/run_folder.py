@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from runtime.errors import NnspecError
+from runtime.execution.outcome import Choice, RunOutcome, record_problem
 from runtime.execution.store import RunStore
 
 REQUIRED = ("best.json", "summary.csv", "trials.csv", "store.sqlite")
@@ -34,15 +35,20 @@ class Run:
     summary: pd.DataFrame
     trials: pd.DataFrame
 
+    @cached_property
+    def outcome(self) -> RunOutcome:
+        """best.json, typed (checked by `load_run`)."""
+        return RunOutcome.from_record(self.best)
+
     @property
     def metric(self) -> str:
         """The selection column, e.g. valid_error."""
-        return str(self.best.get("metric", "valid_error"))
+        return self.outcome.metric
 
     @property
-    def chosen(self) -> list[dict[str, Any]]:
-        """One record per outer fold (one record unless the protocol is nested)."""
-        return list(self.best.get("outer_folds", [self.best]))
+    def chosen(self) -> tuple[Choice, ...]:
+        """One choice per outer fold (one unless the protocol is nested)."""
+        return self.outcome.choices
 
     @cached_property
     def log_dimensions(self) -> frozenset[str]:
@@ -81,16 +87,16 @@ def load_run(run_dir: Path | str) -> Run:
         summary, trials = pd.read_csv(path / "summary.csv"), pd.read_csv(path / "trials.csv")
     except (ValueError, pd.errors.ParserError) as exc:
         raise NnspecError(f"{path}: unreadable run artifacts ({exc})") from None
-    if not isinstance(best, dict) or "metric" not in best:
+    if not isinstance(best, dict) or "metric" not in best or record_problem(best):
         raise NnspecError(f"{path}: best.json is not the record of a finished run")
     return Run(path, best, summary, trials)
 
 
 # ----------------------------------------------------------------------------- the run store
-def provenance_lines(run_dir: Path, best: dict[str, Any]) -> list[str]:
+def provenance_lines(run_dir: Path, run_id: Any) -> list[str]:
     """Where the artifacts come from (the store's record of the run that wrote them: times,
     versions, host) and, when a later run of the folder did not finish, a warning that says
-    which artifacts are current."""
+    which artifacts are current. `run_id`: best.json's (the run that wrote them)."""
     try:
         store = RunStore(run_dir / "store.sqlite", readonly=True)
         try:
@@ -99,7 +105,7 @@ def provenance_lines(run_dir: Path, best: dict[str, Any]) -> list[str]:
             store.close()
     except (NnspecError, sqlite3.DatabaseError):
         return []
-    wrote = next((r for r in runs if r["id"] == best.get("run_id")), None)
+    wrote = next((r for r in runs if r["id"] == run_id), None)
     lines = []
     if wrote is not None:
         lines.append(f"run {wrote['id']} of this folder: {_when(wrote['started'])} to "
@@ -129,13 +135,12 @@ def chosen_members(run: Run) -> list[Member]:
     try:
         members = []
         for item in run.chosen:
-            listed = item.get("members") or []
-            folds = len({m["fold"] for m in listed})
-            for m in sorted(listed, key=lambda m: (m["seed"], m["fold"])):
-                found = store.get(m["key"])
+            folds = len({m.fold for m in item.members})
+            for m in sorted(item.members, key=lambda m: (m.seed, m.fold)):
+                found = store.get(m.key)
                 if found is not None:
-                    members.append(Member(_label(item.get("outer"), m["seed"], m["fold"], folds),
-                                          found, store.curves(m["key"])))
+                    members.append(Member(_label(item.outer, m.seed, m.fold, folds), found,
+                                          store.curves(m.key)))
         return members
     except sqlite3.Error as exc:
         raise NnspecError(f"{store.path}: cannot read the run store ({exc})") from None

@@ -27,6 +27,7 @@ import pandas as pd
 from runtime.report.plots import (curve, fidelity_colors, log_axis, maximized, new_figure,
                                   numeric_values, readable)
 from runtime.report.run_folder import Member, Run
+from runtime.types import TrialState
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -241,7 +242,7 @@ def outcome_counts(run: Run) -> tuple[dict[str, int], list[tuple[str, str, int]]
     states = trials["state"].value_counts().to_dict() if "state" in trials else {}
     messages: list[tuple[str, str, int]] = []
     if "error" in trials and "state" in trials:
-        bad = trials[(trials["state"] != "complete") & trials["error"].notna()]
+        bad = trials[(trials["state"] != TrialState.COMPLETE) & trials["error"].notna()]
         counted = bad.groupby(["state", "error"]).size().sort_values(ascending=False)
         messages = [(str(s), str(e), int(n)) for (s, e), n in counted.head(5).items()]
     return {str(k): int(v) for k, v in states.items()}, messages

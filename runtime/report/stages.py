@@ -32,7 +32,7 @@ CAPTION = ("the layerwise search's stages, one row each: every configuration of 
 def stages(run: Run) -> list[dict[str, Any]]:
     """The stages best.json records (those of the first outer fold: the same steps and
     dimensions in every one) that searched a value; [] for another strategy."""
-    records = run.chosen[0].get("stages") if run.chosen else None
+    records = run.chosen[0].stages if run.chosen else None
     return [s for s in records or [] if isinstance(s, dict) and s.get("values")]
 
 
@@ -115,12 +115,11 @@ def _chosen(ax: Any, run: Run, stage: dict[str, Any], name: str, table: pd.DataF
     gives its value ("" when inside)."""
     sides = set()
     for item in run.chosen:
-        mine = next((s for s in item.get("stages") or [] if s.get("step") == stage["step"]),
-                    None)
+        mine = next((s for s in item.stages if s.get("step") == stage["step"]), None)
         at = (table["trial"] == (mine or {}).get("trial")).to_numpy()
-        if "outer" in table and item.get("outer") is not None:
-            at &= (table["outer"] == item["outer"]).to_numpy()
-        side = (item.get("borders") or {}).get(name)
+        if "outer" in table and item.outer is not None:
+            at &= (table["outer"] == item.outer).to_numpy()
+        side = item.borders.get(name)
         if at.any():
             ax.plot(x[at], y[at], "*", color="C3" if side else "C1", ms=15, zorder=5,
                     label="chosen" + (f" (on the {side} border)" if side else ""))

@@ -58,7 +58,7 @@ def simulated_workers(log: list, workers: int = 2, slow_trial: int = 0):
 def run_simulated(strategy: str, tmp_path, monkeypatch) -> list:
     log: list = []
     monkeypatch.setattr(drive.executor, "stream", simulated_workers(log))
-    monkeypatch.setattr("runtime.execution.runner.final_model",
+    monkeypatch.setattr("runtime.execution.choose.final_model",
                         lambda *a, **k: ({}, None, []))  # no final phase in virtual time
     runtime.run(spec_lang.loads(SEARCH.format(strategy=strategy)), out=tmp_path, jobs=1)
     return log

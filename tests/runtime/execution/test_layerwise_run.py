@@ -204,19 +204,19 @@ def test_a_killed_run_goes_on_from_the_kept_stacks_without_training_again(
     its stage-2 trials continue from the stacks the killed run kept, and the table is that
     of an uninterrupted run."""
     import pytest
-    from runtime.execution import runner
+    from runtime.execution import trials
     whole = run(tmp_path / "whole")
-    real, stored = runner._Runner.store_outcome, []
+    real, stored = trials.TrialKeeper.store_outcome, []
 
     def store(self, job, row, curves, member):
         real(self, job, row, curves, member)
         stored.append(job)
         if len(stored) == 3 * 2 + 2:
             raise KeyboardInterrupt
-    monkeypatch.setattr(runner._Runner, "store_outcome", store)
+    monkeypatch.setattr(trials.TrialKeeper, "store_outcome", store)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "killed")
-    monkeypatch.setattr(runner._Runner, "store_outcome", real)
+    monkeypatch.setattr(trials.TrialKeeper, "store_outcome", real)
     fits = counting(monkeypatch)
     again = run(tmp_path / "killed")
     assert not [f for f in fits if f["dense"] == 1]                 # stage 1: from the store

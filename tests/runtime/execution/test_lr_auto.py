@@ -100,7 +100,7 @@ def test_every_rate_diverging_is_one_clear_error(tmp_path, monkeypatch):
                      diverged=(True,), initial_loss=0.7, divergence=1.0, updates=100,
                      largest_stable=None, suggestion=None, interval=None,
                      reason="The training loss became non-finite in epoch 1.")
-    monkeypatch.setattr(lr_auto, "range_test_of", lambda exp: none)
+    monkeypatch.setattr(lr_auto, "range_test_of", lambda exp, checked=None: none)
     with pytest.raises(NnspecError, match=r"auto.spec: lr auto: every rate diverged, even "
                                           r"the smallest \(1e-06\): The training loss became"):
         lr_auto.resolve(exp)

@@ -96,7 +96,7 @@ def test_a_second_run_loads_the_refit_networks_instead_of_training_them(tmp_path
         execute = args[5]
         args = (*args[:5], lambda jobs: trained.extend(jobs) or execute(jobs), *args[6:])
         return original(*args, **kw)
-    monkeypatch.setattr("runtime.execution.runner.final_model", spy)
+    monkeypatch.setattr("runtime.execution.choose.final_model", spy)
     again = runtime.run(exp, out=tmp_path, jobs=1).attrs["best"]
     assert trained == [] and again["test"] == first["test"]
 

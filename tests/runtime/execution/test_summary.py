@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runtime.execution.results import EVALUATED, STATES, make_table, summarize
+from runtime.execution.results import STATES, make_table, summarize
+from runtime.types import EVALUATED_STATES as EVALUATED
 
 
 def table(outer: bool, metric: str = "error", configurations: int = 30) -> pd.DataFrame:

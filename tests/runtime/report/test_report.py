@@ -382,14 +382,14 @@ def test_provenance_says_which_run_wrote_the_artifacts(grid_dir: Path, tmp_path:
     from runtime.report.run_folder import provenance_lines
     copy = tmp_path / "copy"
     shutil.copytree(grid_dir, copy)
-    lines = provenance_lines(copy, load_run(copy).best)
+    lines = provenance_lines(copy, load_run(copy).outcome.run_id)
     assert len(lines) == 1 and lines[0].startswith("run 1 of this folder") and "nnspec" in lines[0]
     store = RunStore(copy / "store.sqlite")
     later = store.begin_run({"spec": "", "digest": ""})
     with store.db:                                   # a run killed before it finished
         store.db.execute("UPDATE runs SET pid = 2147483647 WHERE id = ?", (later,))
     store.close()
-    lines = provenance_lines(copy, load_run(copy).best)
+    lines = provenance_lines(copy, load_run(copy).outcome.run_id)
     assert "the latest run (run 2" in lines[1] and "interrupted" in lines[1]
     assert "these artifacts are from run 1" in lines[1]
 
@@ -455,6 +455,7 @@ def test_a_nested_run_says_each_border_once_without_an_empty_ensemble_column(
 
     from runtime.execution.results import border_message
     from runtime.report import html
+    from runtime.execution.outcome import RunOutcome
     from runtime.report.console import print_best
     best = nested_best()
     text = html.best_html(Run(tmp_path, best, pd.DataFrame(), pd.DataFrame()))
@@ -463,7 +464,7 @@ def test_a_nested_run_says_each_border_once_without_an_empty_ensemble_column(
     assert f"border (every outer fold): {escape(lr)}" in text
     assert f"border (outer fold 1): {escape(epochs)}" in text
     assert "ensemble" not in text and "<td>0.2 ± 0.05</td></tr>" in text
-    print_best(best)
+    print_best(RunOutcome.from_record(best))
     printed = " ".join(capsys.readouterr().out.split())
     assert printed.count("border") == 2 and f"border (every outer fold): {lr}" in printed
 

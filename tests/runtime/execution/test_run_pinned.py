@@ -1,0 +1,116 @@
+"""Whole runs of shipped specs pinned to digests of their artifacts, computed on the runner
+before its state was typed (issue 26): `trials.csv` and `summary.csv` (their wall-clock
+`duration_s` columns aside), `best.json` (its `run_id` aside) and the arrays of `model.npz`
+must not move by one bit. The specs cover a grid with two seeds and a refit (quickstart), low
+fidelity first (halving), `lr auto`'s range test and nested cross-validation. A change meant
+to alter what a run computes updates these digests, and says so."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import runtime
+
+SPECS = Path(__file__).resolve().parents[3] / "specs"
+# Exact float bytes depend on the BLAS kernels: the digests hold where they were computed.
+PINNED_ON = ("x86_64", "2.4.6", "openblas", "0.3.31.188.0", "Haswell")
+PINNED = {              # spec: trials.csv, summary.csv, best.json, model.npz ("": none)
+    'quickstart': (
+        '2515b6c39d73ab8ff0da7b82db30061ae4e903ab2868958e11b171b52003f079',
+        '66d796d98795650df025a2ffecc609f1271aa3c7bc2dbab2706bfef4ef1285b2',
+        '9894dbc00fc1ba10a8977a2dc68fa1bb08bdc7f10d214ce67f7a9cac2f55c382',
+        '8a2aa8d4d3f8451db06fdd5d30eb2f13ed26d85cc38bf0a646ee2b9c0fe07a5e'),
+    'breast_cancer': (
+        '6cf7c230235668cbeb2d664fbd91f2d49e558db6b3e0ebe1e5c4649095fa1d65',
+        '5af20d5d4ad252917eacfdb6cf433b28ed11916659c7900acad19944961e9851',
+        '5841b4207cc56f28d9909192bc372909f2dc9708b64f87de7c9afacadad1d183',
+        'dd4910de26c4018d0024c16ad1054bd21fa35ef53b81a8ba09255491122a2834'),
+    'lr_auto': (
+        '0c9dcd497056be0fa267ee0f89557cc624037a45fc9df6d7707eceac060ef95b',
+        '736e270782abd2e2886695dedad6a199ea8ae844eba1ea67e5f3e58473b80ebb',
+        '882f5bcaeeb2c78edcbbe3c73fe11ed5234725462cbc7e8893369208ea6416bc',
+        'e71d8644254bbd0971d541e1308943e894804787dd31518f5625e50bd12ad4cb'),
+    'nested': (
+        '0a54efd80e2f6cb7b063c2ce3df6264ad44af3de07d22b6c05d7a4311e78f2af',
+        'ccf13af7bd4193706e65fc66409f18d08778d2c0ac342a9d1467c887eb73028c',
+        '5ee7473b5e33cac3964e6470a1be0c9fc22e14968435b7ef6a4360398a45939a',
+        ''),
+}
+
+
+def platform_of_floats() -> tuple[str, ...]:
+    """The machine, NumPy and BLAS (its build and kernel) that decide a fit's exact bytes
+    (as tests/runtime/engine/test_fit_pinned.py reads them)."""
+    import platform
+
+    import threadpoolctl
+    blas = [(m["internal_api"], str(m.get("version")), str(m.get("architecture")))
+            for m in threadpoolctl.threadpool_info()
+            if m["user_api"] == "blas" and "numpy" in m["filepath"]]
+    return (platform.machine(), np.__version__, *(blas[0] if blas else ("?", "?", "?")))
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def _table(path: Path) -> str:
+    """A CSV without its wall-clock columns (they differ from one run to the next)."""
+    frame = pd.read_csv(path)
+    frame = frame[[c for c in frame.columns if "duration_s" not in c]]
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return _sha(buffer.getvalue())
+
+
+def _best(path: Path) -> str:
+    """best.json without the store's run id."""
+    best = json.loads(path.read_text())
+    best.pop("run_id", None)
+    return _sha(json.dumps(best, indent=1))
+
+
+def _model(path: Path) -> str:
+    """The arrays of a model file, by name, with their dtypes and shapes ("" when the run
+    saved none: nested cross-validation)."""
+    if not path.exists():
+        return ""
+    digest = hashlib.sha256()
+    with np.load(path, allow_pickle=False) as arrays:
+        for name in arrays.files:
+            value = arrays[name]
+            digest.update(f"{name} {value.dtype} {value.shape}".encode())
+            digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def digests(folder: Path) -> tuple[str, str, str, str]:
+    """The four digests of a run folder."""
+    return (_table(folder / "trials.csv"), _table(folder / "summary.csv"),
+            _best(folder / "best.json"), _model(folder / "model.npz"))
+
+
+@pytest.mark.parametrize("spec", sorted(PINNED))
+def test_a_shipped_spec_gives_the_pinned_artifacts(spec: str, tmp_path: Path) -> None:
+    here = platform_of_floats()
+    if here != PINNED_ON:
+        pytest.skip(f"digests pinned on {PINNED_ON}, this is {here}: print this machine's "
+                    "with python tests/runtime/execution/test_run_pinned.py RUN_ROOT")
+    runtime.run(SPECS / f"{spec}.spec", out=tmp_path / spec, jobs=1)    # as pinned: --jobs 1
+    assert digests(tmp_path / spec) == PINNED[spec]
+
+
+if __name__ == "__main__":
+    # python tests/runtime/execution/test_run_pinned.py ROOT: the digests of ROOT/<spec> folders
+    # (each made by `nnspec run specs/<spec>.spec --jobs 1 --out ROOT/<spec>`)
+    print(platform_of_floats())
+    root = Path(sys.argv[1])
+    for name in ("quickstart", "breast_cancer", "lr_auto", "nested"):
+        print(f"    {name!r}: {digests(root / name)!r},")

@@ -107,7 +107,8 @@ def _started(jobqueue: Any, request: BatchCluster, options: dict[str, Any], say:
     try:
         _quiet_loop(cluster, lambda exc: say(f"{request.title} worker jobs: {_refusal(exc)}"))
         _submit(cluster, request)
-        with distributed.Client(cluster) as client:
+        make_client: Any = distributed.Client         # untyped in distributed
+        with make_client(cluster) as client:
             watch = _Watch(cluster, client, request, say)
             _patience[id(client)] = watch.patience()
             say(watch.started(options["log_directory"]))

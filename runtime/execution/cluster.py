@@ -105,15 +105,28 @@ def dask_client(client: Any = None, cluster: "str | BatchCluster | None" = None,
             yield started
         return
     if cluster is not None:
-        workers = _checked(local_workers, str(cluster))
-        with _quiet_dask(), \
-                distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                         host="127.0.0.1", dashboard_address=LOCAL_HTTP,
-                                         processes=True) as local, \
-                distributed.Client(local) as started:
+        with _local_client(str(cluster), distributed) as started:
             yield started
         return
-    address = _checked(scheduler_address, str(client))
+    with _scheduler_client(_checked(scheduler_address, str(client)), distributed) as connected:
+        yield connected
+
+
+@contextlib.contextmanager
+def _local_client(cluster: str, distributed: Any) -> Iterator[Any]:
+    """A LocalCluster of `local:N`'s N single-threaded processes, and its client."""
+    workers = _checked(local_workers, cluster)
+    with _quiet_dask(), \
+            distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                     host="127.0.0.1", dashboard_address=LOCAL_HTTP,
+                                     processes=True) as local, \
+            distributed.Client(local) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def _scheduler_client(address: str, distributed: Any) -> Iterator[Any]:
+    """A client connected to the scheduler at `address` (NnspecError when unreachable)."""
     with _quiet_dask():
         try:
             connected = distributed.Client(address, timeout=SCHEDULER_TIMEOUT)

@@ -166,19 +166,12 @@ def _ship(exp: Experiment, client: Any) -> None:
 
 def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
     """Keep every Dask worker thread busy; a cluster that dies, or that has no worker left for
-    `NO_WORKERS_S` (a batch cluster: its `wait` option), ends the run with an NnspecError (the finished trials are stored)."""
-    from distributed import wait
+    `NO_WORKERS_S` (a batch cluster: its `wait` option), ends the run with an NnspecError (the
+    finished trials are stored)."""
+    import distributed
+    wait: Any = distributed.wait              # untyped in distributed
     waiting = _patience(client)
-    try:
-        client.wait_for_workers(1, timeout=waiting.seconds)
-    except TimeoutError:
-        raise NnspecError(waiting.message) from None
-    except Exception as exc:
-        raise _cluster_lost(exc) from None
-    try:
-        _ship(exp, client)
-    except Exception as exc:
-        raise _cluster_lost(exc) from None
+    _connect(exp, client, waiting)
     running: dict[Any, Job] = {}
     idle_since: float | None = None
     while True:
@@ -201,17 +194,35 @@ def _dask(exp: Experiment, next_job: NextJob, client: Any) -> Iterator[Outcome]:
             continue
         idle_since = None
         for future in done:
-            job = running.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as exc:
-                if type(exc).__name__ == "KilledWorker":      # this trial kills its workers
-                    outcome = (job, failed_row(job, KILLED_WORKERS), {}, None)
-                elif future.status in ("cancelled", "lost") or _is_comm_error(exc):
-                    raise _cluster_lost(exc) from None
-                else:
-                    raise
-            yield outcome
+            yield _result(future, running.pop(future))
+
+
+def _connect(exp: Experiment, client: Any, waiting: Patience) -> None:
+    """Wait for a first worker (NnspecError after `waiting`), then send the data once."""
+    try:
+        client.wait_for_workers(1, timeout=waiting.seconds)
+    except TimeoutError:
+        raise NnspecError(waiting.message) from None
+    except Exception as exc:
+        raise _cluster_lost(exc) from None
+    try:
+        _ship(exp, client)
+    except Exception as exc:
+        raise _cluster_lost(exc) from None
+
+
+def _result(future: Any, job: Job) -> Outcome:
+    """A finished future's outcome: a trial that kills its workers becomes a failed row; a
+    lost or cancelled one ends the run (NnspecError, the finished trials are stored)."""
+    try:
+        outcome: Outcome = future.result()
+        return outcome
+    except Exception as exc:
+        if type(exc).__name__ == "KilledWorker":      # this trial kills its workers
+            return (job, failed_row(job, KILLED_WORKERS), {}, None)
+        if future.status in ("cancelled", "lost") or _is_comm_error(exc):
+            raise _cluster_lost(exc) from None
+        raise
 
 
 def _dask_slots(client: Any, empty: int = 1) -> int:

@@ -20,10 +20,12 @@ def test_check_says_ok_for_every_shipped_spec(capsys):
     asynchronous = [p for p in SPECS if spec_lang.load(p).search.asynchronous]
     assert asynchronous, "the examples include asha, hyperband, pruning and budget searches"
     laddered = [p for p in SPECS
-                if spec_lang.load(p).search.strategy in ("halving", "asha", "hyperband")]
+                if spec_lang.load(p).search.strategy in ("halving", "asha", "hyperband", "auto")]
     assert out.count(": OK") == len(SPECS) - len(set(asynchronous) | set(laddered))
     assert out.count("note: asynchronous search (") == len(asynchronous)
     assert out.count("rungs train") == len(laddered)
+    autos = [p for p in SPECS if spec_lang.load(p).search.strategy == "auto"]
+    assert autos and out.count("search auto: the chapter's stages") == len(autos)
 
 
 @pytest.mark.parametrize("prune, note", [

@@ -20,3 +20,12 @@ def jobs2_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "2", "--out", str(out)], cwd=client, env=_env(), capture_output=True,
                    text=True, timeout=RUN_S).check_returncode()
     return out
+
+
+@pytest.fixture(scope="module")
+def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client's folder: `d/spec.spec` and `d/points.csv` (run from here: relative paths)."""
+    from .test_distributed import write_spec
+    folder = tmp_path_factory.mktemp("client")
+    write_spec(folder / "d")
+    return folder

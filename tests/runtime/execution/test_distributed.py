@@ -155,14 +155,6 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleClus
 
 
 @pytest.fixture(scope="module")
-def scale_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The client's folder: `d/spec.spec` and `d/points.csv` (run from here: relative paths)."""
-    folder = tmp_path_factory.mktemp("client")
-    write_spec(folder / "d")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def jobs2_table(jobs2_run: Path) -> pd.DataFrame:
     """`nnspec run d/spec.spec --jobs 2`'s trials.csv: the table every cluster must give."""
     return _table(jobs2_run)
@@ -212,13 +204,13 @@ def _finish(run: subprocess.Popen) -> tuple[int, str, str]:
     return run.returncode, out, err
 
 
-def test_workers_in_other_folders_give_the_jobs_table(dask_cluster, scale_spec, jobs2_table,
+def test_workers_in_other_folders_give_the_jobs_table(dask_cluster, client_dir, jobs2_table,
                                                       tmp_path):
     """The spec's data path is relative to the client's folder; the workers start elsewhere
     and read no file: the client ships the data. Without that, every trial would fail."""
     dask_cluster.ensure(2)
     out = tmp_path / "dask"
-    done = _nnspec(scale_spec, "--scheduler", dask_cluster.address, "--out", str(out),
+    done = _nnspec(client_dir, "--scheduler", dask_cluster.address, "--out", str(out),
                    timeout=RUN_S)
     assert done.returncode == 0, done.stderr
     assert "test (scored once)" in done.stdout
@@ -229,11 +221,11 @@ def test_workers_in_other_folders_give_the_jobs_table(dask_cluster, scale_spec, 
         assert not list(home.iterdir())
 
 
-def test_a_worker_killed_mid_trial_has_its_trial_retried(dask_cluster, scale_spec, jobs2_table,
+def test_a_worker_killed_mid_trial_has_its_trial_retried(dask_cluster, client_dir, jobs2_table,
                                                          tmp_path):
     dask_cluster.ensure(2)
     out = tmp_path / "dask"
-    run = _start_run(scale_spec, out, dask_cluster.address)
+    run = _start_run(client_dir, out, dask_cluster.address)
     try:
         with distributed.Client(dask_cluster.address, timeout="20s") as client:
             def busy_worker() -> int | None:
@@ -257,10 +249,10 @@ def test_a_worker_killed_mid_trial_has_its_trial_retried(dask_cluster, scale_spe
 
 
 def test_a_scheduler_killed_mid_run_ends_it_cleanly_and_a_new_run_resumes(
-        dask_cluster, scale_spec, jobs2_table, tmp_path):
+        dask_cluster, client_dir, jobs2_table, tmp_path):
     dask_cluster.ensure(2)
     out = tmp_path / "dask"
-    run = _start_run(scale_spec, out, dask_cluster.address)
+    run = _start_run(client_dir, out, dask_cluster.address)
     try:
         def started() -> bool:
             assert run.poll() is None, "the run ended before the scheduler could be killed"
@@ -278,7 +270,7 @@ def test_a_scheduler_killed_mid_run_ends_it_cleanly_and_a_new_run_resumes(
     assert 0 < len(kept) < TRIALS and {state for _, state in kept} == {"complete"}
 
     dask_cluster.ensure(2)                              # a new scheduler and workers
-    again = _nnspec(scale_spec, "--scheduler", dask_cluster.address, "--out", str(out),
+    again = _nnspec(client_dir, "--scheduler", dask_cluster.address, "--out", str(out),
                     timeout=RUN_S)
     assert again.returncode == 0, again.stderr
     by_run = pd.Series([run_id for run_id, _ in _stored(out)]).value_counts().to_dict()
@@ -286,13 +278,13 @@ def test_a_scheduler_killed_mid_run_ends_it_cleanly_and_a_new_run_resumes(
     pd.testing.assert_frame_equal(_table(out), jobs2_table)
 
 
-def test_runtime_run_takes_a_client(dask_cluster, scale_spec, jobs2_table, tmp_path,
+def test_runtime_run_takes_a_client(dask_cluster, client_dir, jobs2_table, tmp_path,
                                     monkeypatch):
     """A `distributed.Client` of the caller's (an address string is what `--scheduler` hands
     `runtime.run`: the tests above), kept open after the run."""
     from runtime.errors import NnspecError
     dask_cluster.ensure(2)
-    monkeypatch.chdir(scale_spec)
+    monkeypatch.chdir(client_dir)
     with distributed.Client(dask_cluster.address, timeout="20s") as client:
         table = runtime.run("d/spec.spec", out=tmp_path / "client", client=client)
         assert client.status == "running"
@@ -306,9 +298,9 @@ def test_runtime_run_takes_a_client(dask_cluster, scale_spec, jobs2_table, tmp_p
                     cluster="local:1")
 
 
-def test_a_local_cluster_gives_the_jobs_table(scale_spec, jobs2_table, tmp_path):
+def test_a_local_cluster_gives_the_jobs_table(client_dir, jobs2_table, tmp_path):
     out = tmp_path / "local2"
-    done = _nnspec(scale_spec, "--cluster", "local:2", "--out", str(out), timeout=RUN_S)
+    done = _nnspec(client_dir, "--cluster", "local:2", "--out", str(out), timeout=RUN_S)
     assert done.returncode == 0, done.stderr
     pd.testing.assert_frame_equal(_table(out), jobs2_table)
 

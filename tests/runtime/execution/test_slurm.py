@@ -21,9 +21,19 @@ import runtime
 
 from ..conftest import stable
 from .onenode_slurm import ACTIVE, REQUIRE, OneNodeSlurm, why_not
-from .test_distributed import RUN_S, TRIALS, _env, _table, _wait_until, write_spec
+from .test_distributed import RUN_S, TRIALS, _env, _table, _wait_until
 
 pytest.importorskip("dask_jobqueue")
+
+
+def _start_run(client_dir: Path, out: Path, slurm: OneNodeSlurm, *extra: str
+               ) -> "subprocess.Popen[str]":
+    """`nnspec run d/spec.spec --cluster slurm:2` from the client's folder, in the background."""
+    return subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", *extra,
+                             "--out", str(out), "--cluster", "slurm:2", "--cluster-option",
+                             "interface=lo", "--cluster-option", "memory=500MB"],
+                            cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +49,6 @@ def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OneNodeSlurm]:
         yield cluster
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("client")
-    write_spec(folder / "d")
-    return folder
 
 
 @pytest.fixture
@@ -99,11 +102,7 @@ def test_slurm_2_gives_the_jobs_2_table_and_cancels_its_jobs(slurm, client_dir, 
 def test_a_worker_job_cancelled_mid_run_costs_no_finished_trial(slurm, client_dir, jobs2,
                                                                  tmp_path):
     out = tmp_path / "slurm"
-    run = subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", "--out",
-                            str(out), "--cluster", "slurm:2", "--cluster-option",
-                            "interface=lo", "--cluster-option", "memory=500MB"],
-                           cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = _start_run(client_dir, out, slurm)
     try:
         def started() -> bool:
             assert run.poll() is None, "the run ended before a job could be cancelled"
@@ -171,11 +170,7 @@ def test_an_interrupted_run_cancels_its_jobs(slurm, client_dir, tmp_path):
     """SIGTERM (a batch system's or a person's stop) mid-run: exit 143, every job cancelled."""
     import signal
     out = tmp_path / "slurm"
-    run = subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", "--quiet",
-                            "--out", str(out), "--cluster", "slurm:2", "--cluster-option",
-                            "interface=lo", "--cluster-option", "memory=500MB"],
-                           cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = _start_run(client_dir, out, slurm, "--quiet")
     try:
         def running() -> bool:
             assert run.poll() is None, "the run ended before it could be interrupted"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Generator, Sequence
+from typing import Any, Callable, Generator
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from spec_lang.config import Dim, Search
 from .border import border_side
 from .halving import HalvingSearch, fidelities, rung_count, rung_total
 from .space import Candidate, Result, grid_values, is_log, is_numeric, params_key, \
-    representative, score_key
+    project, representative, score_key
 
 Batch = list[Candidate]
 Procedure = Generator[Batch, list[Result], None]
@@ -123,7 +123,7 @@ class AutoSearch:
     def _at_centre(self, changes: dict[str, Any], step: str) -> Candidate:
         params = self._centre()
         params.update(changes)
-        return Candidate(_active(self._search.dims, params), 1.0, step, seeds=1)
+        return Candidate(project(self._search.dims, params), 1.0, step, seeds=1)
 
     def _centre(self) -> dict[str, Any]:
         return dict(self._best[0].params) if self._best is not None else dict(self.centre)
@@ -215,12 +215,6 @@ class AutoSearch:
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _active(dims: Sequence[Dim], params: dict[str, Any]) -> dict[str, Any]:
-    """`params` less the dimensions whose condition does not hold, in declaration order."""
-    from .space import project
-    return project(dims, params)
-
-
 def _borders(dims: list[Dim], history: list[Result], best: Candidate
              ) -> dict[str, str | None]:
     """For each dimension, "low" / "high" when the best full-fidelity value is the lowest /

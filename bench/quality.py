@@ -212,6 +212,9 @@ VARIANTS: dict[str, tuple[list[str] | None, str]] = {
     "tau30": (None, "schedule one_over_t tau {tau30}"),
     "constant": (None, "schedule constant"),
     "adam": (None, "adam lr 0.001"),
+    "pu300": (None, "epochs 1000 early_stop patience {pu300}"),
+    "pu1000": (None, "epochs 1000 early_stop patience {pu1000}"),
+    "pu3000": (None, "epochs 1000 early_stop patience {pu3000}"),
 }
 
 
@@ -236,8 +239,9 @@ def nnspec_spec(data: str, seed: int, variant: str = "", trials: int = 0,
         body = "network\n    repeat $depth\n        dense $width relu\n"
         return head + body + SEARCH.format(trials=trials)
     net, train = variant_parts(variant)
-    per_epoch = math.ceil(n_train / 32)
-    fill = {**{f"tau{e}": e * per_epoch for e in (3, 10, 30)}, "over": max(256, n_features)}
+    per_epoch = max(1, math.ceil(n_train / 32))     # n_train 0: the spec for its split only
+    fill = {**{f"tau{e}": e * per_epoch for e in (3, 10, 30)}, "over": max(256, n_features),
+            **{f"pu{u}": max(20, math.ceil(u / per_epoch)) for u in (300, 1000, 3000)}}
     train = train.format(**fill)
     layers = "".join(f"    {line.format(**fill)}\n" for line in net) if net else ""
     return head + (f"network\n{layers}" if layers else "") + \
@@ -300,7 +304,7 @@ def run_task(task: Task) -> dict[str, float]:
                 out = _nnspec(task, n_train, X.shape[1])
             except Exception as exc:          # an nnspec bug: record it, keep benchmarking
                 out = {"score": math.nan, "single": math.nan, "epochs": math.nan,
-                       "not_complete": 1.0, "failed": f"{task.set.name} seed {task.seed} "
+                       "not_complete": 1.0, "capped": math.nan, "stalled": math.nan, "failed": f"{task.set.name} seed {task.seed} "
                        f"{task.method}: {type(exc).__name__}: {exc}"}
     out["seconds"] = time.perf_counter() - start
     return out
@@ -431,8 +435,10 @@ def report(sets: list[DataSet], results: dict[tuple[str, int, str], Any], varian
 def _fits_line(sets: list[DataSet], method: str, get: Callable[..., list[float]]) -> str:
     """How the method's fits ended: not complete, ended by the epoch cap, stalled."""
     early = float(np.mean([np.mean(get(ds.name, method, "not_complete")) for ds in sets]))
-    capped = float(np.mean([np.mean(get(ds.name, method, "capped")) for ds in sets]))
-    stalled = int(sum(sum(get(ds.name, method, "stalled")) for ds in sets))
+    # a failed run (nan) ended no fit by the cap and stalled none: it counts as not complete
+    capped = float(np.nanmean([np.nanmean(get(ds.name, method, "capped") or [0.0])
+                               for ds in sets]))
+    stalled = int(np.nansum([np.nansum(get(ds.name, method, "stalled")) for ds in sets]))
     return f"not complete {100 * early:.0f}% of fits, ended by the epoch cap {100 * capped:.0f}%" \
         f", stalled {stalled}"
 

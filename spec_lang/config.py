@@ -269,23 +269,39 @@ class Schedule:
 
 # The relative margin of improvement when neither `min_delta` nor `min_rel_delta` is written.
 DEFAULT_REL_DELTA = 0.001
+# Early stopping's patience: epochs, and, unless `patience` is written, at least this many
+# updates (90 training rows in batches of 32 make an epoch of 3 updates: 20 epochs are 60).
+DEFAULT_PATIENCE = 20
+DEFAULT_PATIENCE_UPDATES = 300
 
 
 @dataclass(frozen=True)
 class EarlyStop:
     """Stop when the validation metric has not improved by a meaningful margin for `patience`
-    epochs, or (`stall` > 0) when it is no better than a constant predictor's after `stall`
-    epochs or when patience runs out; the best epoch's weights are restored.
+    epochs (and `patience_updates` updates, see `patience_for`), or (`stall` > 0) when it is
+    no better than a constant predictor's after `stall` epochs or when patience runs out; the
+    best epoch's weights are restored.
 
     An improvement must exceed `min_delta` (absolute, in the metric's units) and `min_rel_delta`
     times the best value's distance from a perfect score. With neither written the relative
     margin is `DEFAULT_REL_DELTA` (0.1%); writing either one sets the other's default to 0.
     """
 
-    patience: int = 20
+    patience: int | None = None          # None: see patience_for()
     min_delta: float | None = None       # None: see margins()
     min_rel_delta: float | None = None
     stall: int = 10                      # warm-up epochs of the stall check; 0: no stall check
+    patience_updates: int | None = None
+
+    def patience_for(self, per_epoch: int) -> int:
+        """Epochs without improvement before stopping, for epochs of `per_epoch` updates: at
+        least `patience` epochs and `patience_updates` updates. `patience` defaults to
+        `DEFAULT_PATIENCE`; `patience_updates` to `DEFAULT_PATIENCE_UPDATES`, or to 0 when
+        `patience` is written (then it is exactly the epochs written)."""
+        epochs = DEFAULT_PATIENCE if self.patience is None else self.patience
+        updates = self.patience_updates if self.patience_updates is not None else \
+            (DEFAULT_PATIENCE_UPDATES if self.patience is None else 0)
+        return max(epochs, math.ceil(updates / max(per_epoch, 1)))
 
     def margins(self) -> tuple[float, float]:
         """(absolute, relative) margin an improvement must exceed."""

@@ -294,7 +294,7 @@ def _train_field(kw: Keyword, values: dict[str, Any]) -> dict[str, Any]:
 
 def _epochs(values: dict[str, Any]) -> dict[str, Any]:
     stop = c.EarlyStop(**{k: values[k] for k in ("patience", "min_delta", "min_rel_delta",
-                                                  "stall") if k in values})
+                                                  "stall", "patience_updates") if k in values})
     enabled = values.get("early_stop", True)
     out: dict[str, Any] = {"early_stop": stop if enabled is True else None}
     if isinstance(enabled, c.Param):

@@ -62,8 +62,9 @@ class Stopping:
     the best (and early stopping's patience), then a stall, then pruning."""
 
     def __init__(self, config: Config, data: TrainData, prune: PruneBounds | None,
-                 validating: bool) -> None:
+                 validating: bool, per_epoch: int) -> None:
         self.train, self.stop = config.train, config.train.early_stop
+        self.per_epoch = per_epoch                  # updates an epoch (patience's minimum)
         self.metric = selection_metric(data.task, config.metric)
         self.sign = -1.0 if is_maximized(self.metric) else 1.0
         self.selecting = self.stop is not None and validating          # else: the last epoch
@@ -112,7 +113,8 @@ class Stopping:
         # patience counts from the last epoch the metric improved: a validation loss that
         # creeps down while the error stays put (small, saturated validation sets) chooses
         # which of those epochs is kept, but does not keep the fit going to the cap
-        return stop is not None and selecting and epoch - self.best.improved >= stop.patience
+        return stop is not None and selecting and \
+            epoch - self.best.improved >= stop.patience_for(self.per_epoch)
 
     def _stalled(self, epoch: int, metrics: dict[str, float], patience_out: bool) -> str:
         """Why the fit stalls with this epoch (warm-up over, or patience out, and no better

@@ -133,8 +133,8 @@ class Trainer:
             if self.ws.w is None:                     # built unweighted: add the weight buffer
                 self.ws = self.net.workspace(self.batch, True, self.sparse)
         X_valid = inputs(data.X_valid, self.net.dtype)
-        loop = Loop(X, Y, W, X_valid, data, progress,
-                    Stopping(self.config, data, prune, X_valid.shape[0] > 0), Curves())
+        stopping = Stopping(self.config, data, prune, X_valid.shape[0] > 0, self.per_epoch)
+        loop = Loop(X, Y, W, X_valid, data, progress, stopping, Curves())
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return self._run(loop, resume, pretrained)
 

@@ -1,7 +1,5 @@
 """Where jobs run: in this process, in local worker processes (joblib), or on a Dask cluster.
-Each parallel worker uses one BLAS thread so that trials never oversubscribe the cores. While
-the local workers start (a second or two of imports), this process trains the jobs itself, one
-at a time: a run of small trials is often over before they would be ready."""
+Each parallel worker uses one BLAS thread so that trials never oversubscribe the cores."""
 from __future__ import annotations
 
 import functools
@@ -120,15 +118,13 @@ def _import_engine() -> None:
     import runtime.engine.training  # noqa: F401
 
 
-_STARTING: list[Any] = []     # the warm-up futures of the local workers being started
-
-
 def warm_up(n_jobs: int) -> None:
     """Start the local workers and their imports now, in the background, so that they overlap
     the main process's own start (loading the data, the store) instead of following it."""
     if n_jobs > 1:
         pool = _pool(n_jobs)
-        _STARTING[:] = [pool.submit(_import_engine) for _ in range(n_jobs)]
+        for _ in range(n_jobs):
+            pool.submit(_import_engine)
 
 
 def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]:
@@ -136,42 +132,17 @@ def _local(exp: Experiment, next_job: NextJob, n_jobs: int) -> Iterator[Outcome]
     pool = _pool(n_jobs)
     running: dict[Any, Job] = {}
     while True:
-        starting = [f for f in _STARTING if not f.done()]
-        if starting:
-            # No worker is ready: this process trains the next job itself, one at a time (the
-            # data are loaded and checked here already), instead of queueing it for workers
-            # that are still importing.
-            if not running and (job := next_job()) is not None:
-                running[_in_this_process(exp, job)] = job
-        else:
-            # One job more than there are workers waits in the pool's queue, so a worker that
-            # finishes starts it at once instead of idling while this process stores the result
-            # and asks for the next (about 7 ms a job: a fifth of a search of one-epoch rungs).
-            while len(running) < n_jobs + QUEUED_AHEAD and (job := next_job()) is not None:
-                running[pool.submit(_one_thread, exp, job)] = job
+        # One job more than there are workers waits in the pool's queue, so a worker that
+        # finishes starts it at once instead of idling while this process stores the result and
+        # asks for the next (about 7 ms a job: a fifth of a search of one-epoch rungs).
+        while len(running) < n_jobs + QUEUED_AHEAD and (job := next_job()) is not None:
+            running[pool.submit(_one_thread, exp, job)] = job
         if not running:
             return
-        done, _ = wait([*running, *starting], return_when=FIRST_COMPLETED)
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
-            if future in running:
-                del running[future]
-                yield future.result()
-
-
-def _in_this_process(exp: Experiment, job: Job) -> Any:
-    """Train `job` in a thread of this process (the run's own loop goes on meanwhile); its
-    future. A daemon thread: an interrupted run exits without waiting for the trial."""
-    from concurrent.futures import Future
-    future: Future[Outcome] = Future()
-
-    def train() -> None:
-        try:
-            future.set_result(_one_thread(exp, job))
-        except BaseException as exc:             # the run's loop raises it, as a worker's
-            future.set_exception(exc)
-
-    threading.Thread(target=train, name="nnspec-trial", daemon=True).start()
-    return future
+            del running[future]
+            yield future.result()
 
 
 def _on_dask_worker(exp: Experiment, job: Job) -> Outcome:

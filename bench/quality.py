@@ -1,16 +1,17 @@
-"""Test quality of nnspec's defaults against scikit-learn's MLP (issue 15):
+"""Test quality of nnspec's defaults against scikit-learn's MLP (issues 15 and 24):
 
-    python bench/quality.py [--quick] [--jobs 2] [--variants glorot,he_normal,...]
+    python bench/quality.py [--quick] [--jobs 2] [--variants pu300,d3w256,...] [--timing 1]
 
-Data: 12 classification and 4 regression sets usable without a download: scikit-learn's
+Data: 20 classification and 6 regression sets usable without a download: scikit-learn's
 bundled sets, the files shipped in specs/data (plants.csv, blobs.npz, sparse.svm) and generated
-sets of varied shape (many classes, many features, noisy labels, imbalanced classes,
-heavy-tailed inputs). Each is split with several split seeds; for each split seed, on the SAME
+sets of varied shape (200 to 20000 rows, 4 to 1000 features, 2 to 50 classes, noisy labels,
+imbalanced classes, heavy-tailed inputs, redundant and sparse features). Each is split with several split seeds; for each split seed, on the SAME
 test examples:
 
-  nnspec      the plainest spec: `network` with two `dense 256 relu` layers, everything else
-              default (split 60/20/20 with `seed S`, 3 training seeds; the score is the saved
-              model's, the seeds' averaged prediction; `1 net` is the mean of the members)
+  nnspec      the plainest spec: data and split, nothing else (no `network` block: the default
+              network; split 60/20/20 with `seed S`, 3 training seeds, refitted on the 80%; the
+              score is the saved model's, the seeds' averaged prediction; `1 net` is the mean of
+              the members)
   adam        MLPClassifier / MLPRegressor(hidden_layer_sizes=(256, 256)), default settings
   sgd         the same with the chapter's SGD: solver sgd, lr 0.01, momentum 0.9, batch 32,
               early_stopping=True
@@ -410,7 +411,9 @@ def report(sets: list[DataSet], results: dict[tuple[str, int, str], Any], varian
                                                              else "score"), get(s, sk))])
             line += f"  {diff:+6.2f} ± {se:4.2f}" + (f" ({sk:4})" if key == "nnspec" else "")
             count[0] += diff >= 0
-            count[1] += diff >= -se if math.isfinite(se) else diff >= 0
+            # inclusive, with rounding's slack: one test example lost in one split of five
+            # is a mean of exactly minus one standard error (x/5 and |x|/5)
+            count[1] += diff >= -se - 1e-9 if math.isfinite(se) else diff >= 0
         if "search" in cols:
             n = len(get(s, "search"))
             d2, se2 = _mean_se([a - b for a, b in zip(get(s, "search"), get(s, "nnspec")[:n])])

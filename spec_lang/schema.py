@@ -380,8 +380,8 @@ TRAIN = {k.name: k for k in [
             (Arg("early_stop", "bool", True, "stop when the validation metric stops "
                  "improving and restore the best weights"),
              count("patience", 20, "epochs without improvement before stopping"),
-             count("patience_updates", None, "and at least this many updates (default: 300, "
-                   "0 when `patience` is written): a small training set's epoch is a few "
+             count("patience_updates", None, "the patience's minimum in updates (default: "
+                   "300; 0 when `patience` is written): a small training set's epoch is a few "
                    "updates", low=0),
              Arg("min_delta", "number", None, "smallest improvement that counts, in the "
                  "metric's units (default: 0)", low=0),

@@ -127,6 +127,8 @@ def _apply_pca(a: Arrays, X: np.ndarray) -> np.ndarray:
 
 
 def _apply_quantile(a: Arrays, X: np.ndarray) -> np.ndarray:
+    if not len(X):               # a refit's empty validation part: scikit-learn refuses 0 rows
+        return X.copy()
     from sklearn.preprocessing import QuantileTransformer
     qt = QuantileTransformer(n_quantiles=len(a["references"]),
                              output_distribution=str(a["output"]))

@@ -142,3 +142,12 @@ def test_transform_checks_width() -> None:
     pre = fit_preprocess((Standardize(),), correlated())
     with pytest.raises(ValueError, match=r"\(n, 5\)"):
         pre.transform(np.ones((3, 4)))
+
+
+def test_a_quantile_step_transforms_no_rows_to_no_rows() -> None:
+    # a refit's validation part is empty; scikit-learn's QuantileTransformer refuses 0 rows
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    prep = fit_preprocess((Quantile(),), X, ("a", "b", "c"))
+    out = prep.transform(X[:0])
+    assert out.shape == (0, 3) and out.dtype == np.float64
+    assert prep.transform(X).shape == (40, 3)

@@ -166,3 +166,21 @@ def test_an_earlier_choice_s_refit_networks_are_removed(tmp_path):
     now = {p.name for p in (tmp_path / final.MEMBERS).glob("refit-*.npz")}
     assert now == {f"{m['key']}.npz" for m in best["refit"]["members"]} and len(now) == 2
     assert len(first) == 2 and first.isdisjoint(now)           # the first run's are gone
+
+
+def test_a_quantile_preprocessing_refits_on_the_development_rows(tmp_path):
+    # the refit's validation part is empty, which scikit-learn's QuantileTransformer refuses:
+    # the run fell back to the search's networks with a note (shipped specs/pretrain.spec)
+    text = TINY.replace("network\n", "preprocess\n    quantile output uniform\nnetwork\n")
+    exp = spec_lang.loads(text)
+    table = runtime.run(exp, out=tmp_path / "run", jobs=1)
+    best = table.attrs["best"]
+    assert best["refit"]["rows"] == 120 and len(best["refit"]["members"]) == 2
+    assert not any("refit failed" in note for note in best.get("notes", []))
+    model = runtime.load_model(tmp_path / "run" / "model.npz")
+    data = prepared.dataset(exp.config.data, ".")
+    test = prepared.fold_of(exp.config, exp, 0, None).test
+    for seed, member in zip(exp.seed_list(), model.members):
+        mine = member.net.predict(member.prep.transform(data.X[test]))
+        theirs = _independent_member(exp, best["params"], seed, best["refit"]["epochs"][seed])
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)

@@ -34,3 +34,18 @@ def test_a_worker_job_runs_on_one_blas_thread_and_gives_the_others_back(monkeypa
     # the pools are looked up once per process, not per job (a lookup costs about 2 ms)
     assert len(made) == 1
     executor._thread_pools.cache_clear()
+
+
+def test_a_job_in_this_process_runs_on_one_blas_thread_too(monkeypatch):
+    # --jobs 1: the main process trains; its BLAS's threads only slowed these small matrices
+    probe = threadpoolctl.ThreadpoolController()
+    seen: list[set[int]] = []
+    monkeypatch.setattr(executor, "run_job", lambda exp, job: (seen.append(
+        {pool["num_threads"] for pool in probe.info()}) or ({}, {}, None)))
+    exp = spec_lang.loads(TINY)
+    jobs = iter([Job(trial, (("lr", 0.1),), 0, 0) for trial in range(2)])
+    with threadpoolctl.threadpool_limits(limits=2):
+        done = [job.trial for job, *_ in executor.stream(exp, lambda: next(jobs, None),
+                                                          n_jobs=1)]
+        assert {pool["num_threads"] for pool in probe.info()} == {2}     # given back
+    assert done == [0, 1] and seen == [{1}, {1}]

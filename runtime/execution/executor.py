@@ -1,11 +1,9 @@
 """Where jobs run: in this process, in local worker processes (joblib), or on a Dask cluster.
-A trial trains on one BLAS thread wherever it runs: parallel trials never oversubscribe the
-cores, and a trial alone is faster so too (its matrices are too small for threads to pay:
-`--jobs 1` on two cores, whole runs, friedman3 12.7 s against 18.8 s with OpenBLAS's two
-threads, make_classification 8000x256 11.9 against 17.4, 1000 features 7.4 against 8.1)."""
+A trial trains on one BLAS thread wherever it runs (`runtime.threads`; `--jobs 1` on two idle
+cores, whole runs: friedman3 12.7 s against 18.8 s with OpenBLAS's two threads,
+make_classification 8000x256 11.9 against 17.4, 1000 features 7.4 against 8.1)."""
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
@@ -17,6 +15,7 @@ from runtime.errors import NnspecError
 from runtime.execution.batch import Patience, patience
 from runtime.execution.jobs import Job, MemberState, failed_row, run_job
 from runtime.execution.prepared import dataset
+from runtime.threads import one_blas_thread
 
 Outcome = tuple[Job, dict[str, Any], dict[str, list[float]], "MemberState | None"]
 PARENT_CHECK_S = 0.5      # how often a local worker checks that the run that started it lives
@@ -37,18 +36,9 @@ def default_jobs() -> int:
 
 
 def _one_thread(exp: Experiment, job: Job) -> Outcome:
-    with _thread_pools().limit(limits=1):
+    with one_blas_thread():
         row, curves, member = run_job(exp, job)
     return job, row, curves, member
-
-
-@functools.lru_cache(maxsize=1)
-def _thread_pools() -> Any:
-    """This process's BLAS and OpenMP thread pools, looked up once, after the imports that load
-    them: a lookup scans the loaded libraries (about 2 ms, 7% of a one-epoch trial)."""
-    from threadpoolctl import ThreadpoolController
-    _import_engine()
-    return ThreadpoolController()
 
 
 def _exit_with(parent: int) -> None:

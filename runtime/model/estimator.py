@@ -57,6 +57,7 @@ from runtime.engine.training import fit as fit_network, refit_config
 from runtime.model.saved import normalized
 from runtime.types import TrialState
 from runtime.search.space import interval, representative
+from runtime.threads import one_blas_thread
 from runtime.types import TrainData
 
 OWN = ("params", "random_state", "seed", "spec")   # constructor parameters, never dimensions
@@ -307,7 +308,8 @@ class SpecEstimator(BaseEstimator):
             np.empty((0, X_train.shape[1]))
         data = TrainData(X_train, y_train, X_valid, y_valid, self._task, n_classes,
                          w_train, w_valid)
-        result = fit_network(config, data, self.seed_used())
+        with one_blas_thread():
+            result = fit_network(config, data, self.seed_used())
         if result.state != TrialState.COMPLETE:
             what = result.reason if result.state == TrialState.STALLED else \
                 f"training diverged: {result.reason}"    # a stall's reason starts "Stalled"
@@ -334,7 +336,8 @@ class SpecEstimator(BaseEstimator):
         data = TrainData(X_all, y, X_all[:0], y[:0], self._task, n_classes, w,
                          None if w is None else w[:0])
         plan = refit_config(config, X.shape[0] / n_trained)
-        result = fit_network(plan, data, self.seed_used(), stop_after=epochs)
+        with one_blas_thread():
+            result = fit_network(plan, data, self.seed_used(), stop_after=epochs)
         if result.state == TrialState.COMPLETE:
             self.preprocessor_, self.network_, self.refitted_ = prep, result.model, True
 

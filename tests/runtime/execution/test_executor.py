@@ -4,6 +4,7 @@ from __future__ import annotations
 import threadpoolctl
 
 import spec_lang
+from runtime import threads
 from runtime.execution import executor
 from runtime.execution.jobs import Job
 
@@ -24,7 +25,7 @@ def test_a_worker_job_runs_on_one_blas_thread_and_gives_the_others_back(monkeypa
         real = threadpoolctl.ThreadpoolController
         monkeypatch.setattr(threadpoolctl, "ThreadpoolController",
                             lambda: made.append(real()) or made[-1])
-        executor._thread_pools.cache_clear()           # as in a fresh worker
+        threads.thread_pools.cache_clear()             # as in a fresh worker
         exp = spec_lang.loads(TINY)
         for trial in range(3):
             executor._one_thread(exp, Job(trial, (("lr", 0.1),), 0, 0))
@@ -33,7 +34,7 @@ def test_a_worker_job_runs_on_one_blas_thread_and_gives_the_others_back(monkeypa
         assert blas_threads() == {2}                   # restored after each job
     # the pools are looked up once per process, not per job (a lookup costs about 2 ms)
     assert len(made) == 1
-    executor._thread_pools.cache_clear()
+    threads.thread_pools.cache_clear()
 
 
 def test_a_job_in_this_process_runs_on_one_blas_thread_too(monkeypatch):

@@ -40,6 +40,16 @@ def _independent_member(exp: spec_lang.Experiment, params: dict, seed: int, epoc
     return result.model.predict(prep.transform(data.X[mine[0].test]))
 
 
+def _assert_independent_members(exp: spec_lang.Experiment, best: dict, model) -> None:
+    """Each saved member's test predictions equal an independent refit's (holdout, fold 0)."""
+    data = prepared.dataset(exp.config.data, ".")
+    test = prepared.fold_of(exp.config, exp, 0, None).test
+    for seed, member in zip(exp.seed_list(), model.members):
+        mine = member.net.predict(member.prep.transform(data.X[test]))
+        theirs = _independent_member(exp, best["params"], seed, best["refit"]["epochs"][seed])
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
 def test_holdout_refit_trains_each_seed_on_train_and_valid_for_its_best_epoch(tmp_path):
     (tmp_path / "tiny.spec").write_text(TINY)              # a file: the report rebuilds from it
     exp = spec_lang.load(tmp_path / "tiny.spec")
@@ -52,12 +62,7 @@ def test_holdout_refit_trains_each_seed_on_train_and_valid_for_its_best_epoch(tm
     assert best["refit"]["rows"] == 120                      # iris: 60% + 20% of 150
     model = runtime.load_model(tmp_path / "model.npz")
     assert len(model.members) == 2                           # one network per seed
-    data = prepared.dataset(exp.config.data, ".")
-    test = prepared.fold_of(exp.config, exp, 0, None).test
-    for seed, member in zip(exp.seed_list(), model.members):
-        mine = member.net.predict(member.prep.transform(data.X[test]))
-        theirs = _independent_member(exp, best["params"], seed, best["refit"]["epochs"][seed])
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    _assert_independent_members(exp, best, model)
     saved = json.loads((tmp_path / "best.json").read_text())
     assert saved["refit"]["epochs"] == {str(k): v for k, v in best["refit"]["epochs"].items()}
     listed = saved["refit"]["members"]                       # the saved model's networks
@@ -176,11 +181,6 @@ def test_a_quantile_preprocessing_refits_on_the_development_rows(tmp_path):
     table = runtime.run(exp, out=tmp_path / "run", jobs=1)
     best = table.attrs["best"]
     assert best["refit"]["rows"] == 120 and len(best["refit"]["members"]) == 2
-    assert not any("refit failed" in note for note in best.get("notes", []))
+    assert not any("refit failed" in note for note in best["messages"])
     model = runtime.load_model(tmp_path / "run" / "model.npz")
-    data = prepared.dataset(exp.config.data, ".")
-    test = prepared.fold_of(exp.config, exp, 0, None).test
-    for seed, member in zip(exp.seed_list(), model.members):
-        mine = member.net.predict(member.prep.transform(data.X[test]))
-        theirs = _independent_member(exp, best["params"], seed, best["refit"]["epochs"][seed])
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    _assert_independent_members(exp, best, model)

@@ -510,10 +510,19 @@ def read_svmlight(paths: list[Path]) -> tuple[list[tuple[Any, np.ndarray]], int]
     feature: 1 (libsvm's convention) unless a file uses index 0 (scikit-learn's rule for
     zero_based="auto"). Each X is CSR float64 of one width; its column j holds the files'
     feature index j + that base."""
-    from sklearn.datasets import load_svmlight_files     # not at import: 1.5 s
-    loaded = load_svmlight_files([str(p) for p in paths], zero_based=True)
-    base = 0 if any(X.nnz and X.indices.min() == 0 for X in loaded[::2]) else 1
-    return [(as_csr(X[:, base:]), y) for X, y in zip(loaded[::2], loaded[1::2])], base
+    from runtime.data.svmlight import read
+    loaded = [read(path) for path in paths]
+    base = 0 if any(X.nnz and X.indices.min() == 0 for X, _ in loaded) else 1
+    width = max(X.shape[1] for X, _ in loaded)
+    return [(as_csr(_with_width(X, width)[:, base:]), y) for X, y in loaded], base
+
+
+def _with_width(X: Any, width: int) -> Any:
+    """A CSR matrix with `width` columns, its own first (files read together share a width)."""
+    import scipy.sparse as sp
+    if X.shape[1] == width:
+        return X
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
 
 
 FILE_READERS: dict[str, Callable[[Path, DataSpec, Raw | None], Raw]] = {

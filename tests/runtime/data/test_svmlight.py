@@ -37,6 +37,29 @@ def test_files_scikit_learn_writes_read_as_scikit_learn_reads_them(tmp_path: Pat
     assert (ours != theirs).nnz == 0
 
 
+def test_a_file_read_in_many_blocks_reads_the_same(tmp_path: Path, monkeypatch) -> None:
+    # memory is bounded by reading whole lines a block at a time: blocks of 50 bytes cut most
+    # lines, one line is longer than two blocks, and the last has no newline
+    from runtime.data import svmlight
+    rng = np.random.default_rng(7)
+    X = sp.random(40, 30, density=0.3, format="lil", random_state=7)
+    X[5, :] = rng.standard_normal(30)
+    X = X.tocsr()
+    path = tmp_path / "d.svm"
+    dump_svmlight_file(X, rng.integers(0, 3, 40), str(path), zero_based=True)
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    whole = read(path)
+    monkeypatch.setattr(svmlight, "BLOCK_BYTES", 50)
+    blocks = read(path)
+    assert np.array_equal(blocks[1], whole[1]) and (blocks[0] != whole[0]).nnz == 0
+    assert blocks[0].shape == whole[0].shape == (40, 30)
+    bad = path.read_bytes().split(b"\n")
+    bad[31] = b"1 4:1 2:1"
+    path.write_bytes(b"\n".join(bad))
+    with pytest.raises(ValueError, match=r"^line 32 \(1 4:1 2:1\): feature indices"):
+        read(path)
+
+
 def test_comments_blank_lines_tabs_and_crlf(tmp_path: Path) -> None:
     path = tmp_path / "d.svm"
     path.write_bytes(b"# a header\r\n+1 qid:3 2:1.5\t7:-2 # why\r\n\r\n-1 1:1e-3\r\n0\n")

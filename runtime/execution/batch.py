@@ -6,6 +6,7 @@ this process; the run says where its workers are (the job ids) as they come and 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 import threading
@@ -20,7 +21,19 @@ from runtime.execution.batch_options import BatchCluster, seconds, walltime_seco
 CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster"}
 SUBMIT = {"slurm": "sbatch", "pbs": "qsub", "sge": "qsub"}
 ACCOUNT = {"slurm": "account", "pbs": "account", "sge": "project"}   # dask-jobqueue's keyword
-WATCH_S = 2.0            # how often the run looks at its jobs
+
+
+def _watch_seconds() -> float:
+    """How often the run looks at its jobs: 2 s, or NNSPEC_BATCH_WATCH_S (the Slurm tests look
+    ten times as often, to see a worker that joins and is cancelled within a second)."""
+    try:
+        value = float(os.environ.get("NNSPEC_BATCH_WATCH_S", "2"))
+    except ValueError:
+        return 2.0
+    return value if 0.01 <= value <= 3600 else 2.0
+
+
+WATCH_S = _watch_seconds()
 QUEUED_NOTE_S = 30.0     # a run with no worker yet says so after this long
 RETIRE_MARGIN_S = 300    # workers retire this long before their walltime (at most a tenth)
 # A job whose worker left is taken for ended (and replaced) after this long; Dask's default,

@@ -23,6 +23,8 @@ from ..conftest import stable
 from .onenode_slurm import ACTIVE, REQUIRE, OneNodeSlurm, why_not
 from .test_distributed import RUN_S, TRIALS, _env, _table, _wait_until
 
+WATCH_S = 0.2        # how often the runs here look at their jobs (the default 2 s: see below)
+
 pytest.importorskip("dask_jobqueue")
 
 
@@ -32,7 +34,8 @@ def _start_run(client_dir: Path, out: Path, slurm: OneNodeSlurm, *extra: str
     return subprocess.Popen([sys.executable, "-m", "runtime", "run", "d/spec.spec", *extra,
                              "--out", str(out), "--cluster", "slurm:2", "--cluster-option",
                              "interface=lo", "--cluster-option", "memory=500MB"],
-                            cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf)},
+                            cwd=client_dir, env={**_env(), "SLURM_CONF": str(slurm.conf),
+                                                 "NNSPEC_BATCH_WATCH_S": str(WATCH_S)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -103,11 +106,22 @@ def test_a_worker_job_cancelled_mid_run_costs_no_finished_trial(slurm, client_di
                                                                  tmp_path):
     out = tmp_path / "slurm"
     run = _start_run(client_dir, out, slurm)
+    joined: dict[str, float] = {}
+
+    def seen_by_the_run(job: str) -> bool:
+        # its worker registered (its own log says so) a few looks of the run's watch ago: a
+        # job cancelled sooner would be gone before the run could say where its worker ran
+        log = out / "workers" / f"dask-worker-{job}.err"
+        if job not in joined and log.exists() and \
+                "Registered to" in log.read_text("utf-8", "replace"):
+            joined[job] = time.monotonic()
+        return job in joined and time.monotonic() - joined[job] > 3 * WATCH_S
     try:
         def started() -> bool:
             assert run.poll() is None, "the run ended before a job could be cancelled"
-            return bool(_rows(out)) and len(slurm.jobs()) == 2
-        _wait_until(started, RUN_S, "a first trial stored, and two jobs running")
+            jobs = slurm.jobs()
+            return bool(_rows(out)) and len(jobs) == 2 and all(map(seen_by_the_run, jobs))
+        _wait_until(started, RUN_S, "a first trial stored, and two workers seen running")
         before = _rows(out)
         victim = slurm.jobs()[0]
         slurm.run("scancel", victim)

@@ -243,10 +243,8 @@ class _Watch:
         while not self._stop.wait(WATCH_S):
             try:
                 self._look()
-            except RuntimeError:                # a dict the cluster's loop was changing
-                continue
-            except Exception:                   # the cluster is closing: nothing to say
-                return
+            except Exception:       # a dict the cluster's loop was changing, a queue command
+                continue            # that failed once: the next look says what changed
 
     def _look(self) -> None:
         now = set(job_ids(self.cluster))

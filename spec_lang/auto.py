@@ -4,6 +4,8 @@ Every setting the spec writes is kept as written; each of these that it leaves t
 is opened, with a prior centred on that default (Bengio 2012, 3.3: "random sampling with
 priors around sensible defaults"):
 
+- the optimizer (no optimizer line): Adam with its own defaults, which auto tunes better than
+  SGD with momentum (docs/search.md, "search auto": the figures);
 - the learning rate (no `lr` on the optimizer line): a log grid below the range test's
   suggestion, placed by the runner (`runtime.execution.lr_auto`) before the search;
 - the network (no `network` block): `repeat $depth` of `dense $width relu` and `dropout
@@ -22,6 +24,7 @@ from typing import Any, Iterable
 
 from . import config as c
 from .limits import MAX_LAYERS
+from .schema import own_defaults
 
 # The cumulative share of the budget at which each stage stops starting new trials (the seeds
 # stage takes what is left). The learning rate first: "if there is only time to optimize one
@@ -43,13 +46,17 @@ WIDTHS = (64, 1024)       # log-uniform: its centre, sqrt(64 * 1024), is the def
 DROPOUTS = (0.0, 0.1, 0.25, 0.5)
 L2S = (0.0, 1e-5, 1e-4, 1e-3)
 BATCHES = (32, 16, 64, 128, 256)
+# The optimizer when the spec names none. On bench/auto.py's 8 sets x 3 split seeds, auto with
+# Adam against auto with SGD and momentum (the language's default): docs/search.md.
+OPTIMIZER = "adam"
 
 
 def open_space(config: c.Config, search: c.Search, written: Iterable[str]
                ) -> tuple[c.Config, c.Search]:
-    """The configuration template and search of `search auto`: each setting in `OPENED` that
-    is not `written` ("lr", "network", "l2", "batch") replaced by a `$name` and its dimension
-    added (named after the setting, or `auto_<setting>` when the spec uses that name)."""
+    """The configuration template and search of `search auto`: each of the settings "lr",
+    "network", "l2" and "batch" that is not `written` replaced by a `$name` and its dimension
+    added (named after the setting, or `auto_<setting>` when the spec uses that name), and
+    `OPTIMIZER` with its own defaults when "optimizer" is not written."""
     written = set(written)
     taken = {d.name for d in search.dims}
 
@@ -58,6 +65,8 @@ def open_space(config: c.Config, search: c.Search, written: Iterable[str]
 
     dims: list[c.Dim] = []
     train = config.train
+    if "optimizer" not in written:
+        train = replace(train, optimizer=c.Optimizer(OPTIMIZER, **own_defaults(OPTIMIZER)))
     lr = train.optimizer.lr
     if "lr" not in written and isinstance(lr, (int, float)) and \
             isinstance(train.optimizer.name, str):
@@ -127,9 +136,10 @@ def stage_of(settings: Iterable[tuple[str, str]]) -> str:
     return "capacity"
 
 
-def plan_lines(search: c.Search) -> list[str]:
-    """What `nnspec check` prints of `search auto`: each stage, what it searches, and the
-    share of the budget it may start trials in."""
+def plan_lines(search: c.Search, optimizer: Any = "sgd") -> list[str]:
+    """What `nnspec check` prints of `search auto`: each stage, what it searches (the rate
+    that of `optimizer`, the configuration's), and the share of the budget it may start
+    trials in."""
     budget = search.budget
     seconds = budget.seconds if budget else None
 
@@ -147,7 +157,8 @@ def plan_lines(search: c.Search) -> list[str]:
     lr = by_stage["lr"]
     if lr:
         what = ", ".join(_describe(d) for d in lr)
-        lines.append(f"  1. lr — {what}; 1 seed each{share('lr', 0)}")
+        named = f"${optimizer.name}" if isinstance(optimizer, c.Param) else str(optimizer)
+        lines.append(f"  1. lr — {what} ({named}); 1 seed each{share('lr', 0)}")
     else:
         lines.append("  1. lr — not open (the spec sets the rate); the defaults trained once")
     cap = by_stage["capacity"]

@@ -258,7 +258,7 @@ def _network(ck: Checker, body: tuple[n.Statement, ...], embed: list[Item] | Non
 
 def _train(ck: Checker, item: Item | None) -> tuple[c.Train, set[str]]:
     """The Train of the `train` block, and which of `search auto`'s settings it writes
-    ("lr", "l2", "batch")."""
+    ("optimizer", "lr", "l2", "batch")."""
     if item is None:
         return c.Train(), set()
     stmts = ck.commands(item[1].body, "train")
@@ -271,7 +271,7 @@ def _train(ck: Checker, item: Item | None) -> tuple[c.Train, set[str]]:
     if opt:
         _check_optimizer_options(ck, opt)
         fields["optimizer"] = _build(opt, c.Optimizer())
-        written |= {"lr"} & set(opt[2])
+        written |= {"optimizer"} | ({"lr"} & set(opt[2]))
     for kw, cmd, values in stmts:
         fields.update(_train_field(kw, values))
         written |= {"l2", "batch"} & {kw.name} if values else set()

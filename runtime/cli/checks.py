@@ -31,7 +31,7 @@ def run_checks(exp: Experiment, *, gradients: bool = False, overfit: bool = Fals
     lines: list[str] = [asynchronous_note(exp.search)] if exp.search.asynchronous else []
     if exp.search.strategy == "auto":
         from spec_lang.auto import plan_lines
-        lines += plan_lines(exp.search)
+        lines += plan_lines(exp.search, exp.config.train.optimizer.name)
     lines += rungs_note(exp.search, exp.config.train.epochs)
     lines += ladder_note(exp.search, exp.config.train, config, data)
     if gradients:

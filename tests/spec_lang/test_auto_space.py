@@ -30,7 +30,7 @@ def test_the_representative_point_is_the_defaults_the_spec_left_open():
     exp = spec_lang.loads(PLAIN)
     cfg = exp.bind(representative(exp.search))
     default = c.Config()
-    assert cfg.train.optimizer.lr == default.train.optimizer.lr
+    assert cfg.train.optimizer == c.Optimizer("adam", lr=0.001)   # auto's optimizer, its defaults
     assert cfg.train.l2 == default.train.l2 and cfg.train.batch == default.train.batch
     dense = [layer for layer in cfg.network if isinstance(layer, c.Dense)]
     assert [(d.width, d.activation) for d in dense] == \
@@ -50,6 +50,19 @@ def test_a_written_optimizer_without_a_rate_opens_the_rate_around_its_own_defaul
     exp = spec_lang.loads("data iris\ntrain\n    adam\nsearch auto\n")
     lr = _dims(exp)["lr"]
     assert lr.default == pytest.approx(0.001) and lr.low == pytest.approx(1e-4)
+
+
+def test_without_an_optimizer_line_auto_tunes_adam_and_a_written_one_is_kept():
+    plain = spec_lang.loads(PLAIN)
+    assert plain.config.train.optimizer.name == "adam"
+    assert _dims(plain)["lr"].default == pytest.approx(0.001)
+    written = spec_lang.loads("data iris\ntrain\n    sgd momentum 0.5\n    l2 1e-4\n"
+                              "search auto\n")
+    assert written.config.train.optimizer == c.Optimizer("sgd", lr=c.Param("lr"), momentum=0.5)
+    assert _dims(written)["lr"].default == pytest.approx(0.01)
+    # a train block without an optimizer line leaves the optimizer open too
+    other = spec_lang.loads("data iris\ntrain\n    epochs 50\nsearch auto\n")
+    assert other.config.train.optimizer.name == "adam"
 
 
 def test_the_specs_own_names_go_to_the_stage_of_their_setting():
@@ -80,7 +93,8 @@ def test_auto_takes_no_extend():
 def test_the_check_prints_the_plan_with_the_budget_split():
     from spec_lang.auto import plan_lines
     exp = spec_lang.loads(PLAIN + "budget 100 seconds\n")
-    text = "\n".join(plan_lines(exp.search))
+    text = "\n".join(plan_lines(exp.search, exp.config.train.optimizer.name))
     for stage in ("1. lr", "2. capacity", "3. border", "4. batch", "5. seeds"):
         assert stage in text
     assert "[until 15 s of 100 s]" in text and "[until 60 s of 100 s]" in text
+    assert "s/100 (adam); 1 seed each" in text

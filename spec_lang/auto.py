@@ -136,10 +136,10 @@ def stage_of(settings: Iterable[tuple[str, str]]) -> str:
     return "capacity"
 
 
-def plan_lines(search: c.Search, optimizer: Any = "sgd") -> list[str]:
+def plan_lines(search: c.Search, optimizer: str | c.Param) -> list[str]:
     """What `nnspec check` prints of `search auto`: each stage, what it searches (the rate
-    that of `optimizer`, the configuration's), and the share of the budget it may start
-    trials in."""
+    that of `optimizer`, the configuration's: a name, or the `$name` that searches it), and
+    the share of the budget it may start trials in."""
     budget = search.budget
     seconds = budget.seconds if budget else None
 

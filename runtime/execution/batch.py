@@ -206,6 +206,8 @@ class _Watch:
         self.since = time.monotonic()
         self.noted_queue = False
         self.seen: set[str] = set()             # the workers' addresses already said
+        self.working: set[str] = set()          # the jobs whose worker the scheduler has
+        self.said_lost: set[str] = set()        # the jobs said to have lost their worker
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nnspec-batch-watch",
                                         daemon=True)
@@ -248,9 +250,21 @@ class _Watch:
 
     def _look(self) -> None:
         now = set(job_ids(self.cluster))
-        gone, new = sorted(self.known - now, key=_as_number), sorted(now - self.known,
-                                                                      key=_as_number)
+        workers = dict(self.cluster.scheduler_info.get("workers", {}))
+        jobs = {name: str(job.job_id) for name, job in list(self.cluster.workers.items())}
+        working = {jobs[name] for name in (str(info.get("name")) for info in workers.values())
+                   if name in jobs}
         title = self.request.title
+        # the scheduler loses a job's worker at once; the cluster drops the job itself only
+        # after dask's lost-worker-timeout (15 s), which a short run may never reach
+        lost = sorted(self.working - working, key=_as_number)
+        if lost:
+            self.say(f"{title} job {', '.join(lost)} lost its worker (walltime, scancel, a lost "
+                     "node or a crash): a trial it had in flight runs again on another worker")
+            self.said_lost.update(lost)
+        self.working = working
+        gone = sorted(self.known - now - self.said_lost, key=_as_number)
+        new = sorted(now - self.known, key=_as_number)
         if gone:
             self.say(f"{title} job {', '.join(gone)} ended (walltime, scancel or a lost node): "
                      "a trial it had in flight runs again on another worker")
@@ -258,8 +272,7 @@ class _Watch:
             self.say(f"submitted {title} job {', '.join(new)} to keep {self.request.jobs} "
                      "workers")
         self.known = now
-        workers = dict(self.cluster.scheduler_info.get("workers", {}))
-        self._joined(workers)
+        self._joined(workers, jobs)
         if not self.noted_queue and time.monotonic() - self.since > QUEUED_NOTE_S \
                 and not workers:
             self.noted_queue = True
@@ -268,9 +281,9 @@ class _Watch:
                      f"{self.request.options.wait}")
 
 
-    def _joined(self, workers: dict[str, Any]) -> None:
-        """Say where the workers that joined since the last look run: job id and host."""
-        jobs = {name: str(job.job_id) for name, job in list(self.cluster.workers.items())}
+    def _joined(self, workers: dict[str, Any], jobs: dict[str, str]) -> None:
+        """Say where the workers that joined since the last look run: job id and host
+        (`jobs`: job id by worker name)."""
         joined = [f"job {jobs.get(str(info.get('name')), '?')} on {info.get('host', address)}"
                   for address, info in sorted(workers.items()) if address not in self.seen]
         self.seen = set(workers)

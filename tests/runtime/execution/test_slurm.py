@@ -138,7 +138,7 @@ def test_a_worker_job_cancelled_mid_run_costs_no_finished_trial(slurm, client_di
     assert {(run_id, attempts) for run_id, attempts, *_ in after.values()} == {(1, 1)}
     pd.testing.assert_frame_equal(_table(out), _table(jobs2))
     said = output + errors
-    assert f"Slurm job {victim} ended" in said and "Traceback" not in said, said
+    assert f"Slurm job {victim} lost its worker" in said and "Traceback" not in said, said
     assert f"job {victim} on 127.0.0.1" in said          # where each worker runs
     deadline = time.monotonic() + 30
     while slurm.jobs(ACTIVE) and time.monotonic() < deadline:    # every job cancelled

@@ -40,6 +40,11 @@ BORDER_ROUNDS = 2         # how often the border stage widens a dimension
 BATCH_TRIES = (0.5, 2.0, 4.0)        # the batch stage: these multiples of the chosen size
 LR_RECHECK = (0.5, 2.0)   # then the rate at the chosen size, times these
 CONFIRM = 3               # the seeds stage: the best configurations trained with every seed
+# Under a budget in seconds, a capacity draw is kept only when its estimated first rung fits
+# this share of what is left of the stage: a few wide, deep draws on a small budget would
+# otherwise spend the stage, and the stages after it, on one rung ("give up fidelity").
+DRAW_SHARE = 1 / 3
+DRAW_POOL = 4             # draws considered for each configuration a bracket starts
 
 DEPTHS = (2, 1, 3)        # the first value is the representative point: the default network
 WIDTHS = (64, 1024)       # log-uniform: its centre, sqrt(64 * 1024), is the default's 256
@@ -96,6 +101,23 @@ def open_space(config: c.Config, search: c.Search, written: Iterable[str]
     config = replace(config, network=network, train=train)
     low = search.min_fidelity if search.min_fidelity is not None else first_rung(train.epochs)
     return config, replace(search, dims=(*search.dims, *dims), extend=0, min_fidelity=low)
+
+
+def network_work(dims: Iterable[c.Dim], params: dict[str, Any]) -> float:
+    """The work of one example through the network auto opened, relative between its
+    configurations: depth x width^2, its hidden layers' weights (the input and output layers
+    add width x (features + outputs), which the search does not know: for wide data this
+    overstates a wide draw's cost: it errs towards cheaper draws). 1 when the network is the
+    spec's own."""
+    depth = width = None
+    for dim in dims:
+        if dim.opened and dim.name in ("depth", "auto_depth"):
+            depth = params.get(dim.name, dim.default)
+        elif dim.opened and dim.name in ("width", "auto_width"):
+            width = params.get(dim.name, dim.default)
+    if depth is None or width is None:
+        return 1.0
+    return float(depth) * float(width) ** 2
 
 
 def first_rung(epochs: Any) -> float:
@@ -167,7 +189,9 @@ def plan_lines(search: c.Search, optimizer: str | c.Param) -> list[str]:
                      f"successive halving in brackets of {BRACKET} (first rung "
                      f"{RUNG_EPOCHS} epochs, keep 1/{ETA:g}){share('capacity', SHARES['lr'])}"
                      + ("" if budget else "; one bracket")
-                     + (f"; at most {MAX_BRACKETS} brackets" if budget else ""))
+                     + (f"; at most {MAX_BRACKETS} brackets" if budget else "")
+                     + (f"; a draw only when its first rung fits 1/{1 / DRAW_SHARE:.0f} of the "
+                        "stage's time left" if seconds is not None else ""))
     else:
         lines.append("  2. capacity — nothing left open")
     lines.append(f"  3. border — a best value on the edge of what was tried is widened, up to "

@@ -8,6 +8,7 @@ configuration the earlier ones found (the "centre"; at first the defaults the sp
    test's suggestion, placed by `runtime.execution.lr_auto`), the rest at the centre;
 2. `capacity`: the other dimensions drawn from their priors, in brackets of successive halving
    (`HalvingSearch`: a first rung of a few epochs, the best third promoted, warm-started);
+   under a budget in seconds, only draws whose first rung the stage can afford (`_affordable`);
 3. `border`: a dimension whose best value is the lowest or highest tried gets one value beyond
    it, on its own scale (`border.extend_search`), up to `BORDER_ROUNDS` times;
 4. `batch`: other mini-batch sizes around the chosen one (the opened rate scaled by the square
@@ -33,6 +34,7 @@ from spec_lang.config import Dim, Search
 
 from .border import border_side
 from .halving import HalvingSearch, fidelities, rung_count, rung_total
+from .random_search import draw_configs
 from .space import Candidate, Result, grid_values, is_log, is_numeric, params_key, \
     project, representative, score_key
 
@@ -57,6 +59,9 @@ class AutoSearch:
         self._stage_dims = {s: [d for d in search.dims if d.stage == s]
                             for s in ("lr", "capacity", "batch")}
         self._budgeted = search.budget is not None
+        # a draw's cost only matters against seconds (an epoch of a wide draw costs one epoch)
+        self._timed = search.budget is not None and search.budget.seconds is not None
+        self._trial_share: float | None = None    # the budget an lr-stage trial took
         self.centre: dict[str, Any] = representative(search)
         self._best: Result | None = None
         self._full: list[Result] = []     # told at full fidelity: what the centre is chosen from
@@ -134,7 +139,10 @@ class AutoSearch:
         for dim in dims:
             points = [{**p, dim.name: v} for p in points
                       for v in grid_values(dim, DEFAULT_GRID)]
-        yield [self._at_centre(p, "lr" if dims else "defaults") for p in points]
+        batch = [self._at_centre(p, "lr" if dims else "defaults") for p in points]
+        before = self._spent()
+        yield batch
+        self._trial_share = (self._spent() - before) / len(batch)
 
     def _capacity_stage(self) -> Procedure:
         dims = self._stage_dims["capacity"]
@@ -152,7 +160,10 @@ class AutoSearch:
         trained any configuration not seen before."""
         sub = Search(strategy="halving", dims=tuple(dims), trials=plan.BRACKET, eta=plan.ETA,
                      min_fidelity=self._search.min_fidelity)
-        halving = HalvingSearch(sub, self._rng)
+        configs = self._affordable(dims) if self._timed else None
+        if configs == []:
+            return False
+        halving = HalvingSearch(sub, self._rng, configs)
         fresh = False
         seen = {c.key() for c, _ in self.history}
         while self._open("capacity"):
@@ -166,6 +177,20 @@ class AutoSearch:
             told = dict((id(cand), score) for cand, score in (yield asked))
             halving.tell([(r, told[id(a)]) for r, a in zip(rung, asked) if id(a) in told])
         return fresh
+
+    def _affordable(self, dims: list[Dim]) -> list[dict[str, Any]]:
+        """A bracket's draws whose first rung fits `DRAW_SHARE` of what is left of the stage:
+        the cost of an lr-stage trial (its network the centre's) scaled by the draw's
+        `network_work` against the centre's; the first `BRACKET` such of `DRAW_POOL` times as
+        many draws ([] when none fits)."""
+        draws = draw_configs(dims, plan.BRACKET * plan.DRAW_POOL, self._rng)
+        if not self._trial_share:
+            return draws[:plan.BRACKET]
+        room = plan.DRAW_SHARE * (plan.SHARES["capacity"] - self._spent())
+        centre = plan.network_work(self._search.dims, self.centre)
+        fits = [p for p in draws if self._trial_share * plan.network_work(
+            self._search.dims, {**self.centre, **p}) / centre <= room]
+        return fits[:plan.BRACKET]
 
     def _border_stage(self) -> Procedure:
         dims = [d for d in self._search.dims if d.stage in ("lr", "capacity") and is_numeric(d)]

@@ -56,12 +56,15 @@ class HalvingSearch(BatchStrategy):
 
     batch_word = "previous rung"
 
-    def __init__(self, search: Search, rng: np.random.Generator) -> None:
+    def __init__(self, search: Search, rng: np.random.Generator,
+                 configs: list[dict[str, Any]] | None = None) -> None:
+        """`configs`: the first rung's configurations (default: `search.trials` draws)."""
         super().__init__("halving")
         if search.eta <= 1:
             raise ValueError(f"halving eta must be > 1. Got {search.eta}.")
         n = search.trials if search.trials is not None else DEFAULT_TRIALS
-        self._alive: list[dict[str, Any]] = draw_configs(search.dims, n, rng)
+        self._alive: list[dict[str, Any]] = configs if configs is not None else \
+            draw_configs(search.dims, n, rng)
         self._eta = search.eta
         self.fidelities = fidelities(rung_count(len(self._alive), self._eta), self._eta,
                                      search.min_fidelity)

@@ -98,3 +98,18 @@ def test_the_check_prints_the_plan_with_the_budget_split():
         assert stage in text
     assert "[until 15 s of 100 s]" in text and "[until 60 s of 100 s]" in text
     assert "s/100 (adam); 1 seed each" in text
+    assert "a draw only when its first rung fits 1/3 of the stage's time left" in text
+    epochs = spec_lang.loads(PLAIN + "budget epochs 5000\n")
+    assert "first rung fits" not in "\n".join(plan_lines(epochs.search, "adam"))
+
+
+def test_a_networks_work_is_depth_times_width_squared_of_the_network_auto_opened():
+    from spec_lang.auto import network_work
+    dims = _dims(spec_lang.loads("data iris\nsearch auto\n")).values()
+    assert network_work(dims, {"depth": 3, "width": 100}) == 3 * 100 ** 2
+    assert network_work(dims, {}) == 2 * 256 ** 2            # the defaults: the centre
+    renamed = _dims(spec_lang.loads("data iris\ntrain\n    epochs $width\nsearch auto\n"
+                                    "    width in 10, 20\n")).values()
+    assert network_work(renamed, {"width": 20, "auto_width": 64, "depth": 1}) == 64 ** 2
+    written = _dims(spec_lang.loads("data iris\nnetwork\n    dense 32 relu\nsearch auto\n"))
+    assert network_work(written.values(), {"width": 512}) == 1.0    # the spec's own network

@@ -173,3 +173,47 @@ def test_a_spec_that_opens_nothing_asks_its_own_dimensions_by_stage():
     assert _steps(asked) == ["defaults", "capacity", "border", "seeds"]
     seeds = [c.params for c in asked if c.step == "seeds"]
     assert seeds[0] == {"w": 64}                  # the border stage went past 32
+
+
+def _capacity_draws(budget: str, lr_share: float, seed: int = 0) -> list:
+    """The first rungs' draws of a run whose lr stage took `lr_share` of the budget (its 5
+    trials at the default network), each later batch costing nothing."""
+    spent = {"share": 0.0}
+    strategy = AutoSearch(_search(SPEC + f"budget {budget}\n"), np.random.default_rng(seed),
+                          lambda: spent["share"])
+
+    def after(batch: list) -> None:
+        if batch[0].step == "lr":
+            spent["share"] = lr_share
+    asked = drive(strategy, on_batch=after)
+    return [c for c in asked if c.step == "capacity rung 0"]
+
+
+def _work(params: dict[str, Any]) -> float:
+    return params["depth"] * params["width"] ** 2
+
+
+def test_under_a_seconds_budget_no_draw_is_started_that_its_stage_cannot_afford():
+    # each lr trial took 0.1 / 5 of the budget at depth 2, width 256; the stage has 0.6 - 0.1
+    # left, a third of it per draw: a draw may have at most (0.5 / 3) / 0.02 times that work
+    bound = (plan.SHARES["capacity"] - 0.1) * plan.DRAW_SHARE / (0.1 / 5) * 2 * 256 ** 2
+    for seed in range(3):
+        timed = _capacity_draws("10 seconds", 0.1, seed)
+        assert len(timed) >= plan.BRACKET and all(_work(c.params) <= bound for c in timed)
+    # the same draws in epochs: an epoch of a wide network is one epoch, nothing is left out
+    untimed = [c for seed in range(3) for c in _capacity_draws("epochs 1000", 0.1, seed)]
+    assert any(_work(c.params) > bound for c in untimed)
+
+
+def test_when_no_draw_fits_what_is_left_the_capacity_stage_is_skipped():
+    # the lr stage took 0.59 of the budget: a draw may have 0.0033 / 0.118 of the default
+    # network's work, less than the smallest network (depth 1, width 64) has
+    spent = {"share": 0.0}
+    strategy = AutoSearch(_search(SPEC + "budget 10 seconds\n"), np.random.default_rng(0),
+                          lambda: spent["share"])
+
+    def after(batch: list) -> None:
+        if batch[0].step == "lr":
+            spent["share"] = 0.59
+    asked = drive(strategy, on_batch=after)
+    assert "capacity" not in _steps(asked) and _steps(asked)[-1] == "seeds"

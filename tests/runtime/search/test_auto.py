@@ -31,7 +31,7 @@ def objective(params: dict[str, Any]) -> float:
 def drive(strategy: Any, f: Callable[[dict[str, Any]], float] = objective,
           on_batch: Callable[[list], None] = lambda b: None) -> list:
     """Ask and tell to the end, each batch whole; every candidate asked, in order."""
-    asked = []
+    asked: list = []
     while True:
         batch = strategy.ask()
         if not batch:
@@ -175,8 +175,8 @@ def test_a_spec_that_opens_nothing_asks_its_own_dimensions_by_stage():
     assert seeds[0] == {"w": 64}                  # the border stage went past 32
 
 
-def _capacity_draws(budget: str, lr_share: float, seed: int = 0) -> list:
-    """The first rungs' draws of a run whose lr stage took `lr_share` of the budget (its 5
+def _after_lr(budget: str, lr_share: float, seed: int = 0) -> list:
+    """Every candidate asked by a run whose lr stage took `lr_share` of the budget (its 5
     trials at the default network), each later batch costing nothing."""
     spent = {"share": 0.0}
     strategy = AutoSearch(_search(SPEC + f"budget {budget}\n"), np.random.default_rng(seed),
@@ -185,8 +185,12 @@ def _capacity_draws(budget: str, lr_share: float, seed: int = 0) -> list:
     def after(batch: list) -> None:
         if batch[0].step == "lr":
             spent["share"] = lr_share
-    asked = drive(strategy, on_batch=after)
-    return [c for c in asked if c.step == "capacity rung 0"]
+    return drive(strategy, on_batch=after)
+
+
+def _capacity_draws(budget: str, lr_share: float, seed: int = 0) -> list:
+    """The first rungs' draws of `_after_lr`'s run."""
+    return [c for c in _after_lr(budget, lr_share, seed) if c.step == "capacity rung 0"]
 
 
 def _work(params: dict[str, Any]) -> float:
@@ -208,12 +212,5 @@ def test_under_a_seconds_budget_no_draw_is_started_that_its_stage_cannot_afford(
 def test_when_no_draw_fits_what_is_left_the_capacity_stage_is_skipped():
     # the lr stage took 0.59 of the budget: a draw may have 0.0033 / 0.118 of the default
     # network's work, less than the smallest network (depth 1, width 64) has
-    spent = {"share": 0.0}
-    strategy = AutoSearch(_search(SPEC + "budget 10 seconds\n"), np.random.default_rng(0),
-                          lambda: spent["share"])
-
-    def after(batch: list) -> None:
-        if batch[0].step == "lr":
-            spent["share"] = 0.59
-    asked = drive(strategy, on_batch=after)
+    asked = _after_lr("10 seconds", 0.59)
     assert "capacity" not in _steps(asked) and _steps(asked)[-1] == "seeds"

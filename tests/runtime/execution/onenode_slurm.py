@@ -63,10 +63,18 @@ def why_not() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct ports free now (each held until all are chosen: two in a row could
+    otherwise be the same). Another process may still take one before a daemon binds it:
+    `OneNodeSlurm.start` then starts again on new ones."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _memory_mb() -> int:
@@ -84,18 +92,33 @@ class OneNodeSlurm:
         self.procs: list[subprocess.Popen] = []
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the cluster (`_start`); again on new ports when a daemon found its port
+        taken between choosing it and binding it (seen once in CI: slurmd's)."""
+        for attempt in range(attempts):
+            try:
+                self._start()
+                return
+            except RuntimeError as exc:
+                self.stop()
+                if "Address already in use" not in str(exc) or attempt == attempts - 1:
+                    raise
+
+    def _start(self) -> None:
         """Write the configuration and the key, start the three daemons, wait for the node."""
         for sub in ("state", "spool"):
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
         key = self.folder / "munge.key"
+        key.unlink(missing_ok=True)                 # read-only, from an earlier attempt
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
         host = socket.gethostname().split(".")[0]
-        self.conf.write_text(CONF.format(host=host, ctld_port=_free_port(),
-                                         d_port=_free_port(), folder=self.folder, node=NODE,
+        ctld_port, d_port = _free_ports(2)
+        self.conf.write_text(CONF.format(host=host, ctld_port=ctld_port,
+                                         d_port=d_port, folder=self.folder, node=NODE,
                                          cpus=os.cpu_count() or 1, memory=_memory_mb()))
         f = self.folder
+        (f / "munge.socket").unlink(missing_ok=True)    # an earlier attempt's
         self._daemon("munged", "--foreground", "--force", f"--socket={f}/munge.socket",
                      f"--key-file={key}", f"--log-file={f}/munged.log",
                      f"--pid-file={f}/munged.pid", f"--seed-file={f}/munged.seed")

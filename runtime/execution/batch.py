@@ -34,6 +34,7 @@ def _watch_seconds() -> float:
 
 
 WATCH_S = _watch_seconds()
+REQUEUED = "a trial it had in flight runs again on another worker"
 QUEUED_NOTE_S = 30.0     # a run with no worker yet says so after this long
 RETIRE_MARGIN_S = 300    # workers retire this long before their walltime (at most a tenth)
 # A job whose worker left is taken for ended (and replaced) after this long; Dask's default,
@@ -256,18 +257,18 @@ class _Watch:
                    if name in jobs}
         title = self.request.title
         # the scheduler loses a job's worker at once; the cluster drops the job itself only
-        # after dask's lost-worker-timeout (15 s), which a short run may never reach
+        # after the lost-worker timeout (LOST_WORKER_S), which a short run may never reach
         lost = sorted(self.working - working, key=_as_number)
         if lost:
             self.say(f"{title} job {', '.join(lost)} lost its worker (walltime, scancel, a lost "
-                     "node or a crash): a trial it had in flight runs again on another worker")
+                     f"node or a crash): {REQUEUED}")
             self.said_lost.update(lost)
         self.working = working
         gone = sorted(self.known - now - self.said_lost, key=_as_number)
         new = sorted(now - self.known, key=_as_number)
         if gone:
             self.say(f"{title} job {', '.join(gone)} ended (walltime, scancel or a lost node): "
-                     "a trial it had in flight runs again on another worker")
+                     f"{REQUEUED}")
         if new:
             self.say(f"submitted {title} job {', '.join(new)} to keep {self.request.jobs} "
                      "workers")
